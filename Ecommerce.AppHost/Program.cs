@@ -1,0 +1,23 @@
+using Ecommerce.AppHost;
+using Ecommerce.AppHost.Kafka;
+
+// The whole local stack: a Kafka broker (container, embedded or external: see Kafka:Mode), the order simulator
+// and the ingestion service, with the Aspire dashboard showing their logs, traces and metrics.
+var builder = DistributedApplication.CreateBuilder(args);
+
+var kafka = builder.AddKafkaBroker("kafka");
+
+builder.AddProject<Projects.Ecommerce_Consumer>("consumer")
+    .WithReference(kafka)
+    .WaitForKafka(kafka)
+    .WithWarehouse(builder)
+    .WithConfigurationSection(builder.Configuration, "Ingestion")
+    .WithHttpHealthCheck("/health");
+
+builder.AddProject<Projects.Ecommerce_Producer>("producer")
+    .WithReference(kafka)
+    .WaitForKafka(kafka)
+    .WithConfigurationSection(builder.Configuration, "Simulator")
+    .WithHttpHealthCheck("/health");
+
+builder.Build().Run();

@@ -1,0 +1,54 @@
+using System.Globalization;
+using Ecommerce.Consumer.Warehouse;
+
+namespace Ecommerce.Consumer.Analytics;
+
+public sealed record MonthlySales(int Year, int Month, string Category, string Region, long Orders, long Units, decimal Revenue);
+
+public sealed record RepeatCustomer(string CustomerId, string CustomerName, string Region, long Orders, decimal Revenue, DateTime LastOrderAt);
+
+public sealed record ProductQuantity(string ProductId, string ProductName, string Category, long QuantitySold, long Orders, decimal AveragePrice, decimal Revenue);
+
+public sealed record MultiRegionCustomer(string CustomerId, long Regions, long Orders, DateTime FirstOrderAt, DateTime LastOrderAt);
+
+/// <summary>
+/// The four questions of the original project, answered from the star schema with the SQL in <c>sql/analytics</c>
+/// (the same text an analyst can run in the warehouse directly).
+/// </summary>
+public sealed class AnalyticsQueries(IWarehouseProvider warehouse, TimeProvider time)
+{
+    public async Task<IReadOnlyList<MonthlySales>> MonthlySalesAsync(CancellationToken cancellationToken) =>
+        (await QueryAsync("analytics/monthly_sales.sql", [], cancellationToken))
+            .Select(r => new MonthlySales(Int(r[0]), Int(r[1]), Text(r[2]), Text(r[3]), Long(r[4]), Long(r[5]), Money(r[6])))
+            .ToArray();
+
+    /// <summary>Customers with more than one order in the last <paramref name="days"/> days, most orders first.</summary>
+    public async Task<IReadOnlyList<RepeatCustomer>> TopCustomersAsync(int days, int limit, CancellationToken cancellationToken)
+    {
+        var since = time.GetUtcNow().UtcDateTime.AddDays(-days);
+        return (await QueryAsync("analytics/top_customers.sql", [since, limit], cancellationToken))
+            .Select(r => new RepeatCustomer(Text(r[0]), Text(r[1]), Text(r[2]), Long(r[3]), Money(r[4]), (DateTime)r[5]!))
+            .ToArray();
+    }
+
+    public async Task<IReadOnlyList<ProductQuantity>> ProductQuantitiesAsync(CancellationToken cancellationToken) =>
+        (await QueryAsync("analytics/product_quantities.sql", [], cancellationToken))
+            .Select(r => new ProductQuantity(Text(r[0]), Text(r[1]), Text(r[2]), Long(r[3]), Long(r[4]), Money(r[5]), Money(r[6])))
+            .ToArray();
+
+    public async Task<IReadOnlyList<MultiRegionCustomer>> MultiRegionCustomersAsync(CancellationToken cancellationToken) =>
+        (await QueryAsync("analytics/multi_region_customers.sql", [], cancellationToken))
+            .Select(r => new MultiRegionCustomer(Text(r[0]), Long(r[1]), Long(r[2]), (DateTime)r[3]!, (DateTime)r[4]!))
+            .ToArray();
+
+    private Task<IReadOnlyList<object?[]>> QueryAsync(string script, object?[] parameters, CancellationToken cancellationToken) =>
+        warehouse.QueryAsync(new SqlStatement(SqlScripts.Get(script), parameters), cancellationToken);
+
+    private static string Text(object? value) => Convert.ToString(value, CultureInfo.InvariantCulture) ?? "";
+
+    private static int Int(object? value) => Convert.ToInt32(value, CultureInfo.InvariantCulture);
+
+    private static long Long(object? value) => Convert.ToInt64(value, CultureInfo.InvariantCulture);
+
+    private static decimal Money(object? value) => decimal.Round(Convert.ToDecimal(value, CultureInfo.InvariantCulture), 2);
+}

@@ -1,0 +1,70 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace Ecommerce.Consumer.Ingestion;
+
+/// <summary>The ingestion service's instruments (meter <c>Ecommerce.Consumer</c>).</summary>
+public sealed class IngestionMetrics : IDisposable
+{
+    public const string MeterName = "Ecommerce.Consumer";
+    public const string OutcomeTag = "ecommerce.ingestion.outcome";
+
+    private readonly Meter _meter = new(MeterName);
+    private readonly Counter<long> _events;
+    private readonly Histogram<int> _batchSize;
+    private readonly Histogram<double> _writeDuration;
+    private readonly Histogram<double> _endToEnd;
+    private readonly Counter<double> _revenue;
+    private readonly Counter<long> _units;
+
+    public IngestionMetrics(IngestionStatus status)
+    {
+        _events = _meter.CreateCounter<long>("ecommerce.ingestion.events", "{event}",
+            "Events handled, by outcome: ingested, duplicate, conflict or dead_lettered.");
+        _batchSize = _meter.CreateHistogram<int>("ecommerce.ingestion.batch.size", "{event}", "Events per written batch.",
+            advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 10, 50, 100, 500, 1000, 2500, 5000, 10000, 25000] });
+        _writeDuration = _meter.CreateHistogram<double>("ecommerce.ingestion.batch.duration", "s",
+            "Time to write one batch to the warehouse, transaction included.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
+        _endToEnd = _meter.CreateHistogram<double>("ecommerce.ingestion.latency", "s",
+            "From an order's order_timestamp to the commit of the batch that stored it.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300] });
+        _revenue = _meter.CreateCounter<double>("ecommerce.sales.revenue", "{currency}", "Revenue of ingested orders, by category.");
+        _units = _meter.CreateCounter<long>("ecommerce.sales.units", "{unit}", "Units sold in ingested orders, by category.");
+        _meter.CreateObservableGauge("ecommerce.ingestion.lag", () => status.Partitions.Select(p =>
+                new Measurement<long>(p.Lag ?? 0, new KeyValuePair<string, object?>("messaging.destination.partition.id", p.Partition))),
+            "{event}", "Events in the partition not yet written to the warehouse.");
+    }
+
+    public void RecordEvents(string outcome, int count, string? errorType = null)
+    {
+        if (count == 0)
+        {
+            return;
+        }
+
+        var tags = new TagList { { OutcomeTag, outcome } };
+        if (errorType is not null)
+        {
+            tags.Add("error.type", errorType);
+        }
+
+        _events.Add(count, tags);
+    }
+
+    public void RecordBatch(int size, TimeSpan writeDuration)
+    {
+        _batchSize.Record(size);
+        _writeDuration.Record(writeDuration.TotalSeconds);
+    }
+
+    public void RecordOrder(TimeSpan endToEnd, string category, decimal revenue, int units)
+    {
+        _endToEnd.Record(Math.Max(0, endToEnd.TotalSeconds));
+        var tag = new KeyValuePair<string, object?>("ecommerce.product.category", category);
+        _revenue.Add((double)revenue, tag);
+        _units.Add(units, tag);
+    }
+
+    public void Dispose() => _meter.Dispose();
+}

@@ -1,0 +1,35 @@
+using Ecommerce.Consumer.Warehouse;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace Ecommerce.Consumer.Ingestion;
+
+public static class IngestionRegistration
+{
+    /// <summary>Registers the ingestion pipeline: Kafka clients, validation, dead letters, the worker and its health.</summary>
+    public static IHostApplicationBuilder AddOrderIngestion(this IHostApplicationBuilder builder)
+    {
+        var options = builder.Configuration.GetSection(IngestionOptions.SectionName).Get<IngestionOptions>() ?? new IngestionOptions();
+        options.Validate();
+        builder.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(options));
+
+        builder.AddKafkaConsumer<byte[]?, byte[]?>("kafka");
+        builder.AddKafkaProducer<byte[]?, byte[]?>("kafka");
+        builder.AddWarehouse();
+
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<IngestionStatus>();
+        builder.Services.AddSingleton<IngestionMetrics>();
+        builder.Services.AddSingleton<DeadLetterPublisher>();
+        builder.Services.AddSingleton<PartitionResumer>();
+        builder.Services.AddHostedService<IngestionWorker>();
+        builder.Services.AddHealthChecks().AddCheck<IngestionHealthCheck>("ingestion", tags: ["ready"]);
+        return builder;
+    }
+
+    /// <summary><c>GET /api/ingestion/status</c>: counts, state, and per-partition offsets and lag.</summary>
+    public static IEndpointRouteBuilder MapIngestionStatus(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapGet("/api/ingestion/status", (IngestionStatus status) => status.Snapshot());
+        return endpoints;
+    }
+}

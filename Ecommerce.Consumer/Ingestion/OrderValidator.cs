@@ -1,0 +1,262 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+
+namespace Ecommerce.Consumer.Ingestion;
+
+/// <summary>Why an event was refused: a short stable code (for metrics) and a sentence for people.</summary>
+public sealed record Rejection(string Code, string Reason)
+{
+    public const string EmptyCode = "empty";
+    public const string TooLargeCode = "too_large";
+    public const string MalformedCode = "malformed_json";
+    public const string MissingFieldCode = "missing_field";
+    public const string WrongTypeCode = "wrong_type";
+    public const string OutOfRangeCode = "out_of_range";
+    public const string ConflictCode = "conflict";
+}
+
+/// <summary>
+/// Checks an event against the wire format (see the design: the original Python producer's fields). Either
+/// returns the order or says exactly what is wrong; it never throws on data, whatever the bytes are.
+/// </summary>
+public static class OrderValidator
+{
+    /// <summary>Orders are a few hundred bytes; anything this large is not an order.</summary>
+    public const int MaxMessageBytes = 64 * 1024;
+
+    public const int MaxIdLength = 64;
+    public const int MaxNameLength = 200;
+    public const int MaxLabelLength = 100;
+    public const int MaxQuantity = 1_000_000;
+    public const decimal MaxPrice = 1_000_000_000m;
+
+    private static readonly DateTime Earliest = new(1900, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+    private static readonly DateTime Latest = new(2200, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+
+    public static bool TryParse(ReadOnlySpan<byte> value, out ParsedOrder order, out Rejection? rejection)
+    {
+        order = default;
+        rejection = null;
+        if (value.IsEmpty)
+        {
+            rejection = new Rejection(Rejection.EmptyCode, "the message has no value (empty or tombstone)");
+            return false;
+        }
+
+        if (value.Length > MaxMessageBytes)
+        {
+            rejection = new Rejection(Rejection.TooLargeCode, $"the message is {value.Length} bytes; an order is at most {MaxMessageBytes}");
+            return false;
+        }
+
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(value.ToArray(), new JsonDocumentOptions { MaxDepth = 16 });
+        }
+        catch (JsonException ex)
+        {
+            rejection = new Rejection(Rejection.MalformedCode, $"not valid JSON: {ex.Message}");
+            return false;
+        }
+
+        using (document)
+        {
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                rejection = new Rejection(Rejection.MalformedCode, $"expected a JSON object, found {document.RootElement.ValueKind}");
+                return false;
+            }
+
+            var fields = new Fields(document.RootElement);
+            if (!fields.Text("order_id", MaxIdLength, out var orderId)
+                || !fields.Timestamp("order_timestamp", out var timestamp)
+                || !fields.Text("customer_id", MaxIdLength, out var customerId)
+                || !fields.Text("customer_name", MaxNameLength, out var customerName)
+                || !fields.Text("customer_region", MaxLabelLength, out var region)
+                || !fields.Text("product_id", MaxIdLength, out var productId)
+                || !fields.Text("product_name", MaxNameLength, out var productName)
+                || !fields.Text("category", MaxLabelLength, out var category)
+                || !fields.Price("price", out var price)
+                || !fields.Quantity("quantity", out var quantity))
+            {
+                rejection = fields.Rejection;
+                return false;
+            }
+
+            order = new ParsedOrder(orderId, timestamp, customerId, customerName, region, productId, productName, category, price, quantity);
+            return true;
+        }
+    }
+
+    /// <summary>A digest of the order's content, the same for every delivery of the same order.</summary>
+    public static string Digest(in ParsedOrder order)
+    {
+        var canonical = string.Join('\u001f',
+            order.OrderId,
+            order.OrderTimestamp.Ticks.ToString(CultureInfo.InvariantCulture),
+            order.CustomerId,
+            order.CustomerName,
+            order.CustomerRegion,
+            order.ProductId,
+            order.ProductName,
+            order.Category,
+            order.Price.ToString("F2", CultureInfo.InvariantCulture),
+            order.Quantity.ToString(CultureInfo.InvariantCulture));
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical)).AsSpan(0, 16));
+    }
+
+    /// <summary>Reads required fields one by one and keeps the first problem found.</summary>
+    private sealed class Fields(JsonElement root)
+    {
+        public Rejection? Rejection { get; private set; }
+
+        public bool Text(string name, int maxLength, out string value)
+        {
+            value = "";
+            if (!Get(name, JsonValueKind.String, "a string", out var element))
+            {
+                return false;
+            }
+
+            value = element.GetString()!;
+            if (value.Trim().Length == 0)
+            {
+                return Fail(Rejection.MissingFieldCode, $"'{name}' is empty");
+            }
+
+            if (value.Length > maxLength)
+            {
+                return Fail(Rejection.OutOfRangeCode, $"'{name}' is {value.Length} characters long; at most {maxLength} are allowed");
+            }
+
+            if (value.Any(char.IsControl))
+            {
+                return Fail(Rejection.OutOfRangeCode, $"'{name}' contains a control character (such as NUL or a line break)");
+            }
+
+            return true;
+        }
+
+        public bool Timestamp(string name, out DateTime value)
+        {
+            value = default;
+            if (!Get(name, JsonValueKind.String, "an ISO-8601 string", out var element))
+            {
+                return false;
+            }
+
+            // An offset, when present, is honoured; without one the time is UTC (the original producer wrote
+            // naive UTC timestamps such as 2024-05-01T12:34:56.123456).
+            var text = element.GetString()!;
+            if (!DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture,
+                    DateTimeStyles.AssumeUniversal | DateTimeStyles.AllowWhiteSpaces, out var parsed)
+                || !char.IsDigit(text.TrimStart()[0]))
+            {
+                return Fail(Rejection.WrongTypeCode, $"'{name}' is '{Shorten(text)}', not an ISO-8601 timestamp");
+            }
+
+            value = parsed.UtcDateTime;
+            // Microseconds are the finest unit both warehouses keep.
+            value = new DateTime(value.Ticks - (value.Ticks % 10), DateTimeKind.Utc);
+            if (value < Earliest || value >= Latest)
+            {
+                return Fail(Rejection.OutOfRangeCode, $"'{name}' is {text}; expected a time between 1900 and 2200");
+            }
+
+            return true;
+        }
+
+        public bool Price(string name, out decimal value)
+        {
+            value = 0;
+            if (!Get(name, JsonValueKind.Number, "a number", out var element))
+            {
+                return false;
+            }
+
+            if (!element.TryGetDecimal(out value) || value < 0 || value > MaxPrice)
+            {
+                return Fail(Rejection.OutOfRangeCode, $"'{name}' is {element.GetRawText()}; expected a number from 0 to {MaxPrice}");
+            }
+
+            if (decimal.Round(value, 2) != value)
+            {
+                return Fail(Rejection.OutOfRangeCode, $"'{name}' is {element.GetRawText()}; prices have at most two decimal places");
+            }
+
+            return true;
+        }
+
+        public bool Quantity(string name, out int value)
+        {
+            value = 0;
+            if (!Get(name, JsonValueKind.Number, "a whole number", out var element))
+            {
+                return false;
+            }
+
+            if (!element.TryGetInt32(out value))
+            {
+                return Fail(Rejection.WrongTypeCode, $"'{name}' is {element.GetRawText()}; expected a whole number");
+            }
+
+            if (value < 1 || value > MaxQuantity)
+            {
+                return Fail(Rejection.OutOfRangeCode, $"'{name}' is {value}; expected 1 to {MaxQuantity}");
+            }
+
+            return true;
+        }
+
+        private bool Get(string name, JsonValueKind kind, string expected, out JsonElement element)
+        {
+            element = default;
+            var found = 0;
+            foreach (var property in root.EnumerateObject())
+            {
+                if (property.NameEquals(name))
+                {
+                    element = property.Value;
+                    found++;
+                }
+            }
+
+            if (found == 0 || element.ValueKind == JsonValueKind.Null)
+            {
+                return Fail(Rejection.MissingFieldCode, $"required field '{name}' is missing");
+            }
+
+            if (found > 1)
+            {
+                return Fail(Rejection.MalformedCode, $"field '{name}' appears {found} times");
+            }
+
+            return element.ValueKind == kind
+                || Fail(Rejection.WrongTypeCode, $"'{name}' is a {element.ValueKind.ToString().ToLowerInvariant()}; expected {expected}");
+        }
+
+        private bool Fail(string code, string reason)
+        {
+            Rejection = new Rejection(code, reason);
+            return false;
+        }
+
+        private static string Shorten(string text) => text.Length <= 40 ? text : text[..40] + "...";
+    }
+}
+
+/// <summary>The fields of a valid order event.</summary>
+public readonly record struct ParsedOrder(
+    string OrderId,
+    DateTime OrderTimestamp,
+    string CustomerId,
+    string CustomerName,
+    string CustomerRegion,
+    string ProductId,
+    string ProductName,
+    string Category,
+    decimal Price,
+    int Quantity);

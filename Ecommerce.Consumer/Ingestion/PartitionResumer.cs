@@ -1,0 +1,137 @@
+using Confluent.Kafka;
+using Ecommerce.Consumer.Warehouse;
+using Ecommerce.ServiceDefaults.Messaging;
+
+namespace Ecommerce.Consumer.Ingestion;
+
+/// <summary>
+/// Decides where each newly assigned partition is read from. The warehouse, not Kafka, is the source of truth:
+/// it holds the next offset of every partition, written in the same transaction as the rows. A stored offset is
+/// trusted only while the record just before it is still the one that was ingested; otherwise the cluster was
+/// reset or replaced (the embedded broker starts empty on every run while the DuckDB file persists), and the
+/// partition is read again from its beginning, which the idempotent writes make safe.
+/// </summary>
+public sealed partial class PartitionResumer(
+    StarSchemaWriter writer,
+    KafkaConsumerFactory<byte[]?, byte[]?> consumers,
+    ILogger<PartitionResumer> logger)
+{
+    private static readonly TimeSpan BrokerTimeout = TimeSpan.FromSeconds(10);
+
+    public IReadOnlyList<TopicPartitionOffset> ChooseStartOffsets(IConsumer<byte[]?, byte[]?> consumer, IReadOnlyList<TopicPartition> partitions)
+    {
+        if (partitions.Count == 0)
+        {
+            return [];
+        }
+
+        IReadOnlyList<StoredOffset> stored;
+        try
+        {
+            // Rebalance callbacks are synchronous and run on the dedicated consume thread: blocking it is intended.
+            stored = writer.ReadOffsetsAsync(partitions[0].Topic, CancellationToken.None).GetAwaiter().GetResult();
+        }
+        catch (Exception ex)
+        {
+            // Kafka's committed offsets are never ahead of the warehouse (they are committed after it), so they are a
+            // safe if possibly older place to resume; the idempotent writes absorb the replay.
+            LogOffsetsUnavailable(ex, partitions[0].Topic);
+            return partitions.Select(tp => new TopicPartitionOffset(tp, Offset.Stored)).ToArray();
+        }
+
+        var byPartition = stored.ToDictionary(s => s.Partition);
+        var starts = new List<TopicPartitionOffset>(partitions.Count);
+        var toVerify = new List<(TopicPartition Partition, StoredOffset Stored)>();
+        foreach (var partition in partitions)
+        {
+            if (!byPartition.TryGetValue(partition.Partition.Value, out var resume))
+            {
+                starts.Add(new TopicPartitionOffset(partition, Offset.Beginning));
+                continue;
+            }
+
+            var watermarks = consumer.QueryWatermarkOffsets(partition, BrokerTimeout);
+            if (resume.NextOffset > watermarks.High.Value)
+            {
+                Reset(partition, resume, $"the partition ends at offset {watermarks.High.Value}");
+                starts.Add(new TopicPartitionOffset(partition, Offset.Beginning));
+            }
+            else if (resume.NextOffset - 1 < watermarks.Low.Value)
+            {
+                // The record before the resume point is gone (retention): nothing to compare with, so trust it.
+                starts.Add(new TopicPartitionOffset(partition, resume.NextOffset));
+            }
+            else
+            {
+                toVerify.Add((partition, resume));
+            }
+        }
+
+        if (toVerify.Count > 0)
+        {
+            var actual = ReadDigests(toVerify.Select(v => new TopicPartitionOffset(v.Partition, v.Stored.NextOffset - 1)).ToArray());
+            foreach (var (partition, resume) in toVerify)
+            {
+                if (!actual.TryGetValue(partition.Partition.Value, out var digest))
+                {
+                    LogUnverified(partition.Topic, partition.Partition.Value, resume.NextOffset);
+                    starts.Add(new TopicPartitionOffset(partition, resume.NextOffset));
+                }
+                else if (digest == resume.LastRecordDigest)
+                {
+                    starts.Add(new TopicPartitionOffset(partition, resume.NextOffset));
+                }
+                else
+                {
+                    Reset(partition, resume, $"record {resume.NextOffset - 1} is not the one that was ingested");
+                    starts.Add(new TopicPartitionOffset(partition, Offset.Beginning));
+                }
+            }
+        }
+
+        return starts;
+    }
+
+    private void Reset(TopicPartition partition, StoredOffset resume, string evidence)
+    {
+        LogReset(partition.Topic, partition.Partition.Value, resume.NextOffset, evidence);
+        writer.ResetOffsetAsync(partition.Topic, partition.Partition.Value, CancellationToken.None).GetAwaiter().GetResult();
+    }
+
+    /// <summary>Reads one record at each position with a short-lived consumer outside the group.</summary>
+    private Dictionary<int, string> ReadDigests(IReadOnlyList<TopicPartitionOffset> positions)
+    {
+        var digests = new Dictionary<int, string>();
+        using var reader = consumers.Create(config =>
+        {
+            config.GroupId = $"ecommerce-offset-check-{Guid.NewGuid():N}";
+            config.EnableAutoCommit = false;
+            config.EnableAutoOffsetStore = false;
+            config.ClientId = "ecommerce-offset-check";
+            config.StatisticsIntervalMs = 0;
+        });
+        reader.Assign(positions);
+        var deadline = DateTime.UtcNow + BrokerTimeout;
+        var wanted = positions.ToDictionary(p => p.Partition.Value, p => p.Offset.Value);
+        while (digests.Count < wanted.Count && DateTime.UtcNow < deadline)
+        {
+            var record = reader.Consume(TimeSpan.FromMilliseconds(200));
+            if (record is { IsPartitionEOF: false } && wanted.TryGetValue(record.Partition.Value, out var offset) && record.Offset.Value == offset)
+            {
+                digests[record.Partition.Value] = PendingBatch.RecordDigest(record);
+            }
+        }
+
+        reader.Close();
+        return digests;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Partition {Topic}[{Partition}]: the warehouse would resume at offset {Offset}, but {Evidence}, so the cluster was reset or replaced. Reading the partition from its beginning; orders already ingested are recognised and skipped.")]
+    private partial void LogReset(string topic, int partition, long offset, string evidence);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Partition {Topic}[{Partition}]: could not read the record before offset {Offset} to check it; resuming there")]
+    private partial void LogUnverified(string topic, int partition, long offset);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not read the stored offsets of {Topic} from the warehouse; resuming from Kafka's committed offsets")]
+    private partial void LogOffsetsUnavailable(Exception exception, string topic);
+}

@@ -1,0 +1,98 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using Confluent.Kafka;
+using Ecommerce.Consumer.Warehouse;
+using Ecommerce.ServiceDefaults.Messaging;
+
+namespace Ecommerce.Consumer.Ingestion;
+
+/// <summary>An event refused by validation or by the warehouse, with the original record to dead-letter.</summary>
+public sealed record DeadLetter(ConsumeResult<byte[]?, byte[]?> Record, Rejection Rejection);
+
+/// <summary>
+/// The events read since the last write: valid orders, dead letters, and for each partition how far the batch
+/// reaches. Flushed as a whole when it is full or old enough.
+/// </summary>
+public sealed class PendingBatch
+{
+    private readonly List<IncomingOrder> _orders = [];
+    private readonly List<DeadLetter> _deadLetters = [];
+    private readonly Dictionary<int, PartitionProgress> _progress = [];
+    private readonly Dictionary<(int Partition, long Offset), ConsumeResult<byte[]?, byte[]?>> _orderRecords = [];
+
+    public int Count { get; private set; }
+
+    public bool IsEmpty => Count == 0;
+
+    /// <summary>When the oldest event of the batch was read; the batch is due <c>MaxBatchDelay</c> later.</summary>
+    public long StartedAt { get; private set; }
+
+    /// <summary>Set once the batch's dead letters are acknowledged, so a retried write does not send them again.</summary>
+    public bool DeadLettersSent { get; set; }
+
+    public IReadOnlyList<IncomingOrder> Orders => _orders;
+
+    public IReadOnlyList<DeadLetter> DeadLetters => _deadLetters;
+
+    public IReadOnlyCollection<PartitionProgress> Progress => _progress.Values;
+
+    public void Add(ConsumeResult<byte[]?, byte[]?> record, long now)
+    {
+        if (Count == 0)
+        {
+            StartedAt = now;
+        }
+
+        Count++;
+        _progress[record.Partition.Value] = new PartitionProgress(record.Topic, record.Partition.Value, record.Offset.Value + 1, RecordDigest(record));
+
+        if (OrderValidator.TryParse(record.Message.Value, out var order, out var rejection))
+        {
+            var incoming = new IncomingOrder(
+                order,
+                OrderValidator.Digest(order),
+                new SourcePosition(record.Topic, record.Partition.Value, record.Offset.Value),
+                KafkaTracing.Extract(record.Message.Headers));
+            _orders.Add(incoming);
+            _orderRecords[(record.Partition.Value, record.Offset.Value)] = record;
+        }
+        else
+        {
+            _deadLetters.Add(new DeadLetter(record, rejection!));
+        }
+    }
+
+    /// <summary>The original record of an order of this batch (to dead-letter it as a conflict).</summary>
+    public ConsumeResult<byte[]?, byte[]?> RecordOf(IncomingOrder order) =>
+        _orderRecords[(order.Source.Partition, order.Source.Offset)];
+
+    public IEnumerable<ActivityLink> ProducerLinks() =>
+        _orders.Where(o => o.ProducerContext != default).Select(o => new ActivityLink(o.ProducerContext));
+
+    public void Clear()
+    {
+        _orders.Clear();
+        _deadLetters.Clear();
+        _progress.Clear();
+        _orderRecords.Clear();
+        Count = 0;
+        DeadLettersSent = false;
+    }
+
+    /// <summary>
+    /// Identifies a record by content, so that a resume point can be checked later: if the record just before it
+    /// is no longer the same, the offsets now belong to another history (a reset or replaced cluster).
+    /// </summary>
+    public static string RecordDigest(ConsumeResult<byte[]?, byte[]?> record) =>
+        RecordDigest(record.Message.Key, record.Message.Value);
+
+    public static string RecordDigest(byte[]? key, byte[]? value)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(BitConverter.GetBytes(key?.Length ?? -1));
+        hash.AppendData(key ?? []);
+        hash.AppendData(BitConverter.GetBytes(value?.Length ?? -1));
+        hash.AppendData(value ?? []);
+        return Convert.ToHexStringLower(hash.GetHashAndReset().AsSpan(0, 16));
+    }
+}

@@ -1,0 +1,53 @@
+namespace Ecommerce.Consumer.Warehouse;
+
+/// <summary>Column types the star schema uses, named independently of any one warehouse's dialect.</summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1720", Justification = "The members are SQL type names on purpose.")]
+public enum ColumnType
+{
+    Text,
+    Integer,
+    BigInt,
+    Decimal,
+    Timestamp,
+    Date,
+    Boolean,
+}
+
+public sealed record Column(string Name, ColumnType Type);
+
+/// <summary>
+/// Rows a statement reads as a table, written <c>{name}</c> in the SQL. Each provider brings them in its own
+/// best way (DuckDB appends them to a temporary table, Snowflake binds them as a VALUES list), so that the
+/// statements themselves are the same text on every warehouse.
+/// </summary>
+public sealed record RowSet(string Name, IReadOnlyList<Column> Columns, IReadOnlyList<object?[]> Rows);
+
+/// <summary>One SQL statement with its positional (<c>?</c>) parameters and the row sets it reads.</summary>
+public sealed record SqlStatement(string Sql, IReadOnlyList<object?> Parameters, IReadOnlyList<RowSet> Sources)
+{
+    public SqlStatement(string sql, params object?[] parameters)
+        : this(sql, parameters, [])
+    {
+    }
+
+    public static SqlStatement WithSources(string sql, params RowSet[] sources) => new(sql, [], sources);
+}
+
+/// <summary>
+/// What the ingestion service needs from a warehouse: run the schema script, read, and apply a list of
+/// statements as one transaction. Everything else (the star-schema logic) is shared by all warehouses.
+/// </summary>
+public interface IWarehouseProvider : IAsyncDisposable
+{
+    /// <summary>The OpenTelemetry <c>db.system.name</c> of this warehouse, e.g. <c>duckdb</c>.</summary>
+    string SystemName { get; }
+
+    /// <summary>Runs a script of several <c>;</c>-separated statements (the schema).</summary>
+    Task ExecuteScriptAsync(string script, CancellationToken cancellationToken);
+
+    /// <summary>Runs a query and returns its rows with values as .NET types (string, long, decimal, DateTime...).</summary>
+    Task<IReadOnlyList<object?[]>> QueryAsync(SqlStatement statement, CancellationToken cancellationToken);
+
+    /// <summary>Applies the statements in order as one transaction: all of them, or none.</summary>
+    Task ExecuteTransactionAsync(IReadOnlyList<SqlStatement> statements, CancellationToken cancellationToken);
+}

@@ -1,0 +1,237 @@
+using System.Globalization;
+using Ecommerce.Consumer.Ingestion;
+
+namespace Ecommerce.Consumer.Warehouse;
+
+/// <summary>The resume point of one partition after a batch: the next offset, and a digest of the last record.</summary>
+public sealed record PartitionProgress(string Topic, int Partition, long NextOffset, string LastRecordDigest);
+
+/// <summary>A stored resume point, as read back from the warehouse.</summary>
+public sealed record StoredOffset(int Partition, long NextOffset, string LastRecordDigest);
+
+/// <summary>How the orders of a batch relate to what the warehouse already holds.</summary>
+public sealed record BatchClassification(
+    IReadOnlyList<IncomingOrder> New,
+    IReadOnlyList<IncomingOrder> Duplicates,
+    IReadOnlyList<IncomingOrder> Conflicts);
+
+/// <summary>What one batch write changed.</summary>
+public sealed record BatchWriteResult(int OrdersInserted, int CustomerVersionsWritten, int ProductsWritten, int DatesWritten);
+
+/// <summary>
+/// Writes batches of orders into the star schema of any warehouse, with the SQL in <c>sql/ingestion</c>. Reads
+/// happen first; then every change of the batch (facts, the three dimensions and the partition offsets) is
+/// applied in one transaction, so a batch is in the warehouse completely or not at all.
+/// </summary>
+public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider time)
+{
+    private static readonly DateTime EndOfTime = new(9999, 12, 31, 0, 0, 0, DateTimeKind.Utc);
+
+    private static readonly Column[] OrderColumns =
+    [
+        new("ORDER_ID", ColumnType.Text), new("ORDER_TIMESTAMP", ColumnType.Timestamp), new("ORDER_DATE", ColumnType.Date),
+        new("CUSTOMER_ID", ColumnType.Text), new("CUSTOMER_SK", ColumnType.BigInt), new("PRODUCT_ID", ColumnType.Text),
+        new("PRICE", ColumnType.Decimal), new("QUANTITY", ColumnType.Integer), new("CONTENT_DIGEST", ColumnType.Text),
+        new("SOURCE_TOPIC", ColumnType.Text), new("SOURCE_PARTITION", ColumnType.Integer), new("SOURCE_OFFSET", ColumnType.BigInt),
+        new("INGESTED_AT", ColumnType.Timestamp),
+    ];
+
+    private static readonly Column[] ProductColumns =
+    [
+        new("PRODUCT_ID", ColumnType.Text), new("PRODUCT_NAME", ColumnType.Text), new("CATEGORY", ColumnType.Text),
+        new("LAST_SEEN_AT", ColumnType.Timestamp),
+    ];
+
+    private static readonly Column[] DateColumns =
+    [
+        new("ORDER_DATE", ColumnType.Date), new("DAY", ColumnType.Integer), new("MONTH", ColumnType.Integer),
+        new("YEAR", ColumnType.Integer), new("QUARTER", ColumnType.Integer), new("WEEKDAY", ColumnType.Integer),
+        new("DAY_NAME", ColumnType.Text), new("MONTH_NAME", ColumnType.Text), new("IS_WEEKEND", ColumnType.Boolean),
+    ];
+
+    private static readonly Column[] VersionColumns =
+    [
+        new("CUSTOMER_SK", ColumnType.BigInt), new("CUSTOMER_ID", ColumnType.Text), new("CUSTOMER_NAME", ColumnType.Text),
+        new("CUSTOMER_REGION", ColumnType.Text), new("VALID_FROM", ColumnType.Timestamp), new("VALID_TO", ColumnType.Timestamp),
+        new("IS_CURRENT", ColumnType.Boolean), new("LAST_SEEN_AT", ColumnType.Timestamp),
+    ];
+
+    private static readonly Column[] OffsetColumns =
+    [
+        new("TOPIC", ColumnType.Text), new("PARTITION_ID", ColumnType.Integer), new("NEXT_OFFSET", ColumnType.BigInt),
+        new("LAST_RECORD_DIGEST", ColumnType.Text), new("UPDATED_AT", ColumnType.Timestamp),
+    ];
+
+    public string SystemName => warehouse.SystemName;
+
+    /// <summary>Creates the tables that are missing. Never drops or replaces anything.</summary>
+    public async Task EnsureSchemaAsync(CancellationToken cancellationToken)
+    {
+        foreach (var script in SqlScripts.Schema())
+        {
+            await warehouse.ExecuteScriptAsync(script, cancellationToken);
+        }
+    }
+
+    public async Task<IReadOnlyList<StoredOffset>> ReadOffsetsAsync(string topic, CancellationToken cancellationToken)
+    {
+        var rows = await warehouse.QueryAsync(new SqlStatement(SqlScripts.Get("ingestion/read_offsets.sql"), topic), cancellationToken);
+        return rows.Select(row => new StoredOffset(Convert.ToInt32(row[0], CultureInfo.InvariantCulture),
+            Convert.ToInt64(row[1], CultureInfo.InvariantCulture), (string)row[2]!)).ToArray();
+    }
+
+    public Task ResetOffsetAsync(string topic, int partition, CancellationToken cancellationToken) =>
+        warehouse.ExecuteTransactionAsync([new SqlStatement(SqlScripts.Get("ingestion/reset_offset.sql"), topic, partition)], cancellationToken);
+
+    /// <summary>Tells new orders from redeliveries (same id and content) and conflicts (same id, other content).</summary>
+    public async Task<BatchClassification> ClassifyAsync(IReadOnlyList<IncomingOrder> orders, CancellationToken cancellationToken)
+    {
+        var known = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (orders.Count > 0)
+        {
+            var keys = new RowSet("keys", [new("ORDER_ID", ColumnType.Text)],
+                orders.Select(o => o.Order.OrderId).Distinct(StringComparer.Ordinal).Select(id => new object?[] { id }).ToArray());
+            var rows = await warehouse.QueryAsync(
+                SqlStatement.WithSources(SqlScripts.Get("ingestion/read_existing_orders.sql"), keys), cancellationToken);
+            foreach (var row in rows)
+            {
+                known[(string)row[0]!] = (string)row[1]!;
+            }
+        }
+
+        List<IncomingOrder> fresh = [], duplicates = [], conflicts = [];
+        foreach (var order in orders)
+        {
+            if (known.TryGetValue(order.Order.OrderId, out var digest))
+            {
+                (digest == order.ContentDigest ? duplicates : conflicts).Add(order);
+            }
+            else
+            {
+                known[order.Order.OrderId] = order.ContentDigest; // Within the batch, the first delivery wins too.
+                fresh.Add(order);
+            }
+        }
+
+        return new BatchClassification(fresh, duplicates, conflicts);
+    }
+
+    /// <summary>Writes new orders, their dimensions and the partitions' progress in one transaction.</summary>
+    public async Task<BatchWriteResult> WriteAsync(
+        IReadOnlyList<IncomingOrder> newOrders, IReadOnlyList<PartitionProgress> progress, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        var statements = new List<SqlStatement>();
+        var result = new BatchWriteResult(0, 0, 0, 0);
+
+        if (newOrders.Count > 0)
+        {
+            var histories = await LoadHistoriesAsync(newOrders, cancellationToken);
+            var orderRows = new List<object?[]>(newOrders.Count);
+
+            // History is rebuilt in event time, whatever order the events arrived in.
+            foreach (var incoming in newOrders.OrderBy(o => o.Order.OrderTimestamp).ThenBy(o => o.Source.Partition).ThenBy(o => o.Source.Offset))
+            {
+                var order = incoming.Order;
+                var history = histories[order.CustomerId];
+                var sk = await history.ApplyAsync(order.OrderTimestamp, order.CustomerName, order.CustomerRegion,
+                    (after, before) => NextOrderAsync(order.CustomerId, after, before, cancellationToken));
+                orderRows.Add([
+                    order.OrderId, order.OrderTimestamp, DateOnly.FromDateTime(order.OrderTimestamp), order.CustomerId, sk,
+                    order.ProductId, order.Price, order.Quantity, incoming.ContentDigest, incoming.Source.Topic,
+                    incoming.Source.Partition, incoming.Source.Offset, now,
+                ]);
+            }
+
+            var productRows = newOrders
+                .GroupBy(o => o.Order.ProductId, StringComparer.Ordinal)
+                .Select(g => g.MaxBy(o => o.Order.OrderTimestamp)!.Order)
+                .Select(o => new object?[] { o.ProductId, o.ProductName, o.Category, o.OrderTimestamp })
+                .ToArray();
+            var dateRows = newOrders
+                .Select(o => DateOnly.FromDateTime(o.Order.OrderTimestamp))
+                .Distinct()
+                .Select(DateRow)
+                .ToArray();
+            var versionRows = histories.Values
+                .SelectMany(h => h.Versions)
+                .Where(v => v.Dirty)
+                .Select(VersionRow)
+                .ToArray();
+            var repointRows = histories.Values
+                .Where(h => h.NeedsRepoint)
+                .SelectMany(h => h.Versions)
+                .Select(VersionRow)
+                .ToArray();
+
+            statements.Add(SqlStatement.WithSources(SqlScripts.Get("ingestion/merge_fact_orders.sql"), new RowSet("orders", OrderColumns, orderRows)));
+            statements.Add(SqlStatement.WithSources(SqlScripts.Get("ingestion/merge_dim_product.sql"), new RowSet("products", ProductColumns, productRows)));
+            statements.Add(SqlStatement.WithSources(SqlScripts.Get("ingestion/merge_dim_date.sql"), new RowSet("dates", DateColumns, dateRows)));
+            statements.Add(SqlStatement.WithSources(SqlScripts.Get("ingestion/merge_dim_customer.sql"), new RowSet("versions", VersionColumns, versionRows)));
+            if (repointRows.Length > 0)
+            {
+                statements.Add(SqlStatement.WithSources(SqlScripts.Get("ingestion/repoint_facts.sql"), new RowSet("versions", VersionColumns, repointRows)));
+            }
+
+            result = new BatchWriteResult(orderRows.Count, versionRows.Length, productRows.Length, dateRows.Length);
+        }
+
+        if (progress.Count > 0)
+        {
+            var offsetRows = progress.Select(p => new object?[] { p.Topic, p.Partition, p.NextOffset, p.LastRecordDigest, now }).ToArray();
+            statements.Add(SqlStatement.WithSources(SqlScripts.Get("ingestion/merge_offsets.sql"), new RowSet("offsets", OffsetColumns, offsetRows)));
+        }
+
+        if (statements.Count > 0)
+        {
+            await warehouse.ExecuteTransactionAsync(statements, cancellationToken);
+        }
+
+        return result;
+    }
+
+    private async Task<Dictionary<string, CustomerHistory>> LoadHistoriesAsync(IReadOnlyList<IncomingOrder> orders, CancellationToken cancellationToken)
+    {
+        var customerIds = orders.Select(o => o.Order.CustomerId).Distinct(StringComparer.Ordinal).ToArray();
+        var keys = new RowSet("customers", [new("CUSTOMER_ID", ColumnType.Text)], customerIds.Select(id => new object?[] { id }).ToArray());
+        var rows = await warehouse.QueryAsync(
+            SqlStatement.WithSources(SqlScripts.Get("ingestion/read_customer_versions.sql"), keys), cancellationToken);
+
+        var versions = customerIds.ToDictionary(id => id, _ => new List<CustomerVersion>(), StringComparer.Ordinal);
+        foreach (var row in rows)
+        {
+            versions[(string)row[1]!].Add(new CustomerVersion
+            {
+                Sk = Convert.ToInt64(row[0], CultureInfo.InvariantCulture),
+                CustomerId = (string)row[1]!,
+                Name = (string)row[2]!,
+                Region = (string)row[3]!,
+                ValidFrom = (DateTime)row[4]!,
+                ValidTo = (DateTime?)row[5],
+                LastSeenAt = (DateTime)row[6]!,
+            });
+        }
+
+        return versions.ToDictionary(pair => pair.Key, pair => new CustomerHistory(pair.Key, pair.Value), StringComparer.Ordinal);
+    }
+
+    private async ValueTask<DateTime?> NextOrderAsync(string customerId, DateTime after, DateTime? before, CancellationToken cancellationToken)
+    {
+        var rows = await warehouse.QueryAsync(
+            new SqlStatement(SqlScripts.Get("ingestion/read_next_order.sql"), customerId, after, before ?? EndOfTime), cancellationToken);
+        return rows.Count > 0 ? (DateTime?)rows[0][0] : null;
+    }
+
+    private static object?[] VersionRow(CustomerVersion v) =>
+        [v.Sk, v.CustomerId, v.Name, v.Region, v.ValidFrom, v.ValidTo, v.ValidTo is null, v.LastSeenAt];
+
+    private static object?[] DateRow(DateOnly date)
+    {
+        var weekday = date.DayOfWeek == DayOfWeek.Sunday ? 7 : (int)date.DayOfWeek;
+        return
+        [
+            date, date.Day, date.Month, date.Year, ((date.Month - 1) / 3) + 1, weekday,
+            date.DayOfWeek.ToString(), CultureInfo.InvariantCulture.DateTimeFormat.GetMonthName(date.Month), weekday >= 6,
+        ];
+    }
+}

@@ -1,0 +1,110 @@
+using Confluent.Kafka;
+using Ecommerce.ServiceDefaults.Messaging;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace Microsoft.Extensions.Hosting;
+
+/// <summary>
+/// The Kafka client integration Aspire.Confluent.Kafka would give (that package is not available to this
+/// project): clients built from configuration, a readiness check, client metrics and log forwarding.
+/// </summary>
+public static class KafkaClientRegistration
+{
+    public const string ProducerSectionName = "Aspire:Confluent:Kafka:Producer";
+    public const string ConsumerSectionName = "Aspire:Confluent:Kafka:Consumer";
+
+    /// <summary>
+    /// Registers a <see cref="KafkaProducerFactory{TKey,TValue}"/> and a singleton <see cref="IProducer{TKey,TValue}"/>
+    /// for the cluster named <paramref name="connectionName"/>.
+    /// </summary>
+    public static IHostApplicationBuilder AddKafkaProducer<TKey, TValue>(
+        this IHostApplicationBuilder builder,
+        string connectionName,
+        Action<KafkaProducerSettings>? configureSettings = null)
+    {
+        var settings = new KafkaProducerSettings();
+        BindSettings(builder, ProducerSectionName, connectionName, settings, settings.Config);
+        configureSettings?.Invoke(settings);
+        ValidateSettings(settings, connectionName, ProducerSectionName);
+
+        builder.Services.TryAddSingleton<KafkaClientMetrics>();
+        builder.Services.AddSingleton(settings);
+        builder.Services.AddSingleton<KafkaProducerFactory<TKey, TValue>>();
+        builder.Services.AddSingleton(sp => sp.GetRequiredService<KafkaProducerFactory<TKey, TValue>>().Create());
+        AddHealthCheck(builder, connectionName, settings);
+        return builder;
+    }
+
+    /// <summary>
+    /// Registers a <see cref="KafkaConsumerFactory{TKey,TValue}"/> (for services that need their own rebalance
+    /// handlers) and a singleton <see cref="IConsumer{TKey,TValue}"/> for the cluster named <paramref name="connectionName"/>.
+    /// </summary>
+    public static IHostApplicationBuilder AddKafkaConsumer<TKey, TValue>(
+        this IHostApplicationBuilder builder,
+        string connectionName,
+        Action<KafkaConsumerSettings>? configureSettings = null)
+    {
+        var settings = new KafkaConsumerSettings();
+        BindSettings(builder, ConsumerSectionName, connectionName, settings, settings.Config);
+        configureSettings?.Invoke(settings);
+        ValidateSettings(settings, connectionName, ConsumerSectionName);
+
+        builder.Services.TryAddSingleton<KafkaClientMetrics>();
+        builder.Services.AddSingleton(settings);
+        builder.Services.AddSingleton<KafkaConsumerFactory<TKey, TValue>>();
+        builder.Services.AddSingleton(sp => sp.GetRequiredService<KafkaConsumerFactory<TKey, TValue>>().Create());
+        AddHealthCheck(builder, connectionName, settings);
+        return builder;
+    }
+
+    private static void BindSettings(
+        IHostApplicationBuilder builder, string sectionName, string connectionName, KafkaClientSettings settings, ClientConfig config)
+    {
+        var section = builder.Configuration.GetSection(sectionName);
+        section.Bind(settings);
+        section.GetSection("Config").Bind(config);
+
+        if (builder.Configuration.GetConnectionString(connectionName) is { Length: > 0 } connectionString)
+        {
+            settings.ConnectionString = connectionString;
+        }
+    }
+
+    private static void ValidateSettings(KafkaClientSettings settings, string connectionName, string sectionName)
+    {
+        if (!string.IsNullOrWhiteSpace(settings.ConnectionString))
+        {
+            settings.ClientConfig.BootstrapServers = settings.ConnectionString;
+        }
+
+        if (string.IsNullOrWhiteSpace(settings.ClientConfig.BootstrapServers))
+        {
+            throw new InvalidOperationException(
+                $"No Kafka bootstrap servers are configured for '{connectionName}'. Set ConnectionStrings:{connectionName} " +
+                $"(environment variable ConnectionStrings__{connectionName}), or {sectionName}:Config:BootstrapServers.");
+        }
+    }
+
+    private static void AddHealthCheck(IHostApplicationBuilder builder, string connectionName, KafkaClientSettings settings)
+    {
+        var name = connectionName;
+        if (settings.DisableHealthChecks
+            || builder.Services.Any(d => d.ServiceType == typeof(KafkaHealthCheckMarker) && Equals(d.ServiceKey, name)))
+        {
+            return; // One check per cluster is enough, however many clients talk to it.
+        }
+
+        builder.Services.AddKeyedSingleton<KafkaHealthCheckMarker>(name);
+        var bootstrapServers = settings.ClientConfig.BootstrapServers;
+        builder.Services.AddSingleton(_ => new KafkaHealthCheck(name, bootstrapServers));
+        builder.Services.AddHealthChecks().Add(new Diagnostics.HealthChecks.HealthCheckRegistration(
+            name,
+            sp => sp.GetServices<KafkaHealthCheck>().Single(check => check.Name == name),
+            failureStatus: null,
+            tags: ["ready"]));
+    }
+
+    private sealed class KafkaHealthCheckMarker;
+}

@@ -1,0 +1,76 @@
+using System.Diagnostics;
+using System.Text;
+using Confluent.Kafka;
+using OpenTelemetry;
+using OpenTelemetry.Context.Propagation;
+
+namespace Ecommerce.ServiceDefaults.Messaging;
+
+/// <summary>
+/// Distributed tracing across Kafka: the producer writes W3C <c>traceparent</c>/<c>tracestate</c> (and baggage)
+/// into the message headers and the consumer reads them back, so one order is one trace from simulator to
+/// warehouse. Attribute names follow the OpenTelemetry messaging conventions.
+/// </summary>
+public static class KafkaTracing
+{
+    public const string ActivitySourceName = "Ecommerce.Messaging";
+    public static readonly ActivitySource Source = new(ActivitySourceName);
+
+    // Explicit rather than Propagators.DefaultTextMapPropagator, which stays a no-op in a process that never
+    // starts the OpenTelemetry SDK (a benchmark, a test): the headers must be right either way.
+    private static readonly TextMapPropagator Propagator =
+        new CompositeTextMapPropagator([new TraceContextPropagator(), new BaggagePropagator()]);
+
+    /// <summary>Starts the span of one message being sent to <paramref name="topic"/>.</summary>
+    public static Activity? StartSend(string topic, string? key)
+    {
+        var activity = Source.StartActivity($"send {topic}", ActivityKind.Producer);
+        if (activity is { IsAllDataRequested: true })
+        {
+            activity.SetTag("messaging.system", "kafka");
+            activity.SetTag("messaging.operation.type", "send");
+            activity.SetTag("messaging.operation.name", "send");
+            activity.SetTag("messaging.destination.name", topic);
+            if (key is not null)
+            {
+                activity.SetTag("messaging.kafka.message.key", key);
+            }
+        }
+
+        return activity;
+    }
+
+    /// <summary>Writes the context of <paramref name="activity"/> (or the current one) into the message headers.</summary>
+    public static void Inject(Activity? activity, Headers headers)
+    {
+        activity ??= Activity.Current;
+        if (activity is null)
+        {
+            return;
+        }
+
+        Propagator.Inject(
+            new PropagationContext(activity.Context, Baggage.Current),
+            headers,
+            static (carrier, name, value) =>
+            {
+                carrier.Remove(name);
+                carrier.Add(name, Encoding.UTF8.GetBytes(value));
+            });
+    }
+
+    /// <summary>Reads the producer's trace context from message headers; <c>default</c> when there is none.</summary>
+    public static ActivityContext Extract(Headers? headers)
+    {
+        if (headers is null || headers.Count == 0)
+        {
+            return default;
+        }
+
+        var context = Propagator.Extract(
+            default,
+            headers,
+            static (carrier, name) => carrier.TryGetLastBytes(name, out var bytes) ? [Encoding.UTF8.GetString(bytes)] : []);
+        return context.ActivityContext;
+    }
+}

@@ -1,0 +1,163 @@
+using System.Text;
+using Ecommerce.Consumer.Ingestion;
+
+namespace Ecommerce.Tests.Ingestion;
+
+public sealed class OrderValidatorTests
+{
+    // Exactly what the original Python producer sent: json.dumps of a dict with a naive isoformat() timestamp.
+    private static readonly (string Name, string Raw)[] PythonFields =
+    [
+        ("order_id", "\"5f0c3d0e-2a7b-4f49-9a57-8f1f6f3b2a10\""),
+        ("order_timestamp", "\"2024-05-01T12:34:56.123456\""),
+        ("customer_id", "\"CUST-0042\""),
+        ("customer_name", "\"Ada Lovelace\""),
+        ("customer_region", "\"North\""),
+        ("product_id", "\"P100\""),
+        ("product_name", "\"Laptop\""),
+        ("category", "\"Electronics\""),
+        ("price", "1299.99"),
+        ("quantity", "2"),
+    ];
+
+    private static readonly string PythonEvent = Event();
+
+    /// <summary>The Python event with some fields given other raw JSON values, or (with null) left out.</summary>
+    private static string Event(params (string Name, string? Raw)[] changes)
+    {
+        var fields = PythonFields
+            .Select(f => (f.Name, Raw: changes.Any(c => c.Name == f.Name) ? changes.First(c => c.Name == f.Name).Raw : f.Raw))
+            .Where(f => f.Raw is not null)
+            .Select(f => $"\"{f.Name}\": {f.Raw}");
+        return "{" + string.Join(", ", fields) + "}";
+    }
+
+    private static string With(string field, string? rawValue) => Event((field, rawValue));
+
+    private static Rejection Reject(string json)
+    {
+        Assert.False(OrderValidator.TryParse(Encoding.UTF8.GetBytes(json), out _, out var rejection));
+        return rejection!;
+    }
+
+    [Fact]
+    public void The_original_python_producers_events_are_valid_and_their_naive_timestamps_are_utc()
+    {
+        Assert.True(OrderValidator.TryParse(Encoding.UTF8.GetBytes(PythonEvent), out var order, out var rejection), rejection?.Reason);
+
+        Assert.Equal("5f0c3d0e-2a7b-4f49-9a57-8f1f6f3b2a10", order.OrderId);
+        Assert.Equal(new DateTime(2024, 5, 1, 12, 34, 56, DateTimeKind.Utc).AddTicks(1_234_560), order.OrderTimestamp);
+        Assert.Equal(DateTimeKind.Utc, order.OrderTimestamp.Kind);
+        Assert.Equal(1299.99m, order.Price);
+        Assert.Equal(2, order.Quantity);
+        Assert.Equal("Electronics", order.Category);
+    }
+
+    [Fact]
+    public void A_timestamp_with_an_offset_is_converted_to_utc()
+    {
+        Assert.True(OrderValidator.TryParse(Encoding.UTF8.GetBytes(With("order_timestamp", "\"2024-05-01T14:34:56+02:00\"")), out var order, out _));
+        Assert.Equal(new DateTime(2024, 5, 1, 12, 34, 56, DateTimeKind.Utc), order.OrderTimestamp);
+    }
+
+    [Fact]
+    public void Unknown_extra_fields_are_ignored_and_unicode_text_is_kept_exactly()
+    {
+        var json = PythonEvent.Replace("\"Ada Lovelace\"", "\"Zoë Ōkubo 李雷 🚀\"", StringComparison.Ordinal).Replace("}", ", \"coupon\": \"X\"}", StringComparison.Ordinal);
+        Assert.True(OrderValidator.TryParse(Encoding.UTF8.GetBytes(json), out var order, out _));
+        Assert.Equal("Zoë Ōkubo 李雷 🚀", order.CustomerName);
+    }
+
+    [Fact]
+    public void The_same_content_has_the_same_digest_and_other_content_another()
+    {
+        Assert.True(OrderValidator.TryParse(Encoding.UTF8.GetBytes(PythonEvent), out var order, out _));
+        Assert.True(OrderValidator.TryParse(Encoding.UTF8.GetBytes(With("quantity", "3")), out var changed, out _));
+
+        Assert.Equal(OrderValidator.Digest(order), OrderValidator.Digest(order with { }));
+        Assert.NotEqual(OrderValidator.Digest(order), OrderValidator.Digest(changed));
+    }
+
+    [Theory]
+    [InlineData("", Rejection.EmptyCode)]
+    [InlineData("{\"order_id\": \"1\", ", Rejection.MalformedCode)]
+    [InlineData("not json at all", Rejection.MalformedCode)]
+    [InlineData("[1, 2, 3]", Rejection.MalformedCode)]
+    [InlineData("null", Rejection.MalformedCode)]
+    public void Broken_documents_are_refused_with_a_reason(string json, string code) =>
+        Assert.Equal(code, Reject(json).Code);
+
+    [Fact]
+    public void A_tombstone_is_refused_not_a_crash()
+    {
+        Assert.False(OrderValidator.TryParse(ReadOnlySpan<byte>.Empty, out _, out var rejection));
+        Assert.Equal(Rejection.EmptyCode, rejection!.Code);
+    }
+
+    [Theory]
+    [InlineData("order_id")]
+    [InlineData("order_timestamp")]
+    [InlineData("customer_id")]
+    [InlineData("customer_name")]
+    [InlineData("customer_region")]
+    [InlineData("product_id")]
+    [InlineData("product_name")]
+    [InlineData("category")]
+    [InlineData("price")]
+    [InlineData("quantity")]
+    public void Every_field_is_required(string field)
+    {
+        var rejection = Reject(With(field, null));
+        Assert.Equal(Rejection.MissingFieldCode, rejection.Code);
+        Assert.Contains(field, rejection.Reason, StringComparison.Ordinal);
+
+        Assert.Equal(Rejection.MissingFieldCode, Reject(With(field, "null")).Code);
+    }
+
+    [Theory]
+    [InlineData("quantity", "-1", Rejection.OutOfRangeCode)]
+    [InlineData("quantity", "0", Rejection.OutOfRangeCode)]
+    [InlineData("quantity", "\"two\"", Rejection.WrongTypeCode)]
+    [InlineData("quantity", "2.5", Rejection.WrongTypeCode)]
+    [InlineData("quantity", "99999999999", Rejection.WrongTypeCode)]
+    [InlineData("price", "-0.01", Rejection.OutOfRangeCode)]
+    [InlineData("price", "\"12.99\"", Rejection.WrongTypeCode)]
+    [InlineData("price", "12.999", Rejection.OutOfRangeCode)]
+    [InlineData("price", "1e300", Rejection.OutOfRangeCode)]
+    [InlineData("order_timestamp", "\"yesterday\"", Rejection.WrongTypeCode)]
+    [InlineData("order_timestamp", "1714566896", Rejection.WrongTypeCode)]
+    [InlineData("order_timestamp", "\"1850-01-01T00:00:00\"", Rejection.OutOfRangeCode)]
+    [InlineData("customer_id", "42", Rejection.WrongTypeCode)]
+    [InlineData("customer_id", "\"   \"", Rejection.MissingFieldCode)]
+    [InlineData("customer_name", "\"Robert\\u0000'); DROP TABLE FACT_ORDERS;--\"", Rejection.OutOfRangeCode)]
+    [InlineData("category", "{\"name\": \"Books\"}", Rejection.WrongTypeCode)]
+    public void Wrong_types_and_values_out_of_range_are_refused(string field, string rawValue, string code)
+    {
+        var rejection = Reject(With(field, rawValue));
+        Assert.Equal(code, rejection.Code);
+        Assert.Contains(field, rejection.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Overlong_strings_and_oversized_messages_are_refused()
+    {
+        Assert.Equal(Rejection.OutOfRangeCode, Reject(With("customer_name", $"\"{new string('x', 201)}\"")).Code);
+        Assert.Equal(Rejection.TooLargeCode, Reject(With("product_name", $"\"{new string('x', 70_000)}\"")).Code);
+    }
+
+    [Fact]
+    public void A_field_given_twice_is_refused_rather_than_guessed()
+    {
+        var rejection = Reject(PythonEvent.Replace("}", ", \"quantity\": 5}", StringComparison.Ordinal));
+        Assert.Equal(Rejection.MalformedCode, rejection.Code);
+        Assert.Contains("quantity", rejection.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Sql_meta_characters_in_text_are_just_text()
+    {
+        var json = With("customer_name", "\"O'Brien; DROP TABLE FACT_ORDERS; --\"");
+        Assert.True(OrderValidator.TryParse(Encoding.UTF8.GetBytes(json), out var order, out _));
+        Assert.Equal("O'Brien; DROP TABLE FACT_ORDERS; --", order.CustomerName);
+    }
+}

@@ -1,0 +1,79 @@
+using System.Globalization;
+using System.Text;
+using Ecommerce.Consumer.Ingestion;
+using Ecommerce.Consumer.Warehouse;
+using Ecommerce.Tests.Infrastructure;
+
+namespace Ecommerce.Tests.Warehouse;
+
+/// <summary>A real DuckDB file with the schema applied, and helpers to write orders the way the ingestion service does.</summary>
+public sealed class WarehouseTestBed : IAsyncDisposable
+{
+    private readonly TempDirectory _directory = new();
+    private long _offset;
+
+    public WarehouseTestBed(DateTimeOffset? now = null)
+    {
+        Time = new FixedTimeProvider(now ?? new DateTimeOffset(2026, 11, 26, 12, 0, 0, TimeSpan.Zero));
+        Provider = new DuckDbWarehouseProvider($"Data Source={_directory.File("warehouse.duckdb")}");
+        Writer = new StarSchemaWriter(Provider, Time);
+        Writer.EnsureSchemaAsync(CancellationToken.None).GetAwaiter().GetResult();
+    }
+
+    public FixedTimeProvider Time { get; }
+
+    public DuckDbWarehouseProvider Provider { get; }
+
+    public StarSchemaWriter Writer { get; }
+
+    public static IncomingOrder Order(
+        string orderId, DateTime timestamp, string customerId = "C1", string name = "Ada", string region = "North",
+        string productId = "P1", string productName = "Laptop", string category = "Electronics", decimal price = 10m, int quantity = 1)
+    {
+        var parsed = new ParsedOrder(orderId, DateTime.SpecifyKind(timestamp, DateTimeKind.Utc), customerId, name, region, productId, productName, category, price, quantity);
+        return new IncomingOrder(parsed, OrderValidator.Digest(parsed), new SourcePosition("orders", 0, 0), default);
+    }
+
+    /// <summary>Parses raw event bytes as the ingestion service would; fails the test on an invalid one.</summary>
+    public static IncomingOrder Parse(byte[] payload, int partition = 0, long offset = 0)
+    {
+        Assert.True(OrderValidator.TryParse(payload, out var parsed, out var rejection), rejection?.Reason);
+        return new IncomingOrder(parsed, OrderValidator.Digest(parsed), new SourcePosition("orders", partition, offset), default);
+    }
+
+    /// <summary>Classifies and writes one batch, as one ingestion flush does.</summary>
+    public async Task<BatchClassification> IngestAsync(params IncomingOrder[] orders)
+    {
+        var numbered = orders.Select(o => o with { Source = new SourcePosition("orders", 0, _offset++) }).ToArray();
+        var classification = await Writer.ClassifyAsync(numbered, CancellationToken.None);
+        await Writer.WriteAsync(classification.New, [new PartitionProgress("orders", 0, _offset, "digest")], CancellationToken.None);
+        return classification;
+    }
+
+    public Task<IReadOnlyList<object?[]>> QueryAsync(string sql, params object?[] parameters) =>
+        Provider.QueryAsync(new SqlStatement(sql, parameters), CancellationToken.None);
+
+    public async Task<long> CountAsync(string table) =>
+        Convert.ToInt64((await QueryAsync($"SELECT COUNT(*) FROM {table}"))[0][0], CultureInfo.InvariantCulture);
+
+    /// <summary>A customer's versions, oldest first, as (name, region, from, to, current).</summary>
+    public async Task<List<(string Name, string Region, DateTime From, DateTime? To, bool Current, long Sk)>> VersionsAsync(string customerId) =>
+        (await QueryAsync(
+            "SELECT CUSTOMER_NAME, CUSTOMER_REGION, VALID_FROM, VALID_TO, IS_CURRENT, CUSTOMER_SK FROM DIM_CUSTOMER WHERE CUSTOMER_ID = ? ORDER BY VALID_FROM",
+            customerId))
+        .Select(r => ((string)r[0]!, (string)r[1]!, (DateTime)r[2]!, (DateTime?)r[3], (bool)r[4]!, Convert.ToInt64(r[5], CultureInfo.InvariantCulture)))
+        .ToList();
+
+    /// <summary>The region of the customer version each order points at.</summary>
+    public async Task<Dictionary<string, string>> RegionAtOrderTimeAsync() =>
+        (await QueryAsync("SELECT f.ORDER_ID, c.CUSTOMER_REGION FROM FACT_ORDERS f JOIN DIM_CUSTOMER c ON c.CUSTOMER_SK = f.CUSTOMER_SK"))
+        .ToDictionary(r => (string)r[0]!, r => (string)r[1]!);
+
+    public async ValueTask DisposeAsync()
+    {
+        await Provider.DisposeAsync();
+        _directory.Dispose();
+    }
+
+    public static byte[] Utf8(string text) => Encoding.UTF8.GetBytes(text);
+}

@@ -1,0 +1,14 @@
+-- Customer versions the ingestion service opened or reshaped. A version's name and region never change; its
+-- validity interval does (closed by a newer version, split by a late event, or extended back in time).
+MERGE INTO DIM_CUSTOMER AS t
+USING {versions} AS s
+    ON t.CUSTOMER_SK = s.CUSTOMER_SK
+WHEN MATCHED THEN UPDATE SET
+    VALID_FROM = s.VALID_FROM,
+    VALID_TO = s.VALID_TO,
+    IS_CURRENT = s.IS_CURRENT,
+    LAST_SEEN_AT = s.LAST_SEEN_AT
+WHEN NOT MATCHED THEN INSERT (
+    CUSTOMER_SK, CUSTOMER_ID, CUSTOMER_NAME, CUSTOMER_REGION, VALID_FROM, VALID_TO, IS_CURRENT, LAST_SEEN_AT)
+VALUES (
+    s.CUSTOMER_SK, s.CUSTOMER_ID, s.CUSTOMER_NAME, s.CUSTOMER_REGION, s.VALID_FROM, s.VALID_TO, s.IS_CURRENT, s.LAST_SEEN_AT);
