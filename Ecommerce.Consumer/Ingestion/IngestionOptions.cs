@@ -20,8 +20,19 @@ public sealed class IngestionOptions
     /// <summary>...or when its first event has waited this long, whichever comes first.</summary>
     public TimeSpan MaxBatchDelay { get; set; } = TimeSpan.FromMilliseconds(200);
 
+    /// <summary>
+    /// Consumers this process runs in the group. Partitions are shared among all consumers of the group, in this
+    /// process and in others; with DuckDB (one writing process per file) this is how ingestion runs in parallel.
+    /// </summary>
+    public int Consumers { get; set; } = 1;
+
     public void Validate()
     {
+        if (Consumers is < 1 or > 64)
+        {
+            throw new InvalidOperationException($"{SectionName}:Consumers is {Consumers}; expected 1 to 64.");
+        }
+
         if (string.IsNullOrWhiteSpace(GroupId))
         {
             throw new InvalidOperationException($"{SectionName}:GroupId is empty; expected a consumer group name.");

@@ -21,7 +21,11 @@ public static class IngestionRegistration
         builder.Services.AddSingleton<IngestionMetrics>();
         builder.Services.AddSingleton<DeadLetterPublisher>();
         builder.Services.AddSingleton<PartitionResumer>();
-        builder.Services.AddHostedService<IngestionWorker>();
+        for (var i = 0; i < options.Consumers; i++)
+        {
+            builder.Services.AddSingleton<IHostedService>(sp => ActivatorUtilities.CreateInstance<IngestionWorker>(sp));
+        }
+
         builder.Services.AddHealthChecks().AddCheck<IngestionHealthCheck>("ingestion", tags: ["ready"]);
         return builder;
     }

@@ -1,0 +1,236 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+
+namespace Ecommerce.Tests.Infrastructure;
+
+/// <summary>
+/// One of the solution's services running as a real process, the way a user starts it standalone:
+/// <c>dotnet Ecommerce.X.dll --urls ...</c> with configuration in environment variables. The test owns the process
+/// and stops it by PID (SIGTERM for a graceful stop, SIGKILL for a crash); its output is kept for failure messages.
+/// </summary>
+public sealed class ServiceProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+
+    private ServiceProcess(Process process, Uri baseAddress)
+    {
+        _process = process;
+        BaseAddress = baseAddress;
+        Http = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(10) };
+    }
+
+    public Uri BaseAddress { get; }
+
+    public HttpClient Http { get; }
+
+    public int Id => _process.Id;
+
+    public bool HasExited => _process.HasExited;
+
+    public int ExitCode => _process.ExitCode;
+
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _output.ToString();
+            }
+        }
+    }
+
+    public static ServiceProcess Start(string project, IReadOnlyDictionary<string, string?> environment)
+    {
+        var port = FreePort();
+        var baseAddress = new Uri($"http://127.0.0.1:{port}");
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = Path.GetDirectoryName(ServiceAssembly(project))!,
+        };
+        start.ArgumentList.Add(ServiceAssembly(project));
+        start.ArgumentList.Add("--urls");
+        start.ArgumentList.Add(baseAddress.ToString());
+        start.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        start.Environment["Logging__Console__FormatterName"] = "simple";
+        foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("OTEL_", StringComparison.Ordinal)).ToList())
+        {
+            start.Environment.Remove(key);
+        }
+
+        foreach (var (key, value) in environment)
+        {
+            start.Environment[key] = value;
+        }
+
+        var process = new Process { StartInfo = start, EnableRaisingEvents = true };
+        var service = new ServiceProcess(process, baseAddress);
+        process.OutputDataReceived += (_, e) => service.Append(e.Data);
+        process.ErrorDataReceived += (_, e) => service.Append(e.Data);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return service;
+    }
+
+    /// <summary>Waits until /health answers 200, failing early (with the output) if the process exits.</summary>
+    public async Task WaitUntilHealthyAsync(TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"The service exited with code {_process.ExitCode} before it was healthy:\n{Output}");
+            }
+
+            try
+            {
+                using var response = await Http.GetAsync(new Uri("/health", UriKind.Relative));
+                if (response.StatusCode == HttpStatusCode.OK)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet.
+            }
+            catch (TaskCanceledException)
+            {
+                // Slow to answer while starting.
+            }
+
+            await Task.Delay(200);
+        }
+
+        throw new TimeoutException($"The service was not healthy within {timeout}:\n{Output}");
+    }
+
+    public async Task<JsonElement> GetJsonAsync(string path)
+    {
+        using var response = await Http.GetAsync(new Uri(path, UriKind.Relative));
+        response.EnsureSuccessStatusCode();
+        return await response.Content.ReadFromJsonAsync<JsonElement>();
+    }
+
+    /// <summary>Polls until <paramref name="condition"/> holds for the status document, or fails with the output.</summary>
+    public async Task<JsonElement> WaitForStatusAsync(string path, Func<JsonElement, bool> condition, TimeSpan timeout, string what)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        JsonElement last = default;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"The service exited with code {_process.ExitCode} while waiting for {what}:\n{Output}");
+            }
+
+            try
+            {
+                last = await GetJsonAsync(path);
+                if (condition(last))
+                {
+                    return last;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+            catch (TaskCanceledException)
+            {
+            }
+
+            await Task.Delay(200);
+        }
+
+        throw new TimeoutException($"Timed out waiting for {what}; last status: {last}\n{Output}");
+    }
+
+    public Task WaitForExitAsync(CancellationToken cancellationToken) => _process.WaitForExitAsync(cancellationToken);
+
+    /// <summary>SIGTERM, as a service manager stops a service, then waits for the process to exit.</summary>
+    public async Task StopAsync(TimeSpan timeout)
+    {
+        if (_process.HasExited)
+        {
+            return;
+        }
+
+        Signal("TERM");
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            Kill();
+            throw new TimeoutException($"The service did not stop within {timeout} of SIGTERM:\n{Output}");
+        }
+    }
+
+    /// <summary>SIGKILL: the process dies at once, mid-whatever, like a crash or an OOM kill.</summary>
+    public void Kill()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill();
+            _process.WaitForExit(10_000);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Kill();
+        Http.Dispose();
+        await Task.Yield();
+        _process.Dispose();
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_output)
+        {
+            _output.AppendLine(line);
+        }
+    }
+
+    private void Signal(string signal)
+    {
+        using var kill = Process.Start("kill", $"-{signal} {_process.Id}");
+        kill.WaitForExit();
+    }
+
+    private static string ServiceAssembly(string project)
+    {
+        // Tests run from Ecommerce.Tests/bin/<Configuration>/<tfm>/; each service runs from its own build output.
+        var testOutput = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        var framework = testOutput.Name;
+        var configuration = testOutput.Parent!.Name;
+        var root = testOutput.Parent!.Parent!.Parent!.Parent!.FullName;
+        var path = Path.Combine(root, project, "bin", configuration, framework, $"{project}.dll");
+        return File.Exists(path) ? path : throw new FileNotFoundException($"Build {project} first; {path} is missing.", path);
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

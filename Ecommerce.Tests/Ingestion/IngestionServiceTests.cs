@@ -1,0 +1,231 @@
+using System.Text;
+using System.Text.Json;
+using Confluent.Kafka;
+using Ecommerce.Consumer.Ingestion;
+using Ecommerce.Consumer.Warehouse;
+using Ecommerce.Producer.Simulation;
+using Ecommerce.Tests.Infrastructure;
+
+namespace Ecommerce.Tests.Ingestion;
+
+/// <summary>
+/// The ingestion service as a real process against the embedded Kafka broker and a real DuckDB file: every valid
+/// event exactly once, every invalid one on the dead-letter topic with its reason, across redeliveries, restarts,
+/// crashes, several consumers and a replaced cluster.
+/// </summary>
+public sealed class IngestionServiceTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(90);
+    private readonly EmbeddedKafka _kafka = new();
+    private readonly TempDirectory _directory = new();
+
+    public Task InitializeAsync() => _kafka.InitializeAsync();
+
+    public async Task DisposeAsync()
+    {
+        await _kafka.DisposeAsync();
+        _directory.Dispose();
+    }
+
+    private string WarehousePath => _directory.File("warehouse.duckdb");
+
+    private ServiceProcess StartConsumer(EmbeddedKafka? kafka = null, int consumers = 1, int maxBatchSize = 500) =>
+        ServiceProcess.Start("Ecommerce.Consumer", new Dictionary<string, string?>
+        {
+            ["ConnectionStrings__kafka"] = (kafka ?? _kafka).BootstrapServers,
+            ["ConnectionStrings__warehouse"] = $"Data Source={WarehousePath}",
+            ["Ingestion__Consumers"] = consumers.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Ingestion__MaxBatchSize"] = maxBatchSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Aspire__Confluent__Kafka__Consumer__Config__SessionTimeoutMs"] = "6000",
+        });
+
+    private static List<SimulatedEvent> Simulate(int count, int seed, double invalidRate = 0)
+    {
+        var generator = new OrderGenerator(new SimulatorOptions { Seed = seed, Customers = 500, InvalidRate = invalidRate, LateRate = 0.05 }, TimeProvider.System);
+        return Enumerable.Range(0, count).Select(_ => generator.Next()).ToList();
+    }
+
+    private Task ProduceAsync(IEnumerable<SimulatedEvent> events, EmbeddedKafka? kafka = null) =>
+        (kafka ?? _kafka).ProduceAsync("orders", events.Select(e => ((string?)e.Key, (byte[]?)e.Payload)));
+
+    private static Task<JsonElement> WaitForIngestedAsync(ServiceProcess consumer, long ingested, long? duplicates = null) =>
+        consumer.WaitForStatusAsync("/api/ingestion/status",
+            s => s.GetProperty("ingested").GetInt64() >= ingested && (duplicates is null || s.GetProperty("duplicates").GetInt64() >= duplicates),
+            Patience, $"{ingested} orders ingested");
+
+    /// <summary>The order ids in FACT_ORDERS with how often each appears (read after the consumer stopped).</summary>
+    private async Task<Dictionary<string, long>> StoredOrdersAsync()
+    {
+        await using var warehouse = new DuckDbWarehouseProvider($"Data Source={WarehousePath}");
+        var rows = await warehouse.QueryAsync(new SqlStatement("SELECT ORDER_ID, COUNT(*) FROM FACT_ORDERS GROUP BY ORDER_ID"), CancellationToken.None);
+        return rows.ToDictionary(r => (string)r[0]!, r => Convert.ToInt64(r[1], System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    private static void AssertExactlyOnce(IEnumerable<SimulatedEvent> produced, Dictionary<string, long> stored)
+    {
+        var expected = produced.Where(e => e.Kind == EventKind.Valid).Select(e => e.Order.OrderId).ToHashSet();
+        Assert.All(stored, pair => Assert.Equal(1, pair.Value));
+        Assert.Equal(expected.Order(), stored.Keys.Order());
+    }
+
+    [Fact]
+    public async Task Valid_events_land_once_and_invalid_ones_reach_the_dead_letter_topic_with_their_reason()
+    {
+        var events = Simulate(3_000, seed: 1, invalidRate: 0.05);
+        await ProduceAsync(events);
+        // A tombstone and an empty message, which must not stop the consumer either.
+        await _kafka.ProduceAsync("orders", [("C1", null), ("C2", [])]);
+        var valid = events.Count(e => e.Kind == EventKind.Valid);
+        var invalid = events.Count - valid + 2;
+
+        await using (var consumer = StartConsumer())
+        {
+            await consumer.WaitUntilHealthyAsync(Patience);
+            var status = await consumer.WaitForStatusAsync("/api/ingestion/status",
+                s => s.GetProperty("ingested").GetInt64() + s.GetProperty("deadLettered").GetInt64() >= events.Count + 2,
+                Patience, "every event handled");
+            Assert.Equal(valid, status.GetProperty("ingested").GetInt64());
+            Assert.Equal(invalid, status.GetProperty("deadLettered").GetInt64());
+            Assert.All(status.GetProperty("partitions").EnumerateArray(), p => Assert.Equal(0, p.GetProperty("lag").GetInt64()));
+            await consumer.StopAsync(TimeSpan.FromSeconds(30));
+        }
+
+        AssertExactlyOnce(events, await StoredOrdersAsync());
+
+        var deadLetters = _kafka.ReadAll("orders.dlq", invalid, Patience);
+        Assert.Equal(invalid, deadLetters.Count);
+        var expectedPayloads = events.Where(e => e.Kind != EventKind.Valid).Select(e => Convert.ToBase64String(e.Payload)).Order().ToArray();
+        var actualPayloads = deadLetters.Where(d => d.Message.Value is { Length: > 0 }).Select(d => Convert.ToBase64String(d.Message.Value!)).Order().ToArray();
+        Assert.Equal(expectedPayloads, actualPayloads);
+        foreach (var deadLetter in deadLetters)
+        {
+            var headers = deadLetter.Message.Headers.ToDictionary(h => h.Key, h => Encoding.UTF8.GetString(h.GetValueBytes()));
+            Assert.False(string.IsNullOrWhiteSpace(headers[DeadLetterPublisher.ReasonHeader]));
+            Assert.Equal("orders", headers[DeadLetterPublisher.SourceTopicHeader]);
+            Assert.True(int.Parse(headers[DeadLetterPublisher.SourcePartitionHeader], System.Globalization.CultureInfo.InvariantCulture) >= 0);
+            Assert.True(long.Parse(headers[DeadLetterPublisher.SourceOffsetHeader], System.Globalization.CultureInfo.InvariantCulture) >= 0);
+        }
+
+        var codes = deadLetters.Select(d => Encoding.UTF8.GetString(d.Message.Headers.GetLastBytes(DeadLetterPublisher.CodeHeader))).ToHashSet();
+        Assert.Superset(new HashSet<string> { Rejection.EmptyCode, Rejection.MalformedCode, Rejection.MissingFieldCode, Rejection.OutOfRangeCode, Rejection.WrongTypeCode }, codes);
+    }
+
+    [Fact]
+    public async Task Redelivered_events_are_counted_as_duplicates_and_not_stored_again()
+    {
+        var events = Simulate(2_000, seed: 2);
+        await ProduceAsync(events);
+
+        await using var consumer = StartConsumer();
+        await consumer.WaitUntilHealthyAsync(Patience);
+        await WaitForIngestedAsync(consumer, events.Count);
+
+        await ProduceAsync(events); // The same events once more, as a producer retry or a replayed topic would.
+        var status = await WaitForIngestedAsync(consumer, events.Count, duplicates: events.Count);
+        Assert.Equal(events.Count, status.GetProperty("ingested").GetInt64());
+        Assert.Equal(events.Count, status.GetProperty("duplicates").GetInt64());
+        await consumer.StopAsync(TimeSpan.FromSeconds(30));
+
+        AssertExactlyOnce(events, await StoredOrdersAsync());
+    }
+
+    [Fact]
+    public async Task A_consumer_stopped_or_killed_mid_stream_and_restarted_ingests_everything_exactly_once()
+    {
+        var events = Simulate(12_000, seed: 3);
+        await ProduceAsync(events.Take(4_000));
+
+        // A graceful stop while events keep arriving...
+        await using (var first = StartConsumer(maxBatchSize: 200))
+        {
+            await first.WaitUntilHealthyAsync(Patience);
+            var producing = ProduceAsync(events.Skip(4_000).Take(4_000));
+            await first.WaitForStatusAsync("/api/ingestion/status", s => s.GetProperty("ingested").GetInt64() >= 1_000, Patience, "some progress");
+            await first.StopAsync(TimeSpan.FromSeconds(30));
+            await producing;
+        }
+
+        // ...then a crash in the middle of the rest.
+        await using (var second = StartConsumer(maxBatchSize: 200))
+        {
+            await second.WaitUntilHealthyAsync(Patience);
+            var producing = ProduceAsync(events.Skip(8_000));
+            await second.WaitForStatusAsync("/api/ingestion/status", s => s.GetProperty("ingested").GetInt64() >= 1_000, Patience, "some progress");
+            second.Kill();
+            await producing;
+        }
+
+        await using (var third = StartConsumer(maxBatchSize: 200))
+        {
+            await third.WaitUntilHealthyAsync(Patience);
+            await third.WaitForStatusAsync("/api/ingestion/status",
+                s => s.GetProperty("partitions").EnumerateArray().Count() == EmbeddedKafka.Partitions
+                    && s.GetProperty("partitions").EnumerateArray().All(p => p.GetProperty("lag").ValueKind == JsonValueKind.Number && p.GetProperty("lag").GetInt64() == 0),
+                Patience, "no lag on any partition");
+            await third.StopAsync(TimeSpan.FromSeconds(30));
+        }
+
+        AssertExactlyOnce(events, await StoredOrdersAsync());
+    }
+
+    [Fact]
+    public async Task Two_consumers_in_the_group_share_the_partitions_and_still_store_each_order_once()
+    {
+        var events = Simulate(6_000, seed: 4);
+        await using var consumer = StartConsumer(consumers: 2, maxBatchSize: 300);
+        await consumer.WaitUntilHealthyAsync(Patience);
+        await ProduceAsync(events);
+
+        await WaitForIngestedAsync(consumer, events.Count);
+        await consumer.StopAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Contains("Partitions assigned", consumer.Output, StringComparison.Ordinal);
+        AssertExactlyOnce(events, await StoredOrdersAsync());
+    }
+
+    [Fact]
+    public async Task Offsets_stored_for_a_cluster_that_was_replaced_are_detected_and_the_new_cluster_is_read_from_its_beginning()
+    {
+        var before = Simulate(3_000, seed: 5);
+        await ProduceAsync(before);
+        await using (var consumer = StartConsumer())
+        {
+            await consumer.WaitUntilHealthyAsync(Patience);
+            await WaitForIngestedAsync(consumer, before.Count);
+            await consumer.StopAsync(TimeSpan.FromSeconds(30));
+        }
+
+        // The embedded broker starts empty each run while the DuckDB file persists: same offsets, other records.
+        var replacement = new EmbeddedKafka();
+        await replacement.InitializeAsync();
+        try
+        {
+            var after = Simulate(4_000, seed: 6);
+            await ProduceAsync(after, replacement);
+            await using var consumer = StartConsumer(replacement);
+            await consumer.WaitUntilHealthyAsync(Patience);
+            await WaitForIngestedAsync(consumer, after.Count);
+            await consumer.StopAsync(TimeSpan.FromSeconds(30));
+
+            Assert.Contains("cluster was reset or replaced", consumer.Output, StringComparison.Ordinal);
+            AssertExactlyOnce([.. before, .. after], await StoredOrdersAsync());
+        }
+        finally
+        {
+            await replacement.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task A_missing_warehouse_connection_string_fails_at_startup_naming_the_setting()
+    {
+        await using var consumer = ServiceProcess.Start("Ecommerce.Consumer", new Dictionary<string, string?>
+        {
+            ["ConnectionStrings__kafka"] = _kafka.BootstrapServers,
+        });
+
+        var failure = await Assert.ThrowsAsync<InvalidOperationException>(() => consumer.WaitUntilHealthyAsync(Patience));
+        Assert.Contains("ConnectionStrings:warehouse", failure.Message, StringComparison.Ordinal);
+        Assert.NotEqual(0, consumer.ExitCode);
+    }
+}
