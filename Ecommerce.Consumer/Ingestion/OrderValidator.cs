@@ -35,7 +35,7 @@ public static class OrderValidator
     private static readonly DateTime Earliest = new(1900, 1, 1, 0, 0, 0, DateTimeKind.Utc);
     private static readonly DateTime Latest = new(2200, 1, 1, 0, 0, 0, DateTimeKind.Utc);
 
-    public static bool TryParse(ReadOnlySpan<byte> value, out ParsedOrder order, out Rejection? rejection)
+    public static bool TryParse(ReadOnlyMemory<byte> value, out ParsedOrder order, out Rejection? rejection)
     {
         order = default;
         rejection = null;
@@ -54,7 +54,7 @@ public static class OrderValidator
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(value.ToArray(), new JsonDocumentOptions { MaxDepth = 16 });
+            document = JsonDocument.Parse(value, new JsonDocumentOptions { MaxDepth = 16 });
         }
         catch (JsonException ex)
         {

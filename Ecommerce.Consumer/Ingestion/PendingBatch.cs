@@ -17,7 +17,7 @@ public sealed class PendingBatch
 {
     private readonly List<IncomingOrder> _orders = [];
     private readonly List<DeadLetter> _deadLetters = [];
-    private readonly Dictionary<int, PartitionProgress> _progress = [];
+    private readonly Dictionary<int, ConsumeResult<byte[]?, byte[]?>> _lastRecords = [];
     private readonly Dictionary<(int Partition, long Offset), ConsumeResult<byte[]?, byte[]?>> _orderRecords = [];
 
     public int Count { get; private set; }
@@ -34,7 +34,9 @@ public sealed class PendingBatch
 
     public IReadOnlyList<DeadLetter> DeadLetters => _deadLetters;
 
-    public IReadOnlyCollection<PartitionProgress> Progress => _progress.Values;
+    /// <summary>For each partition of the batch, the next offset to read and the digest of the last record read.</summary>
+    public IReadOnlyList<PartitionProgress> Progress() =>
+        _lastRecords.Values.Select(r => new PartitionProgress(r.Topic, r.Partition.Value, r.Offset.Value + 1, RecordDigest(r))).ToArray();
 
     public void Add(ConsumeResult<byte[]?, byte[]?> record, long now)
     {
@@ -44,7 +46,7 @@ public sealed class PendingBatch
         }
 
         Count++;
-        _progress[record.Partition.Value] = new PartitionProgress(record.Topic, record.Partition.Value, record.Offset.Value + 1, RecordDigest(record));
+        _lastRecords[record.Partition.Value] = record;
 
         if (OrderValidator.TryParse(record.Message.Value, out var order, out var rejection))
         {
@@ -73,7 +75,7 @@ public sealed class PendingBatch
     {
         _orders.Clear();
         _deadLetters.Clear();
-        _progress.Clear();
+        _lastRecords.Clear();
         _orderRecords.Clear();
         Count = 0;
         DeadLettersSent = false;

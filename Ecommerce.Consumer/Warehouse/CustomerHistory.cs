@@ -10,7 +10,11 @@ public sealed class CustomerVersion
     public required DateTime ValidFrom { get; set; }
     public DateTime? ValidTo { get; set; }
 
-    /// <summary>The latest order seen inside this version; a late event before it may have to split the version.</summary>
+    /// <summary>
+    /// No order inside this version is later than this. A late event before it may have to split the version (and
+    /// costs a look-up of the next order); one after it cannot. It is kept rounded up to the hour, so that a steady
+    /// stream of orders rewrites it once an hour per customer rather than with every order.
+    /// </summary>
     public required DateTime LastSeenAt { get; set; }
 
     /// <summary>Changed or created by the current batch, so it has to be written.</summary>
@@ -73,7 +77,7 @@ public sealed class CustomerHistory(string customerId, List<CustomerVersion> ver
             // instant cannot both hold; the one recorded first is kept.
             if (timestamp > current.LastSeenAt)
             {
-                current.LastSeenAt = timestamp;
+                current.LastSeenAt = CeilingToHour(timestamp);
                 current.Dirty = true;
             }
 
@@ -106,12 +110,16 @@ public sealed class CustomerHistory(string customerId, List<CustomerVersion> ver
             Region = region,
             ValidFrom = validFrom,
             ValidTo = validTo,
-            LastSeenAt = validFrom,
+            LastSeenAt = CeilingToHour(validFrom),
             Dirty = true,
         };
         _versions.Insert(position, version);
         return version;
     }
+
+    /// <summary>The end of the hour <paramref name="instant"/> falls in (an upper bound that changes once an hour).</summary>
+    private static DateTime CeilingToHour(DateTime instant) =>
+        new(instant.Ticks - (instant.Ticks % TimeSpan.TicksPerHour) + TimeSpan.TicksPerHour, DateTimeKind.Utc);
 
     /// <summary>
     /// A key derived from what the version is, not from a sequence: two writers (or a retry) opening the same

@@ -113,7 +113,7 @@ public sealed class DuckDbWarehouseProvider : IWarehouseProvider
                 Execute($"CREATE TEMP TABLE IF NOT EXISTS {table} ({columns})");
             }
 
-            Execute($"DELETE FROM {table}");
+            Execute($"TRUNCATE {table}");
 
             using (var appender = _writer.CreateAppender("temp", "main", table))
             {

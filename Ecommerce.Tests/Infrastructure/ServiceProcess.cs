@@ -218,12 +218,17 @@ public sealed class ServiceProcess : IAsyncDisposable
 
     private static string ServiceAssembly(string project)
     {
-        // Tests run from Ecommerce.Tests/bin/<Configuration>/<tfm>/; each service runs from its own build output.
-        var testOutput = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
-        var framework = testOutput.Name;
-        var configuration = testOutput.Parent!.Name;
-        var root = testOutput.Parent!.Parent!.Parent!.Parent!.FullName;
-        var path = Path.Combine(root, project, "bin", configuration, framework, $"{project}.dll");
+        // Each service runs from its own build output, of the same configuration as the code running this.
+        var here = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        var framework = here.Name;
+        var configuration = here.Parent!.Name;
+        var root = here;
+        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Ecommerce.sln")))
+        {
+            root = root.Parent;
+        }
+
+        var path = Path.Combine(root?.FullName ?? ".", project, "bin", configuration, framework, $"{project}.dll");
         return File.Exists(path) ? path : throw new FileNotFoundException($"Build {project} first; {path} is missing.", path);
     }
 

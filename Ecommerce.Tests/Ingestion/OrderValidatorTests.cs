@@ -90,7 +90,7 @@ public sealed class OrderValidatorTests
     [Fact]
     public void A_tombstone_is_refused_not_a_crash()
     {
-        Assert.False(OrderValidator.TryParse(ReadOnlySpan<byte>.Empty, out _, out var rejection));
+        Assert.False(OrderValidator.TryParse(ReadOnlyMemory<byte>.Empty, out _, out var rejection));
         Assert.Equal(Rejection.EmptyCode, rejection!.Code);
     }
 

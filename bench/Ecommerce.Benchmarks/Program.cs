@@ -1,0 +1,101 @@
+using System.Globalization;
+using Ecommerce.Benchmarks;
+using Ecommerce.Benchmarks.Scenarios;
+using Spectre.Console;
+
+// One command, every figure: see BENCHMARKS.md. Options: --orders N (default 100000), --quick (smaller runs),
+// --only throughput|original|latency|sweep (one part, for investigating; BENCHMARKS.md is then left alone).
+var quick = args.Contains("--quick");
+var onlyArg = Array.IndexOf(args, "--only");
+var only = onlyArg >= 0 ? args[onlyArg + 1] : null;
+bool Runs(string part) => only is null || only == part;
+var ordersArg = Array.IndexOf(args, "--orders");
+var orders = ordersArg >= 0 ? int.Parse(args[ordersArg + 1], CultureInfo.InvariantCulture) : quick ? 20_000 : 100_000;
+var latencySeconds = TimeSpan.FromSeconds(quick ? 5 : 15);
+
+var root = FindRepositoryRoot();
+var work = Path.Combine(Path.GetTempPath(), "ecommerce-bench", Guid.NewGuid().ToString("N")[..8]);
+Directory.CreateDirectory(work);
+var context = new BenchContext(work, orders);
+
+try
+{
+    ThroughputResult throughput = null!;
+    double original = 0;
+    var latencies = new List<LatencyResult>();
+    var sweep = new List<SweepPoint>();
+    (int Size, TimeSpan Delay)[] settings = quick
+        ? [(500, TimeSpan.FromMilliseconds(50)), (5_000, TimeSpan.FromMilliseconds(200))]
+        : [(200, TimeSpan.FromMilliseconds(25)), (1_000, TimeSpan.FromMilliseconds(100)), (5_000, TimeSpan.FromMilliseconds(200)), (20_000, TimeSpan.FromMilliseconds(500))];
+
+    await AnsiConsole.Status().StartAsync("Starting", async status =>
+    {
+        if (Runs("throughput"))
+        {
+            status.Status($"Throughput: filling, draining and ingesting {orders:N0} orders");
+            throughput = await Throughput.RunAsync(context);
+            AnsiConsole.MarkupLine($"[green]pipeline[/] {throughput.PipelineRate:N0} orders/s, broker limit {throughput.BrokerLimitRate:N0}/s, " +
+                $"simulator {throughput.SimulatorRate:N0}/s, peak {throughput.PeakMemoryMb:N0} MB, {throughput.CpuSecondsPerMillion:N1} CPU s per million");
+        }
+
+        if (Runs("original"))
+        {
+            status.Status("Original design: per-message statements");
+            original = OriginalDesign.Run(context.NewWarehouse(), Math.Min(orders, 20_000), TimeSpan.FromSeconds(quick ? 10 : 30));
+            AnsiConsole.MarkupLine($"[green]original design[/] {original:N0} orders/s");
+        }
+
+        foreach (var rate in Runs("latency") ? (double[])[1_000, 10_000] : [])
+        {
+            status.Status($"Latency at {rate:N0} orders/s for {latencySeconds.TotalSeconds} s");
+            var latency = await Latency.RunAsync(context, rate, latencySeconds, 5_000, TimeSpan.FromMilliseconds(200));
+            latencies.Add(latency);
+            AnsiConsole.MarkupLine($"[green]latency at {rate:N0}/s[/] p50 {latency.P50Ms:N0} ms, p99 {latency.P99Ms:N0} ms");
+        }
+
+        foreach (var (size, delay) in Runs("sweep") ? settings : [])
+        {
+            status.Status($"Batch sweep: {size:N0} events / {delay.TotalMilliseconds} ms");
+            var run = await Throughput.RunAsync(context, size, delay);
+            var latency = await Latency.RunAsync(context, 2_000, latencySeconds, size, delay);
+            sweep.Add(new SweepPoint(size, delay.TotalMilliseconds, run.PipelineRate, latency.P99Ms));
+            AnsiConsole.MarkupLine($"[green]batch {size:N0}/{delay.TotalMilliseconds} ms[/] {run.PipelineRate:N0} orders/s, p99 {latency.P99Ms:N0} ms");
+        }
+    });
+
+    if (only is not null)
+    {
+        return;
+    }
+
+    var results = new BenchResults(
+        DateTimeOffset.UtcNow, Machine(), "dotnet run -c Release --project bench/Ecommerce.Benchmarks" + (args.Length > 0 ? " -- " + string.Join(' ', args) : ""),
+        throughput, original, latencies, sweep);
+    Report.Write(results, root);
+    Console.WriteLine();
+    Console.WriteLine(Report.Markdown(results));
+}
+finally
+{
+    Directory.Delete(work, recursive: true);
+}
+
+static string FindRepositoryRoot()
+{
+    var directory = new DirectoryInfo(AppContext.BaseDirectory);
+    while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Ecommerce.sln")))
+    {
+        directory = directory.Parent;
+    }
+
+    return directory?.FullName ?? throw new InvalidOperationException("Run the benchmarks from within the repository.");
+}
+
+static string Machine()
+{
+    var cpu = File.Exists("/proc/cpuinfo")
+        ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':')[1].Trim()
+        : null;
+    var memory = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1024.0 * 1024 * 1024);
+    return $"{Environment.ProcessorCount} cores ({cpu ?? "unknown CPU"}), {memory:N0} GiB, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}";
+}
