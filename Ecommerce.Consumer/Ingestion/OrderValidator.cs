@@ -71,23 +71,32 @@ public static class OrderValidator
             }
 
             var fields = new Fields(document.RootElement);
-            if (!fields.Text("order_id", MaxIdLength, out var orderId)
-                || !fields.Timestamp("order_timestamp", out var timestamp)
-                || !fields.Text("customer_id", MaxIdLength, out var customerId)
-                || !fields.Text("customer_name", MaxNameLength, out var customerName)
-                || !fields.Text("customer_region", MaxLabelLength, out var region)
-                || !fields.Text("product_id", MaxIdLength, out var productId)
-                || !fields.Text("product_name", MaxNameLength, out var productName)
-                || !fields.Text("category", MaxLabelLength, out var category)
-                || !fields.Price("price", out var price)
-                || !fields.Quantity("quantity", out var quantity))
+            try
             {
-                rejection = fields.Rejection;
+                if (!fields.Text("order_id", MaxIdLength, out var orderId)
+                    || !fields.Timestamp("order_timestamp", out var timestamp)
+                    || !fields.Text("customer_id", MaxIdLength, out var customerId)
+                    || !fields.Text("customer_name", MaxNameLength, out var customerName)
+                    || !fields.Text("customer_region", MaxLabelLength, out var region)
+                    || !fields.Text("product_id", MaxIdLength, out var productId)
+                    || !fields.Text("product_name", MaxNameLength, out var productName)
+                    || !fields.Text("category", MaxLabelLength, out var category)
+                    || !fields.Price("price", out var price)
+                    || !fields.Quantity("quantity", out var quantity))
+                {
+                    rejection = fields.Rejection;
+                    return false;
+                }
+
+                order = new ParsedOrder(orderId, timestamp, customerId, customerName, region, productId, productName, category, price, quantity);
+                return true;
+            }
+            catch (InvalidOperationException ex)
+            {
+                // JsonDocument accepts invalid UTF-8 inside strings and only fails when one is read.
+                rejection = new Rejection(Rejection.MalformedCode, $"a text field is not valid UTF-8: {ex.Message}");
                 return false;
             }
-
-            order = new ParsedOrder(orderId, timestamp, customerId, customerName, region, productId, productName, category, price, quantity);
-            return true;
         }
     }
 

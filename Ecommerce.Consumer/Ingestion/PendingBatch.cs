@@ -48,20 +48,30 @@ public sealed class PendingBatch
         Count++;
         _lastRecords[record.Partition.Value] = record;
 
-        if (OrderValidator.TryParse(record.Message.Value, out var order, out var rejection))
+        ParsedOrder order;
+        Rejection? rejection;
+        try
         {
-            var incoming = new IncomingOrder(
-                order,
-                OrderValidator.Digest(order),
-                new SourcePosition(record.Topic, record.Partition.Value, record.Offset.Value),
-                KafkaTracing.Extract(record.Message.Headers));
-            _orders.Add(incoming);
-            _orderRecords[(record.Partition.Value, record.Offset.Value)] = record;
+            if (!OrderValidator.TryParse(record.Message.Value, out order, out rejection))
+            {
+                _deadLetters.Add(new DeadLetter(record, rejection!));
+                return;
+            }
         }
-        else
+        catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            _deadLetters.Add(new DeadLetter(record, rejection!));
+            // The validator is meant never to throw; if some input still makes it, that input is dead-lettered with
+            // the error rather than stopping ingestion for everyone.
+            _deadLetters.Add(new DeadLetter(record, new Rejection(Rejection.MalformedCode, $"the event could not be read: {ex.Message}")));
+            return;
         }
+
+        _orders.Add(new IncomingOrder(
+            order,
+            OrderValidator.Digest(order),
+            new SourcePosition(record.Topic, record.Partition.Value, record.Offset.Value),
+            KafkaTracing.Extract(record.Message.Headers)));
+        _orderRecords[(record.Partition.Value, record.Offset.Value)] = record;
     }
 
     /// <summary>The original record of an order of this batch (to dead-letter it as a conflict).</summary>

@@ -88,6 +88,19 @@ public sealed class OrderValidatorTests
         Assert.Equal(code, Reject(json).Code);
 
     [Fact]
+    public void Invalid_utf8_inside_a_string_is_refused_not_a_crash()
+    {
+        var bytes = Encoding.UTF8.GetBytes(PythonEvent);
+        var at = PythonEvent.IndexOf("Ada", StringComparison.Ordinal);
+        bytes[at] = 0xC3;
+        bytes[at + 1] = 0x28; // 0xC3 must be followed by a continuation byte; 0x28 is not one.
+
+        Assert.False(OrderValidator.TryParse(bytes, out _, out var rejection));
+        Assert.Equal(Rejection.MalformedCode, rejection!.Code);
+        Assert.Contains("UTF-8", rejection.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_tombstone_is_refused_not_a_crash()
     {
         Assert.False(OrderValidator.TryParse(ReadOnlyMemory<byte>.Empty, out _, out var rejection));
