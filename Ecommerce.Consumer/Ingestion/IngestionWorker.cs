@@ -30,7 +30,9 @@ public sealed partial class IngestionWorker(
     private readonly IngestionOptions _options = options.Value;
     private readonly PendingBatch _batch = new();
     private IConsumer<byte[]?, byte[]?>? _consumer;
+    private readonly Dictionary<TopicPartition, long?> _committed = [];
     private bool _flushing;
+    private long _lagReportedAt;
 
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -81,6 +83,8 @@ public sealed partial class IngestionWorker(
                 {
                     Flush(consumer, retry: true, giveUpAfter: null, stoppingToken);
                 }
+
+                ReportLag(consumer);
             }
 
             // Stopping: write what was read (retrying within the host's shutdown window), commit, leave the group.
@@ -251,9 +255,28 @@ public sealed partial class IngestionWorker(
 
         foreach (var partition in progress)
         {
-            var watermarks = consumer.GetWatermarkOffsets(new TopicPartition(partition.Topic, partition.Partition));
-            status.SetPartition(new PartitionStatus(partition.Topic, partition.Partition, partition.NextOffset,
-                watermarks.High == Offset.Unset ? null : watermarks.High.Value));
+            _committed[new TopicPartition(partition.Topic, partition.Partition)] = partition.NextOffset;
+        }
+    }
+
+    /// <summary>
+    /// Publishes, about once a second, each assigned partition's committed offset and the broker's high watermark as
+    /// last seen by the client (no broker round trip), so lag shows for idle partitions too.
+    /// </summary>
+    private void ReportLag(IConsumer<byte[]?, byte[]?> consumer)
+    {
+        if (time.GetElapsedTime(_lagReportedAt) < TimeSpan.FromSeconds(1))
+        {
+            return;
+        }
+
+        _lagReportedAt = time.GetTimestamp();
+        foreach (var partition in consumer.Assignment)
+        {
+            var watermarks = consumer.GetWatermarkOffsets(partition);
+            var committed = _committed.GetValueOrDefault(partition) ?? (watermarks.Low.Value >= 0 ? watermarks.Low.Value : null);
+            status.SetPartition(new PartitionStatus(partition.Topic, partition.Partition.Value, committed,
+                watermarks.High.Value >= 0 ? watermarks.High.Value : null));
         }
     }
 
@@ -312,7 +335,8 @@ public sealed partial class IngestionWorker(
         var starts = resumer.ChooseStartOffsets(consumer, partitions);
         foreach (var start in starts)
         {
-            status.SetPartition(new PartitionStatus(start.Topic, start.Partition.Value, start.Offset.Value >= 0 ? start.Offset.Value : null, null));
+            _committed[start.TopicPartition] = start.Offset.Value >= 0 ? start.Offset.Value : null;
+            status.SetPartition(new PartitionStatus(start.Topic, start.Partition.Value, _committed[start.TopicPartition], null));
         }
 
         LogAssigned(string.Join(", ", starts.Select(s => $"{s.Partition.Value}@{Describe(s.Offset)}")));
@@ -329,7 +353,7 @@ public sealed partial class IngestionWorker(
         }
 
         _batch.Clear();
-        status.RemovePartitions(partitions.Select(p => p.Partition.Value));
+        Forget(partitions);
         LogRevoked(partitions.Count);
     }
 
@@ -337,8 +361,18 @@ public sealed partial class IngestionWorker(
     {
         // Lost partitions may already belong to someone else: writing now could only duplicate their work.
         _batch.Clear();
-        status.RemovePartitions(partitions.Select(p => p.Partition.Value));
+        Forget(partitions);
         LogLost(partitions.Count);
+    }
+
+    private void Forget(List<TopicPartitionOffset> partitions)
+    {
+        foreach (var partition in partitions)
+        {
+            _committed.Remove(partition.TopicPartition);
+        }
+
+        status.RemovePartitions(partitions.Select(p => p.Partition.Value));
     }
 
     private static string Describe(Offset offset) =>
