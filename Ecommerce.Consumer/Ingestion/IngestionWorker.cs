@@ -255,7 +255,10 @@ public sealed partial class IngestionWorker(
 
         foreach (var partition in progress)
         {
-            _committed[new TopicPartition(partition.Topic, partition.Partition)] = partition.NextOffset;
+            var topicPartition = new TopicPartition(partition.Topic, partition.Partition);
+            _committed[topicPartition] = partition.NextOffset;
+            var high = consumer.GetWatermarkOffsets(topicPartition).High.Value;
+            status.SetPartition(new PartitionStatus(partition.Topic, partition.Partition, partition.NextOffset, high >= 0 ? high : null));
         }
     }
 

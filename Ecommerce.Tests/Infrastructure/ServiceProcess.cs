@@ -34,10 +34,16 @@ public sealed class ServiceProcess : IAsyncDisposable
 
     public int ExitCode => _process.ExitCode;
 
+    /// <summary>Everything the process wrote so far; all of it once the process has exited.</summary>
     public string Output
     {
         get
         {
+            if (_process.HasExited)
+            {
+                _process.WaitForExit(); // Also waits for the last lines of redirected output to be read.
+            }
+
             lock (_output)
             {
                 return _output.ToString();
