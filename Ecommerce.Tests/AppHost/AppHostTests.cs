@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -69,6 +70,53 @@ public sealed class AppHostTests
         var stopping = Stopwatch.StartNew();
         await app.StopAsync(timeout.Token);
         Assert.True(stopping.Elapsed < TimeSpan.FromSeconds(45), $"stopping took {stopping.Elapsed}");
+    }
+
+    [Fact]
+    public async Task Both_services_are_given_the_dashboards_otlp_endpoint_and_export_traces_and_metrics_to_it()
+    {
+        using var timeout = new CancellationTokenSource(Patience);
+        using var directory = new TempDirectory();
+        using var receiver = new OtlpReceiver();
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Ecommerce_AppHost>(
+            ["--Kafka:Mode=embedded", "--Kafka:Port=0", $"--Warehouse:Path={directory.File("warehouse.duckdb")}", "--Simulator:Rate=20"],
+            timeout.Token);
+
+        // The AppHost gives every service the dashboard's OTLP endpoint; here it is swapped for a loopback receiver
+        // (the testing builder runs no dashboard) speaking OTLP/HTTP, with short export intervals.
+        var configured = new ConcurrentDictionary<string, string>();
+        foreach (var project in builder.Resources.OfType<ProjectResource>())
+        {
+            project.Annotations.Add(new EnvironmentCallbackAnnotation(context =>
+            {
+                if (context.EnvironmentVariables.TryGetValue("OTEL_EXPORTER_OTLP_ENDPOINT", out var endpoint))
+                {
+                    configured[project.Name] = endpoint.ToString() ?? "";
+                }
+
+                context.EnvironmentVariables["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.Endpoint;
+                context.EnvironmentVariables["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf";
+                context.EnvironmentVariables["OTEL_METRIC_EXPORT_INTERVAL"] = "1000";
+                context.EnvironmentVariables["OTEL_BSP_SCHEDULE_DELAY"] = "500";
+            }));
+        }
+
+        await using var app = await builder.BuildAsync(timeout.Token);
+        await app.StartAsync(timeout.Token);
+        await app.ResourceNotifications.WaitForResourceHealthyAsync("consumer", timeout.Token);
+        await app.ResourceNotifications.WaitForResourceHealthyAsync("producer", timeout.Token);
+
+        while (!(receiver.Received("/v1/traces", "producer") && receiver.Received("/v1/traces", "consumer")
+            && receiver.Received("/v1/metrics", "ecommerce.orders.produced") && receiver.Received("/v1/metrics", "ecommerce.ingestion.events")))
+        {
+            await Task.Delay(250, timeout.Token);
+        }
+
+        Assert.Equal(["consumer", "producer"], configured.Keys.Order());
+        Assert.All(configured.Values, endpoint => Assert.False(string.IsNullOrWhiteSpace(endpoint)));
+        Assert.True(receiver.Received("/v1/traces", "send orders"));
+        Assert.True(receiver.Received("/v1/traces", "process orders"));
+        await app.StopAsync(timeout.Token);
     }
 
     /// <summary>

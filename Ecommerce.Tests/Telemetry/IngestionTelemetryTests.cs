@@ -1,0 +1,158 @@
+using System.Diagnostics;
+using System.Text;
+using Confluent.Kafka;
+using Ecommerce.Consumer.Ingestion;
+using Ecommerce.Producer.Simulation;
+using Ecommerce.ServiceDefaults.Messaging;
+using Ecommerce.Tests.Infrastructure;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
+
+namespace Ecommerce.Tests.Telemetry;
+
+/// <summary>
+/// The ingestion pipeline hosted in-process with the service defaults and an in-memory exporter: its spans tell one
+/// story with the producer's, and its metrics count exactly what happened to a known input.
+/// </summary>
+public sealed class IngestionTelemetryTests : IAsyncLifetime
+{
+    private readonly EmbeddedKafka _kafka = new();
+    private readonly TempDirectory _directory = new();
+
+    public Task InitializeAsync() => _kafka.InitializeAsync();
+
+    public async Task DisposeAsync()
+    {
+        await _kafka.DisposeAsync();
+        _directory.Dispose();
+    }
+
+    [Fact]
+    public async Task Batch_spans_link_to_the_producer_spans_the_warehouse_write_is_their_child_and_metrics_count_the_input()
+    {
+        // A known input: 300 valid orders and 20 invalid ones, each sent under a producer span of its own.
+        var generator = new OrderGenerator(new SimulatorOptions { Seed = 8, Customers = 100, InvalidRate = 0.06 }, TimeProvider.System);
+        var events = Enumerable.Range(0, 320).Select(_ => generator.Next()).ToList();
+        var producerSpans = new Dictionary<ActivityTraceId, ActivitySpanId>();
+        using (var producer = _kafka.CreateProducer())
+        {
+            foreach (var simulated in events)
+            {
+                var context = new ActivityContext(ActivityTraceId.CreateRandom(), ActivitySpanId.CreateRandom(), ActivityTraceFlags.Recorded);
+                producerSpans[context.TraceId] = context.SpanId;
+                var headers = new Headers { { "traceparent", Encoding.ASCII.GetBytes($"00-{context.TraceId}-{context.SpanId}-01") } };
+                await producer.ProduceAsync("orders", new Message<byte[]?, byte[]?> { Key = Encoding.UTF8.GetBytes(simulated.Key), Value = simulated.Payload, Headers = headers });
+            }
+        }
+
+        var spans = new List<Activity>();
+        var metrics = new List<MetricSnapshot>();
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:kafka"] = _kafka.BootstrapServers,
+            ["ConnectionStrings:warehouse"] = $"Data Source={_directory.File("warehouse.duckdb")}",
+            ["Ingestion:MaxBatchSize"] = "100",
+            ["Aspire:Confluent:Kafka:Consumer:StatisticsIntervalMs"] = "200",
+        });
+        builder.AddServiceDefaults();
+        builder.AddOrderIngestion();
+        builder.Services.AddOpenTelemetry()
+            .WithTracing(tracing => tracing.AddInMemoryExporter(spans))
+            .WithMetrics(m => m.AddInMemoryExporter(metrics));
+
+        using (var host = builder.Build())
+        {
+            await host.StartAsync();
+            var status = host.Services.GetRequiredService<IngestionStatus>();
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (status.Ingested + status.DeadLettered < events.Count && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(100);
+            }
+
+            await Task.Delay(500); // One more round of librdkafka statistics after the last batch.
+            host.Services.GetRequiredService<MeterProvider>().ForceFlush(); // While partitions (and lag) are assigned.
+            await host.StopAsync();
+            host.Services.GetRequiredService<MeterProvider>().ForceFlush();
+        }
+
+        var valid = events.Where(e => e.Kind == EventKind.Valid).ToList();
+        var invalid = events.Count - valid.Count;
+
+        // Traces: every valid order's producer span is linked from the batch span that processed it.
+        var batches = spans.Where(s => s.Kind == ActivityKind.Consumer && s.OperationName == "process orders").ToList();
+        Assert.NotEmpty(batches);
+        var linked = batches.SelectMany(b => b.Links).ToList();
+        Assert.Equal(valid.Count, linked.Count);
+        Assert.All(linked, link => Assert.Equal(producerSpans[link.Context.TraceId], link.Context.SpanId));
+        Assert.All(batches, b =>
+        {
+            Assert.Equal("kafka", b.GetTagItem("messaging.system"));
+            Assert.Equal("orders", b.GetTagItem("messaging.destination.name"));
+            Assert.True((int)b.GetTagItem("messaging.batch.message_count")! > 0);
+        });
+
+        // The warehouse write is a child of its batch span, with the database and row counts.
+        var writes = spans.Where(s => s.OperationName == "MERGE FACT_ORDERS").ToList();
+        Assert.Equal(batches.Count, writes.Count);
+        Assert.All(writes, w =>
+        {
+            Assert.Contains(batches, b => b.SpanId == w.ParentSpanId && b.TraceId == w.TraceId);
+            Assert.Equal("duckdb", w.GetTagItem("db.system.name"));
+        });
+        Assert.Equal(valid.Count, writes.Sum(w => (int)w.GetTagItem("ecommerce.rows.orders")!));
+
+        // Each dead letter has a span saying why.
+        var deadLetterSpans = spans.Where(s => s.OperationName == "send orders.dlq").ToList();
+        Assert.Equal(invalid, deadLetterSpans.Count);
+        Assert.All(deadLetterSpans, s => Assert.False(string.IsNullOrEmpty((string?)s.GetTagItem("ecommerce.dead_letter.reason"))));
+
+        // Metrics: the counts, the business figures and the batch histograms match the input.
+        Assert.Equal(valid.Count, Sum(metrics, "ecommerce.ingestion.events", ("ecommerce.ingestion.outcome", "ingested")));
+        Assert.Equal(invalid, Sum(metrics, "ecommerce.ingestion.events", ("ecommerce.ingestion.outcome", "dead_lettered")));
+        foreach (var category in valid.GroupBy(e => e.Order.Category))
+        {
+            Assert.Equal(category.Sum(e => e.Order.Quantity), Sum(metrics, "ecommerce.sales.units", ("ecommerce.product.category", category.Key)));
+            Assert.Equal((double)category.Sum(e => e.Order.Price * e.Order.Quantity), SumDouble(metrics, "ecommerce.sales.revenue", ("ecommerce.product.category", category.Key)), precision: 2);
+        }
+
+        Assert.Equal(events.Count, HistogramSum(metrics, "ecommerce.ingestion.batch.size"));
+        Assert.True(HistogramCount(metrics, "ecommerce.ingestion.batch.duration") >= batches.Count);
+        Assert.Equal(valid.Count, HistogramCount(metrics, "ecommerce.ingestion.latency"));
+        Assert.True(Points(metrics, "messaging.receive.messages").Max(p => p.GetSumLong()) >= events.Count);
+        Assert.Equal(EmbeddedKafka.Partitions, Points(metrics.Where(m => m.Name == "ecommerce.ingestion.lag").Take(1).ToList(), "ecommerce.ingestion.lag").Count());
+        Assert.All(Points(metrics.Where(m => m.Name == "ecommerce.ingestion.lag").Take(1).ToList(), "ecommerce.ingestion.lag"), p => Assert.Equal(0, p.GetGaugeLastValueLong()));
+    }
+
+    private static IEnumerable<MetricPoint> Points(List<MetricSnapshot> metrics, string name, (string Key, string Value)? tag = null)
+    {
+        // A snapshot is kept of every collection; cumulative temporality means the last one holds the totals.
+        var metric = metrics.Last(m => m.Name == name);
+        foreach (var point in metric.MetricPoints)
+        {
+            var matches = tag is null;
+            foreach (var pair in point.Tags)
+            {
+                matches |= pair.Key == tag?.Key && Equals(pair.Value, tag?.Value);
+            }
+
+            if (matches)
+            {
+                yield return point;
+            }
+        }
+    }
+
+    private static long Sum(List<MetricSnapshot> metrics, string name, (string, string) tag) => Points(metrics, name, tag).Sum(p => p.GetSumLong());
+
+    private static double SumDouble(List<MetricSnapshot> metrics, string name, (string, string) tag) => Points(metrics, name, tag).Sum(p => p.GetSumDouble());
+
+    private static double HistogramSum(List<MetricSnapshot> metrics, string name) => Points(metrics, name).Sum(p => p.GetHistogramSum());
+
+    private static long HistogramCount(List<MetricSnapshot> metrics, string name) => Points(metrics, name).Sum(p => p.GetHistogramCount());
+}
