@@ -187,8 +187,11 @@ public sealed partial class IngestionWorker(
 
     private void WriteBatch(IConsumer<byte[]?, byte[]?> consumer)
     {
+        // Batch processing links to the span of every order in the batch (the messaging conventions for batches), and
+        // continues the trace of the first one, so that a trace on the dashboard runs from simulator to warehouse.
+        var links = _batch.ProducerLinks().ToList();
         using var activity = KafkaTracing.Source.StartActivity(
-            $"process {_options.Topic}", ActivityKind.Consumer, parentContext: default, links: _batch.ProducerLinks());
+            $"process {_options.Topic}", ActivityKind.Consumer, parentContext: links.FirstOrDefault().Context, links: links);
         activity?.SetTag("messaging.system", "kafka");
         activity?.SetTag("messaging.operation.type", "process");
         activity?.SetTag("messaging.destination.name", _options.Topic);

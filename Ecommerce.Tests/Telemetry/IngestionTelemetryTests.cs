@@ -92,6 +92,9 @@ public sealed class IngestionTelemetryTests : IAsyncLifetime
         Assert.All(linked, link => Assert.Equal(producerSpans[link.Context.TraceId], link.Context.SpanId));
         Assert.All(batches, b =>
         {
+            // ...and continues the trace of the first of them, so one trace runs from simulator to warehouse.
+            Assert.Equal(b.Links.First().Context.TraceId, b.TraceId);
+            Assert.Equal(b.Links.First().Context.SpanId, b.ParentSpanId);
             Assert.Equal("kafka", b.GetTagItem("messaging.system"));
             Assert.Equal("orders", b.GetTagItem("messaging.destination.name"));
             Assert.True((int)b.GetTagItem("messaging.batch.message_count")! > 0);
