@@ -130,6 +130,37 @@ public sealed class IngestionServiceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_order_id_reused_with_other_content_keeps_the_first_and_dead_letters_the_newcomer_as_a_conflict()
+    {
+        var original = """{"order_id":"dup-1","order_timestamp":"2026-11-01T10:00:00Z","customer_id":"C1","customer_name":"Ada","customer_region":"North","product_id":"P1","product_name":"Book","category":"Books","price":10.00,"quantity":1}""";
+        var reused = original.Replace("\"quantity\":1", "\"quantity\":9", StringComparison.Ordinal);
+        await _kafka.ProduceAsync("orders", [("C1", Encoding.UTF8.GetBytes(original))]);
+
+        await using var consumer = StartConsumer();
+        await consumer.WaitUntilHealthyAsync(Patience);
+        await WaitForIngestedAsync(consumer, 1);
+        // The reused id alone, then next to a redelivery of the original (a duplicate, not a conflict).
+        await _kafka.ProduceAsync("orders", [("C1", Encoding.UTF8.GetBytes(reused))]);
+        await consumer.WaitForStatusAsync("/api/ingestion/status", s => s.GetProperty("conflicts").GetInt64() == 1, Patience, "one conflict");
+        await _kafka.ProduceAsync("orders", [("C1", Encoding.UTF8.GetBytes(original)), ("C1", Encoding.UTF8.GetBytes(reused))]);
+        var status = await consumer.WaitForStatusAsync("/api/ingestion/status", s => s.GetProperty("conflicts").GetInt64() == 2, Patience, "two conflicts");
+        Assert.Equal(1, status.GetProperty("ingested").GetInt64());
+        Assert.Equal(1, status.GetProperty("duplicates").GetInt64());
+        await consumer.StopAsync(TimeSpan.FromSeconds(30));
+
+        var deadLetters = _kafka.ReadAll("orders.dlq", 2, Patience);
+        Assert.Equal(2, deadLetters.Count);
+        Assert.All(deadLetters, d =>
+        {
+            Assert.Equal(reused, Encoding.UTF8.GetString(d.Message.Value!));
+            Assert.Equal(Rejection.ConflictCode, Encoding.UTF8.GetString(d.Message.Headers.GetLastBytes(DeadLetterPublisher.CodeHeader)));
+        });
+        await using var warehouse = new DuckDbWarehouseProvider($"Data Source={WarehousePath}");
+        var quantity = await warehouse.QueryAsync(new SqlStatement("SELECT QUANTITY FROM FACT_ORDERS WHERE ORDER_ID = 'dup-1'"), CancellationToken.None);
+        Assert.Equal(1, quantity.Single()[0]);
+    }
+
+    [Fact]
     public async Task A_consumer_stopped_or_killed_mid_stream_and_restarted_ingests_everything_exactly_once()
     {
         var events = Simulate(12_000, seed: 3);

@@ -36,7 +36,8 @@ public static class Report
         md.AppendLine(Invariant, $"| 3. original design (per message: 3 MERGE + 1 INSERT) | {r.OriginalDesignRate:N0} orders/s (pipeline is {t.PipelineRate / r.OriginalDesignRate:N0}x) | >= 50x |");
         foreach (var l in r.Latencies)
         {
-            md.AppendLine(Invariant, $"| 4. end-to-end latency at {l.Rate:N0} orders/s ({l.Orders:N0} orders) | p50 {l.P50Ms:N0} ms, p95 {l.P95Ms:N0} ms, p99 {l.P99Ms:N0} ms, max {l.MaxMs:N0} ms | p99 <= 500 ms at 1,000/s |");
+            var goal = l.Rate == 1_000 ? "p99 <= 500 ms" : "";
+            md.AppendLine(Invariant, $"| 4. end-to-end latency at {l.Rate:N0} orders/s ({l.Orders:N0} orders) | p50 {l.P50Ms:N0} ms, p95 {l.P95Ms:N0} ms, p99 {l.P99Ms:N0} ms, max {l.MaxMs:N0} ms | {goal} |");
         }
 
         md.AppendLine(Invariant, $"| 5. consumer peak memory (VmHWM) | {t.PeakMemoryMb:N0} MB | <= 300 MB |");
