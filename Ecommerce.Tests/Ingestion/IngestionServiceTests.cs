@@ -13,31 +13,12 @@ namespace Ecommerce.Tests.Ingestion;
 /// event exactly once, every invalid one on the dead-letter topic with its reason, across redeliveries, restarts,
 /// crashes, several consumers and a replaced cluster.
 /// </summary>
-public sealed class IngestionServiceTests : IAsyncLifetime
+public sealed class IngestionServiceTests : PipelineTest
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(90);
-    private readonly EmbeddedKafka _kafka = new();
-    private readonly TempDirectory _directory = new();
-
-    public Task InitializeAsync() => _kafka.InitializeAsync();
-
-    public async Task DisposeAsync()
-    {
-        await _kafka.DisposeAsync();
-        _directory.Dispose();
-    }
-
-    private string WarehousePath => _directory.File("warehouse.duckdb");
-
     private ServiceProcess StartConsumer(EmbeddedKafka? kafka = null, int consumers = 1, int maxBatchSize = 500) =>
-        ServiceProcess.Start("Ecommerce.Consumer", new Dictionary<string, string?>
-        {
-            ["ConnectionStrings__kafka"] = (kafka ?? _kafka).BootstrapServers,
-            ["ConnectionStrings__warehouse"] = $"Data Source={WarehousePath}",
-            ["Ingestion__Consumers"] = consumers.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Ingestion__MaxBatchSize"] = maxBatchSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Aspire__Confluent__Kafka__Consumer__Config__SessionTimeoutMs"] = "6000",
-        });
+        StartConsumer(kafka, settings: [
+            ("Ingestion__Consumers", consumers.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            ("Ingestion__MaxBatchSize", maxBatchSize.ToString(System.Globalization.CultureInfo.InvariantCulture))]);
 
     private static List<SimulatedEvent> Simulate(int count, int seed, double invalidRate = 0)
     {
@@ -46,7 +27,7 @@ public sealed class IngestionServiceTests : IAsyncLifetime
     }
 
     private Task ProduceAsync(IEnumerable<SimulatedEvent> events, EmbeddedKafka? kafka = null) =>
-        (kafka ?? _kafka).ProduceAsync("orders", events.Select(e => ((string?)e.Key, (byte[]?)e.Payload)));
+        (kafka ?? Kafka).ProduceAsync("orders", events.Select(e => ((string?)e.Key, (byte[]?)e.Payload)));
 
     private static Task<JsonElement> WaitForIngestedAsync(ServiceProcess consumer, long ingested, long? duplicates = null) =>
         consumer.WaitForStatusAsync("/api/ingestion/status",
@@ -74,7 +55,7 @@ public sealed class IngestionServiceTests : IAsyncLifetime
         var events = Simulate(3_000, seed: 1, invalidRate: 0.05);
         await ProduceAsync(events);
         // A tombstone and an empty message, which must not stop the consumer either.
-        await _kafka.ProduceAsync("orders", [("C1", null), ("C2", [])]);
+        await Kafka.ProduceAsync("orders", [("C1", null), ("C2", [])]);
         var valid = events.Count(e => e.Kind == EventKind.Valid);
         var invalid = events.Count - valid + 2;
 
@@ -92,7 +73,7 @@ public sealed class IngestionServiceTests : IAsyncLifetime
 
         AssertExactlyOnce(events, await StoredOrdersAsync());
 
-        var deadLetters = _kafka.ReadAll("orders.dlq", invalid, Patience);
+        var deadLetters = Kafka.ReadAll("orders.dlq", invalid, Patience);
         Assert.Equal(invalid, deadLetters.Count);
         var expectedPayloads = events.Where(e => e.Kind != EventKind.Valid).Select(e => Convert.ToBase64String(e.Payload)).Order().ToArray();
         var actualPayloads = deadLetters.Where(d => d.Message.Value is { Length: > 0 }).Select(d => Convert.ToBase64String(d.Message.Value!)).Order().ToArray();
@@ -134,21 +115,21 @@ public sealed class IngestionServiceTests : IAsyncLifetime
     {
         var original = """{"order_id":"dup-1","order_timestamp":"2026-11-01T10:00:00Z","customer_id":"C1","customer_name":"Ada","customer_region":"North","product_id":"P1","product_name":"Book","category":"Books","price":10.00,"quantity":1}""";
         var reused = original.Replace("\"quantity\":1", "\"quantity\":9", StringComparison.Ordinal);
-        await _kafka.ProduceAsync("orders", [("C1", Encoding.UTF8.GetBytes(original))]);
+        await Kafka.ProduceAsync("orders", [("C1", Encoding.UTF8.GetBytes(original))]);
 
         await using var consumer = StartConsumer();
         await consumer.WaitUntilHealthyAsync(Patience);
         await WaitForIngestedAsync(consumer, 1);
         // The reused id alone, then next to a redelivery of the original (a duplicate, not a conflict).
-        await _kafka.ProduceAsync("orders", [("C1", Encoding.UTF8.GetBytes(reused))]);
+        await Kafka.ProduceAsync("orders", [("C1", Encoding.UTF8.GetBytes(reused))]);
         await consumer.WaitForStatusAsync("/api/ingestion/status", s => s.GetProperty("conflicts").GetInt64() == 1, Patience, "one conflict");
-        await _kafka.ProduceAsync("orders", [("C1", Encoding.UTF8.GetBytes(original)), ("C1", Encoding.UTF8.GetBytes(reused))]);
+        await Kafka.ProduceAsync("orders", [("C1", Encoding.UTF8.GetBytes(original)), ("C1", Encoding.UTF8.GetBytes(reused))]);
         var status = await consumer.WaitForStatusAsync("/api/ingestion/status", s => s.GetProperty("conflicts").GetInt64() == 2, Patience, "two conflicts");
         Assert.Equal(1, status.GetProperty("ingested").GetInt64());
         Assert.Equal(1, status.GetProperty("duplicates").GetInt64());
         await consumer.StopAsync(TimeSpan.FromSeconds(30));
 
-        var deadLetters = _kafka.ReadAll("orders.dlq", 2, Patience);
+        var deadLetters = Kafka.ReadAll("orders.dlq", 2, Patience);
         Assert.Equal(2, deadLetters.Count);
         Assert.All(deadLetters, d =>
         {
@@ -252,7 +233,7 @@ public sealed class IngestionServiceTests : IAsyncLifetime
     {
         await using var consumer = ServiceProcess.Start("Ecommerce.Consumer", new Dictionary<string, string?>
         {
-            ["ConnectionStrings__kafka"] = _kafka.BootstrapServers,
+            ["ConnectionStrings__kafka"] = Kafka.BootstrapServers,
         });
 
         var failure = await Assert.ThrowsAsync<InvalidOperationException>(() => consumer.WaitUntilHealthyAsync(Patience));

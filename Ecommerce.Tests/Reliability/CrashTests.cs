@@ -5,48 +5,23 @@ using Ecommerce.Tests.Infrastructure;
 namespace Ecommerce.Tests.Reliability;
 
 /// <summary>The ingestion service is killed (SIGKILL) at random moments while orders stream in, and restarted.</summary>
-public sealed class CrashTests : IAsyncLifetime
+public sealed class CrashTests : PipelineTest
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(120);
-    private readonly EmbeddedKafka _kafka = new();
-    private readonly TempDirectory _directory = new();
-
-    public Task InitializeAsync() => _kafka.InitializeAsync();
-
-    public async Task DisposeAsync()
-    {
-        await _kafka.DisposeAsync();
-        _directory.Dispose();
-    }
-
     [Fact]
     public async Task Killing_the_consumer_repeatedly_mid_stream_leaves_every_order_exactly_once()
     {
         const int count = 30_000;
-        var warehouse = _directory.File("warehouse.duckdb");
+        var warehouse = WarehousePath;
         var random = new Random(2024);
-        ServiceProcess StartConsumer() => ServiceProcess.Start("Ecommerce.Consumer", new Dictionary<string, string?>
-        {
-            ["ConnectionStrings__kafka"] = _kafka.BootstrapServers,
-            ["ConnectionStrings__warehouse"] = $"Data Source={warehouse}",
-            ["Ingestion__MaxBatchSize"] = "500",
-            ["Aspire__Confluent__Kafka__Consumer__Config__SessionTimeoutMs"] = "6000",
-        });
-
-        await using var simulator = ServiceProcess.Start("Ecommerce.Producer", new Dictionary<string, string?>
-        {
-            ["ConnectionStrings__kafka"] = _kafka.BootstrapServers,
-            ["Simulator__Count"] = count.ToString(CultureInfo.InvariantCulture),
-            ["Simulator__Rate"] = "1500",
-            ["Simulator__Seed"] = "77",
-        });
+        ServiceProcess StartIngestion() => StartConsumer(settings: ("Ingestion__MaxBatchSize", "500"));
+        await using var simulator = StartSimulator(count, rate: 1_500, ("Simulator__Seed", "77"));
 
         // While orders stream in (about 20 s), start the consumer, let it make progress, and kill it at a random
         // moment: mid-batch, mid-transaction, mid-commit.
         var kills = 0;
         while (kills < 5 && !simulator.HasExited)
         {
-            await using var consumer = StartConsumer();
+            await using var consumer = StartIngestion();
             await consumer.WaitUntilHealthyAsync(Patience);
             await consumer.WaitForStatusAsync("/api/ingestion/status", s => s.GetProperty("ingested").GetInt64() > 0, Patience, "progress");
             await Task.Delay(random.Next(50, 1_500));
@@ -60,7 +35,7 @@ public sealed class CrashTests : IAsyncLifetime
         }
 
         Assert.Contains($"Simulator finished: {count} sent, {count} delivered", simulator.Output, StringComparison.Ordinal);
-        await using (var last = StartConsumer())
+        await using (var last = StartIngestion())
         {
             await last.WaitUntilHealthyAsync(Patience);
             await last.WaitForStatusAsync("/api/ingestion/status",

@@ -11,20 +11,8 @@ namespace Ecommerce.Tests.Reliability;
 /// Whatever arrives on the topic, the consumer keeps going: every invalid event is on the dead-letter topic with
 /// a reason, every valid one is in the warehouse with its text exactly as sent, and nothing is unaccounted for.
 /// </summary>
-public sealed class HostileInputTests : IAsyncLifetime
+public sealed class HostileInputTests : PipelineTest
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(120);
-    private readonly EmbeddedKafka _kafka = new();
-    private readonly TempDirectory _directory = new();
-
-    public Task InitializeAsync() => _kafka.InitializeAsync();
-
-    public async Task DisposeAsync()
-    {
-        await _kafka.DisposeAsync();
-        _directory.Dispose();
-    }
-
     private static int _sequence;
 
     /// <summary>A valid order of its own customer and product, so that its names are the ones stored for them.</summary>
@@ -130,16 +118,11 @@ public sealed class HostileInputTests : IAsyncLifetime
         var corpus = Corpus();
         var fuzzed = Fuzz(count: 3_000, seed: 12345);
         var all = corpus.Select(c => (Key: (string?)"hostile", c.Value)).Concat(fuzzed.Select(f => (Key: (string?)"fuzz", (byte[]?)f))).ToList();
-        await _kafka.ProduceAsync("orders", all);
+        await Kafka.ProduceAsync("orders", all);
 
-        var warehousePath = _directory.File("warehouse.duckdb");
+        var warehousePath = WarehousePath;
         long deadLettered;
-        await using (var consumer = ServiceProcess.Start("Ecommerce.Consumer", new Dictionary<string, string?>
-        {
-            ["ConnectionStrings__kafka"] = _kafka.BootstrapServers,
-            ["ConnectionStrings__warehouse"] = $"Data Source={warehousePath}",
-            ["Ingestion__MaxBatchSize"] = "400",
-        }))
+        await using (var consumer = StartConsumer(settings: ("Ingestion__MaxBatchSize", "400")))
         {
             await consumer.WaitUntilHealthyAsync(Patience);
             // Nothing lost: each event is ingested, recognised as a duplicate, or dead-lettered (conflicts included).
@@ -153,7 +136,7 @@ public sealed class HostileInputTests : IAsyncLifetime
         }
 
         // Every invalid event of the corpus is on the dead-letter topic, with a reason; no valid one is.
-        var deadLetters = _kafka.ReadAll("orders.dlq", (int)deadLettered, Patience);
+        var deadLetters = Kafka.ReadAll("orders.dlq", (int)deadLettered, Patience);
         Assert.Equal(deadLettered, deadLetters.Count);
         var deadCorpus = deadLetters.Where(d => d.Message.Key is { } k && Encoding.UTF8.GetString(k) == "hostile").ToList();
         var invalid = corpus.Where(c => !c.Valid).ToList();

@@ -7,37 +7,13 @@ using Ecommerce.Tests.Infrastructure;
 namespace Ecommerce.Tests.Reliability;
 
 /// <summary>The broker or the warehouse goes away for a while; nothing is lost, nothing is written twice.</summary>
-public sealed class OutageTests : IAsyncLifetime
+public sealed class OutageTests : PipelineTest
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(120);
-    private readonly EmbeddedKafka _kafka = new();
-    private readonly TempDirectory _directory = new();
-
-    public Task InitializeAsync() => _kafka.InitializeAsync();
-
-    public async Task DisposeAsync()
-    {
-        await _kafka.DisposeAsync();
-        _directory.Dispose();
-    }
-
     private ServiceProcess StartConsumer(string warehousePath) =>
-        ServiceProcess.Start("Ecommerce.Consumer", new Dictionary<string, string?>
-        {
-            ["ConnectionStrings__kafka"] = _kafka.BootstrapServers,
-            ["ConnectionStrings__warehouse"] = $"Data Source={warehousePath}",
-            ["Ingestion__MaxBatchSize"] = "1000",
-        });
+        StartConsumer(warehousePath: warehousePath, settings: ("Ingestion__MaxBatchSize", "1000"));
 
     private ServiceProcess StartSimulator(long count, double rate) =>
-        ServiceProcess.Start("Ecommerce.Producer", new Dictionary<string, string?>
-        {
-            ["ConnectionStrings__kafka"] = _kafka.BootstrapServers,
-            ["Simulator__Count"] = count.ToString(CultureInfo.InvariantCulture),
-            ["Simulator__Rate"] = rate.ToString(CultureInfo.InvariantCulture),
-            ["Simulator__Seed"] = "31",
-            ["Simulator__Customers"] = "2000",
-        });
+        StartSimulator(count, rate, ("Simulator__Seed", "31"), ("Simulator__Customers", "2000"));
 
     private static async Task<long> CountOrdersAsync(string warehousePath)
     {
@@ -51,15 +27,15 @@ public sealed class OutageTests : IAsyncLifetime
     public async Task The_broker_going_down_during_production_and_consumption_loses_nothing()
     {
         const int count = 20_000;
-        var warehouse = _directory.File("warehouse.duckdb");
+        var warehouse = WarehousePath;
         await using var consumer = StartConsumer(warehouse);
         await consumer.WaitUntilHealthyAsync(Patience);
 
         await using var simulator = StartSimulator(count, rate: 2_500);
         await simulator.WaitForStatusAsync("/api/simulator/status", s => s.GetProperty("sent").GetInt64() >= 5_000, Patience, "5,000 orders sent");
-        _kafka.Broker.TakeDown();
+        Kafka.Broker.TakeDown();
         await Task.Delay(TimeSpan.FromSeconds(5));
-        _kafka.Broker.BringUp();
+        Kafka.Broker.BringUp();
 
         using (var timeout = new CancellationTokenSource(Patience))
         {

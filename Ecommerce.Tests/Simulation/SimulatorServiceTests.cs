@@ -8,24 +8,10 @@ using Ecommerce.Tests.Infrastructure;
 namespace Ecommerce.Tests.Simulation;
 
 /// <summary>The simulator as a real process against the embedded broker, as a user runs it standalone.</summary>
-public sealed partial class SimulatorServiceTests : IAsyncLifetime
+public sealed partial class SimulatorServiceTests : PipelineTest
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(90);
-    private readonly EmbeddedKafka _kafka = new();
-
-    public Task InitializeAsync() => _kafka.InitializeAsync();
-
-    public Task DisposeAsync() => _kafka.DisposeAsync();
-
     private ServiceProcess StartSimulator(long count, double rate, int? seed = null) =>
-        ServiceProcess.Start("Ecommerce.Producer", new Dictionary<string, string?>
-        {
-            ["ConnectionStrings__kafka"] = _kafka.BootstrapServers,
-            ["Simulator__Count"] = count.ToString(CultureInfo.InvariantCulture),
-            ["Simulator__Rate"] = rate.ToString(CultureInfo.InvariantCulture),
-            ["Simulator__Seed"] = seed?.ToString(CultureInfo.InvariantCulture),
-            ["Simulator__InvalidRate"] = "0.02",
-        });
+        StartSimulator(count, rate, ("Simulator__Seed", seed?.ToString(CultureInfo.InvariantCulture)), ("Simulator__InvalidRate", "0.02"));
 
     [Fact]
     public async Task A_bounded_run_sends_exactly_count_orders_in_the_seeded_sequence_and_exits_with_code_0()
@@ -41,7 +27,7 @@ public sealed partial class SimulatorServiceTests : IAsyncLifetime
         Assert.Equal(0, simulator.ExitCode);
         Assert.Contains($"Simulator finished: {count} sent, {count} delivered, 0 failed", simulator.Output, StringComparison.Ordinal);
 
-        var records = _kafka.ReadAll("orders", count, Patience);
+        var records = Kafka.ReadAll("orders", count, Patience);
         Assert.Equal(count, records.Count);
 
         // The same seed gives the same orders (ids included) as the generator produces here; only "now" differs.
@@ -69,7 +55,7 @@ public sealed partial class SimulatorServiceTests : IAsyncLifetime
         Assert.True(summary.Success, simulator.Output);
         var sent = long.Parse(summary.Groups["sent"].Value, CultureInfo.InvariantCulture);
         Assert.Equal(sent, long.Parse(summary.Groups["delivered"].Value, CultureInfo.InvariantCulture));
-        Assert.Equal(sent, _kafka.ReadAll("orders", (int)sent, Patience).Count);
+        Assert.Equal(sent, Kafka.ReadAll("orders", (int)sent, Patience).Count);
     }
 
     [Fact]
@@ -77,7 +63,7 @@ public sealed partial class SimulatorServiceTests : IAsyncLifetime
     {
         await using var simulator = ServiceProcess.Start("Ecommerce.Producer", new Dictionary<string, string?>
         {
-            ["ConnectionStrings__kafka"] = _kafka.BootstrapServers,
+            ["ConnectionStrings__kafka"] = Kafka.BootstrapServers,
             ["Simulator__InvalidRate"] = "1.5",
         });
 

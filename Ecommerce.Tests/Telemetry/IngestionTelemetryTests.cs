@@ -18,19 +18,8 @@ namespace Ecommerce.Tests.Telemetry;
 /// The ingestion pipeline hosted in-process with the service defaults and an in-memory exporter: its spans tell one
 /// story with the producer's, and its metrics count exactly what happened to a known input.
 /// </summary>
-public sealed class IngestionTelemetryTests : IAsyncLifetime
+public sealed class IngestionTelemetryTests : PipelineTest
 {
-    private readonly EmbeddedKafka _kafka = new();
-    private readonly TempDirectory _directory = new();
-
-    public Task InitializeAsync() => _kafka.InitializeAsync();
-
-    public async Task DisposeAsync()
-    {
-        await _kafka.DisposeAsync();
-        _directory.Dispose();
-    }
-
     [Fact]
     public async Task Batch_spans_link_to_the_producer_spans_the_warehouse_write_is_their_child_and_metrics_count_the_input()
     {
@@ -38,7 +27,7 @@ public sealed class IngestionTelemetryTests : IAsyncLifetime
         var generator = new OrderGenerator(new SimulatorOptions { Seed = 8, Customers = 100, InvalidRate = 0.06 }, TimeProvider.System);
         var events = Enumerable.Range(0, 320).Select(_ => generator.Next()).ToList();
         var producerSpans = new Dictionary<ActivityTraceId, ActivitySpanId>();
-        using (var producer = _kafka.CreateProducer())
+        using (var producer = Kafka.CreateProducer())
         {
             foreach (var simulated in events)
             {
@@ -54,8 +43,8 @@ public sealed class IngestionTelemetryTests : IAsyncLifetime
         var builder = Host.CreateApplicationBuilder();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
-            ["ConnectionStrings:kafka"] = _kafka.BootstrapServers,
-            ["ConnectionStrings:warehouse"] = $"Data Source={_directory.File("warehouse.duckdb")}",
+            ["ConnectionStrings:kafka"] = Kafka.BootstrapServers,
+            ["ConnectionStrings:warehouse"] = $"Data Source={WarehousePath}",
             ["Ingestion:MaxBatchSize"] = "100",
             ["Aspire:Confluent:Kafka:Consumer:StatisticsIntervalMs"] = "200",
         });

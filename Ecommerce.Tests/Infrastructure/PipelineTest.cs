@@ -1,0 +1,56 @@
+using System.Globalization;
+
+namespace Ecommerce.Tests.Infrastructure;
+
+/// <summary>
+/// Base of the tests that run the services as processes: a fresh embedded broker and a scratch folder per test,
+/// and the two services started standalone against them, as a user would start them.
+/// </summary>
+public abstract class PipelineTest : IAsyncLifetime
+{
+    /// <summary>How long any one wait may take before the test fails with the service's output.</summary>
+    protected static readonly TimeSpan Patience = TimeSpan.FromSeconds(120);
+
+    protected EmbeddedKafka Kafka { get; } = new();
+
+    protected TempDirectory Scratch { get; } = new();
+
+    protected string WarehousePath => Scratch.File("warehouse.duckdb");
+
+    public virtual Task InitializeAsync() => Kafka.InitializeAsync();
+
+    public virtual async Task DisposeAsync()
+    {
+        await Kafka.DisposeAsync();
+        Scratch.Dispose();
+    }
+
+    /// <summary>The ingestion service on this test's broker and warehouse; <paramref name="settings"/> add or override keys.</summary>
+    protected ServiceProcess StartConsumer(EmbeddedKafka? kafka = null, string? warehousePath = null, params (string Key, string? Value)[] settings) =>
+        ServiceProcess.Start("Ecommerce.Consumer", With(settings, new()
+        {
+            ["ConnectionStrings__kafka"] = (kafka ?? Kafka).BootstrapServers,
+            ["ConnectionStrings__warehouse"] = $"Data Source={warehousePath ?? WarehousePath}",
+            // Rejoining a group on the embedded broker waits for the session timeout; keep it short.
+            ["Aspire__Confluent__Kafka__Consumer__Config__SessionTimeoutMs"] = "6000",
+        }));
+
+    /// <summary>The simulator sending <paramref name="count"/> orders (0 = endless) at <paramref name="rate"/> per second.</summary>
+    protected ServiceProcess StartSimulator(long count, double rate, params (string Key, string? Value)[] settings) =>
+        ServiceProcess.Start("Ecommerce.Producer", With(settings, new()
+        {
+            ["ConnectionStrings__kafka"] = Kafka.BootstrapServers,
+            ["Simulator__Count"] = count.ToString(CultureInfo.InvariantCulture),
+            ["Simulator__Rate"] = rate.ToString(CultureInfo.InvariantCulture),
+        }));
+
+    private static Dictionary<string, string?> With((string Key, string? Value)[] settings, Dictionary<string, string?> defaults)
+    {
+        foreach (var (key, value) in settings)
+        {
+            defaults[key] = value;
+        }
+
+        return defaults;
+    }
+}
