@@ -3,16 +3,26 @@ using Ecommerce.Consumer.Ingestion;
 
 // The ingestion service: reads orders from Kafka into the star-schema warehouse, exactly once, and answers the
 // analytics questions over HTTP.
-var builder = WebApplication.CreateBuilder(args);
+try
+{
+    var builder = WebApplication.CreateBuilder(args);
 
-builder.AddServiceDefaults();
-builder.AddOrderIngestion();
-builder.AddAnalytics();
+    builder.AddServiceDefaults();
+    builder.AddOrderIngestion();
+    builder.AddAnalytics();
 
-var app = builder.Build();
+    var app = builder.Build();
 
-app.MapDefaultEndpoints();
-app.MapIngestionStatus();
-app.MapAnalytics();
+    app.MapDefaultEndpoints();
+    app.MapIngestionStatus();
+    app.MapAnalytics();
 
-app.Run();
+    app.Run();
+    return Environment.ExitCode;
+}
+catch (InvalidOperationException ex)
+{
+    // Settings are checked while the service is put together; say which one is wrong, without a crash dump.
+    Console.Error.WriteLine($"Ecommerce.Consumer cannot start: {ex.Message}");
+    return 1;
+}
