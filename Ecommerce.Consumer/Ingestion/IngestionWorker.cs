@@ -8,30 +8,30 @@ namespace Ecommerce.Consumer.Ingestion;
 
 /// <summary>
 /// Reads orders from Kafka and writes them to the warehouse exactly once. Events are gathered into batches
-/// (<c>MaxBatchSize</c> events or <c>MaxBatchDelay</c>, whichever comes first); each batch's dead letters are
-/// acknowledged, then its rows and partition offsets are written in one warehouse transaction, and only then
-/// are the offsets committed to Kafka. A failed write is retried, never skipped.
+/// (<c>MaxBatchSize</c> events or <c>MaxBatchDelay</c>, whichever comes first). A full batch is handed to the
+/// <see cref="BatchWriter"/> while the next one is read: one batch in flight at a time, so batches land in order,
+/// and the offsets of a batch are committed to Kafka only after the warehouse transaction that stored them.
 /// </summary>
 public sealed partial class IngestionWorker(
     KafkaConsumerFactory<byte[]?, byte[]?> consumers,
     StarSchemaWriter writer,
-    DeadLetterPublisher deadLetters,
+    BatchWriter batches,
     PartitionResumer resumer,
     IngestionStatus status,
-    IngestionMetrics metrics,
     IOptions<IngestionOptions> options,
     TimeProvider time,
     ILogger<IngestionWorker> logger) : BackgroundService
 {
     private static readonly TimeSpan IdlePoll = TimeSpan.FromMilliseconds(100);
-    private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(250);
-    private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(15);
+    private static readonly TimeSpan RevokePatience = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan QuickWrite = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan ShutdownPatience = TimeSpan.FromSeconds(20);
 
     private readonly IngestionOptions _options = options.Value;
-    private readonly PendingBatch _batch = new();
-    private IConsumer<byte[]?, byte[]?>? _consumer;
     private readonly Dictionary<TopicPartition, long?> _committed = [];
-    private bool _flushing;
+    private PendingBatch _batch = new();
+    private InFlightWrite? _inFlight;
+    private bool _inRebalance;
     private long _lagReportedAt;
 
     public override async Task StartAsync(CancellationToken cancellationToken)
@@ -67,7 +67,6 @@ public sealed partial class IngestionWorker(
                     .SetPartitionsAssignedHandler(OnAssigned)
                     .SetPartitionsRevokedHandler(OnRevoked)
                     .SetPartitionsLostHandler(OnLost));
-            _consumer = consumer;
             consumer.Subscribe(_options.Topic);
             LogStarted(_options.Topic, _options.GroupId, _options.MaxBatchSize, _options.MaxBatchDelay.TotalMilliseconds, writer.SystemName);
 
@@ -79,16 +78,31 @@ public sealed partial class IngestionWorker(
                     _batch.Add(record, time.GetTimestamp());
                 }
 
+                if (_inFlight is { Task.IsCompleted: true })
+                {
+                    FinishInFlight(consumer, commit: true, patience: Timeout.InfiniteTimeSpan);
+                }
+
                 if (_batch.Count >= _options.MaxBatchSize || (!_batch.IsEmpty && BatchAge() >= _options.MaxBatchDelay))
                 {
-                    Flush(consumer, retry: true, giveUpAfter: null, stoppingToken);
+                    // One batch in flight at a time: wait for the previous one (reading nothing more meanwhile).
+                    FinishInFlight(consumer, commit: true, patience: Timeout.InfiniteTimeSpan);
+                    StartWrite(_batch, retry: true);
+                    _batch = new PendingBatch();
                 }
 
                 ReportLag(consumer);
             }
 
-            // Stopping: write what was read (retrying within the host's shutdown window), commit, leave the group.
-            Flush(consumer, retry: true, giveUpAfter: TimeSpan.FromSeconds(20), CancellationToken.None);
+            // Stopping: finish the write in flight, write what was read, commit, leave the group, all within the
+            // host's shutdown window; what cannot be written by then is read again on the next start.
+            FinishInFlight(consumer, commit: true, patience: ShutdownPatience);
+            if (!_batch.IsEmpty)
+            {
+                StartWrite(_batch, retry: true);
+                FinishInFlight(consumer, commit: true, patience: ShutdownPatience);
+            }
+
             consumer.Close();
             LogStopped(status.Ingested, status.Batches);
         }
@@ -98,10 +112,6 @@ public sealed partial class IngestionWorker(
             LogFailed(ex);
             Environment.ExitCode = 1; // The host stops when a background service fails; say so to whoever restarts it.
             throw;
-        }
-        finally
-        {
-            _consumer = null;
         }
     }
 
@@ -132,115 +142,87 @@ public sealed partial class IngestionWorker(
 
     private TimeSpan BatchAge() => time.GetElapsedTime(_batch.StartedAt);
 
-    /// <summary>
-    /// Writes the pending batch. With <paramref name="retry"/>, a failure is retried with backoff until it succeeds,
-    /// the batch is abandoned by a rebalance, or <paramref name="giveUpAfter"/> passes; the Kafka offsets move only
-    /// after a successful write, so an abandoned batch is simply read again by whoever owns its partitions next.
-    /// </summary>
-    private void Flush(IConsumer<byte[]?, byte[]?> consumer, bool retry, TimeSpan? giveUpAfter, CancellationToken stoppingToken)
+    private void StartWrite(PendingBatch batch, bool retry)
     {
-        if (_batch.IsEmpty || _flushing)
+        if (batch.IsEmpty)
         {
             return;
         }
 
-        _flushing = true;
+        var abandon = new CancellationTokenSource();
+        _inFlight = new InFlightWrite(Task.Run(() => batches.WriteAsync(batch, retry, abandon.Token)), abandon);
+    }
+
+    /// <summary>
+    /// Waits for the write in flight and, if it stored the batch and <paramref name="commit"/> allows, commits its
+    /// offsets to Kafka. While waiting on the consume loop, the assigned partitions are paused and the consumer keeps
+    /// polling, so it stays in its group through a long warehouse outage without reading further. After
+    /// <paramref name="patience"/> the write is abandoned (its retries stop; it is read again later).
+    /// </summary>
+    private void FinishInFlight(IConsumer<byte[]?, byte[]?> consumer, bool commit, TimeSpan patience)
+    {
+        if (_inFlight is not { } write)
+        {
+            return;
+        }
+
+        if (!write.Task.IsCompleted)
+        {
+            if (patience == TimeSpan.Zero)
+            {
+                write.Abandon.Cancel();
+            }
+            else if (patience != Timeout.InfiniteTimeSpan)
+            {
+                write.Abandon.CancelAfter(patience);
+            }
+
+            WaitPolling(consumer, write.Task);
+            if (!ReferenceEquals(_inFlight, write))
+            {
+                return; // A rebalance callback during the wait has already finished it.
+            }
+        }
+
+        _inFlight = null;
+        write.Abandon.Dispose();
+        if (write.Task.Result is { } progress && commit)
+        {
+            CommitToKafka(consumer, progress);
+        }
+    }
+
+    private void WaitPolling(IConsumer<byte[]?, byte[]?> consumer, Task write)
+    {
+        // A healthy write takes a fraction of a second: just wait. Pausing would make librdkafka drop what it has
+        // already fetched for the paused partitions, and fetch it again after.
+        if (_inRebalance || write.Wait(QuickWrite))
+        {
+            // Done, or inside a rebalance callback, where the consumer must not be polled and blocking is expected.
+            write.Wait();
+            return;
+        }
+
+        var paused = consumer.Assignment.ToArray();
+        consumer.Pause(paused);
         try
         {
-            var started = time.GetTimestamp();
-            var delay = FirstRetryDelay;
-            for (var attempt = 1; ; attempt++)
+            while (!write.Wait(TimeSpan.FromMilliseconds(100)))
             {
-                try
+                // Keeps the group membership alive. Only partitions assigned by a rebalance meanwhile can deliver.
+                if (Consume(consumer, TimeSpan.Zero) is { IsPartitionEOF: false } record)
                 {
-                    WriteBatch(consumer);
-                    status.SetDegraded(null);
-                    return;
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    status.SetDegraded(ex.Message);
-                    var givingUp = !retry || stoppingToken.IsCancellationRequested
-                        || (giveUpAfter is { } limit && time.GetElapsedTime(started) >= limit);
-                    LogWriteFailed(ex, _batch.Count, attempt, givingUp ? "abandoning it; it will be read again" : $"retrying in {delay.TotalSeconds:F1} s");
-                    if (givingUp)
-                    {
-                        _batch.Clear();
-                        return;
-                    }
-
-                    WaitWhilePaused(consumer, delay, stoppingToken);
-                    if (_batch.IsEmpty)
-                    {
-                        return; // A rebalance during the wait abandoned the batch.
-                    }
-
-                    delay = TimeSpan.FromMilliseconds(Math.Min(MaxRetryDelay.TotalMilliseconds, delay.TotalMilliseconds * 2 * (0.8 + (Random.Shared.NextDouble() * 0.4))));
+                    _batch.Add(record, time.GetTimestamp());
                 }
             }
         }
         finally
         {
-            _flushing = false;
+            consumer.Resume(consumer.Assignment.Intersect(paused).ToArray());
         }
     }
 
-    private void WriteBatch(IConsumer<byte[]?, byte[]?> consumer)
-    {
-        // Batch processing links to the span of every order in the batch (the messaging conventions for batches), and
-        // continues the trace of the first one, so that a trace on the dashboard runs from simulator to warehouse.
-        var links = _batch.ProducerLinks().ToList();
-        using var activity = KafkaTracing.Source.StartActivity(
-            $"process {_options.Topic}", ActivityKind.Consumer, parentContext: links.FirstOrDefault().Context, links: links);
-        activity?.SetTag("messaging.system", "kafka");
-        activity?.SetTag("messaging.operation.type", "process");
-        activity?.SetTag("messaging.destination.name", _options.Topic);
-        activity?.SetTag("messaging.consumer.group.name", _options.GroupId);
-        activity?.SetTag("messaging.batch.message_count", _batch.Count);
-
-        try
-        {
-            var classification = writer.ClassifyAsync(_batch.Orders, CancellationToken.None).GetAwaiter().GetResult();
-            if (!_batch.DeadLettersSent)
-            {
-                var refused = _batch.DeadLetters
-                    .Concat(classification.Conflicts.Select(order => new DeadLetter(_batch.RecordOf(order),
-                        new Rejection(Rejection.ConflictCode, $"order '{order.Order.OrderId}' was already ingested with different content; the first version is kept"))))
-                    .ToArray();
-                deadLetters.PublishAsync(refused, CancellationToken.None).GetAwaiter().GetResult();
-                _batch.DeadLettersSent = true;
-            }
-
-            var writeStarted = time.GetTimestamp();
-            var progress = _batch.Progress();
-            BatchWriteResult result;
-            using (var write = KafkaTracing.Source.StartActivity("MERGE FACT_ORDERS", ActivityKind.Client))
-            {
-                write?.SetTag("db.system.name", writer.SystemName);
-                write?.SetTag("db.operation.name", "MERGE");
-                write?.SetTag("db.collection.name", "FACT_ORDERS");
-                write?.SetTag("db.operation.batch.size", classification.New.Count);
-                result = writer.WriteAsync(classification.New, progress, CancellationToken.None).GetAwaiter().GetResult();
-                write?.SetTag("ecommerce.rows.orders", result.OrdersInserted);
-                write?.SetTag("ecommerce.rows.customer_versions", result.CustomerVersionsWritten);
-                write?.SetTag("ecommerce.rows.products", result.ProductsWritten);
-                write?.SetTag("ecommerce.rows.dates", result.DatesWritten);
-            }
-
-            var writeDuration = time.GetElapsedTime(writeStarted);
-            CommitToKafka(consumer, progress);
-            Record(classification, writeDuration);
-            activity?.SetTag("ecommerce.ingested", classification.New.Count);
-            activity?.SetTag("ecommerce.duplicates", classification.Duplicates.Count);
-            activity?.SetTag("ecommerce.dead_lettered", _batch.DeadLetters.Count + classification.Conflicts.Count);
-            _batch.Clear();
-        }
-        catch (Exception ex)
-        {
-            activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
-            throw;
-        }
-    }
+    private sealed record InFlightWrite(Task<IReadOnlyList<PartitionProgress>?> Task, CancellationTokenSource Abandon);
 
     private void CommitToKafka(IConsumer<byte[]?, byte[]?> consumer, IReadOnlyList<PartitionProgress> progress)
     {
@@ -286,56 +268,6 @@ public sealed partial class IngestionWorker(
         }
     }
 
-    private void Record(BatchClassification classification, TimeSpan writeDuration)
-    {
-        var now = time.GetUtcNow();
-        var conflicts = classification.Conflicts.Count;
-        var invalid = _batch.DeadLetters.Count;
-        status.RecordBatch(_batch.Count, classification.New.Count, classification.Duplicates.Count, conflicts, invalid + conflicts, now);
-        metrics.RecordBatch(_batch.Count, writeDuration);
-        metrics.RecordEvents("ingested", classification.New.Count);
-        metrics.RecordEvents("duplicate", classification.Duplicates.Count);
-        metrics.RecordEvents("conflict", conflicts, Rejection.ConflictCode);
-        foreach (var group in _batch.DeadLetters.GroupBy(d => d.Rejection.Code))
-        {
-            metrics.RecordEvents("dead_lettered", group.Count(), group.Key);
-        }
-
-        foreach (var incoming in classification.New)
-        {
-            var order = incoming.Order;
-            metrics.RecordOrder(now.UtcDateTime - order.OrderTimestamp, order.Category, order.Price * order.Quantity, order.Quantity);
-        }
-    }
-
-    /// <summary>
-    /// Waits before a retry while still polling Kafka, with the assigned partitions paused: the consumer stays in
-    /// its group (no max.poll.interval eviction) without reading further, and rebalance callbacks still run.
-    /// </summary>
-    private void WaitWhilePaused(IConsumer<byte[]?, byte[]?> consumer, TimeSpan delay, CancellationToken stoppingToken)
-    {
-        var paused = consumer.Assignment.ToArray();
-        consumer.Pause(paused);
-        try
-        {
-            var until = time.GetTimestamp();
-            while (time.GetElapsedTime(until) < delay && !stoppingToken.IsCancellationRequested && !_batch.IsEmpty)
-            {
-                var record = Consume(consumer, TimeSpan.FromMilliseconds(100));
-                if (record is { IsPartitionEOF: false })
-                {
-                    // Only a partition assigned by a rebalance (which abandoned the batch) can deliver now.
-                    _batch.Add(record, time.GetTimestamp());
-                    return;
-                }
-            }
-        }
-        finally
-        {
-            consumer.Resume(consumer.Assignment.Intersect(paused).ToArray());
-        }
-    }
-
     private IEnumerable<TopicPartitionOffset> OnAssigned(IConsumer<byte[]?, byte[]?> consumer, List<TopicPartition> partitions)
     {
         var starts = resumer.ChooseStartOffsets(consumer, partitions);
@@ -351,22 +283,48 @@ public sealed partial class IngestionWorker(
 
     private void OnRevoked(IConsumer<byte[]?, byte[]?> consumer, List<TopicPartitionOffset> partitions)
     {
-        // Give the batch one chance to land while the partitions are still ours; otherwise drop it: the next owner
-        // resumes from the warehouse's offsets and reads those events again.
-        if (!_flushing)
+        _inRebalance = true;
+        try
         {
-            Flush(consumer, retry: false, giveUpAfter: null, CancellationToken.None);
+            Revoke(consumer, partitions);
+        }
+        finally
+        {
+            _inRebalance = false;
+        }
+    }
+
+    private void Revoke(IConsumer<byte[]?, byte[]?> consumer, List<TopicPartitionOffset> partitions)
+    {
+        // While the partitions are still ours: let the write in flight finish (abandoning it if it is stuck retrying),
+        // then give the pending batch one attempt. Whatever does not land is read again by the next owner, from the
+        // warehouse's offsets.
+        FinishInFlight(consumer, commit: true, patience: RevokePatience);
+        if (!_batch.IsEmpty)
+        {
+            StartWrite(_batch, retry: false);
+            _batch = new PendingBatch();
+            FinishInFlight(consumer, commit: true, patience: RevokePatience);
         }
 
-        _batch.Clear();
         Forget(partitions);
         LogRevoked(partitions.Count);
     }
 
     private void OnLost(IConsumer<byte[]?, byte[]?> consumer, List<TopicPartitionOffset> partitions)
     {
-        // Lost partitions may already belong to someone else: writing now could only duplicate their work.
-        _batch.Clear();
+        // Lost partitions may already belong to someone else: stop retrying, commit nothing, drop what was read.
+        _inRebalance = true;
+        try
+        {
+            FinishInFlight(consumer, commit: false, patience: TimeSpan.Zero);
+        }
+        finally
+        {
+            _inRebalance = false;
+        }
+
+        _batch = new PendingBatch();
         Forget(partitions);
         LogLost(partitions.Count);
     }
@@ -395,9 +353,6 @@ public sealed partial class IngestionWorker(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} partitions lost; the pending batch was dropped and will be read again by their new owner")]
     private partial void LogLost(int count);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Writing a batch of {Count} events failed (attempt {Attempt}); {Next}")]
-    private partial void LogWriteFailed(Exception exception, int count, int attempt, string next);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Committing offsets to Kafka failed ({Code}: {Reason}); the warehouse holds them and ingestion resumes from there")]
     private partial void LogCommitFailed(ErrorCode code, string reason);

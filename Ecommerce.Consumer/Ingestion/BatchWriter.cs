@@ -1,0 +1,148 @@
+using System.Diagnostics;
+using Ecommerce.Consumer.Warehouse;
+using Ecommerce.ServiceDefaults.Messaging;
+using Microsoft.Extensions.Options;
+
+namespace Ecommerce.Consumer.Ingestion;
+
+/// <summary>
+/// Writes one batch: its dead letters are sent and acknowledged, then its rows and partition offsets go to the
+/// warehouse in one transaction. A failure is retried with backoff until it succeeds or the batch is abandoned;
+/// nothing here touches the Kafka consumer, so a batch can be written while the next one is being read.
+/// </summary>
+public sealed partial class BatchWriter(
+    StarSchemaWriter writer,
+    DeadLetterPublisher deadLetters,
+    IngestionStatus status,
+    IngestionMetrics metrics,
+    IOptions<IngestionOptions> options,
+    TimeProvider time,
+    ILogger<BatchWriter> logger)
+{
+    private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(15);
+    private readonly IngestionOptions _options = options.Value;
+
+    /// <summary>
+    /// Writes <paramref name="batch"/>, retrying failures while <paramref name="retry"/> and until
+    /// <paramref name="abandon"/> is cancelled. Returns the partitions' new offsets (to commit to Kafka), or null
+    /// when the batch was abandoned: its events are then read again by whoever owns the partitions next.
+    /// </summary>
+    public async Task<IReadOnlyList<PartitionProgress>?> WriteAsync(PendingBatch batch, bool retry, CancellationToken abandon)
+    {
+        var delay = FirstRetryDelay;
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                var progress = await WriteOnceAsync(batch);
+                status.SetDegraded(null);
+                return progress;
+            }
+            catch (Exception ex)
+            {
+                status.SetDegraded(ex.Message);
+                var givingUp = !retry || abandon.IsCancellationRequested;
+                LogWriteFailed(ex, batch.Count, attempt, givingUp ? "abandoning it; it will be read again" : $"retrying in {delay.TotalSeconds:F1} s");
+                if (givingUp)
+                {
+                    return null;
+                }
+
+                try
+                {
+                    await Task.Delay(delay, time, abandon);
+                }
+                catch (OperationCanceledException)
+                {
+                    LogAbandoned(batch.Count);
+                    return null;
+                }
+
+                delay = TimeSpan.FromMilliseconds(Math.Min(MaxRetryDelay.TotalMilliseconds, delay.TotalMilliseconds * 2 * (0.8 + (Random.Shared.NextDouble() * 0.4))));
+            }
+        }
+    }
+
+    private async Task<IReadOnlyList<PartitionProgress>> WriteOnceAsync(PendingBatch batch)
+    {
+        // Batch processing links to the span of every order in the batch (the messaging conventions for batches), and
+        // continues the trace of the first one, so that a trace on the dashboard runs from simulator to warehouse.
+        var links = batch.ProducerLinks().ToList();
+        using var activity = KafkaTracing.Source.StartActivity(
+            $"process {_options.Topic}", ActivityKind.Consumer, parentContext: links.FirstOrDefault().Context, links: links);
+        activity?.SetTag("messaging.system", "kafka");
+        activity?.SetTag("messaging.operation.type", "process");
+        activity?.SetTag("messaging.destination.name", _options.Topic);
+        activity?.SetTag("messaging.consumer.group.name", _options.GroupId);
+        activity?.SetTag("messaging.batch.message_count", batch.Count);
+
+        try
+        {
+            var classification = await writer.ClassifyAsync(batch.Orders, CancellationToken.None);
+            if (!batch.DeadLettersSent)
+            {
+                var refused = batch.DeadLetters
+                    .Concat(classification.Conflicts.Select(order => new DeadLetter(batch.RecordOf(order),
+                        new Rejection(Rejection.ConflictCode, $"order '{order.Order.OrderId}' was already ingested with different content; the first version is kept"))))
+                    .ToArray();
+                await deadLetters.PublishAsync(refused, CancellationToken.None);
+                batch.DeadLettersSent = true;
+            }
+
+            var writeStarted = time.GetTimestamp();
+            var progress = batch.Progress();
+            using (var write = KafkaTracing.Source.StartActivity("MERGE FACT_ORDERS", ActivityKind.Client))
+            {
+                write?.SetTag("db.system.name", writer.SystemName);
+                write?.SetTag("db.operation.name", "MERGE");
+                write?.SetTag("db.collection.name", "FACT_ORDERS");
+                write?.SetTag("db.operation.batch.size", classification.New.Count);
+                var result = await writer.WriteAsync(classification.New, progress, CancellationToken.None);
+                write?.SetTag("ecommerce.rows.orders", result.OrdersInserted);
+                write?.SetTag("ecommerce.rows.customer_versions", result.CustomerVersionsWritten);
+                write?.SetTag("ecommerce.rows.products", result.ProductsWritten);
+                write?.SetTag("ecommerce.rows.dates", result.DatesWritten);
+            }
+
+            Record(batch, classification, time.GetElapsedTime(writeStarted));
+            activity?.SetTag("ecommerce.ingested", classification.New.Count);
+            activity?.SetTag("ecommerce.duplicates", classification.Duplicates.Count);
+            activity?.SetTag("ecommerce.dead_lettered", batch.DeadLetters.Count + classification.Conflicts.Count);
+            return progress;
+        }
+        catch (Exception ex)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
+            throw;
+        }
+    }
+
+    private void Record(PendingBatch batch, BatchClassification classification, TimeSpan writeDuration)
+    {
+        var now = time.GetUtcNow();
+        var conflicts = classification.Conflicts.Count;
+        var invalid = batch.DeadLetters.Count;
+        status.RecordBatch(batch.Count, classification.New.Count, classification.Duplicates.Count, conflicts, invalid + conflicts, now);
+        metrics.RecordBatch(batch.Count, writeDuration);
+        metrics.RecordEvents("ingested", classification.New.Count);
+        metrics.RecordEvents("duplicate", classification.Duplicates.Count);
+        metrics.RecordEvents("conflict", conflicts, Rejection.ConflictCode);
+        foreach (var group in batch.DeadLetters.GroupBy(d => d.Rejection.Code))
+        {
+            metrics.RecordEvents("dead_lettered", group.Count(), group.Key);
+        }
+
+        foreach (var incoming in classification.New)
+        {
+            var order = incoming.Order;
+            metrics.RecordOrder(now.UtcDateTime - order.OrderTimestamp, order.Category, order.Price * order.Quantity, order.Quantity);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Writing a batch of {Count} events failed (attempt {Attempt}); {Next}")]
+    private partial void LogWriteFailed(Exception exception, int count, int attempt, string next);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A batch of {Count} events was abandoned before it could be written; it will be read again")]
+    private partial void LogAbandoned(int count);
+}
