@@ -81,16 +81,6 @@ public sealed class PendingBatch
     public IEnumerable<ActivityLink> ProducerLinks() =>
         _orders.Where(o => o.ProducerContext != default).Select(o => new ActivityLink(o.ProducerContext));
 
-    public void Clear()
-    {
-        _orders.Clear();
-        _deadLetters.Clear();
-        _lastRecords.Clear();
-        _orderRecords.Clear();
-        Count = 0;
-        DeadLettersSent = false;
-    }
-
     /// <summary>
     /// Identifies a record by content, so that a resume point can be checked later: if the record just before it
     /// is no longer the same, the offsets now belong to another history (a reset or replaced cluster).
