@@ -1,0 +1,97 @@
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
+using Ecommerce.AppHost.Kafka;
+
+namespace Ecommerce.Tests.AppHost;
+
+/// <summary>
+/// The four ways the AppHost provides Kafka, checked on the application model (nothing is started, so the container
+/// mode can be checked on a machine without a container engine).
+/// </summary>
+public sealed class KafkaModeTests
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromMinutes(1);
+
+    private static async Task<IDistributedApplicationTestingBuilder> ModelAsync(params string[] args)
+    {
+        using var timeout = new CancellationTokenSource(Patience);
+        return await DistributedApplicationTestingBuilder.CreateAsync<Projects.Ecommerce_AppHost>(args, timeout.Token);
+    }
+
+    [Fact]
+    public async Task Container_mode_runs_the_official_image_in_kraft_mode_advertising_the_host_port()
+    {
+        await using var builder = await ModelAsync("--Kafka:Mode=container", "--Kafka:Port=19092", "--Kafka:DataVolume=true");
+
+        var kafka = Assert.Single(builder.Resources.OfType<KafkaContainerResource>());
+        var image = kafka.Annotations.OfType<ContainerImageAnnotation>().Single();
+        Assert.Equal("apache/kafka", image.Image);
+        var endpoint = kafka.Annotations.OfType<EndpointAnnotation>().Single();
+        Assert.Equal((19092, 9092, false), (endpoint.Port, endpoint.TargetPort, endpoint.IsProxied));
+        var environment = await EnvironmentOf(kafka);
+        Assert.Equal("broker,controller", environment["KAFKA_PROCESS_ROLES"]);
+        Assert.Equal("PLAINTEXT://localhost:19092", environment["KAFKA_ADVERTISED_LISTENERS"]);
+        Assert.Equal("12", environment["KAFKA_NUM_PARTITIONS"]);
+        Assert.Contains(kafka.Annotations.OfType<ContainerMountAnnotation>(), m => m.Target == "/var/lib/kafka/data");
+        Assert.All(builder.Resources.OfType<ProjectResource>(), p => Assert.Contains(p.Annotations.OfType<WaitAnnotation>(), w => w.Resource == kafka));
+    }
+
+    /// <summary>The environment variables a resource's callbacks produce for a run.</summary>
+    private static async Task<Dictionary<string, string?>> EnvironmentOf(KafkaContainerResource resource)
+    {
+        var context = new EnvironmentCallbackContext(new DistributedApplicationExecutionContext(DistributedApplicationOperation.Run));
+        foreach (var callback in resource.Annotations.OfType<EnvironmentCallbackAnnotation>())
+        {
+            await callback.Callback(context);
+        }
+
+        var environment = new Dictionary<string, string?>();
+        foreach (var (key, value) in context.EnvironmentVariables)
+        {
+            environment[key] = value is IValueProvider provider ? await provider.GetValueAsync(CancellationToken.None) : value?.ToString();
+        }
+
+        return environment;
+    }
+
+    [Fact]
+    public async Task Embedded_mode_offers_a_connection_string_on_the_configured_port_and_services_wait_for_it()
+    {
+        await using var builder = await ModelAsync("--Kafka:Mode=embedded", "--Kafka:Port=19093");
+
+        var kafka = Assert.Single(builder.Resources.OfType<EmbeddedKafkaResource>());
+        Assert.Equal("127.0.0.1:19093", await kafka.ConnectionStringExpression.GetValueAsync(CancellationToken.None));
+        Assert.All(builder.Resources.OfType<ProjectResource>(), p => Assert.Contains(p.Annotations.OfType<WaitAnnotation>(), w => w.Resource == kafka));
+    }
+
+    [Fact]
+    public async Task External_mode_takes_the_given_cluster_and_says_which_setting_is_missing_without_one()
+    {
+        await using (var builder = await ModelAsync("--Kafka:Mode=external", "--ConnectionStrings:kafka=broker1:9092,broker2:9092"))
+        {
+            var kafka = builder.Resources.OfType<IResourceWithConnectionString>().Single(r => r.Name == "kafka");
+            Assert.Equal("broker1:9092,broker2:9092", await kafka.ConnectionStringExpression.GetValueAsync(CancellationToken.None));
+        }
+
+        var failure = await Assert.ThrowsAnyAsync<Exception>(() => ModelAsync("--Kafka:Mode=external"));
+        Assert.Contains("ConnectionStrings:kafka", failure.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_mode_that_does_not_exist_is_refused_naming_the_setting()
+    {
+        var failure = await Assert.ThrowsAnyAsync<Exception>(() => ModelAsync("--Kafka:Mode=zookeeper"));
+        Assert.Contains("Kafka:Mode", failure.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Auto_mode_picks_a_container_only_when_a_container_engine_answers()
+    {
+        await using var builder = await ModelAsync("--Kafka:Port=0");
+
+        var engine = ContainerRuntimeProbe.IsAvailable(out _);
+        Assert.Equal(engine, builder.Resources.OfType<KafkaContainerResource>().Any());
+        Assert.Equal(!engine, builder.Resources.OfType<EmbeddedKafkaResource>().Any());
+    }
+}
