@@ -153,10 +153,10 @@ public static class KafkaHostingExtensions
     {
         // WaitFor(kafka) waits for this: a broker that answers a metadata request, not merely a started process.
         var key = $"{name}-metadata";
-        builder.Services.AddSingleton(_ => new KafkaHealthCheck(key, bootstrapServers));
+        builder.Services.AddKeyedSingleton(key, (_, _) => new KafkaHealthCheck(bootstrapServers));
         builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(
             key,
-            sp => sp.GetServices<KafkaHealthCheck>().Single(check => check.Name == key),
+            sp => sp.GetRequiredKeyedService<KafkaHealthCheck>(key),
             failureStatus: null,
             tags: null));
         return key;

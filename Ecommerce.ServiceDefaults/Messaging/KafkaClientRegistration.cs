@@ -89,22 +89,18 @@ public static class KafkaClientRegistration
 
     private static void AddHealthCheck(IHostApplicationBuilder builder, string connectionName, KafkaClientSettings settings)
     {
-        var name = connectionName;
         if (settings.DisableHealthChecks
-            || builder.Services.Any(d => d.ServiceType == typeof(KafkaHealthCheckMarker) && Equals(d.ServiceKey, name)))
+            || builder.Services.Any(d => d.ServiceType == typeof(KafkaHealthCheck) && Equals(d.ServiceKey, connectionName)))
         {
             return; // One check per cluster is enough, however many clients talk to it.
         }
 
-        builder.Services.AddKeyedSingleton<KafkaHealthCheckMarker>(name);
         var bootstrapServers = settings.ClientConfig.BootstrapServers;
-        builder.Services.AddSingleton(_ => new KafkaHealthCheck(name, bootstrapServers));
+        builder.Services.AddKeyedSingleton(connectionName, (_, _) => new KafkaHealthCheck(bootstrapServers));
         builder.Services.AddHealthChecks().Add(new Diagnostics.HealthChecks.HealthCheckRegistration(
-            name,
-            sp => sp.GetServices<KafkaHealthCheck>().Single(check => check.Name == name),
+            connectionName,
+            sp => sp.GetRequiredKeyedService<KafkaHealthCheck>(connectionName),
             failureStatus: null,
             tags: ["ready"]));
     }
-
-    private sealed class KafkaHealthCheckMarker;
 }

@@ -7,7 +7,7 @@ namespace Ecommerce.ServiceDefaults.Messaging;
 /// Ready when the cluster answers a metadata request. Only metadata is asked for: it is the cheapest request
 /// every broker (and the embedded mock broker) answers, and it creates nothing on the cluster.
 /// </summary>
-public sealed class KafkaHealthCheck(string name, string bootstrapServers) : IHealthCheck, IDisposable
+public sealed class KafkaHealthCheck(string bootstrapServers) : IHealthCheck, IDisposable
 {
     private static readonly TimeSpan MetadataTimeout = TimeSpan.FromSeconds(5);
     private readonly Lazy<IAdminClient> _admin = new(() => new AdminClientBuilder(new AdminClientConfig
@@ -17,8 +17,6 @@ public sealed class KafkaHealthCheck(string name, string bootstrapServers) : IHe
         // The check's own client should not spam the log while the broker is down; the result says it.
         LogConnectionClose = false,
     }).SetLogHandler((_, _) => { }).Build());
-
-    public string Name { get; } = name;
 
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
