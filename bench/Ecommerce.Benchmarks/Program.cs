@@ -4,7 +4,7 @@ using Ecommerce.Benchmarks.Scenarios;
 using Spectre.Console;
 
 // One command, every figure: see BENCHMARKS.md. Options: --orders N (default 100000), --quick (smaller runs),
-// --only throughput|original|latency|sweep (one part, for investigating; BENCHMARKS.md is then left alone).
+// --only throughput|original|latency|sweep|scale (one part, for investigating; BENCHMARKS.md is then left alone).
 var quick = args.Contains("--quick");
 var onlyArg = Array.IndexOf(args, "--only");
 var only = onlyArg >= 0 ? args[onlyArg + 1] : null;
@@ -24,6 +24,7 @@ try
     double original = 0;
     var latencies = new List<LatencyResult>();
     var sweep = new List<SweepPoint>();
+    var scale = new List<ScalePoint>();
     (int Size, TimeSpan Delay)[] settings = quick
         ? [(500, TimeSpan.FromMilliseconds(50)), (5_000, TimeSpan.FromMilliseconds(200))]
         : [(200, TimeSpan.FromMilliseconds(25)), (1_000, TimeSpan.FromMilliseconds(100)), (5_000, TimeSpan.FromMilliseconds(200)), (20_000, TimeSpan.FromMilliseconds(500))];
@@ -53,6 +54,14 @@ try
             AnsiConsole.MarkupLine($"[green]latency at {rate:N0}/s[/] p50 {latency.P50Ms:N0} ms, p99 {latency.P99Ms:N0} ms");
         }
 
+        foreach (var existing in Runs("scale") ? (int[])[quick ? 500_000 : 3_000_000] : [])
+        {
+            status.Status($"Pipeline into a warehouse already holding {existing:N0} orders");
+            var rate = await LargeWarehouse.RunAsync(context, existing);
+            scale.Add(new ScalePoint(existing, rate));
+            AnsiConsole.MarkupLine($"[green]pipeline into {existing:N0} existing orders[/] {rate:N0} orders/s");
+        }
+
         foreach (var (size, delay) in Runs("sweep") ? settings : [])
         {
             status.Status($"Batch sweep: {size:N0} events / {delay.TotalMilliseconds} ms");
@@ -70,7 +79,7 @@ try
 
     var results = new BenchResults(
         DateTimeOffset.UtcNow, Machine(), "dotnet run -c Release --project bench/Ecommerce.Benchmarks" + (args.Length > 0 ? " -- " + string.Join(' ', args) : ""),
-        throughput, original, latencies, sweep);
+        throughput, original, latencies, sweep, scale);
     Report.Write(results, root);
     Console.WriteLine();
     Console.WriteLine(Report.Markdown(results));

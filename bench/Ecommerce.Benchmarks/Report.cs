@@ -7,6 +7,8 @@ namespace Ecommerce.Benchmarks;
 
 public sealed record SweepPoint(int MaxBatchSize, double MaxBatchDelayMs, double PipelineRate, double P99Ms);
 
+public sealed record ScalePoint(int ExistingOrders, double PipelineRate);
+
 public sealed record BenchResults(
     DateTimeOffset At,
     string Machine,
@@ -14,7 +16,8 @@ public sealed record BenchResults(
     ThroughputResult Throughput,
     double OriginalDesignRate,
     IReadOnlyList<LatencyResult> Latencies,
-    IReadOnlyList<SweepPoint> Sweep);
+    IReadOnlyList<SweepPoint> Sweep,
+    IReadOnlyList<ScalePoint> Scale);
 
 /// <summary>Writes the results as a markdown table, JSON and a chart, and refreshes BENCHMARKS.md.</summary>
 public static class Report
@@ -42,6 +45,11 @@ public static class Report
 
         md.AppendLine(Invariant, $"| 5. consumer peak memory (VmHWM) | {t.PeakMemoryMb:N0} MB | <= 300 MB |");
         md.AppendLine(Invariant, $"| 5. consumer CPU per million orders | {t.CpuSecondsPerMillion:N1} s | |");
+        foreach (var s in r.Scale)
+        {
+            md.AppendLine(Invariant, $"| pipeline into a warehouse already holding {s.ExistingOrders:N0} orders | {s.PipelineRate:N0} orders/s | |");
+        }
+
         md.AppendLine();
         md.AppendLine("Batch size sweep (6): pipeline throughput on the same pre-filled topic, and p99 end-to-end latency at 2,000 orders/s.");
         md.AppendLine();
