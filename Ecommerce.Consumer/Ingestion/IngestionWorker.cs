@@ -241,8 +241,7 @@ public sealed partial class IngestionWorker(
         {
             var topicPartition = new TopicPartition(partition.Topic, partition.Partition);
             _committed[topicPartition] = partition.NextOffset;
-            var high = consumer.GetWatermarkOffsets(topicPartition).High.Value;
-            status.SetPartition(new PartitionStatus(partition.Topic, partition.Partition, partition.NextOffset, high >= 0 ? high : null));
+            PublishPartition(consumer, topicPartition);
         }
     }
 
@@ -260,11 +259,20 @@ public sealed partial class IngestionWorker(
         _lagReportedAt = time.GetTimestamp();
         foreach (var partition in consumer.Assignment)
         {
-            var watermarks = consumer.GetWatermarkOffsets(partition);
-            var committed = _committed.GetValueOrDefault(partition) ?? (watermarks.Low.Value >= 0 ? watermarks.Low.Value : null);
-            status.SetPartition(new PartitionStatus(partition.Topic, partition.Partition.Value, committed,
-                watermarks.High.Value >= 0 ? watermarks.High.Value : null));
+            PublishPartition(consumer, partition);
         }
+    }
+
+    /// <summary>
+    /// Puts a partition's committed offset (where ingestion resumes; before any commit, the start of the partition as
+    /// far as the client knows) and its high watermark, as last seen by the client, on the status endpoint.
+    /// </summary>
+    private void PublishPartition(IConsumer<byte[]?, byte[]?> consumer, TopicPartition partition)
+    {
+        var watermarks = consumer.GetWatermarkOffsets(partition);
+        var committed = _committed.GetValueOrDefault(partition) ?? (watermarks.Low.Value >= 0 ? watermarks.Low.Value : null);
+        status.SetPartition(new PartitionStatus(partition.Topic, partition.Partition.Value, committed,
+            watermarks.High.Value >= 0 ? watermarks.High.Value : null));
     }
 
     private IEnumerable<TopicPartitionOffset> OnAssigned(IConsumer<byte[]?, byte[]?> consumer, List<TopicPartition> partitions)
@@ -273,7 +281,7 @@ public sealed partial class IngestionWorker(
         foreach (var start in starts)
         {
             _committed[start.TopicPartition] = start.Offset.Value >= 0 ? start.Offset.Value : null;
-            status.SetPartition(new PartitionStatus(start.Topic, start.Partition.Value, _committed[start.TopicPartition], null));
+            PublishPartition(consumer, start.TopicPartition);
         }
 
         LogAssigned(string.Join(", ", starts.Select(s => $"{s.Partition.Value}@{Describe(s.Offset)}")));
