@@ -171,9 +171,11 @@ public sealed class DuckDbWarehouseProvider : IWarehouseProvider
         }
     }
 
+    /// <summary>Values in the types every provider returns: whole numbers as long, fractions as decimal or double.</summary>
     private static object Normalize(object value) => value switch
     {
-        DateOnly date => date,
+        int or short or sbyte or byte or ushort or uint => Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture),
+        float number => (double)number,
         DateTime dateTime => DateTime.SpecifyKind(dateTime, DateTimeKind.Utc),
         System.Numerics.BigInteger big => (decimal)big,
         _ => value,

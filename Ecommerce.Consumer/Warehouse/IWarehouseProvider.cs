@@ -45,7 +45,10 @@ public interface IWarehouseProvider : IAsyncDisposable
     /// <summary>Runs a script of several <c>;</c>-separated statements (the schema).</summary>
     Task ExecuteScriptAsync(string script, CancellationToken cancellationToken);
 
-    /// <summary>Runs a query and returns its rows with values as .NET types (string, long, decimal, DateTime...).</summary>
+    /// <summary>
+    /// Runs a query and returns its rows with values as .NET types, the same on every warehouse: string, long (any
+    /// whole number), decimal, double, bool, DateOnly, DateTime (UTC), or null.
+    /// </summary>
     Task<IReadOnlyList<object?[]>> QueryAsync(SqlStatement statement, CancellationToken cancellationToken);
 
     /// <summary>Applies the statements in order as one transaction: all of them, or none.</summary>

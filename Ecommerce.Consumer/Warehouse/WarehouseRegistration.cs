@@ -1,3 +1,5 @@
+using Ecommerce.Consumer.Warehouse.Snowflake;
+
 namespace Ecommerce.Consumer.Warehouse;
 
 public static class WarehouseRegistration
@@ -6,8 +8,8 @@ public static class WarehouseRegistration
     public const string ConnectionName = "warehouse";
 
     /// <summary>
-    /// Registers the warehouse chosen by <c>Warehouse:Provider</c> (DuckDb by default) and the star-schema writer
-    /// on top of it. Missing or wrong settings fail here, at start-up, naming the key to set.
+    /// Registers the warehouse chosen by <c>Warehouse:Provider</c> (DuckDb by default, or Snowflake) and the
+    /// star-schema writer on top of it. Missing or wrong settings fail here, at start-up, naming the key to set.
     /// </summary>
     public static IHostApplicationBuilder AddWarehouse(this IHostApplicationBuilder builder)
     {
@@ -24,13 +26,36 @@ public static class WarehouseRegistration
 
             builder.Services.AddSingleton<IWarehouseProvider>(_ => OpenDuckDb(connectionString));
         }
+        else if (provider.Equals("Snowflake", StringComparison.OrdinalIgnoreCase))
+        {
+            AddSnowflake(builder);
+        }
         else
         {
-            throw new InvalidOperationException($"{ProviderKey} is '{provider}'; the supported warehouse is DuckDb.");
+            throw new InvalidOperationException($"{ProviderKey} is '{provider}'; expected DuckDb or Snowflake.");
         }
 
         builder.Services.AddSingleton<StarSchemaWriter>();
         return builder;
+    }
+
+    private static void AddSnowflake(IHostApplicationBuilder builder)
+    {
+        var options = builder.Configuration.GetSection(SnowflakeOptions.SectionName).Get<SnowflakeOptions>() ?? new SnowflakeOptions();
+        options.Validate();
+        // The key is read and parsed now, so that a missing file or a wrong passphrase stops the start-up.
+        var credentials = SnowflakeCredentials.From(options, TimeProvider.System);
+
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(credentials);
+        // An HttpClient of its own, outside IHttpClientFactory: the service defaults give factory clients a retry
+        // handler, and a generic retry would resubmit a statement without the requestId + retry=true that keep
+        // Snowflake from running it twice. The SQL API client does its own retries. (Tracing and HTTP metrics come
+        // from the runtime's own instrumentation, so this client is still on the dashboard.)
+        builder.Services.AddKeyedSingleton(SnowflakeSqlApiClient.HttpClientKey, (_, _) => SnowflakeSqlApiClient.CreateHttpClient(options));
+        builder.Services.AddSingleton(sp => ActivatorUtilities.CreateInstance<SnowflakeSqlApiClient>(
+            sp, sp.GetRequiredKeyedService<HttpClient>(SnowflakeSqlApiClient.HttpClientKey)));
+        builder.Services.AddSingleton<IWarehouseProvider>(sp => new SnowflakeWarehouseProvider(sp.GetRequiredService<SnowflakeSqlApiClient>(), options, sp.GetRequiredService<TimeProvider>()));
     }
 
     private static DuckDbWarehouseProvider OpenDuckDb(string connectionString)

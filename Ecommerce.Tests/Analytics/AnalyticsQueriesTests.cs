@@ -10,15 +10,18 @@ namespace Ecommerce.Tests.Analytics;
 /// The four analytics questions, answered by the SQL in sql/analytics over a warehouse filled by the real
 /// ingestion code, checked against the same answers computed here in plain C# from the events themselves.
 /// </summary>
-public sealed class AnalyticsQueriesTests : IAsyncLifetime
+public abstract class AnalyticsQueriesTests : IAsyncLifetime
 {
     private static readonly DateTimeOffset Now = new(2026, 11, 26, 12, 0, 0, TimeSpan.Zero);
-    private readonly WarehouseTestBed _bed = new(Now);
+    private WarehouseTestBed _bed = null!;
     private List<ParsedOrder> _orders = [];
     private AnalyticsQueries _queries = null!;
 
+    protected abstract string Warehouse { get; }
+
     public async Task InitializeAsync()
     {
+        _bed = await WarehouseTestBed.CreateAsync(Warehouse, Now);
         // Four months of history from the simulator, with late events and region moves; written in batches, shuffled
         // so that events arrive out of time order.
         var generator = new OrderGenerator(
@@ -126,4 +129,14 @@ public sealed class AnalyticsQueriesTests : IAsyncLifetime
         var current = await _bed.QueryAsync("SELECT CUSTOMER_ID, COUNT(*) FROM DIM_CUSTOMER WHERE IS_CURRENT GROUP BY CUSTOMER_ID HAVING COUNT(*) <> 1");
         Assert.Empty(current);
     }
+}
+
+public sealed class AnalyticsQueriesOnDuckDbTests : AnalyticsQueriesTests
+{
+    protected override string Warehouse => WarehouseTestBed.DuckDb;
+}
+
+public sealed class AnalyticsQueriesOnSnowflakeTests : AnalyticsQueriesTests
+{
+    protected override string Warehouse => WarehouseTestBed.Snowflake;
 }

@@ -2,14 +2,20 @@ using System.Globalization;
 
 namespace Ecommerce.Tests.Warehouse;
 
-public sealed class StarSchemaWriterTests
+/// <summary>
+/// The warehouse contract: the same batches give the same tables on every warehouse. Each test runs once per
+/// provider (the derived classes below), DuckDB directly and Snowflake through its SQL API test double.
+/// </summary>
+public abstract class StarSchemaWriterTests
 {
     private static readonly DateTime T0 = new(2026, 3, 1, 9, 0, 0, DateTimeKind.Utc);
+
+    protected abstract string Warehouse { get; }
 
     [Fact]
     public async Task An_order_delivered_again_is_a_duplicate_and_stored_once()
     {
-        await using var bed = new WarehouseTestBed();
+        await using var bed = await WarehouseTestBed.CreateAsync(Warehouse);
         var order = WarehouseTestBed.Order("o-1", T0, price: 19.99m, quantity: 3);
 
         var first = await bed.IngestAsync(order);
@@ -21,7 +27,7 @@ public sealed class StarSchemaWriterTests
         Assert.Equal(1, await bed.CountAsync("FACT_ORDERS"));
         var row = (await bed.QueryAsync("SELECT PRICE, QUANTITY, TOTAL_AMOUNT, ORDER_DATE FROM FACT_ORDERS"))[0];
         Assert.Equal(19.99m, row[0]);
-        Assert.Equal(3, row[1]);
+        Assert.Equal(3L, row[1]);
         Assert.Equal(59.97m, row[2]);
         Assert.Equal(new DateOnly(2026, 3, 1), row[3]);
     }
@@ -29,7 +35,7 @@ public sealed class StarSchemaWriterTests
     [Fact]
     public async Task The_same_order_id_with_other_content_is_a_conflict_and_the_first_version_is_kept()
     {
-        await using var bed = new WarehouseTestBed();
+        await using var bed = await WarehouseTestBed.CreateAsync(Warehouse);
         await bed.IngestAsync(WarehouseTestBed.Order("o-1", T0, quantity: 1));
 
         var later = await bed.IngestAsync(WarehouseTestBed.Order("o-1", T0, quantity: 7));
@@ -40,13 +46,13 @@ public sealed class StarSchemaWriterTests
         Assert.Single(inOneBatch.Conflicts);
         Assert.Equal(2, inOneBatch.Conflicts[0].Order.Quantity);
         var quantities = (await bed.QueryAsync("SELECT ORDER_ID, QUANTITY FROM FACT_ORDERS ORDER BY ORDER_ID")).Select(r => (r[0], r[1])).ToArray();
-        Assert.Equal([("o-1", (object?)1), ("o-2", (object?)1)], quantities);
+        Assert.Equal([("o-1", (object?)1L), ("o-2", (object?)1L)], quantities);
     }
 
     [Fact]
     public async Task A_change_of_region_in_order_opens_a_new_version_and_closes_the_old_one()
     {
-        await using var bed = new WarehouseTestBed();
+        await using var bed = await WarehouseTestBed.CreateAsync(Warehouse);
         await bed.IngestAsync(WarehouseTestBed.Order("o-1", T0, region: "North"));
         await bed.IngestAsync(WarehouseTestBed.Order("o-2", T0.AddDays(1), region: "North"));
         await bed.IngestAsync(WarehouseTestBed.Order("o-3", T0.AddDays(2), region: "South"));
@@ -61,7 +67,7 @@ public sealed class StarSchemaWriterTests
     [Fact]
     public async Task A_late_event_splits_the_version_it_falls_into_and_later_orders_are_repointed()
     {
-        await using var bed = new WarehouseTestBed();
+        await using var bed = await WarehouseTestBed.CreateAsync(Warehouse);
         await bed.IngestAsync(WarehouseTestBed.Order("o-1", T0, region: "North"), WarehouseTestBed.Order("o-3", T0.AddDays(2), region: "North"));
 
         // Arrives last, happened in between: the customer was in the South on day 1.
@@ -78,7 +84,7 @@ public sealed class StarSchemaWriterTests
     [Fact]
     public async Task Several_changes_of_one_customer_in_one_batch_all_land_in_time_order_whatever_the_arrival_order()
     {
-        await using var bed = new WarehouseTestBed();
+        await using var bed = await WarehouseTestBed.CreateAsync(Warehouse);
         await bed.IngestAsync(
             WarehouseTestBed.Order("o-4", T0.AddHours(4), region: "North", name: "Ada King"),
             WarehouseTestBed.Order("o-2", T0.AddHours(2), region: "South"),
@@ -97,7 +103,7 @@ public sealed class StarSchemaWriterTests
     [Fact]
     public async Task An_event_older_than_the_whole_history_extends_or_prepends_a_version()
     {
-        await using var bed = new WarehouseTestBed();
+        await using var bed = await WarehouseTestBed.CreateAsync(Warehouse);
         await bed.IngestAsync(WarehouseTestBed.Order("o-2", T0.AddDays(2), region: "North"));
         await bed.IngestAsync(WarehouseTestBed.Order("o-1", T0.AddDays(1), region: "North"));
         await bed.IngestAsync(WarehouseTestBed.Order("o-0", T0, region: "West"));
@@ -110,20 +116,20 @@ public sealed class StarSchemaWriterTests
     [Fact]
     public async Task Products_keep_their_latest_name_and_dates_get_calendar_attributes()
     {
-        await using var bed = new WarehouseTestBed();
+        await using var bed = await WarehouseTestBed.CreateAsync(Warehouse);
         await bed.IngestAsync(WarehouseTestBed.Order("o-2", T0.AddDays(5), productName: "Laptop Pro"));
         await bed.IngestAsync(WarehouseTestBed.Order("o-1", T0, productName: "Laptop"));
 
         Assert.Equal("Laptop Pro", (await bed.QueryAsync("SELECT PRODUCT_NAME FROM DIM_PRODUCT WHERE PRODUCT_ID = 'P1'"))[0][0]);
         var date = (await bed.QueryAsync("SELECT DAY, MONTH, YEAR, QUARTER, WEEKDAY, DAY_NAME, MONTH_NAME, IS_WEEKEND FROM DIM_DATE WHERE ORDER_DATE = DATE '2026-03-01'"))[0];
-        Assert.Equal(new object?[] { 1, 3, 2026, 1, 7, "Sunday", "March", true }, date);
+        Assert.Equal(new object?[] { 1L, 3L, 2026L, 1L, 7L, "Sunday", "March", true }, date);
         Assert.Equal(2, await bed.CountAsync("DIM_DATE"));
     }
 
     [Fact]
     public async Task Offsets_advance_with_the_batch_and_never_move_backwards()
     {
-        await using var bed = new WarehouseTestBed();
+        await using var bed = await WarehouseTestBed.CreateAsync(Warehouse);
         await bed.Writer.WriteAsync([], [new("orders", 3, 100, "a")], CancellationToken.None);
         await bed.Writer.WriteAsync([], [new("orders", 3, 50, "b"), new("orders", 4, 7, "c")], CancellationToken.None);
 
@@ -137,7 +143,7 @@ public sealed class StarSchemaWriterTests
     [Fact]
     public async Task Applying_the_schema_again_keeps_the_data()
     {
-        await using var bed = new WarehouseTestBed();
+        await using var bed = await WarehouseTestBed.CreateAsync(Warehouse);
         await bed.IngestAsync(WarehouseTestBed.Order("o-1", T0));
 
         await bed.Writer.EnsureSchemaAsync(CancellationToken.None);
@@ -148,7 +154,7 @@ public sealed class StarSchemaWriterTests
     [Fact]
     public async Task Money_keeps_its_cents()
     {
-        await using var bed = new WarehouseTestBed();
+        await using var bed = await WarehouseTestBed.CreateAsync(Warehouse);
         await bed.IngestAsync(
             WarehouseTestBed.Order("o-1", T0, price: 0.01m, quantity: 3),
             WarehouseTestBed.Order("o-2", T0, customerId: "C2", price: 999_999.99m, quantity: 1_000));
@@ -156,4 +162,14 @@ public sealed class StarSchemaWriterTests
         var totals = (await bed.QueryAsync("SELECT ORDER_ID, TOTAL_AMOUNT FROM FACT_ORDERS ORDER BY ORDER_ID")).Select(r => Convert.ToDecimal(r[1], CultureInfo.InvariantCulture));
         Assert.Equal([0.03m, 999_999_990.00m], totals);
     }
+}
+
+public sealed class StarSchemaWriterOnDuckDbTests : StarSchemaWriterTests
+{
+    protected override string Warehouse => WarehouseTestBed.DuckDb;
+}
+
+public sealed class StarSchemaWriterOnSnowflakeTests : StarSchemaWriterTests
+{
+    protected override string Warehouse => WarehouseTestBed.Snowflake;
 }

@@ -2,29 +2,65 @@ using System.Globalization;
 using System.Text;
 using Ecommerce.Consumer.Ingestion;
 using Ecommerce.Consumer.Warehouse;
+using Ecommerce.Consumer.Warehouse.Snowflake;
 using Ecommerce.Tests.Infrastructure;
+using Ecommerce.Tests.Infrastructure.Snowflake;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Ecommerce.Tests.Warehouse;
 
-/// <summary>A real DuckDB file with the schema applied, and helpers to write orders the way the ingestion service does.</summary>
+/// <summary>
+/// A warehouse with the schema applied, and helpers to write orders the way the ingestion service does. Either a
+/// real DuckDB file, or Snowflake's SQL API as the loopback test double serves it (statements running on the
+/// double's DuckDB), reached through the real Snowflake provider, HTTP client and key-pair authentication.
+/// </summary>
 public sealed class WarehouseTestBed : IAsyncDisposable
 {
+    public const string DuckDb = "DuckDb";
+    public const string Snowflake = "Snowflake";
+
     private readonly TempDirectory _directory = new();
+    private HttpClient? _http;
     private long _offset;
 
-    public WarehouseTestBed(DateTimeOffset? now = null)
+    private WarehouseTestBed(DateTimeOffset? now)
     {
         Time = new FixedTimeProvider(now ?? new DateTimeOffset(2026, 11, 26, 12, 0, 0, TimeSpan.Zero));
-        Provider = new DuckDbWarehouseProvider($"Data Source={_directory.File("warehouse.duckdb")}");
-        Writer = new StarSchemaWriter(Provider, Time);
-        Writer.EnsureSchemaAsync(CancellationToken.None).GetAwaiter().GetResult();
     }
 
     public FixedTimeProvider Time { get; }
 
-    public DuckDbWarehouseProvider Provider { get; }
+    public IWarehouseProvider Provider { get; private set; } = null!;
 
-    public StarSchemaWriter Writer { get; }
+    public StarSchemaWriter Writer { get; private set; } = null!;
+
+    /// <summary>The SQL API double behind the provider, when the warehouse is Snowflake.</summary>
+    public SnowflakeSqlApiDouble? SnowflakeDouble { get; private set; }
+
+    /// <summary>A bed on <paramref name="warehouse"/> (<see cref="DuckDb"/> or <see cref="Snowflake"/>).</summary>
+    public static async Task<WarehouseTestBed> CreateAsync(string warehouse, DateTimeOffset? now = null, Action<SnowflakeOptions>? configure = null)
+    {
+        var bed = new WarehouseTestBed(now);
+        if (warehouse == Snowflake)
+        {
+            bed.SnowflakeDouble = await SnowflakeSqlApiDouble.StartAsync();
+            var options = bed.SnowflakeDouble.ClientOptions();
+            configure?.Invoke(options);
+            options.Validate();
+            bed._http = SnowflakeSqlApiClient.CreateHttpClient(options);
+            var client = new SnowflakeSqlApiClient(bed._http, options, SnowflakeCredentials.From(options, TimeProvider.System), TimeProvider.System,
+                NullLogger<SnowflakeSqlApiClient>.Instance);
+            bed.Provider = new SnowflakeWarehouseProvider(client, options, bed.Time);
+        }
+        else
+        {
+            bed.Provider = new DuckDbWarehouseProvider($"Data Source={bed._directory.File("warehouse.duckdb")}");
+        }
+
+        bed.Writer = new StarSchemaWriter(bed.Provider, bed.Time);
+        await bed.Writer.EnsureSchemaAsync(CancellationToken.None);
+        return bed;
+    }
 
     public static IncomingOrder Order(
         string orderId, DateTime timestamp, string customerId = "C1", string name = "Ada", string region = "North",
@@ -72,6 +108,15 @@ public sealed class WarehouseTestBed : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Provider.DisposeAsync();
+        _http?.Dispose();
+        if (SnowflakeDouble is not null)
+        {
+            var violations = SnowflakeDouble.Violations;
+            await SnowflakeDouble.DisposeAsync();
+            // Every contract test also checks that the provider spoke the API as Snowflake requires.
+            Assert.Empty(violations);
+        }
+
         _directory.Dispose();
     }
 

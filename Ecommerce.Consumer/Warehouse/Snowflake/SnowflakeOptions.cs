@@ -1,0 +1,142 @@
+namespace Ecommerce.Consumer.Warehouse.Snowflake;
+
+/// <summary>
+/// The <c>Snowflake</c> configuration section. Secrets (the private key, its passphrase, a token) come from the
+/// environment, user secrets or Aspire parameters marked secret; never from a committed file.
+/// </summary>
+public sealed class SnowflakeOptions
+{
+    public const string SectionName = "Snowflake";
+
+    /// <summary>Account identifier, e.g. <c>myorg-myaccount</c> or a locator such as <c>xy12345.eu-west-1</c>.</summary>
+    public string? Account { get; set; }
+
+    /// <summary>The user the service logs in as (a service user with an RSA public key set).</summary>
+    public string? User { get; set; }
+
+    /// <summary>Path of the PKCS#8 PEM private key file (key-pair authentication).</summary>
+    public string? PrivateKeyPath { get; set; }
+
+    /// <summary>The PKCS#8 PEM private key itself, for platforms that hand secrets over as values.</summary>
+    public string? PrivateKey { get; set; }
+
+    /// <summary>Passphrase of an encrypted private key (<c>BEGIN ENCRYPTED PRIVATE KEY</c>).</summary>
+    public string? PrivateKeyPassphrase { get; set; }
+
+    /// <summary>A programmatic access token or an OAuth access token, instead of a key pair.</summary>
+    public string? Token { get; set; }
+
+    /// <summary>What <see cref="Token"/> is: <c>PROGRAMMATIC_ACCESS_TOKEN</c> (default) or <c>OAUTH</c>.</summary>
+    public string? TokenType { get; set; }
+
+    /// <summary>The virtual warehouse that runs the statements.</summary>
+    public string? Warehouse { get; set; }
+
+    public string? Database { get; set; }
+
+    public string? Schema { get; set; }
+
+    /// <summary>Role to run as; the user's default role when empty.</summary>
+    public string? Role { get; set; }
+
+    /// <summary>
+    /// Where the SQL API is; <c>https://{Account}.snowflakecomputing.com</c> by default. Plain http is accepted only
+    /// for a loopback address (a local test double), so that no credential ever crosses a network in clear text.
+    /// </summary>
+    public Uri? BaseUrl { get; set; }
+
+    /// <summary>How long Snowflake may run one statement (or one batch transaction) before cancelling it.</summary>
+    public TimeSpan StatementTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How long one HTTP exchange may take before it is abandoned and resubmitted.</summary>
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(90);
+
+    /// <summary>
+    /// How long transient failures (429, 503, 504, dropped connections) of one statement are retried before the
+    /// caller is told; the ingestion service then retries the whole batch, so nothing is lost either way.
+    /// </summary>
+    public TimeSpan RetryFor { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// Rows of a row set bound in one statement; larger sets take several. A thousand order rows are 13,000 bind
+    /// variables, just under a megabyte of request: Snowflake's advice for the size of one statement.
+    /// </summary>
+    public int MaxRowsPerStatement { get; set; } = 1_000;
+
+    internal bool UsesKeyPair => string.IsNullOrWhiteSpace(Token);
+
+    /// <summary>The SQL API endpoint: <see cref="BaseUrl"/>, or the account's own host.</summary>
+    internal Uri Endpoint => BaseUrl ?? new Uri($"https://{Account!.Trim().ToLowerInvariant()}.snowflakecomputing.com/");
+
+    /// <summary>Checks that the settings make a usable connection; the error names the key to set.</summary>
+    public void Validate()
+    {
+        Require(Account, nameof(Account), "the account identifier, e.g. myorg-myaccount");
+        Require(User, nameof(User), "the user the service logs in as");
+        Require(Warehouse, nameof(Warehouse), "the virtual warehouse that runs the statements");
+        Require(Database, nameof(Database), "the database that holds the star schema");
+        Require(Schema, nameof(Schema), "the schema that holds the star schema, e.g. PUBLIC");
+
+        if (UsesKeyPair)
+        {
+            var hasPath = !string.IsNullOrWhiteSpace(PrivateKeyPath);
+            var hasKey = !string.IsNullOrWhiteSpace(PrivateKey);
+            if (!hasPath && !hasKey)
+            {
+                throw new InvalidOperationException(
+                    $"No Snowflake credential is set. Set {SectionName}:PrivateKeyPath (a PKCS#8 PEM file) or {SectionName}:PrivateKey for " +
+                    $"key-pair authentication, or {SectionName}:Token with {SectionName}:TokenType for a programmatic access or OAuth token.");
+            }
+
+            if (hasPath && hasKey)
+            {
+                throw new InvalidOperationException($"Both {SectionName}:PrivateKeyPath and {SectionName}:PrivateKey are set; set only one.");
+            }
+        }
+        else if (TokenType is { Length: > 0 } type && !IsKnownTokenType(type))
+        {
+            throw new InvalidOperationException(
+                $"{SectionName}:TokenType is '{type}'; expected PROGRAMMATIC_ACCESS_TOKEN or OAUTH.");
+        }
+
+        if (BaseUrl is { } url)
+        {
+            var secure = url.Scheme == Uri.UriSchemeHttps;
+            var loopbackHttp = url.Scheme == Uri.UriSchemeHttp && url.IsLoopback;
+            if (!url.IsAbsoluteUri || !(secure || loopbackHttp))
+            {
+                throw new InvalidOperationException(
+                    $"{SectionName}:BaseUrl is '{url}'; expected an https URL (plain http only for a loopback address).");
+            }
+        }
+
+        Positive(StatementTimeout, nameof(StatementTimeout));
+        Positive(RequestTimeout, nameof(RequestTimeout));
+        Positive(RetryFor, nameof(RetryFor));
+        if (MaxRowsPerStatement is < 1 or > 16_384)
+        {
+            throw new InvalidOperationException(
+                $"{SectionName}:MaxRowsPerStatement is {MaxRowsPerStatement}; expected 1 to 16384 (Snowflake's limit of rows in a VALUES list).");
+        }
+    }
+
+    internal static bool IsKnownTokenType(string type) =>
+        type.Equals("PROGRAMMATIC_ACCESS_TOKEN", StringComparison.OrdinalIgnoreCase) || type.Equals("OAUTH", StringComparison.OrdinalIgnoreCase);
+
+    private static void Require(string? value, string key, string meaning)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            throw new InvalidOperationException(
+                $"{SectionName}:{key} is not set; it is {meaning}. Set it, e.g. with the environment variable {SectionName}__{key}.");
+        }
+    }
+
+    private static void Positive(TimeSpan value, string key)
+    {
+        if (value <= TimeSpan.Zero)
+        {
+            throw new InvalidOperationException($"{SectionName}:{key} is {value}; expected a positive duration such as 00:01:00.");
+        }
+    }
+}

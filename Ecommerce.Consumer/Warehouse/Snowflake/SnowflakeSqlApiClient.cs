@@ -1,0 +1,283 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
+
+namespace Ecommerce.Consumer.Warehouse.Snowflake;
+
+/// <summary>The rows of a finished statement, every partition fetched, with the columns' Snowflake types.</summary>
+public sealed record SnowflakeResult(string? StatementHandle, IReadOnlyList<SqlApiColumn> Columns, IReadOnlyList<IReadOnlyList<string?>> Rows);
+
+/// <summary>
+/// Runs statements through Snowflake's SQL API v2 the way a production client must:
+/// <list type="bullet">
+/// <item>one <c>requestId</c> per logical statement, and <c>retry=true</c> when it is submitted again, so that
+/// Snowflake never runs a resubmitted statement twice;</item>
+/// <item>429, 503, 504 and dropped connections retried with exponential backoff and jitter, honouring
+/// <c>Retry-After</c>, for at most <see cref="SnowflakeOptions.RetryFor"/>;</item>
+/// <item>202 (still running) followed by polling the statement handle;</item>
+/// <item>SQL errors (422) and refused credentials (401/403) surfaced at once with Snowflake's code and message;</item>
+/// <item>results read from every partition.</item>
+/// </list>
+/// The HTTP client given here must not retry by itself: a blind retry would resubmit without <c>retry=true</c>.
+/// </summary>
+public sealed partial class SnowflakeSqlApiClient(
+    HttpClient http,
+    SnowflakeOptions options,
+    SnowflakeCredentials credentials,
+    TimeProvider time,
+    ILogger<SnowflakeSqlApiClient> logger)
+{
+    public const string StatementsPath = "api/v2/statements";
+    public const string HttpClientKey = "snowflake";
+    private const string StillRunningCode = "333334";
+    private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(200);
+    private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan FirstPollDelay = TimeSpan.FromMilliseconds(50);
+    private static readonly TimeSpan MaxPollDelay = TimeSpan.FromSeconds(2);
+    private static readonly ProductInfoHeaderValue UserAgent = new("Ecommerce.Consumer", typeof(SnowflakeSqlApiClient).Assembly.GetName().Version?.ToString(3) ?? "1.0");
+
+    /// <summary>
+    /// The HTTP client this class expects: it decompresses (later result partitions come gzipped), renews pooled
+    /// connections (so DNS changes are seen), and has no overall timeout (each attempt has its own).
+    /// </summary>
+    public static HttpClient CreateHttpClient(SnowflakeOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return new HttpClient(new SocketsHttpHandler
+        {
+            AutomaticDecompression = DecompressionMethods.All,
+            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+        })
+        {
+            BaseAddress = options.Endpoint,
+            Timeout = Timeout.InfiniteTimeSpan,
+        };
+    }
+
+    /// <summary>
+    /// Runs <paramref name="statement"/> (<paramref name="statementCount"/> statements separated by <c>;</c> when
+    /// more than one) with its bind variables, and returns the result of the first one.
+    /// </summary>
+    public async Task<SnowflakeResult> ExecuteAsync(
+        string statement, IReadOnlyList<SqlApiBinding> bindings, int statementCount, CancellationToken cancellationToken)
+    {
+        var request = new SqlApiRequest
+        {
+            Statement = statement,
+            Timeout = (long)Math.Ceiling(options.StatementTimeout.TotalSeconds),
+            Database = options.Database,
+            Schema = options.Schema,
+            Warehouse = options.Warehouse,
+            Role = string.IsNullOrWhiteSpace(options.Role) ? null : options.Role,
+            Bindings = bindings.Count == 0
+                ? null
+                : bindings.Select((b, i) => (Key: (i + 1).ToString(CultureInfo.InvariantCulture), b)).ToDictionary(p => p.Key, p => p.b),
+            Parameters = new Dictionary<string, string>
+            {
+                // Timestamps are UTC wall-clock values throughout the schema.
+                ["TIMEZONE"] = "UTC",
+                ["QUERY_TAG"] = "ecommerce-ingestion",
+                ["MULTI_STATEMENT_COUNT"] = statementCount.ToString(CultureInfo.InvariantCulture),
+            },
+        };
+        var body = JsonSerializer.SerializeToUtf8Bytes(request, SqlApiJsonContext.Default.SqlApiRequest);
+        var requestId = Guid.NewGuid();
+
+        var response = await SendWithRetriesAsync(
+            attempt => Post(requestId, resubmission: attempt > 1, body), $"statement {requestId}", cancellationToken);
+        if (response.Status == HttpStatusCode.Accepted)
+        {
+            response = await PollAsync(response.Body, cancellationToken);
+        }
+
+        return await ReadAllPartitionsAsync(response.Body, cancellationToken);
+    }
+
+    private static HttpRequestMessage Post(Guid requestId, bool resubmission, byte[] body)
+    {
+        var uri = $"{StatementsPath}?requestId={requestId}" + (resubmission ? "&retry=true" : "");
+        var message = new HttpRequestMessage(HttpMethod.Post, uri) { Content = new ByteArrayContent(body) };
+        message.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        return message;
+    }
+
+    private async Task<(HttpStatusCode Status, SqlApiResponse Body)> PollAsync(SqlApiResponse accepted, CancellationToken cancellationToken)
+    {
+        var handle = accepted.StatementHandle ?? throw new SnowflakeException("Snowflake answered 202 without a statement handle.");
+        var giveUpAt = time.GetUtcNow() + options.StatementTimeout + options.RequestTimeout;
+        var delay = FirstPollDelay;
+        while (true)
+        {
+            await Task.Delay(delay, time, cancellationToken);
+            delay = TimeSpan.FromTicks(Math.Min(MaxPollDelay.Ticks, delay.Ticks * 2));
+
+            var response = await SendWithRetriesAsync(
+                _ => new HttpRequestMessage(HttpMethod.Get, $"{StatementsPath}/{Uri.EscapeDataString(handle)}"), $"statement {handle}", cancellationToken);
+            if (response.Status != HttpStatusCode.Accepted)
+            {
+                return response;
+            }
+
+            if (time.GetUtcNow() > giveUpAt)
+            {
+                throw new SnowflakeException(
+                    $"Statement {handle} was still running after {options.StatementTimeout.TotalSeconds:F0} s ({nameof(SnowflakeOptions.StatementTimeout)}).");
+            }
+        }
+    }
+
+    private async Task<SnowflakeResult> ReadAllPartitionsAsync(SqlApiResponse first, CancellationToken cancellationToken)
+    {
+        var columns = first.ResultSetMetaData?.RowType ?? [];
+        var rows = new List<IReadOnlyList<string?>>((int)Math.Min(first.ResultSetMetaData?.NumRows ?? 0, 1_000_000));
+        rows.AddRange(first.Data ?? []);
+
+        var partitions = first.ResultSetMetaData?.PartitionInfo.Count ?? 0;
+        for (var partition = 1; partition < partitions; partition++)
+        {
+            var uri = $"{StatementsPath}/{Uri.EscapeDataString(first.StatementHandle!)}?partition={partition}";
+            var next = await SendWithRetriesAsync(_ => new HttpRequestMessage(HttpMethod.Get, uri), $"partition {partition} of {first.StatementHandle}", cancellationToken);
+            rows.AddRange(next.Body.Data ?? []);
+        }
+
+        return new SnowflakeResult(first.StatementHandle, columns, rows);
+    }
+
+    /// <summary>
+    /// Sends a request until it gets a final answer (200 or 202), retrying what is transient. 4xx answers other than
+    /// 408 and 429 are final and thrown as Snowflake's own error.
+    /// </summary>
+    private async Task<(HttpStatusCode Status, SqlApiResponse Body)> SendWithRetriesAsync(
+        Func<int, HttpRequestMessage> createRequest, string what, CancellationToken cancellationToken)
+    {
+        var giveUpAt = time.GetUtcNow() + options.RetryFor;
+        var delay = FirstRetryDelay;
+        for (var attempt = 1; ; attempt++)
+        {
+            string failure;
+            TimeSpan? retryAfter = null;
+            using (var request = createRequest(attempt))
+            using (var attemptTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+            {
+                var token = credentials.Current();
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token.Value);
+                request.Headers.Add("X-Snowflake-Authorization-Token-Type", token.Type);
+                request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+                request.Headers.UserAgent.Add(UserAgent);
+                attemptTimeout.CancelAfter(options.RequestTimeout);
+                try
+                {
+                    using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, attemptTimeout.Token);
+                    var body = await ReadBodyAsync(response, attemptTimeout.Token);
+                    switch (response.StatusCode)
+                    {
+                        case HttpStatusCode.OK:
+                        case HttpStatusCode.Accepted:
+                            return (response.StatusCode, body ?? throw new SnowflakeException($"Snowflake answered {(int)response.StatusCode} to {what} with an empty body."));
+                        case HttpStatusCode.Unauthorized:
+                        case HttpStatusCode.Forbidden:
+                            throw new SnowflakeAuthenticationException(
+                                $"Snowflake refused {credentials.Description}: {Describe(response.StatusCode, body)}. " +
+                                "Check that the public key set on the user (ALTER USER ... SET RSA_PUBLIC_KEY) matches the private key, " +
+                                "or that the token is valid, and that the role may use the warehouse, database and schema.",
+                                body?.Code);
+                        case HttpStatusCode.TooManyRequests:
+                        case HttpStatusCode.ServiceUnavailable:
+                        case HttpStatusCode.GatewayTimeout:
+                        case HttpStatusCode.BadGateway:
+                        case HttpStatusCode.InternalServerError:
+                            failure = Describe(response.StatusCode, body);
+                            retryAfter = RetryAfter(response);
+                            break;
+                        default:
+                            // 422 (SQL error), 408 (statement timeout), 400/404 (a request this client got wrong): retrying
+                            // would fail the same way.
+                            throw new SnowflakeException(
+                                $"Snowflake failed {what}: {Describe(response.StatusCode, body)}",
+                                (int)response.StatusCode, body?.Code, body?.SqlState, body?.StatementHandle);
+                    }
+                }
+                catch (Exception ex) when (ex is HttpRequestException or IOException or JsonException
+                    || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+                {
+                    // The connection dropped, or no answer came in time: whether the statement ran is unknown, which is
+                    // what requestId + retry=true resolve on the next attempt.
+                    failure = ex is OperationCanceledException ? $"no answer within {options.RequestTimeout.TotalSeconds:F0} s" : ex.Message;
+                }
+            }
+
+            var now = time.GetUtcNow();
+            var wait = retryAfter ?? Jittered(delay);
+            if (now + wait > giveUpAt)
+            {
+                throw new SnowflakeException(
+                    $"Snowflake did not complete {what} after {attempt} attempts over {options.RetryFor.TotalSeconds:F0} s; last failure: {failure}",
+                    new HttpRequestException(failure));
+            }
+
+            LogRetrying(what, attempt, failure, wait.TotalMilliseconds);
+            await Task.Delay(wait, time, cancellationToken);
+            delay = TimeSpan.FromTicks(Math.Min(MaxRetryDelay.Ticks, delay.Ticks * 2));
+        }
+    }
+
+    private static async Task<SqlApiResponse?> ReadBodyAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        var bytes = await response.Content.ReadAsByteArrayAsync(cancellationToken);
+        if (bytes.Length == 0)
+        {
+            return null;
+        }
+
+        try
+        {
+            return JsonSerializer.Deserialize(bytes, SqlApiJsonContext.Default.SqlApiResponse);
+        }
+        catch (JsonException) when (!response.IsSuccessStatusCode)
+        {
+            // An error page from a proxy or load balancer rather than from the SQL API.
+            return new SqlApiResponse { Message = System.Text.Encoding.UTF8.GetString(bytes, 0, Math.Min(bytes.Length, 300)) };
+        }
+    }
+
+    private static string Describe(HttpStatusCode status, SqlApiResponse? body)
+    {
+        var text = $"HTTP {(int)status}";
+        if (body?.Code is { Length: > 0 } code)
+        {
+            text += $", code {code}";
+        }
+
+        if (body?.SqlState is { Length: > 0 } sqlState)
+        {
+            text += $", SQL state {sqlState}";
+        }
+
+        if (body?.Message is { Length: > 0 } message)
+        {
+            text += $": {message}";
+        }
+
+        if (body?.StatementHandle is { Length: > 0 } handle)
+        {
+            text += $" (query id {handle})";
+        }
+
+        return text;
+    }
+
+    /// <summary>The server's own wait, in seconds or as a date, when it gives one.</summary>
+    private TimeSpan? RetryAfter(HttpResponseMessage response)
+    {
+        var header = response.Headers.RetryAfter;
+        var wait = header?.Delta ?? (header?.Date is { } date ? date - time.GetUtcNow() : null);
+        return wait is { } value ? TimeSpan.FromTicks(Math.Clamp(value.Ticks, 0, TimeSpan.FromMinutes(1).Ticks)) : null;
+    }
+
+    /// <summary>Full jitter between half the delay and the delay, so that clients retrying together spread out.</summary>
+    private static TimeSpan Jittered(TimeSpan delay) => delay * (0.5 + (Random.Shared.NextDouble() * 0.5));
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Snowflake {What}: attempt {Attempt} failed ({Failure}); retrying in {DelayMs:F0} ms")]
+    private partial void LogRetrying(string what, int attempt, string failure, double delayMs);
+}

@@ -1,0 +1,422 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+
+namespace Ecommerce.Consumer.Warehouse.Snowflake;
+
+/// <summary>
+/// The production warehouse: Snowflake through its SQL API. Every value travels as a bind variable, never as
+/// SQL text. The API allows no bind variables in a multi-statement request, and each request is a session of its
+/// own, so a batch is written in two steps, the way Snowflake's own Kafka connector does it:
+/// <list type="number">
+/// <item>its row sets are staged: bound <c>INSERT</c>s into staging tables, tagged with a batch id this provider
+/// generated (several at once, each retry-safe through its requestId);</item>
+/// <item>one multi-statement request <c>BEGIN</c>; the batch's statements, reading their row sets from the staging
+/// tables; deleting the staged rows; <c>COMMIT</c>: all of it lands or none of it.</item>
+/// </list>
+/// Staged rows of a batch whose transaction never ran are deleted when it fails, and otherwise when they are
+/// an hour old. Queries bind their row sets inline as a typed <c>VALUES</c> list.
+/// </summary>
+public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, SnowflakeOptions options, TimeProvider time) : IWarehouseProvider
+{
+    public const string StagingTablePrefix = "ECOMMERCE_STAGE_";
+    private static readonly TimeSpan StagedRowsExpireAfter = TimeSpan.FromHours(1);
+    private const int StagingParallelism = 4;
+
+    private readonly ConcurrentDictionary<string, Lazy<Task>> _stagingTables = new(StringComparer.Ordinal);
+
+    public string SystemName => "snowflake";
+
+    public async Task ExecuteScriptAsync(string script, CancellationToken cancellationToken)
+    {
+        var statements = SqlText.SplitStatements(script);
+        if (statements.Count > 0)
+        {
+            await client.ExecuteAsync(string.Join(";\n", statements), [], statements.Count, cancellationToken);
+        }
+    }
+
+    public async Task<IReadOnlyList<object?[]>> QueryAsync(SqlStatement statement, CancellationToken cancellationToken)
+    {
+        // A query over a large row set runs once per slice of it; the reads in sql/ingestion look rows up by key, so
+        // the slices' answers together are the answer over the whole set.
+        var rows = new List<object?[]>();
+        foreach (var slice in Slice(statement))
+        {
+            var bindings = new List<SqlApiBinding>();
+            var sql = Render(slice, bindings, source => InlineRowSet(source, bindings));
+            var result = await client.ExecuteAsync(sql, bindings, 1, cancellationToken);
+            rows.AddRange(result.Rows.Select(row => Decode(result.Columns, row)));
+        }
+
+        return rows;
+    }
+
+    public async Task ExecuteTransactionAsync(IReadOnlyList<SqlStatement> statements, CancellationToken cancellationToken)
+    {
+        if (statements.Count == 1 && statements[0].Sources.Count == 0)
+        {
+            // One statement is atomic by itself and may carry bind variables.
+            var bindings = new List<SqlApiBinding>();
+            await client.ExecuteAsync(Render(statements[0], bindings, _ => throw new UnreachableException()), bindings, 1, cancellationToken);
+            return;
+        }
+
+        if (statements.FirstOrDefault(s => s.Parameters.Count > 0) is { } parameterized)
+        {
+            throw new NotSupportedException(
+                "A transaction of several statements cannot carry '?' parameters on Snowflake (no bind variables in a multi-statement request); " +
+                $"pass the values as a row set instead: {parameterized.Sql}");
+        }
+
+        var batchId = Guid.NewGuid().ToString("N"); // Hex digits only: the one literal ever written into SQL text.
+        var staged = statements
+            .SelectMany((statement, index) => statement.Sources.Select(source => (SetNo: index, Source: source)))
+            .ToArray();
+        try
+        {
+            await Parallel.ForEachAsync(
+                staged.SelectMany(s => SliceRows(s.Source).Select(slice => (s.SetNo, Source: slice))),
+                new ParallelOptions { MaxDegreeOfParallelism = StagingParallelism, CancellationToken = cancellationToken },
+                async (part, token) => await StageAsync(batchId, part.SetNo, part.Source, token));
+
+            var text = new StringBuilder("BEGIN TRANSACTION;\n");
+            for (var i = 0; i < statements.Count; i++)
+            {
+                var setNo = i;
+                text.Append(Render(statements[i], [], source => StagedRowSet(batchId, setNo, source))).Append(";\n");
+            }
+
+            foreach (var table in staged.Select(s => StagingTable(s.Source)).Distinct(StringComparer.Ordinal))
+            {
+                text.Append(CultureInfo.InvariantCulture, $"DELETE FROM {table} WHERE BATCH_ID = '{batchId}';\n");
+            }
+
+            text.Append("COMMIT;");
+            var count = statements.Count + staged.Select(s => StagingTable(s.Source)).Distinct(StringComparer.Ordinal).Count() + 2;
+            await client.ExecuteAsync(text.ToString(), [], count, cancellationToken);
+        }
+        catch
+        {
+            await DiscardStagedAsync(batchId, staged.Select(s => StagingTable(s.Source)).Distinct(StringComparer.Ordinal));
+            throw;
+        }
+    }
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    /// <summary>Inserts one slice of a row set into its staging table, tagged with the batch and statement.</summary>
+    private async Task StageAsync(string batchId, int setNo, RowSet source, CancellationToken cancellationToken)
+    {
+        await EnsureStagingTableAsync(source, cancellationToken);
+        var bindings = new List<SqlApiBinding>
+        {
+            SnowflakeValues.Bind(batchId, ColumnType.Text),
+            SnowflakeValues.Bind(setNo, ColumnType.Integer),
+            SnowflakeValues.Bind(time.GetUtcNow().UtcDateTime, ColumnType.Timestamp),
+        };
+        var text = new StringBuilder();
+        text.Append(CultureInfo.InvariantCulture, $"INSERT INTO {StagingTable(source)} (BATCH_ID, SET_NO, STAGED_AT, ")
+            .AppendJoin(", ", source.Columns.Select(c => c.Name))
+            .Append(")\nSELECT CAST(? AS VARCHAR), CAST(? AS INTEGER), CAST(? AS TIMESTAMP), ")
+            .AppendJoin(", ", source.Columns.Select(c => c.Name))
+            .Append("\nFROM ");
+        text.Append(InlineRowSet(source, bindings)).Append(" AS s");
+        await client.ExecuteAsync(text.ToString(), bindings, 1, cancellationToken);
+    }
+
+    /// <summary>
+    /// Creates a row set's staging table on first use in this process (transient: no fail-safe storage for rows
+    /// that live seconds), and deletes rows left there over an hour ago by a batch that never committed.
+    /// </summary>
+    private async Task EnsureStagingTableAsync(RowSet source, CancellationToken cancellationToken)
+    {
+        var table = StagingTable(source);
+        var creation = _stagingTables.GetOrAdd(table, _ => new Lazy<Task>(() => CreateStagingTableAsync(table, source)));
+        try
+        {
+            await creation.Value.WaitAsync(cancellationToken);
+        }
+        catch when (creation.Value.IsFaulted)
+        {
+            // A failed creation is tried again by the next batch rather than remembered.
+            _stagingTables.TryRemove(KeyValuePair.Create(table, creation));
+            throw;
+        }
+    }
+
+    private async Task CreateStagingTableAsync(string table, RowSet source)
+    {
+        var columns = string.Join(",\n    ", source.Columns.Select(c => $"{c.Name} {TypeName(c.Type)}"));
+        await client.ExecuteAsync(
+            $"CREATE TRANSIENT TABLE IF NOT EXISTS {table} (\n    BATCH_ID VARCHAR(32) NOT NULL,\n    SET_NO INTEGER NOT NULL,\n    STAGED_AT TIMESTAMP NOT NULL,\n    {columns}\n)",
+            [], 1, CancellationToken.None);
+        await client.ExecuteAsync(
+            $"DELETE FROM {table} WHERE STAGED_AT < ?",
+            [SnowflakeValues.Bind(time.GetUtcNow().UtcDateTime - StagedRowsExpireAfter, ColumnType.Timestamp)], 1, CancellationToken.None);
+    }
+
+    /// <summary>Best effort: the staged rows of a failed batch; the hourly expiry catches whatever this misses.</summary>
+    private async Task DiscardStagedAsync(string batchId, IEnumerable<string> tables)
+    {
+        foreach (var table in tables)
+        {
+            try
+            {
+                await client.ExecuteAsync($"DELETE FROM {table} WHERE BATCH_ID = ?", [SnowflakeValues.Bind(batchId, ColumnType.Text)], 1, CancellationToken.None);
+            }
+            catch (Exception ex) when (ex is SnowflakeException or HttpRequestException or OperationCanceledException or InvalidOperationException)
+            {
+                // Snowflake is failing already; the rows expire.
+            }
+        }
+    }
+
+    /// <summary>The statement once per slice of its row set, each slice at most MaxRowsPerStatement rows.</summary>
+    private IEnumerable<SqlStatement> Slice(SqlStatement statement)
+    {
+        if (statement.Sources.All(s => s.Rows.Count <= options.MaxRowsPerStatement))
+        {
+            return [statement];
+        }
+
+        if (statement.Sources.Count > 1)
+        {
+            throw new NotSupportedException(
+                $"A query reads {statement.Sources.Count} row sets and one of them has more than {options.MaxRowsPerStatement} rows; only a single row set can be sliced.");
+        }
+
+        return SliceRows(statement.Sources[0]).Select(slice => statement with { Sources = [slice] });
+    }
+
+    private IEnumerable<RowSet> SliceRows(RowSet source)
+    {
+        if (source.Rows.Count <= options.MaxRowsPerStatement)
+        {
+            yield return source;
+            yield break;
+        }
+
+        for (var start = 0; start < source.Rows.Count; start += options.MaxRowsPerStatement)
+        {
+            yield return source with { Rows = source.Rows.Skip(start).Take(options.MaxRowsPerStatement).ToArray() };
+        }
+    }
+
+    private static string StagingTable(RowSet source) => StagingTablePrefix + source.Name.ToUpperInvariant();
+
+    /// <summary>
+    /// A staged row set as the batch's statements read it. DISTINCT: should a staging insert ever have landed twice,
+    /// the MERGE still sees each row once.
+    /// </summary>
+    private static string StagedRowSet(string batchId, int setNo, RowSet source) =>
+        $"(SELECT DISTINCT {string.Join(", ", source.Columns.Select(c => c.Name))} FROM {StagingTable(source)} " +
+        $"WHERE BATCH_ID = '{batchId}' AND SET_NO = {setNo.ToString(CultureInfo.InvariantCulture)})";
+
+    /// <summary>
+    /// The statement's text with every <c>?</c> bound in turn and every <c>{name}</c> replaced by its row set;
+    /// the bind variables are appended to <paramref name="bindings"/>, numbered after those already there.
+    /// </summary>
+    internal static string Render(SqlStatement statement, List<SqlApiBinding> bindings, Func<RowSet, string> renderSource)
+    {
+        var sql = statement.Sql;
+        var text = new StringBuilder(sql.Length);
+        var parameter = 0;
+        for (var i = 0; i < sql.Length; i++)
+        {
+            var c = sql[i];
+            if (c == '?')
+            {
+                if (parameter >= statement.Parameters.Count)
+                {
+                    throw new ArgumentException($"The statement has more '?' placeholders than the {statement.Parameters.Count} parameters given.", nameof(statement));
+                }
+
+                bindings.Add(SnowflakeValues.Bind(statement.Parameters[parameter++], null));
+                text.Append('?');
+            }
+            else if (c == '{' && sql.IndexOf('}', i) is var end and > 0 && statement.Sources.FirstOrDefault(s => s.Name == sql[(i + 1)..end]) is { } source)
+            {
+                text.Append(renderSource(source));
+                i = end;
+            }
+            else if (c is '\'' or '"' || (c == '-' && i + 1 < sql.Length && sql[i + 1] == '-'))
+            {
+                // Literals, quoted names and comments are copied whole: a '?' in them is no placeholder.
+                var close = c == '-' ? sql.IndexOf('\n', i) : sql.IndexOf(c, i + 1);
+                close = close < 0 ? sql.Length - 1 : close;
+                text.Append(sql, i, close - i + 1);
+                i = close;
+            }
+            else
+            {
+                text.Append(c);
+            }
+        }
+
+        if (parameter != statement.Parameters.Count)
+        {
+            throw new ArgumentException($"The statement has {parameter} '?' placeholders but {statement.Parameters.Count} parameters were given.", nameof(statement));
+        }
+
+        return text.ToString();
+    }
+
+    /// <summary>
+    /// <c>(SELECT CAST(v.A AS type) AS A, ... FROM (VALUES (?, ?), ...) AS v(A, ...))</c>: the casts give the columns
+    /// their types whatever the first row holds; an empty set is a typed query that returns no row.
+    /// </summary>
+    private static string InlineRowSet(RowSet source, List<SqlApiBinding> bindings)
+    {
+        var columns = source.Columns;
+        var text = new StringBuilder("(SELECT ");
+        text.AppendJoin(", ", columns.Select(c => source.Rows.Count == 0
+            ? $"CAST(NULL AS {TypeName(c.Type)}) AS {c.Name}"
+            : $"CAST(v.{c.Name} AS {TypeName(c.Type)}) AS {c.Name}"));
+        if (source.Rows.Count == 0)
+        {
+            return text.Append(" WHERE 1 = 0)").ToString();
+        }
+
+        text.Append(" FROM (VALUES ");
+        for (var r = 0; r < source.Rows.Count; r++)
+        {
+            var row = source.Rows[r];
+            if (row.Length != columns.Count)
+            {
+                throw new ArgumentException($"Row {r} of row set '{source.Name}' has {row.Length} values for {columns.Count} columns.", nameof(source));
+            }
+
+            text.Append(r == 0 ? "(" : ", (");
+            for (var c = 0; c < row.Length; c++)
+            {
+                text.Append(c == 0 ? "?" : ", ?");
+                bindings.Add(SnowflakeValues.Bind(row[c], columns[c].Type));
+            }
+
+            text.Append(')');
+        }
+
+        return text.Append(") AS v(").AppendJoin(", ", columns.Select(c => c.Name)).Append("))").ToString();
+    }
+
+    private static object?[] Decode(IReadOnlyList<SqlApiColumn> columns, IReadOnlyList<string?> row)
+    {
+        var values = new object?[columns.Count];
+        for (var i = 0; i < values.Length; i++)
+        {
+            values[i] = SnowflakeValues.Decode(columns[i], i < row.Count ? row[i] : null);
+        }
+
+        return values;
+    }
+
+    private static string TypeName(ColumnType type) => type switch
+    {
+        ColumnType.Text => "VARCHAR",
+        ColumnType.Integer => "INTEGER",
+        ColumnType.BigInt => "BIGINT",
+        ColumnType.Decimal => "DECIMAL(18,2)",
+        ColumnType.Timestamp => "TIMESTAMP",
+        ColumnType.Date => "DATE",
+        ColumnType.Boolean => "BOOLEAN",
+        _ => throw new ArgumentOutOfRangeException(nameof(type), type, null),
+    };
+}
+
+/// <summary>
+/// Values to and from the SQL API's text forms: bind variables carry a Snowflake type and a string; result
+/// columns arrive as strings to be read with their column's type.
+/// </summary>
+public static class SnowflakeValues
+{
+    private static readonly DateTime Epoch = DateTime.UnixEpoch;
+
+    public static SqlApiBinding Bind(object? value, ColumnType? declared) => value switch
+    {
+        null => new SqlApiBinding(BindingType(declared ?? ColumnType.Text), null),
+        string text => new SqlApiBinding("TEXT", text),
+        int or long or short or byte => new SqlApiBinding("FIXED", Convert.ToString(value, CultureInfo.InvariantCulture)),
+        decimal number => new SqlApiBinding("FIXED", number.ToString(CultureInfo.InvariantCulture)),
+        double or float => new SqlApiBinding("REAL", Convert.ToString(value, CultureInfo.InvariantCulture)),
+        bool flag => new SqlApiBinding("BOOLEAN", flag ? "true" : "false"),
+        DateTime instant => new SqlApiBinding("TIMESTAMP_NTZ", TimestampText(instant)),
+        DateOnly date => new SqlApiBinding("DATE", DateText(date)),
+        _ => throw new NotSupportedException($"Cannot bind a value of type {value.GetType()} for Snowflake."),
+    };
+
+    /// <summary>Reads one result value; text the column type does not describe is returned as it came.</summary>
+    public static object? Decode(SqlApiColumn column, string? text)
+    {
+        ArgumentNullException.ThrowIfNull(column);
+        if (text is null)
+        {
+            return null;
+        }
+
+        switch (column.Type.ToLowerInvariant())
+        {
+            case "fixed" when (column.Scale ?? 0) == 0:
+                // Boxed apart: a conditional expression would widen the long to decimal.
+                if (long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var whole))
+                {
+                    return whole;
+                }
+
+                return decimal.Parse(text, NumberStyles.Number, CultureInfo.InvariantCulture);
+            case "fixed":
+                return decimal.Parse(text, NumberStyles.Number, CultureInfo.InvariantCulture);
+            case "real":
+                return double.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture);
+            case "boolean":
+                return text is "true" or "TRUE" or "1";
+            case "date":
+                return DateOnly.FromDateTime(Epoch.AddDays(long.Parse(text, CultureInfo.InvariantCulture)));
+            case "timestamp_ntz":
+            case "timestamp_ltz":
+                return FromEpochSeconds(text);
+            case "timestamp_tz":
+                // "<seconds since the epoch, UTC> <offset in minutes + 1440>": the instant is in the first part.
+                var space = text.IndexOf(' ', StringComparison.Ordinal);
+                return FromEpochSeconds(space < 0 ? text : text[..space]);
+            default:
+                return text;
+        }
+    }
+
+    /// <summary>
+    /// A UTC timestamp as Snowflake binds TIMESTAMP_NTZ: nanoseconds since the epoch. Computed wide, because years
+    /// after 2262 (such as an end-of-time 9999-12-31) hold more nanoseconds than a long does.
+    /// </summary>
+    public static string TimestampText(DateTime instant)
+    {
+        var utc = instant.Kind == DateTimeKind.Local ? instant.ToUniversalTime() : instant;
+        return (new System.Numerics.BigInteger((utc - Epoch).Ticks) * 100).ToString(CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>A date as Snowflake binds DATE: milliseconds since the epoch at midnight.</summary>
+    public static string DateText(DateOnly date) =>
+        ((long)(date.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc) - Epoch).TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
+
+    private static DateTime FromEpochSeconds(string text)
+    {
+        // Seconds with up to nine decimals; a tick is 100 ns, so the first seven decimals are kept exactly.
+        var dot = text.IndexOf('.', StringComparison.Ordinal);
+        var seconds = long.Parse(dot < 0 ? text : text[..dot], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
+        var fraction = dot < 0 ? "" : text[(dot + 1)..];
+        var ticks = fraction.Length == 0 ? 0 : long.Parse(fraction.PadRight(7, '0')[..7], CultureInfo.InvariantCulture);
+        var negative = text.StartsWith('-');
+        return DateTime.SpecifyKind(Epoch.AddTicks((seconds * TimeSpan.TicksPerSecond) + (negative ? -ticks : ticks)), DateTimeKind.Utc);
+    }
+
+    private static string BindingType(ColumnType type) => type switch
+    {
+        ColumnType.Text => "TEXT",
+        ColumnType.Integer or ColumnType.BigInt or ColumnType.Decimal => "FIXED",
+        ColumnType.Timestamp => "TIMESTAMP_NTZ",
+        ColumnType.Date => "DATE",
+        ColumnType.Boolean => "BOOLEAN",
+        _ => throw new ArgumentOutOfRangeException(nameof(type), type, null),
+    };
+}

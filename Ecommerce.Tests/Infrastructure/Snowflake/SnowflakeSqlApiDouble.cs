@@ -1,0 +1,783 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.IO.Compression;
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using DuckDB.NET.Data;
+using Ecommerce.Consumer.Warehouse;
+using Ecommerce.Consumer.Warehouse.Snowflake;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Ecommerce.Tests.Infrastructure.Snowflake;
+
+/// <summary>
+/// A TEST DOUBLE of Snowflake's SQL API v2, not Snowflake. A loopback HTTP server that checks what a real account
+/// checks (the key-pair JWT's signature against its test public key, its claims, the headers, the request body),
+/// answers in the API's formats (200 with partitioned results, 202 then polling, 422 with Snowflake's codes, 429
+/// and 503 on demand, connections dropped on demand) and really runs the statements on an in-memory DuckDB, so
+/// that data lands and can be checked. It is as strict as the documentation where it can be: no bind variables in
+/// a multi-statement request, MULTI_STATEMENT_COUNT enforced, an open transaction rolled back when the request ends,
+/// a resubmission with <c>retry=true</c> answered from the first execution instead of running again.
+/// Anything the client does that the API would refuse or that looks wrong is also kept in <see cref="Violations"/>.
+/// </summary>
+public sealed class SnowflakeSqlApiDouble : IAsyncDisposable
+{
+    public const string Account = "TESTORG-TESTACCOUNT";
+    public const string User = "INGEST_SVC";
+    public const string Database = "ECOMMERCE";
+    public const string Schema = "PUBLIC";
+    public const string Warehouse = "INGEST_WH";
+
+    private static readonly JsonSerializerOptions Compact = new() { WriteIndented = false };
+
+    private readonly WebApplication _app;
+    private readonly RSA _key = RSA.Create(2048);
+    private readonly DuckDBConnection _database = new("Data Source=:memory:");
+    private readonly SemaphoreSlim _databaseLock = new(1, 1);
+    private readonly JsonWebTokenHandler _tokens = new();
+    private readonly ConcurrentQueue<(SnowflakeFault Fault, Func<string, bool> AppliesTo)> _faults = new();
+    private readonly ConcurrentDictionary<string, StoredAnswer> _byRequestId = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, StoredAnswer> _byHandle = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<string> _violations = new();
+    private readonly ConcurrentQueue<RecordedRequest> _requests = new();
+    private int _statementsRun;
+
+    private SnowflakeSqlApiDouble()
+    {
+        _database.Open();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
+        _app = builder.Build();
+        _app.MapPost("/api/v2/statements", context => Guarded(context, SubmitAsync(context)));
+        _app.MapGet("/api/v2/statements/{handle}", (HttpContext context, string handle) => Guarded(context, StatusAsync(context, handle)));
+    }
+
+    /// <summary>Where the client should send its requests (Snowflake:BaseUrl).</summary>
+    public Uri BaseUrl { get; private set; } = null!;
+
+    /// <summary>The private key whose public half the double trusts, as an unencrypted PKCS#8 PEM.</summary>
+    public string PrivateKeyPem => _key.ExportPkcs8PrivateKeyPem();
+
+    /// <summary>The fingerprint the double expects in the JWT's issuer, as <c>DESC USER</c> would show it.</summary>
+    public string PublicKeyFingerprint => KeyPairCredentials.Fingerprint(_key);
+
+    /// <summary>A token the double accepts as a programmatic access token, when set.</summary>
+    public string? ProgrammaticAccessToken { get; set; }
+
+    /// <summary>Rows per result partition; small values make the client fetch several.</summary>
+    public int RowsPerPartition { get; set; } = 1_000;
+
+    /// <summary>While true, every request is answered 503, as during an outage of the service.</summary>
+    public bool Unavailable { get; set; }
+
+    /// <summary>Statements run on the database (a statement answered from a stored result is not run again).</summary>
+    public int StatementsRun => Volatile.Read(ref _statementsRun);
+
+    public IReadOnlyList<RecordedRequest> Requests => _requests.ToArray();
+
+    /// <summary>Things the client did that Snowflake would refuse or that break the API's contract; expected empty.</summary>
+    public IReadOnlyList<string> Violations => _violations.ToArray();
+
+    public static async Task<SnowflakeSqlApiDouble> StartAsync()
+    {
+        var server = new SnowflakeSqlApiDouble();
+        await server._app.StartAsync();
+        var address = server._app.Urls.First();
+        server.BaseUrl = new Uri(address.EndsWith('/') ? address : address + "/");
+        return server;
+    }
+
+    /// <summary>Settings a client needs to reach the double with key-pair authentication.</summary>
+    public SnowflakeOptions ClientOptions(string? privateKeyPem = null) => new()
+    {
+        Account = Account.ToLowerInvariant(),
+        User = User.ToLowerInvariant(),
+        PrivateKey = privateKeyPem ?? PrivateKeyPem,
+        Warehouse = Warehouse,
+        Database = Database,
+        Schema = Schema,
+        Role = "INGEST_ROLE",
+        BaseUrl = BaseUrl,
+        RetryFor = TimeSpan.FromSeconds(20),
+        RequestTimeout = TimeSpan.FromSeconds(20),
+    };
+
+    /// <summary>The same settings as environment variables of a consumer process.</summary>
+    public (string Key, string? Value)[] ConsumerSettings(string privateKeyPath) =>
+    [
+        ("Warehouse__Provider", "Snowflake"),
+        ("ConnectionStrings__warehouse", null),
+        ("Snowflake__Account", Account.ToLowerInvariant()),
+        ("Snowflake__User", User),
+        ("Snowflake__PrivateKeyPath", privateKeyPath),
+        ("Snowflake__Warehouse", Warehouse),
+        ("Snowflake__Database", Database),
+        ("Snowflake__Schema", Schema),
+        ("Snowflake__BaseUrl", BaseUrl.ToString()),
+    ];
+
+    /// <summary>Makes the next statement submission(s) for which <paramref name="appliesTo"/> holds meet these faults, in order.</summary>
+    public void Inject(SnowflakeFault fault, Func<string, bool>? appliesTo = null) => _faults.Enqueue((fault, appliesTo ?? (_ => true)));
+
+    /// <summary>Runs a query directly on the double's database, for assertions.</summary>
+    public async Task<IReadOnlyList<object?[]>> QueryAsync(string sql, params object?[] parameters)
+    {
+        await _databaseLock.WaitAsync();
+        try
+        {
+            using var command = _database.CreateCommand();
+            command.CommandText = sql;
+            foreach (var value in parameters)
+            {
+                command.Parameters.Add(new DuckDBParameter(value ?? DBNull.Value));
+            }
+
+            using var reader = command.ExecuteReader();
+            var rows = new List<object?[]>();
+            while (reader.Read())
+            {
+                var row = new object?[reader.FieldCount];
+                for (var i = 0; i < row.Length; i++)
+                {
+                    row[i] = reader.IsDBNull(i) ? null : reader.GetValue(i);
+                }
+
+                rows.Add(row);
+            }
+
+            return rows;
+        }
+        finally
+        {
+            _databaseLock.Release();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        await _databaseLock.WaitAsync();
+        _database.Dispose();
+        _databaseLock.Dispose();
+        _key.Dispose();
+    }
+
+    /// <summary>A fault of the double itself is a failed test, not an HTTP 500 the client would retry.</summary>
+    private async Task Guarded(HttpContext context, Task handler)
+    {
+        try
+        {
+            await handler;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            _violations.Enqueue($"the double failed: {ex}");
+            if (!context.Response.HasStarted)
+            {
+                await AnswerAsync(context, 400, Error("000000", $"Test double failure: {ex.Message}", null, null));
+            }
+        }
+    }
+
+    private async Task SubmitAsync(HttpContext context)
+    {
+        var requestId = context.Request.Query["requestId"].ToString();
+        var retry = context.Request.Query["retry"].ToString() == "true";
+        using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
+        var body = await reader.ReadToEndAsync();
+        var statement = TryRead(body)?["statement"]?.GetValue<string>() ?? "";
+        _requests.Enqueue(new RecordedRequest("POST", requestId, retry, statement));
+
+        if (await RefuseAsync(context))
+        {
+            return;
+        }
+
+        if (!CheckRequest(context, requestId, out var problem))
+        {
+            await AnswerAsync(context, 400, Error("390142", problem!, null, null));
+            return;
+        }
+
+        var fault = NextFault(statement);
+        if (fault is SnowflakeFault.Status status)
+        {
+            if (status.RetryAfter is { } wait)
+            {
+                context.Response.Headers.RetryAfter = ((int)Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+            }
+
+            await AnswerAsync(context, status.Code, Error(status.Code == 429 ? "390505" : "390400", status.Code == 429 ? "Too many requests." : "Service unavailable.", null, null));
+            return;
+        }
+
+        if (fault is SnowflakeFault.DropBeforeRunning)
+        {
+            context.Abort();
+            return;
+        }
+
+        StoredAnswer answer;
+        if (_byRequestId.TryGetValue(requestId, out var earlier))
+        {
+            if (!retry)
+            {
+                _violations.Enqueue($"requestId {requestId} was submitted again without retry=true");
+            }
+
+            // Snowflake does not run a statement again when it is resubmitted with its requestId and retry=true.
+            answer = retry && earlier.Status == 200 ? earlier : await RunAsync(body);
+        }
+        else
+        {
+            answer = await RunAsync(body);
+        }
+
+        _byRequestId[requestId] = answer;
+        if (fault is SnowflakeFault.DropAfterRunning)
+        {
+            context.Abort();
+            return;
+        }
+
+        if (fault is SnowflakeFault.RunAsynchronously slow && answer.Status == 200)
+        {
+            answer.PollsBeforeDone = slow.Polls;
+            await AnswerAsync(context, 202, StillRunning(answer.Handle));
+            return;
+        }
+
+        await AnswerAsync(context, answer.Status, answer.Body);
+    }
+
+    private async Task StatusAsync(HttpContext context, string handle)
+    {
+        var partition = context.Request.Query["partition"].ToString();
+        _requests.Enqueue(new RecordedRequest("GET", handle, false, partition));
+        if (await RefuseAsync(context))
+        {
+            return;
+        }
+
+        if (!CheckRequest(context, null, out var problem))
+        {
+            await AnswerAsync(context, 400, Error("390142", problem!, null, null));
+            return;
+        }
+
+        if (!_byHandle.TryGetValue(handle, out var answer))
+        {
+            await AnswerAsync(context, 422, Error("000709", $"Statement {handle} not found", "02000", handle));
+            return;
+        }
+
+        if (Interlocked.Decrement(ref answer.PollsBeforeDone) >= 0)
+        {
+            await AnswerAsync(context, 202, StillRunning(handle));
+            return;
+        }
+
+        if (partition.Length == 0 || partition == "0")
+        {
+            await AnswerAsync(context, answer.Status, answer.Body);
+            return;
+        }
+
+        var number = int.Parse(partition, CultureInfo.InvariantCulture);
+        if (number >= answer.Partitions.Count)
+        {
+            await AnswerAsync(context, 400, Error("391922", $"Partition {number} is out of range.", null, handle));
+            return;
+        }
+
+        // Later partitions come compressed and carry only their rows, as from the real service.
+        var json = new JsonObject { ["data"] = answer.Partitions[number].DeepClone() }.ToJsonString(Compact);
+        context.Response.StatusCode = 200;
+        context.Response.ContentType = "application/json";
+        context.Response.Headers.ContentEncoding = "gzip";
+        await using var gzip = new GZipStream(context.Response.Body, CompressionLevel.Fastest, leaveOpen: true);
+        await gzip.WriteAsync(Encoding.UTF8.GetBytes(json));
+    }
+
+    /// <summary>Outage, then authentication: true when the request has been answered with a refusal.</summary>
+    private async Task<bool> RefuseAsync(HttpContext context)
+    {
+        if (Unavailable)
+        {
+            await AnswerAsync(context, 503, Error("390400", "Service unavailable.", null, null));
+            return true;
+        }
+
+        var authorization = context.Request.Headers.Authorization.ToString();
+        var type = context.Request.Headers["X-Snowflake-Authorization-Token-Type"].ToString();
+        if (!authorization.StartsWith("Bearer ", StringComparison.Ordinal))
+        {
+            _violations.Enqueue("a request came without a bearer token");
+            await AnswerAsync(context, 400, Error("390146", "Authorization header is missing.", null, null));
+            return true;
+        }
+
+        var token = authorization["Bearer ".Length..];
+        var accepted = type switch
+        {
+            "KEYPAIR_JWT" => await ValidJwtAsync(token),
+            "PROGRAMMATIC_ACCESS_TOKEN" => ProgrammaticAccessToken is { } pat && token == pat,
+            _ => false,
+        };
+        if (!accepted)
+        {
+            await AnswerAsync(context, 401, Error("390144", $"JWT token is invalid. [{Guid.NewGuid()}]", null, null));
+            return true;
+        }
+
+        return false;
+    }
+
+    private async Task<bool> ValidJwtAsync(string token)
+    {
+        var expectedSubject = $"{Account}.{User}";
+        var result = await _tokens.ValidateTokenAsync(token, new TokenValidationParameters
+        {
+            IssuerSigningKey = new RsaSecurityKey(_key.ExportParameters(false)),
+            ValidIssuer = $"{expectedSubject}.{PublicKeyFingerprint}",
+            ValidateAudience = false,
+            RequireExpirationTime = true,
+            ValidateLifetime = true,
+            ClockSkew = TimeSpan.FromSeconds(30),
+            ValidAlgorithms = [SecurityAlgorithms.RsaSha256],
+        });
+        if (!result.IsValid)
+        {
+            return false;
+        }
+
+        var jwt = (JsonWebToken)result.SecurityToken;
+        if (jwt.Subject != expectedSubject)
+        {
+            _violations.Enqueue($"JWT subject is '{jwt.Subject}', expected '{expectedSubject}'");
+            return false;
+        }
+
+        if (!jwt.TryGetPayloadValue<long>("iat", out var issuedAt) || jwt.ValidTo - DateTime.UnixEpoch.AddSeconds(issuedAt) > TimeSpan.FromHours(1))
+        {
+            _violations.Enqueue("JWT has no iat or lives longer than an hour");
+            return false;
+        }
+
+        return true;
+    }
+
+    private bool CheckRequest(HttpContext context, string? requestId, out string? problem)
+    {
+        problem = null;
+        if (string.IsNullOrWhiteSpace(context.Request.Headers.UserAgent))
+        {
+            problem = "A User-Agent header is required.";
+        }
+        else if (!context.Request.Headers.Accept.ToString().Contains("application/json", StringComparison.Ordinal))
+        {
+            problem = "The Accept header must allow application/json.";
+        }
+        else if (requestId is not null && !Guid.TryParse(requestId, out _))
+        {
+            problem = $"requestId '{requestId}' is not a UUID.";
+        }
+        else if (requestId is not null && context.Request.ContentType?.StartsWith("application/json", StringComparison.Ordinal) != true)
+        {
+            problem = "Content-Type must be application/json.";
+        }
+
+        if (problem is not null)
+        {
+            _violations.Enqueue(problem);
+            return false;
+        }
+
+        return true;
+    }
+
+    private SnowflakeFault? NextFault(string statement)
+    {
+        // Only the fault at the head of the queue is considered, so faults meet requests in the order they were set.
+        if (_faults.TryPeek(out var head) && head.AppliesTo(statement) && _faults.TryDequeue(out var taken))
+        {
+            return taken.Fault;
+        }
+
+        return null;
+    }
+
+    /// <summary>Runs a submission on the database and keeps its answer under a new statement handle.</summary>
+    private async Task<StoredAnswer> RunAsync(string body)
+    {
+        var handle = Guid.NewGuid().ToString();
+        var answer = await ExecuteAsync(body, handle);
+        _byHandle[handle] = answer;
+        return answer;
+    }
+
+    private async Task<StoredAnswer> ExecuteAsync(string body, string handle)
+    {
+        var request = TryRead(body);
+        if (request?["statement"]?.GetValue<string>() is not { Length: > 0 } text)
+        {
+            return Failed(400, "390142", "Incoming request does not contain a valid payload.", null, handle);
+        }
+
+        foreach (var required in new[] { "warehouse", "database", "schema" })
+        {
+            if (request[required] is null)
+            {
+                _violations.Enqueue($"a statement was submitted without '{required}'");
+            }
+        }
+
+        var statements = SqlText.SplitStatements(text);
+        var expected = request["parameters"]?["MULTI_STATEMENT_COUNT"]?.GetValue<string>() is { } count ? int.Parse(count, CultureInfo.InvariantCulture) : 1;
+        if (expected != 0 && expected != statements.Count)
+        {
+            return Failed(422, "000008", $"Actual statement count {statements.Count} did not match the desired statement count {expected}.", "0A000", handle);
+        }
+
+        var bindings = request["bindings"] as JsonObject;
+        if (statements.Count > 1 && bindings is { Count: > 0 })
+        {
+            _violations.Enqueue("bind variables were sent with a multi-statement request");
+            return Failed(422, "002049", "Bind variables are not supported in a multi-statement request.", "0A000", handle);
+        }
+
+        List<object?> values;
+        try
+        {
+            values = Bindings(bindings);
+        }
+        catch (FormatException ex)
+        {
+            return Failed(422, "100037", ex.Message, "22018", handle);
+        }
+
+        await _databaseLock.WaitAsync();
+        try
+        {
+            var next = 0;
+            var inTransaction = false;
+            JsonArray? rows = null;
+            JsonArray? rowType = null;
+            for (var i = 0; i < statements.Count; i++)
+            {
+                var sql = Translate(statements[i]);
+                var placeholders = SqlText.CountPlaceholders(sql);
+                try
+                {
+                    if (next + placeholders > values.Count)
+                    {
+                        throw new InvalidOperationException($"Bind variable {next + placeholders} not set.");
+                    }
+
+                    using var command = _database.CreateCommand();
+                    command.CommandText = sql;
+                    foreach (var value in values.Skip(next).Take(placeholders))
+                    {
+                        command.Parameters.Add(new DuckDBParameter(value ?? DBNull.Value));
+                    }
+
+                    next += placeholders;
+                    using var reader = command.ExecuteReader();
+                    Interlocked.Increment(ref _statementsRun);
+                    inTransaction = IsBegin(sql) || (inTransaction && !IsCommit(sql));
+                    if (i == 0)
+                    {
+                        (rowType, rows) = Encode(reader);
+                    }
+                }
+                catch (Exception ex) when (ex is DuckDBException or InvalidOperationException)
+                {
+                    if (inTransaction)
+                    {
+                        Rollback();
+                    }
+
+                    // In a multi-statement request Snowflake reports the failing statement through its runner.
+                    return statements.Count > 1
+                        ? Failed(422, "100132", $"JavaScript execution error: Uncaught Execution of multiple statements failed on statement \"{Abbreviate(statements[i])}\" (at line 1, position 0). {ex.Message}", "P0000", handle)
+                        : Failed(422, ex.Message.Contains("does not exist", StringComparison.OrdinalIgnoreCase) ? "002003" : "001003", $"SQL compilation error: {ex.Message}", ex.Message.Contains("does not exist", StringComparison.OrdinalIgnoreCase) ? "42S02" : "42000", handle);
+                }
+            }
+
+            if (inTransaction)
+            {
+                // The request is a session of its own: what it left uncommitted goes with it.
+                Rollback();
+            }
+
+            if (statements.Count > 1)
+            {
+                rowType = [Column("multiple statement execution", "text", null, null)];
+                rows = [new JsonArray("Multiple statements executed successfully.")];
+            }
+
+            return Succeeded(handle, rowType!, rows!, statements.Count > 1 ? statements.Select(_ => Guid.NewGuid().ToString()).ToArray() : null);
+        }
+        finally
+        {
+            _databaseLock.Release();
+        }
+    }
+
+    /// <summary>The few Snowflake words DuckDB does not know, where DuckDB's meaning is the same for these tests.</summary>
+    private static string Translate(string sql) =>
+        sql.Replace("CREATE TRANSIENT TABLE", "CREATE TABLE", StringComparison.OrdinalIgnoreCase);
+
+    private static bool IsBegin(string sql) => sql.TrimStart().StartsWith("BEGIN", StringComparison.OrdinalIgnoreCase);
+
+    private static bool IsCommit(string sql) => sql.Trim().Equals("COMMIT", StringComparison.OrdinalIgnoreCase);
+
+    private void Rollback()
+    {
+        using var rollback = _database.CreateCommand();
+        rollback.CommandText = "ROLLBACK";
+        rollback.ExecuteNonQuery();
+    }
+
+    /// <summary>Bind variables in their documented text forms, turned into values for DuckDB.</summary>
+    private static List<object?> Bindings(JsonObject? bindings)
+    {
+        var values = new List<object?>();
+        for (var n = 1; bindings is not null && n <= bindings.Count; n++)
+        {
+            var binding = bindings[n.ToString(CultureInfo.InvariantCulture)] ?? throw new FormatException($"Bind variable {n} is missing.");
+            var type = binding["type"]?.GetValue<string>() ?? throw new FormatException($"Bind variable {n} has no type.");
+            var text = binding["value"]?.GetValue<string>();
+            values.Add(text is null ? null : Parse(type, text));
+        }
+
+        return values;
+    }
+
+    private static object Parse(string type, string text)
+    {
+        try
+        {
+            return type switch
+            {
+                "TEXT" => text,
+                "FIXED" when text.Contains('.', StringComparison.Ordinal) => decimal.Parse(text, NumberStyles.Number, CultureInfo.InvariantCulture),
+                "FIXED" => long.Parse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture),
+                "REAL" => double.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture),
+                "BOOLEAN" => text is "true" or "1" ? true : text is "false" or "0" ? false : throw new FormatException(),
+                // DATE: milliseconds since the epoch; TIMESTAMP_NTZ/LTZ: nanoseconds since the epoch.
+                "DATE" => DateOnly.FromDateTime(DateTime.UnixEpoch.AddMilliseconds(long.Parse(text, CultureInfo.InvariantCulture))),
+                "TIMESTAMP_NTZ" or "TIMESTAMP_LTZ" => DateTime.UnixEpoch.AddTicks((long)(System.Numerics.BigInteger.Parse(text, CultureInfo.InvariantCulture) / 100)),
+                _ => throw new FormatException($"Unsupported data type '{type}'."),
+            };
+        }
+        catch (FormatException ex) when (!ex.Message.StartsWith("Unsupported", StringComparison.Ordinal))
+        {
+            throw new FormatException($"{type} value '{text}' is not recognized", ex);
+        }
+        catch (OverflowException ex)
+        {
+            throw new FormatException($"{type} value '{text}' is not recognized", ex);
+        }
+    }
+
+    /// <summary>A DuckDB result in the API's jsonv2 form: lower-case Snowflake types and every value as text.</summary>
+    private static (JsonArray RowType, JsonArray Rows) Encode(DuckDBDataReader reader)
+    {
+        var rowType = new JsonArray();
+        var kinds = new string[reader.FieldCount];
+        var scales = new int[reader.FieldCount];
+        var schema = reader.FieldCount > 0 ? reader.GetSchemaTable() : null;
+        for (var i = 0; i < reader.FieldCount; i++)
+        {
+            var name = reader.GetDataTypeName(i).ToUpperInvariant();
+            (kinds[i], var precision, scales[i]) = name switch
+            {
+                "VARCHAR" => ("text", (int?)null, 0),
+                "BOOLEAN" => ("boolean", null, 0),
+                "DATE" => ("date", null, 0),
+                "TIMESTAMP" or "TIMESTAMP_NS" or "TIMESTAMP_MS" => ("timestamp_ntz", null, 9),
+                "DOUBLE" or "FLOAT" => ("real", null, 0),
+                "DECIMAL" => ("fixed", 38, Convert.ToInt32(schema!.Rows[i]["NumericScale"], CultureInfo.InvariantCulture)),
+                "TINYINT" or "SMALLINT" or "INTEGER" or "BIGINT" or "HUGEINT" or "UTINYINT" or "USMALLINT" or "UINTEGER" or "UBIGINT" => ("fixed", 38, 0),
+                _ => ("text", null, 0),
+            };
+            rowType.Add(Column(reader.GetName(i).ToUpperInvariant(), kinds[i], precision, kinds[i] == "fixed" ? scales[i] : null));
+        }
+
+        var rows = new JsonArray();
+        while (reader.Read())
+        {
+            var row = new JsonArray();
+            for (var i = 0; i < reader.FieldCount; i++)
+            {
+                row.Add(reader.IsDBNull(i) ? null : JsonValue.Create(Text(kinds[i], scales[i], reader.GetValue(i))));
+            }
+
+            rows.Add(row);
+        }
+
+        return (rowType, rows);
+    }
+
+    private static string Text(string kind, int scale, object value) => kind switch
+    {
+        "boolean" => (bool)value ? "true" : "false",
+        "date" => (value is DateOnly date ? date.DayNumber - DateOnly.FromDateTime(DateTime.UnixEpoch).DayNumber
+            : (int)((DateTime)value - DateTime.UnixEpoch).TotalDays).ToString(CultureInfo.InvariantCulture),
+        "timestamp_ntz" => EpochSeconds((DateTime)value),
+        "fixed" when scale > 0 => Convert.ToDecimal(value, CultureInfo.InvariantCulture).ToString("F" + scale.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture),
+        _ => Convert.ToString(value, CultureInfo.InvariantCulture) ?? "",
+    };
+
+    private static string EpochSeconds(DateTime value)
+    {
+        var ticks = (value - DateTime.UnixEpoch).Ticks;
+        var seconds = Math.DivRem(ticks, TimeSpan.TicksPerSecond, out var remainder);
+        return $"{seconds.ToString(CultureInfo.InvariantCulture)}.{(remainder * 100).ToString("D9", CultureInfo.InvariantCulture)}";
+    }
+
+    private static JsonObject Column(string name, string type, int? precision, int? scale) => new()
+    {
+        ["name"] = name,
+        ["type"] = type,
+        ["precision"] = precision,
+        ["scale"] = scale,
+        ["length"] = type == "text" ? 16_777_216 : null,
+        ["nullable"] = true,
+    };
+
+    private StoredAnswer Succeeded(string handle, JsonArray rowType, JsonArray rows, string[]? childHandles)
+    {
+        var partitions = new List<JsonArray>();
+        var all = rows.ToArray();
+        for (var start = 0; start == 0 || start < all.Length; start += RowsPerPartition)
+        {
+            partitions.Add(new JsonArray(all.Skip(start).Take(RowsPerPartition).Select(r => r?.DeepClone()).ToArray()));
+        }
+
+        var body = new JsonObject
+        {
+            ["resultSetMetaData"] = new JsonObject
+            {
+                ["numRows"] = all.Length,
+                ["format"] = "jsonv2",
+                ["rowType"] = rowType,
+                ["partitionInfo"] = new JsonArray(partitions.Select(p => (JsonNode)new JsonObject
+                {
+                    ["rowCount"] = p.Count,
+                    ["uncompressedSize"] = Encoding.UTF8.GetByteCount(p.ToJsonString(Compact)),
+                }).ToArray()),
+            },
+            ["data"] = partitions[0].DeepClone(),
+            ["code"] = "090001",
+            ["sqlState"] = "00000",
+            ["message"] = "Statement executed successfully.",
+            ["statementHandle"] = handle,
+            ["statementStatusUrl"] = $"/api/v2/statements/{handle}",
+            ["createdOn"] = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
+        };
+        if (childHandles is not null)
+        {
+            body["statementHandles"] = new JsonArray(childHandles.Select(h => (JsonNode)JsonValue.Create(h)).ToArray());
+        }
+
+        return new StoredAnswer(handle, 200, body, partitions);
+    }
+
+    private static StoredAnswer Failed(int status, string code, string message, string? sqlState, string handle) =>
+        new(handle, status, Error(code, message, sqlState, handle), []);
+
+    private static JsonObject Error(string code, string message, string? sqlState, string? handle)
+    {
+        var body = new JsonObject { ["code"] = code, ["message"] = message };
+        if (sqlState is not null)
+        {
+            body["sqlState"] = sqlState;
+        }
+
+        if (handle is not null)
+        {
+            body["statementHandle"] = handle;
+            body["statementStatusUrl"] = $"/api/v2/statements/{handle}";
+        }
+
+        return body;
+    }
+
+    private static JsonObject StillRunning(string handle) => new()
+    {
+        ["code"] = "333334",
+        ["message"] = "Asynchronous execution in progress. Use provided query id to perform query monitoring and management.",
+        ["statementHandle"] = handle,
+        ["statementStatusUrl"] = $"/api/v2/statements/{handle}",
+    };
+
+    private static async Task AnswerAsync(HttpContext context, int status, JsonObject body)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json";
+        await context.Response.WriteAsync(body.ToJsonString(Compact));
+    }
+
+    private static JsonNode? TryRead(string body)
+    {
+        try
+        {
+            return JsonNode.Parse(body);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static string Abbreviate(string sql)
+    {
+        var line = sql.ReplaceLineEndings(" ").Trim();
+        return line.Length <= 60 ? line : line[..60] + "...";
+    }
+
+    /// <summary>The answer to one submission, kept for polling, partitions and resubmissions.</summary>
+    private sealed class StoredAnswer(string handle, int status, JsonObject body, IReadOnlyList<JsonArray> partitions)
+    {
+        public int PollsBeforeDone;
+
+        public string Handle { get; } = handle;
+
+        public int Status { get; } = status;
+
+        public JsonObject Body { get; } = body;
+
+        public IReadOnlyList<JsonArray> Partitions { get; } = partitions;
+    }
+}
+
+/// <summary>What the double answers instead of, or around, running a statement.</summary>
+public abstract record SnowflakeFault
+{
+    /// <summary>An HTTP error status (429, 503, 504...) before anything runs, optionally with Retry-After.</summary>
+    public sealed record Status(int Code, TimeSpan? RetryAfter = null) : SnowflakeFault;
+
+    /// <summary>The connection is dropped before the statement runs.</summary>
+    public sealed record DropBeforeRunning : SnowflakeFault;
+
+    /// <summary>The statement runs (and commits), then the connection is dropped before the answer is sent.</summary>
+    public sealed record DropAfterRunning : SnowflakeFault;
+
+    /// <summary>The statement runs, the answer is 202, and polling says "still running" this many times.</summary>
+    public sealed record RunAsynchronously(int Polls) : SnowflakeFault;
+}
+
+/// <summary>One request the double received: method, requestId or handle, retry flag, statement or partition.</summary>
+public sealed record RecordedRequest(string Method, string Id, bool Retry, string Detail);
