@@ -1,4 +1,5 @@
 using System.Globalization;
+using Ecommerce.Tests.Infrastructure.Snowflake;
 
 namespace Ecommerce.Tests.Infrastructure;
 
@@ -34,6 +35,21 @@ public abstract class PipelineTest : IAsyncLifetime
             // Rejoining a group on the embedded broker waits for the session timeout; keep it short.
             ["Aspire__Confluent__Kafka__Consumer__Config__SessionTimeoutMs"] = "6000",
         }));
+
+    /// <summary>
+    /// The ingestion service writing to Snowflake through the SQL API test double, authenticating with the key pair
+    /// the double trusts (written to a key file, as a user would keep it).
+    /// </summary>
+    protected ServiceProcess StartConsumerOnSnowflake(SnowflakeSqlApiDouble snowflake, params (string Key, string? Value)[] settings)
+    {
+        var keyPath = Scratch.File("snowflake_rsa_key.p8");
+        if (!File.Exists(keyPath))
+        {
+            File.WriteAllText(keyPath, snowflake.PrivateKeyPem);
+        }
+
+        return StartConsumer(settings: [.. snowflake.ConsumerSettings(keyPath), ("Snowflake__RetryFor", "00:00:10"), .. settings]);
+    }
 
     /// <summary>The simulator sending <paramref name="count"/> orders (0 = endless) at <paramref name="rate"/> per second.</summary>
     protected ServiceProcess StartSimulator(long count, double rate, params (string Key, string? Value)[] settings) =>

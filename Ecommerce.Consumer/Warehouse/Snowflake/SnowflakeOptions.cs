@@ -45,6 +45,12 @@ public sealed class SnowflakeOptions
     /// </summary>
     public Uri? BaseUrl { get; set; }
 
+    /// <summary>
+    /// Tag on every statement, to find and cost this service's queries in Snowflake's query history; give each
+    /// deployment (or instance) its own when several share an account.
+    /// </summary>
+    public string QueryTag { get; set; } = "ecommerce-ingestion";
+
     /// <summary>How long Snowflake may run one statement (or one batch transaction) before cancelling it.</summary>
     public TimeSpan StatementTimeout { get; set; } = TimeSpan.FromMinutes(5);
 

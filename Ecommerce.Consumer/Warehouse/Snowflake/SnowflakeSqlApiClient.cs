@@ -77,7 +77,7 @@ public sealed partial class SnowflakeSqlApiClient(
             {
                 // Timestamps are UTC wall-clock values throughout the schema.
                 ["TIMEZONE"] = "UTC",
-                ["QUERY_TAG"] = "ecommerce-ingestion",
+                ["QUERY_TAG"] = options.QueryTag,
                 ["MULTI_STATEMENT_COUNT"] = statementCount.ToString(CultureInfo.InvariantCulture),
             },
         };

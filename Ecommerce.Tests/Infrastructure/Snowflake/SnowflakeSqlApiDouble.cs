@@ -28,7 +28,7 @@ namespace Ecommerce.Tests.Infrastructure.Snowflake;
 /// a resubmission with <c>retry=true</c> answered from the first execution instead of running again.
 /// Anything the client does that the API would refuse or that looks wrong is also kept in <see cref="Violations"/>.
 /// </summary>
-public sealed class SnowflakeSqlApiDouble : IAsyncDisposable
+public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
 {
     public const string Account = "TESTORG-TESTACCOUNT";
     public const string User = "INGEST_SVC";
@@ -43,7 +43,9 @@ public sealed class SnowflakeSqlApiDouble : IAsyncDisposable
     private readonly DuckDBConnection _database = new("Data Source=:memory:");
     private readonly SemaphoreSlim _databaseLock = new(1, 1);
     private readonly JsonWebTokenHandler _tokens = new();
-    private readonly ConcurrentQueue<(SnowflakeFault Fault, Func<string, bool> AppliesTo)> _faults = new();
+    private readonly ConcurrentQueue<(SnowflakeFault Fault, Func<RecordedRequest, bool> AppliesTo)> _faults = new();
+    private readonly TaskCompletionSource _held = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _heldRan = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ConcurrentDictionary<string, StoredAnswer> _byRequestId = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, StoredAnswer> _byHandle = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<string> _violations = new();
@@ -125,8 +127,20 @@ public sealed class SnowflakeSqlApiDouble : IAsyncDisposable
         ("Snowflake__BaseUrl", BaseUrl.ToString()),
     ];
 
-    /// <summary>Makes the next statement submission(s) for which <paramref name="appliesTo"/> holds meet these faults, in order.</summary>
-    public void Inject(SnowflakeFault fault, Func<string, bool>? appliesTo = null) => _faults.Enqueue((fault, appliesTo ?? (_ => true)));
+    /// <summary>
+    /// Makes the next statement submission for which <paramref name="appliesTo"/> holds meet <paramref name="fault"/>.
+    /// Faults are met in the order they were injected: a fault waits until the ones before it have been met.
+    /// </summary>
+    public void Inject(SnowflakeFault fault, Func<RecordedRequest, bool>? appliesTo = null) => _faults.Enqueue((fault, appliesTo ?? (_ => true)));
+
+    /// <summary>Faults injected and not met yet.</summary>
+    public int PendingFaults => _faults.Count;
+
+    /// <summary>Completes when a submission starts being held by a <see cref="SnowflakeFault.Hold"/>.</summary>
+    public Task FirstHold => _held.Task;
+
+    /// <summary>Completes when the first held submission has run.</summary>
+    public Task FirstHoldRan => _heldRan.Task;
 
     /// <summary>Runs a query directly on the double's database, for assertions.</summary>
     public async Task<IReadOnlyList<object?[]>> QueryAsync(string sql, params object?[] parameters)
@@ -179,6 +193,10 @@ public sealed class SnowflakeSqlApiDouble : IAsyncDisposable
         {
             await handler;
         }
+        catch (Exception ex) when (context.RequestAborted.IsCancellationRequested && ex is IOException or OperationCanceledException or InvalidOperationException)
+        {
+            // The client went away before its answer (it was killed, or gave up on the attempt): nobody to tell.
+        }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             _violations.Enqueue($"the double failed: {ex}");
@@ -195,8 +213,10 @@ public sealed class SnowflakeSqlApiDouble : IAsyncDisposable
         var retry = context.Request.Query["retry"].ToString() == "true";
         using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
         var body = await reader.ReadToEndAsync();
-        var statement = TryRead(body)?["statement"]?.GetValue<string>() ?? "";
-        _requests.Enqueue(new RecordedRequest("POST", requestId, retry, statement));
+        var submission = TryRead(body);
+        var statement = submission?["statement"]?.GetValue<string>() ?? "";
+        var recorded = new RecordedRequest("POST", requestId, retry, statement, submission?["parameters"]?["QUERY_TAG"]?.GetValue<string>());
+        _requests.Enqueue(recorded);
 
         if (await RefuseAsync(context))
         {
@@ -209,7 +229,7 @@ public sealed class SnowflakeSqlApiDouble : IAsyncDisposable
             return;
         }
 
-        var fault = NextFault(statement);
+        var fault = NextFault(recorded);
         if (fault is SnowflakeFault.Status status)
         {
             if (status.RetryAfter is { } wait)
@@ -225,6 +245,14 @@ public sealed class SnowflakeSqlApiDouble : IAsyncDisposable
         {
             context.Abort();
             return;
+        }
+
+        if (fault is SnowflakeFault.Hold hold)
+        {
+            // The statement waits, then runs whether or not its client is still there, as in Snowflake, where a
+            // statement keeps running when the connection that submitted it goes away.
+            _held.TrySetResult();
+            await Task.Delay(hold.Duration, CancellationToken.None);
         }
 
         StoredAnswer answer;
@@ -244,6 +272,10 @@ public sealed class SnowflakeSqlApiDouble : IAsyncDisposable
         }
 
         _byRequestId[requestId] = answer;
+        if (fault is SnowflakeFault.Hold)
+        {
+            _heldRan.TrySetResult();
+        }
         if (fault is SnowflakeFault.DropAfterRunning)
         {
             context.Abort();
@@ -263,7 +295,7 @@ public sealed class SnowflakeSqlApiDouble : IAsyncDisposable
     private async Task StatusAsync(HttpContext context, string handle)
     {
         var partition = context.Request.Query["partition"].ToString();
-        _requests.Enqueue(new RecordedRequest("GET", handle, false, partition));
+        _requests.Enqueue(new RecordedRequest("GET", handle, false, partition, null));
         if (await RefuseAsync(context))
         {
             return;
@@ -406,10 +438,10 @@ public sealed class SnowflakeSqlApiDouble : IAsyncDisposable
         return true;
     }
 
-    private SnowflakeFault? NextFault(string statement)
+    private SnowflakeFault? NextFault(RecordedRequest request)
     {
         // Only the fault at the head of the queue is considered, so faults meet requests in the order they were set.
-        if (_faults.TryPeek(out var head) && head.AppliesTo(statement) && _faults.TryDequeue(out var taken))
+        if (_faults.TryPeek(out var head) && head.AppliesTo(request) && _faults.TryDequeue(out var taken))
         {
             return taken.Fault;
         }
@@ -534,9 +566,31 @@ public sealed class SnowflakeSqlApiDouble : IAsyncDisposable
         }
     }
 
-    /// <summary>The few Snowflake words DuckDB does not know, where DuckDB's meaning is the same for these tests.</summary>
-    private static string Translate(string sql) =>
-        sql.Replace("CREATE TRANSIENT TABLE", "CREATE TABLE", StringComparison.OrdinalIgnoreCase);
+    /// <summary>
+    /// Snowflake's meaning in DuckDB's words: TRANSIENT tables are plain tables here, and primary keys are
+    /// dropped because Snowflake accepts but never enforces them: a duplicate row must land as a duplicate, for the
+    /// tests to see it, instead of failing with a constraint error Snowflake would never raise.
+    /// </summary>
+    private static string Translate(string sql)
+    {
+        if (!CreateTable().IsMatch(sql))
+        {
+            return sql;
+        }
+
+        sql = sql.Replace("CREATE TRANSIENT TABLE", "CREATE TABLE", StringComparison.OrdinalIgnoreCase);
+        sql = PrimaryKeyConstraint().Replace(sql, "");
+        return PrimaryKeyColumn().Replace(sql, "");
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\s*(--[^\n]*\n\s*)*CREATE\s+(TRANSIENT\s+)?TABLE\b", System.Text.RegularExpressions.RegexOptions.IgnoreCase)]
+    private static partial System.Text.RegularExpressions.Regex CreateTable();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@",\s*PRIMARY\s+KEY\s*\([^)]*\)", System.Text.RegularExpressions.RegexOptions.IgnoreCase)]
+    private static partial System.Text.RegularExpressions.Regex PrimaryKeyConstraint();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\s+PRIMARY\s+KEY\b", System.Text.RegularExpressions.RegexOptions.IgnoreCase)]
+    private static partial System.Text.RegularExpressions.Regex PrimaryKeyColumn();
 
     private static bool IsBegin(string sql) => sql.TrimStart().StartsWith("BEGIN", StringComparison.OrdinalIgnoreCase);
 
@@ -777,7 +831,13 @@ public abstract record SnowflakeFault
 
     /// <summary>The statement runs, the answer is 202, and polling says "still running" this many times.</summary>
     public sealed record RunAsynchronously(int Polls) : SnowflakeFault;
+
+    /// <summary>The submission is held this long before it runs; it runs even if the client has gone meanwhile.</summary>
+    public sealed record Hold(TimeSpan Duration) : SnowflakeFault;
 }
 
-/// <summary>One request the double received: method, requestId or handle, retry flag, statement or partition.</summary>
-public sealed record RecordedRequest(string Method, string Id, bool Retry, string Detail);
+/// <summary>One request the double received: method, requestId or handle, retry flag, statement or partition, query tag.</summary>
+public sealed record RecordedRequest(string Method, string Id, bool Retry, string Detail, string? QueryTag)
+{
+    public bool IsBatchTransaction => Method == "POST" && Detail.StartsWith("BEGIN", StringComparison.Ordinal);
+}

@@ -52,7 +52,7 @@ public sealed class SnowflakeSqlApiClientTests : IAsyncLifetime
     public async Task A_connection_dropped_after_a_batch_committed_is_resubmitted_and_the_batch_is_not_written_twice()
     {
         await using var bed = await WarehouseTestBed.CreateAsync(WarehouseTestBed.Snowflake);
-        bed.SnowflakeDouble!.Inject(new SnowflakeFault.DropAfterRunning(), statement => statement.StartsWith("BEGIN", StringComparison.Ordinal));
+        bed.SnowflakeDouble!.Inject(new SnowflakeFault.DropAfterRunning(), r => r.IsBatchTransaction);
         var orders = Enumerable.Range(0, 50).Select(i => WarehouseTestBed.Order($"o-{i}", T0.AddMinutes(i), customerId: $"C{i % 7}")).ToArray();
 
         await bed.IngestAsync(orders);
@@ -60,7 +60,7 @@ public sealed class SnowflakeSqlApiClientTests : IAsyncLifetime
 
         Assert.Equal(50L, await bed.CountAsync("FACT_ORDERS"));
         Assert.Equal(50, again.Duplicates.Count);
-        var transactions = bed.SnowflakeDouble.Requests.Where(r => r.Detail.StartsWith("BEGIN", StringComparison.Ordinal)).ToArray();
+        var transactions = bed.SnowflakeDouble.Requests.Where(r => r.IsBatchTransaction).ToArray();
         Assert.Equal(3, transactions.Length); // First batch: dropped, then resubmitted; second batch: offsets only.
         Assert.Equal(transactions[0].Id, transactions[1].Id);
         Assert.True(transactions[1].Retry);
@@ -71,7 +71,7 @@ public sealed class SnowflakeSqlApiClientTests : IAsyncLifetime
     public async Task A_connection_dropped_before_a_batch_ran_is_resubmitted_and_the_batch_lands_once()
     {
         await using var bed = await WarehouseTestBed.CreateAsync(WarehouseTestBed.Snowflake);
-        bed.SnowflakeDouble!.Inject(new SnowflakeFault.DropBeforeRunning(), statement => statement.StartsWith("BEGIN", StringComparison.Ordinal));
+        bed.SnowflakeDouble!.Inject(new SnowflakeFault.DropBeforeRunning(), r => r.IsBatchTransaction);
 
         await bed.IngestAsync(Enumerable.Range(0, 20).Select(i => WarehouseTestBed.Order($"o-{i}", T0.AddMinutes(i))).ToArray());
 
@@ -196,7 +196,7 @@ public sealed class SnowflakeSqlApiClientTests : IAsyncLifetime
         Assert.Equal(1_050, again.Duplicates.Count);
         Assert.Equal(1_050L, await bed.CountAsync("FACT_ORDERS"));
         Assert.Equal(300L, await bed.CountAsync("DIM_CUSTOMER"));
-        Assert.Equal(2, bed.SnowflakeDouble!.Requests.Count(r => r.Detail.StartsWith("BEGIN", StringComparison.Ordinal)));
+        Assert.Equal(2, bed.SnowflakeDouble!.Requests.Count(r => r.IsBatchTransaction));
         Assert.True(bed.SnowflakeDouble.Requests.Count(r => r.Detail.StartsWith("INSERT INTO ECOMMERCE_STAGE_ORDERS", StringComparison.Ordinal)) >= 11);
     }
 

@@ -1,0 +1,144 @@
+using System.Globalization;
+using System.Text.Json;
+using Ecommerce.Tests.Infrastructure;
+using Ecommerce.Tests.Infrastructure.Snowflake;
+
+namespace Ecommerce.Tests.Reliability;
+
+/// <summary>
+/// The ingestion service, as a process, writing to Snowflake through the SQL API test double while the double
+/// misbehaves: throttling, outages, dropped connections, slow statements, and a consumer killed mid-batch.
+/// </summary>
+public sealed class SnowflakeIngestionTests : PipelineTest
+{
+    private ServiceProcess StartSimulator(long count, double rate) =>
+        StartSimulator(count, rate, ("Simulator__Seed", "53"), ("Simulator__Customers", "2000"), ("Simulator__InvalidRate", "0"));
+
+    private static async Task<(long Rows, long Distinct)> CountOrdersAsync(SnowflakeSqlApiDouble snowflake)
+    {
+        var row = (await snowflake.QueryAsync("SELECT COUNT(*), COUNT(DISTINCT ORDER_ID) FROM FACT_ORDERS"))[0];
+        return (Convert.ToInt64(row[0], CultureInfo.InvariantCulture), Convert.ToInt64(row[1], CultureInfo.InvariantCulture));
+    }
+
+    private static async Task FinishSimulatorAsync(ServiceProcess simulator, int count)
+    {
+        using var timeout = new CancellationTokenSource(Patience);
+        await simulator.WaitForExitAsync(timeout.Token);
+        Assert.Contains($"Simulator finished: {count} sent, {count} delivered, 0 failed", simulator.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Throttling_errors_a_slow_statement_and_dropped_connections_lose_nothing_and_duplicate_nothing()
+    {
+        const int count = 8_000;
+        await using var snowflake = await SnowflakeSqlApiDouble.StartAsync();
+        await using var consumer = StartConsumerOnSnowflake(snowflake, ("Ingestion__MaxBatchSize", "500"));
+        await consumer.WaitUntilHealthyAsync(Patience);
+
+        // Met in this order while the orders stream in: a burst of 429s (one with Retry-After), 503s and a 504, a
+        // connection dropped after a batch committed, one dropped before a staging insert ran, a batch that answers
+        // 202 and is polled, and another burst.
+        foreach (var code in new[] { 429, 429, 503, 503, 504 })
+        {
+            snowflake.Inject(new SnowflakeFault.Status(code, code == 429 ? TimeSpan.FromSeconds(1) : null));
+        }
+
+        snowflake.Inject(new SnowflakeFault.DropAfterRunning(), r => r.IsBatchTransaction);
+        snowflake.Inject(new SnowflakeFault.DropBeforeRunning(), r => r.Detail.StartsWith("INSERT INTO ECOMMERCE_STAGE_", StringComparison.Ordinal));
+        snowflake.Inject(new SnowflakeFault.RunAsynchronously(Polls: 3), r => r.IsBatchTransaction);
+        snowflake.Inject(new SnowflakeFault.DropAfterRunning(), r => r.IsBatchTransaction);
+        foreach (var code in new[] { 503, 429, 503 })
+        {
+            snowflake.Inject(new SnowflakeFault.Status(code));
+        }
+
+        await using var simulator = StartSimulator(count, rate: 2_000);
+        await FinishSimulatorAsync(simulator, count);
+        var status = await consumer.WaitForStatusAsync("/api/ingestion/status",
+            s => s.GetProperty("ingested").GetInt64() >= count, Patience, "every order ingested");
+
+        Assert.Equal(count, status.GetProperty("ingested").GetInt64());
+        Assert.Equal(0, snowflake.PendingFaults);
+        Assert.Equal((count, count), await CountOrdersAsync(snowflake));
+        Assert.Empty(snowflake.Violations);
+        Assert.Contains("retrying", consumer.Output, StringComparison.Ordinal);
+
+        // The analytics API answers from Snowflake too, and agrees with the table.
+        var products = await consumer.GetJsonAsync("/api/analytics/product-quantities");
+        var units = Convert.ToInt64((await snowflake.QueryAsync("SELECT CAST(SUM(QUANTITY) AS BIGINT) FROM FACT_ORDERS"))[0][0], CultureInfo.InvariantCulture);
+        Assert.Equal(units, products.EnumerateArray().Sum(p => p.GetProperty("quantitySold").GetInt64()));
+        await consumer.StopAsync(TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
+    public async Task A_snowflake_outage_makes_ingestion_degraded_and_it_catches_up_afterwards()
+    {
+        const int count = 10_000;
+        await using var snowflake = await SnowflakeSqlApiDouble.StartAsync();
+        await using var consumer = StartConsumerOnSnowflake(snowflake, ("Ingestion__MaxBatchSize", "1000"), ("Snowflake__RetryFor", "00:00:02"));
+        await consumer.WaitUntilHealthyAsync(Patience);
+        await using var simulator = StartSimulator(count, rate: 1_000);
+        await consumer.WaitForStatusAsync("/api/ingestion/status", s => s.GetProperty("ingested").GetInt64() > 0, Patience, "first orders ingested");
+
+        snowflake.Unavailable = true;
+        var degraded = await consumer.WaitForStatusAsync("/api/ingestion/status",
+            s => s.GetProperty("state").GetString() == "degraded", Patience, "ingestion to report the outage");
+        Assert.Contains("503", degraded.GetProperty("reason").GetString(), StringComparison.Ordinal);
+        using (var health = await consumer.Http.GetAsync(new Uri("/health", UriKind.Relative)))
+        {
+            var report = JsonDocument.Parse(await health.Content.ReadAsStringAsync()).RootElement;
+            Assert.Equal("Degraded", report.GetProperty("checks").GetProperty("ingestion").GetProperty("status").GetString());
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        snowflake.Unavailable = false;
+
+        await FinishSimulatorAsync(simulator, count);
+        var status = await consumer.WaitForStatusAsync("/api/ingestion/status",
+            s => s.GetProperty("ingested").GetInt64() >= count && s.GetProperty("state").GetString() == "running", Patience, "catching up");
+        Assert.Equal(count, status.GetProperty("ingested").GetInt64());
+        Assert.Equal((count, count), await CountOrdersAsync(snowflake));
+        Assert.Empty(snowflake.Violations);
+        await consumer.StopAsync(TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
+    public async Task When_one_of_two_consumers_is_killed_mid_batch_the_other_takes_over_and_every_order_lands_once()
+    {
+        const int count = 16_000;
+        await using var snowflake = await SnowflakeSqlApiDouble.StartAsync();
+        await using var first = StartConsumerOnSnowflake(snowflake, ("Ingestion__MaxBatchSize", "500"), ("Snowflake__QueryTag", "consumer-1"));
+        await using var second = StartConsumerOnSnowflake(snowflake, ("Ingestion__MaxBatchSize", "500"), ("Snowflake__QueryTag", "consumer-2"));
+        await Task.WhenAll(first.WaitUntilHealthyAsync(Patience), second.WaitUntilHealthyAsync(Patience));
+        await using var simulator = StartSimulator(count, rate: 2_000);
+        await Task.WhenAll(
+            first.WaitForStatusAsync("/api/ingestion/status", s => s.GetProperty("ingested").GetInt64() > 0, Patience, "the first consumer ingesting"),
+            second.WaitForStatusAsync("/api/ingestion/status", s => s.GetProperty("ingested").GetInt64() > 0, Patience, "the second consumer ingesting"));
+
+        // The first consumer's next batch transaction is held by "Snowflake" for longer than the group's session
+        // timeout; the consumer is killed while it waits for the answer. The held transaction then still commits,
+        // after the second consumer has taken the partitions over and may have written the same orders.
+        snowflake.Inject(new SnowflakeFault.Hold(TimeSpan.FromSeconds(20)), r => r.IsBatchTransaction && r.QueryTag == "consumer-1");
+        using (var timeout = new CancellationTokenSource(Patience))
+        {
+            await snowflake.FirstHold.WaitAsync(timeout.Token);
+        }
+
+        first.Kill();
+
+        await FinishSimulatorAsync(simulator, count);
+        await second.WaitForStatusAsync("/api/ingestion/status",
+            s => s.GetProperty("partitions").GetArrayLength() == EmbeddedKafka.Partitions
+                && s.GetProperty("partitions").EnumerateArray().All(p => p.GetProperty("lag").ValueKind == JsonValueKind.Number && p.GetProperty("lag").GetInt64() == 0),
+            Patience, "the second consumer to own every partition with no lag left");
+        using (var timeout = new CancellationTokenSource(Patience))
+        {
+            await snowflake.FirstHoldRan.WaitAsync(timeout.Token); // The dead consumer's transaction has committed.
+        }
+
+        Assert.Equal(0, snowflake.PendingFaults);
+        Assert.Equal((count, count), await CountOrdersAsync(snowflake));
+        Assert.Empty(snowflake.Violations);
+        await second.StopAsync(TimeSpan.FromSeconds(30));
+    }
+}
