@@ -30,8 +30,9 @@ internal static class ServiceConfigurationExtensions
         kafka.Resource is EmbeddedKafkaResource or KafkaContainerResource ? service.WaitFor(kafka) : service;
 
     /// <summary>
-    /// Gives the ingestion service its DuckDB file. By default it sits in the AppHost's .data folder, so the
-    /// warehouse survives restarts of the stack; <c>Warehouse:Path</c> moves it.
+    /// Gives the ingestion service its warehouse. DuckDB (the default): a file in the AppHost's .data folder, so the
+    /// warehouse survives restarts of the stack; <c>Warehouse:Path</c> moves it. Snowflake: the account settings as
+    /// Aspire parameters (see <see cref="WithSnowflake"/>).
     /// </summary>
     public static IResourceBuilder<ProjectResource> WithWarehouse(
         this IResourceBuilder<ProjectResource> service, IDistributedApplicationBuilder builder)
@@ -45,6 +46,59 @@ internal static class ServiceConfigurationExtensions
                 : Path.Combine(builder.AppHostDirectory, ".data", "ecommerce.duckdb");
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
             service.WithEnvironment("ConnectionStrings__warehouse", $"Data Source={path}");
+        }
+        else if (provider.Equals("Snowflake", StringComparison.OrdinalIgnoreCase))
+        {
+            service.WithSnowflake(builder);
+        }
+
+        return service;
+    }
+
+    /// <summary>
+    /// Snowflake settings as Aspire parameters (<c>Parameters:snowflake-*</c> in user secrets, appsettings or the
+    /// environment; the dashboard asks for the missing ones). The credential is a secret parameter: the PEM private
+    /// key itself (<c>snowflake-private-key</c>, with <c>snowflake-private-key-passphrase</c> when it is encrypted),
+    /// or a programmatic access / OAuth token (<c>snowflake-token</c>); a key file can be named instead with the
+    /// plain <c>snowflake-private-key-path</c>. Tuning keys of the AppHost's <c>Snowflake</c> section pass through.
+    /// </summary>
+    public static IResourceBuilder<ProjectResource> WithSnowflake(this IResourceBuilder<ProjectResource> service, IDistributedApplicationBuilder builder)
+    {
+        bool Given(string parameter) => !string.IsNullOrWhiteSpace(builder.Configuration[$"Parameters:{parameter}"]);
+        void Pass(string key, string parameter, bool secret = false) =>
+            service.WithEnvironment($"Snowflake__{key}", builder.AddParameter(parameter, secret: secret));
+
+        service.WithConfigurationSection(builder.Configuration, "Snowflake");
+        Pass("Account", "snowflake-account");
+        Pass("User", "snowflake-user");
+        Pass("Warehouse", "snowflake-warehouse");
+        Pass("Database", "snowflake-database");
+        Pass("Schema", "snowflake-schema");
+        if (Given("snowflake-role"))
+        {
+            Pass("Role", "snowflake-role");
+        }
+
+        if (Given("snowflake-token"))
+        {
+            Pass("Token", "snowflake-token", secret: true);
+            if (Given("snowflake-token-type"))
+            {
+                Pass("TokenType", "snowflake-token-type");
+            }
+        }
+        else if (Given("snowflake-private-key-path"))
+        {
+            Pass("PrivateKeyPath", "snowflake-private-key-path");
+        }
+        else
+        {
+            Pass("PrivateKey", "snowflake-private-key", secret: true);
+        }
+
+        if (Given("snowflake-private-key-passphrase"))
+        {
+            Pass("PrivateKeyPassphrase", "snowflake-private-key-passphrase", secret: true);
         }
 
         return service;

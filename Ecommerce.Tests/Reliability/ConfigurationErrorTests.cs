@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using Ecommerce.Tests.Infrastructure;
+using Ecommerce.Tests.Infrastructure.Snowflake;
 
 namespace Ecommerce.Tests.Reliability;
 
@@ -67,5 +68,40 @@ public sealed class ConfigurationErrorTests
                 await Task.Delay(250); // Not listening yet.
             }
         }
+    }
+
+    [Fact]
+    public async Task Missing_snowflake_settings_stop_the_consumer_naming_the_first_missing_key()
+    {
+        await using var service = ServiceProcess.Start("Ecommerce.Consumer", new Dictionary<string, string?>
+        {
+            ["ConnectionStrings__kafka"] = "127.0.0.1:9",
+            ["Warehouse__Provider"] = "Snowflake",
+            ["Snowflake__User"] = "INGEST_SVC",
+        });
+
+        var failure = await Assert.ThrowsAsync<InvalidOperationException>(() => service.WaitUntilHealthyAsync(Patience));
+        Assert.Contains("Snowflake:Account is not set", failure.Message, StringComparison.Ordinal);
+        Assert.Equal(1, service.ExitCode);
+    }
+
+    [Fact]
+    public async Task A_key_snowflake_does_not_know_stops_the_consumer_with_an_authentication_error()
+    {
+        await using var snowflake = await SnowflakeSqlApiDouble.StartAsync();
+        using var directory = new TempDirectory();
+        using var otherKey = System.Security.Cryptography.RSA.Create(2048);
+        var keyPath = directory.File("wrong_key.p8");
+        await File.WriteAllTextAsync(keyPath, otherKey.ExportPkcs8PrivateKeyPem());
+        var environment = snowflake.ConsumerSettings(keyPath).ToDictionary(s => s.Key, s => s.Value);
+        environment["ConnectionStrings__kafka"] = "127.0.0.1:9";
+        await using var service = ServiceProcess.Start("Ecommerce.Consumer", environment);
+
+        var failure = await Assert.ThrowsAsync<InvalidOperationException>(() => service.WaitUntilHealthyAsync(Patience));
+        Assert.Contains("Snowflake refused user TESTORG-TESTACCOUNT.INGEST_SVC", failure.Message, StringComparison.Ordinal);
+        Assert.Contains(Consumer.Warehouse.Snowflake.KeyPairCredentials.Fingerprint(otherKey), failure.Message, StringComparison.Ordinal);
+        Assert.Contains("390144", failure.Message, StringComparison.Ordinal);
+        Assert.Equal(1, service.ExitCode);
+        Assert.DoesNotContain("PRIVATE KEY", service.Output, StringComparison.Ordinal);
     }
 }

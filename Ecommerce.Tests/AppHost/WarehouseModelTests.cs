@@ -1,0 +1,95 @@
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
+
+namespace Ecommerce.Tests.AppHost;
+
+/// <summary>What the AppHost gives the ingestion service for each warehouse, checked on the application model.</summary>
+public sealed class WarehouseModelTests
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromMinutes(1);
+
+    private static async Task<IDistributedApplicationTestingBuilder> ModelAsync(params string[] args)
+    {
+        using var timeout = new CancellationTokenSource(Patience);
+        return await DistributedApplicationTestingBuilder.CreateAsync<Projects.Ecommerce_AppHost>(["--Kafka:Mode=embedded", "--Kafka:Port=0", .. args], timeout.Token);
+    }
+
+    [Fact]
+    public async Task Snowflake_settings_reach_the_consumer_as_parameters_with_the_key_a_secret()
+    {
+        await using var builder = await ModelAsync(
+            "--Warehouse:Provider=Snowflake",
+            "--Parameters:snowflake-account=acme-analytics", "--Parameters:snowflake-user=INGEST_SVC",
+            "--Parameters:snowflake-warehouse=INGEST_WH", "--Parameters:snowflake-database=ECOMMERCE", "--Parameters:snowflake-schema=PUBLIC",
+            "--Parameters:snowflake-role=INGEST_ROLE", "--Parameters:snowflake-private-key=-----BEGIN PRIVATE KEY-----test-----END PRIVATE KEY-----",
+            "--Snowflake:QueryTag=ecommerce-staging");
+
+        var environment = await ConsumerEnvironmentAsync(builder);
+
+        Assert.Equal("Snowflake", environment["Warehouse__Provider"]);
+        Assert.Equal("acme-analytics", environment["Snowflake__Account"]);
+        Assert.Equal("INGEST_SVC", environment["Snowflake__User"]);
+        Assert.Equal("INGEST_WH", environment["Snowflake__Warehouse"]);
+        Assert.Equal("ECOMMERCE", environment["Snowflake__Database"]);
+        Assert.Equal("PUBLIC", environment["Snowflake__Schema"]);
+        Assert.Equal("INGEST_ROLE", environment["Snowflake__Role"]);
+        Assert.Equal("ecommerce-staging", environment["Snowflake__QueryTag"]);
+        Assert.StartsWith("-----BEGIN PRIVATE KEY-----", environment["Snowflake__PrivateKey"], StringComparison.Ordinal);
+        Assert.DoesNotContain("ConnectionStrings__warehouse", environment.Keys);
+
+        var parameters = builder.Resources.OfType<ParameterResource>().ToDictionary(p => p.Name);
+        Assert.True(parameters["snowflake-private-key"].Secret);
+        Assert.False(parameters["snowflake-account"].Secret);
+    }
+
+    [Fact]
+    public async Task A_programmatic_access_token_is_passed_as_a_secret_instead_of_a_key()
+    {
+        await using var builder = await ModelAsync(
+            "--Warehouse:Provider=Snowflake",
+            "--Parameters:snowflake-account=acme-analytics", "--Parameters:snowflake-user=INGEST_SVC",
+            "--Parameters:snowflake-warehouse=INGEST_WH", "--Parameters:snowflake-database=ECOMMERCE", "--Parameters:snowflake-schema=PUBLIC",
+            "--Parameters:snowflake-token=pat-value");
+
+        var environment = await ConsumerEnvironmentAsync(builder);
+
+        Assert.Equal("pat-value", environment["Snowflake__Token"]);
+        Assert.DoesNotContain("Snowflake__PrivateKey", environment.Keys);
+        Assert.DoesNotContain("Snowflake__Role", environment.Keys);
+        Assert.True(builder.Resources.OfType<ParameterResource>().Single(p => p.Name == "snowflake-token").Secret);
+    }
+
+    [Fact]
+    public async Task By_default_the_consumer_gets_a_duckdb_file_and_no_snowflake_setting()
+    {
+        await using var builder = await ModelAsync();
+
+        var environment = await ConsumerEnvironmentAsync(builder);
+
+        Assert.Equal("DuckDb", environment["Warehouse__Provider"]);
+        Assert.EndsWith("ecommerce.duckdb", environment["ConnectionStrings__warehouse"], StringComparison.Ordinal);
+        Assert.DoesNotContain(environment.Keys, key => key.StartsWith("Snowflake__", StringComparison.Ordinal));
+        Assert.DoesNotContain(builder.Resources.OfType<ParameterResource>(), p => p.Name.StartsWith("snowflake-", StringComparison.Ordinal));
+    }
+
+    /// <summary>The consumer's warehouse environment variables, as its callbacks produce them for a run.</summary>
+    private static async Task<Dictionary<string, string?>> ConsumerEnvironmentAsync(IDistributedApplicationTestingBuilder builder)
+    {
+        var consumer = builder.Resources.OfType<ProjectResource>().Single(p => p.Name == "consumer");
+        var context = new EnvironmentCallbackContext(new DistributedApplicationExecutionContext(DistributedApplicationOperation.Run));
+        foreach (var callback in consumer.Annotations.OfType<EnvironmentCallbackAnnotation>())
+        {
+            await callback.Callback(context);
+        }
+
+        var environment = new Dictionary<string, string?>();
+        foreach (var (key, value) in context.EnvironmentVariables.Where(v => v.Key.StartsWith("Snowflake__", StringComparison.Ordinal)
+            || v.Key.StartsWith("Warehouse__", StringComparison.Ordinal) || v.Key.StartsWith("ConnectionStrings__warehouse", StringComparison.Ordinal)))
+        {
+            environment[key] = value is IValueProvider provider ? await provider.GetValueAsync(CancellationToken.None) : value?.ToString();
+        }
+
+        return environment;
+    }
+}
