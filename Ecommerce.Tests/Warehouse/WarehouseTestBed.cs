@@ -5,6 +5,7 @@ using Ecommerce.Consumer.Warehouse;
 using Ecommerce.Consumer.Warehouse.Snowflake;
 using Ecommerce.Tests.Infrastructure;
 using Ecommerce.Tests.Infrastructure.Snowflake;
+using Ecommerce.Tests.Warehouse.Snowflake;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Ecommerce.Tests.Warehouse;
@@ -19,8 +20,13 @@ public sealed class WarehouseTestBed : IAsyncDisposable
     public const string DuckDb = "DuckDb";
     public const string Snowflake = "Snowflake";
 
+    /// <summary>A real Snowflake account, from SNOWFLAKE_* environment variables; a schema of its own per bed.</summary>
+    public const string SnowflakeLive = "SnowflakeLive";
+
     private readonly TempDirectory _directory = new();
     private HttpClient? _http;
+    private SnowflakeSqlApiClient? _liveAdmin;
+    private string? _liveSchema;
     private long _offset;
 
     private WarehouseTestBed(DateTimeOffset? now)
@@ -51,6 +57,10 @@ public sealed class WarehouseTestBed : IAsyncDisposable
             var client = new SnowflakeSqlApiClient(bed._http, options, SnowflakeCredentials.From(options, TimeProvider.System), TimeProvider.System,
                 NullLogger<SnowflakeSqlApiClient>.Instance);
             bed.Provider = new SnowflakeWarehouseProvider(client, options, bed.Time);
+        }
+        else if (warehouse == SnowflakeLive)
+        {
+            await bed.ConnectLiveAsync(configure);
         }
         else
         {
@@ -105,8 +115,32 @@ public sealed class WarehouseTestBed : IAsyncDisposable
         (await QueryAsync("SELECT f.ORDER_ID, c.CUSTOMER_REGION FROM FACT_ORDERS f JOIN DIM_CUSTOMER c ON c.CUSTOMER_SK = f.CUSTOMER_SK"))
         .ToDictionary(r => (string)r[0]!, r => (string)r[1]!);
 
+    /// <summary>
+    /// Connects to the account named by SNOWFLAKE_ACCOUNT and creates a schema for this bed alone (dropped again on
+    /// dispose), so that runs never see each other's rows.
+    /// </summary>
+    private async Task ConnectLiveAsync(Action<SnowflakeOptions>? configure)
+    {
+        var options = LiveSnowflake.Options() ?? throw new InvalidOperationException(LiveSnowflake.SkipReason);
+        _http = SnowflakeSqlApiClient.CreateHttpClient(options);
+        var credentials = SnowflakeCredentials.From(options, TimeProvider.System);
+        _liveAdmin = new SnowflakeSqlApiClient(_http, options, credentials, TimeProvider.System, NullLogger<SnowflakeSqlApiClient>.Instance);
+        _liveSchema = $"ECOMMERCE_TEST_{Guid.NewGuid():N}".ToUpperInvariant();
+        await _liveAdmin.ExecuteAsync("CREATE SCHEMA IDENTIFIER(?)", [SnowflakeValues.Bind(_liveSchema, null)], 1, CancellationToken.None);
+
+        options.Schema = _liveSchema;
+        configure?.Invoke(options);
+        var client = new SnowflakeSqlApiClient(_http, options, credentials, TimeProvider.System, NullLogger<SnowflakeSqlApiClient>.Instance);
+        Provider = new SnowflakeWarehouseProvider(client, options, Time);
+    }
+
     public async ValueTask DisposeAsync()
     {
+        if (_liveAdmin is not null && _liveSchema is not null)
+        {
+            await _liveAdmin.ExecuteAsync("DROP SCHEMA IF EXISTS IDENTIFIER(?)", [SnowflakeValues.Bind(_liveSchema, null)], 1, CancellationToken.None);
+        }
+
         await Provider.DisposeAsync();
         _http?.Dispose();
         if (SnowflakeDouble is not null)
