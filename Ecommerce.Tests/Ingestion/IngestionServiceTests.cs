@@ -139,7 +139,7 @@ public sealed class IngestionServiceTests : PipelineTest
         });
         await using var warehouse = new DuckDbWarehouseProvider($"Data Source={WarehousePath}");
         var quantity = await warehouse.QueryAsync(new SqlStatement("SELECT QUANTITY FROM FACT_ORDERS WHERE ORDER_ID = 'dup-1'"), CancellationToken.None);
-        Assert.Equal(1, quantity.Single()[0]);
+        Assert.Equal(1L, quantity.Single()[0]);
     }
 
     [Fact]
