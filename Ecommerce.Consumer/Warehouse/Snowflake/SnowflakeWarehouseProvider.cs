@@ -173,10 +173,10 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
         }
     }
 
-    /// <summary>The statement once per slice of its row set, each slice at most MaxRowsPerStatement rows.</summary>
+    /// <summary>The statement once per slice of its row set, each slice within MaxBindingsPerStatement.</summary>
     private IEnumerable<SqlStatement> Slice(SqlStatement statement)
     {
-        if (statement.Sources.All(s => s.Rows.Count <= options.MaxRowsPerStatement))
+        if (statement.Sources.All(s => s.Rows.Count <= options.RowsPerStatement(s.Columns.Count)))
         {
             return [statement];
         }
@@ -184,7 +184,7 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
         if (statement.Sources.Count > 1)
         {
             throw new NotSupportedException(
-                $"A query reads {statement.Sources.Count} row sets and one of them has more than {options.MaxRowsPerStatement} rows; only a single row set can be sliced.");
+                $"A query reads {statement.Sources.Count} row sets and one of them is too large for one statement; only a single row set can be sliced.");
         }
 
         return SliceRows(statement.Sources[0]).Select(slice => statement with { Sources = [slice] });
@@ -192,15 +192,16 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
 
     private IEnumerable<RowSet> SliceRows(RowSet source)
     {
-        if (source.Rows.Count <= options.MaxRowsPerStatement)
+        var rows = options.RowsPerStatement(source.Columns.Count);
+        if (source.Rows.Count <= rows)
         {
             yield return source;
             yield break;
         }
 
-        for (var start = 0; start < source.Rows.Count; start += options.MaxRowsPerStatement)
+        for (var start = 0; start < source.Rows.Count; start += rows)
         {
-            yield return source with { Rows = source.Rows.Skip(start).Take(options.MaxRowsPerStatement).ToArray() };
+            yield return source with { Rows = source.Rows.Skip(start).Take(rows).ToArray() };
         }
     }
 

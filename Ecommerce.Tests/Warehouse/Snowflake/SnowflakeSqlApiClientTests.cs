@@ -186,7 +186,7 @@ public sealed class SnowflakeSqlApiClientTests : IAsyncLifetime
     [Fact]
     public async Task Row_sets_larger_than_one_statement_allows_are_sliced_and_still_land_in_one_transaction()
     {
-        await using var bed = await WarehouseTestBed.CreateAsync(WarehouseTestBed.Snowflake, configure: options => options.MaxRowsPerStatement = 100);
+        await using var bed = await WarehouseTestBed.CreateAsync(WarehouseTestBed.Snowflake, configure: options => options.MaxBindingsPerStatement = 1_300);
         var orders = Enumerable.Range(0, 1_050).Select(i => WarehouseTestBed.Order($"o-{i}", T0.AddSeconds(i), customerId: $"C{i % 300}")).ToArray();
 
         var first = await bed.IngestAsync(orders);
