@@ -37,7 +37,16 @@ public sealed partial class IngestionWorker(
     {
         // The schema is applied before the service reports started, so a wrong or unwritable warehouse fails the
         // start-up with its own error instead of surfacing later as a stuck consumer.
-        await writer.EnsureSchemaAsync(cancellationToken);
+        try
+        {
+            await writer.EnsureSchemaAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is not (InvalidOperationException or OperationCanceledException))
+        {
+            // E.g. a Snowflake role without CREATE TABLE on the schema: say so in one line, with the warehouse's words.
+            throw new InvalidOperationException($"The {writer.SystemName} warehouse could not be prepared (sql/schema): {ex.Message}", ex);
+        }
+
         await base.StartAsync(cancellationToken);
     }
 

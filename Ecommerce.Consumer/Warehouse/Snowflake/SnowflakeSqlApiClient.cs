@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
@@ -35,6 +36,9 @@ public sealed partial class SnowflakeSqlApiClient(
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan FirstPollDelay = TimeSpan.FromMilliseconds(50);
     private static readonly TimeSpan MaxPollDelay = TimeSpan.FromSeconds(2);
+    private static readonly Meter Meter = new("Ecommerce.Warehouse.Snowflake");
+    private static readonly Counter<long> Retries = Meter.CreateCounter<long>(
+        "ecommerce.snowflake.retries", "{attempt}", "Statement submissions and polls retried after a transient failure (429, 5xx, dropped connection, timeout).");
     private static readonly ProductInfoHeaderValue UserAgent = new("Ecommerce.Consumer", typeof(SnowflakeSqlApiClient).Assembly.GetName().Version?.ToString(3) ?? "1.0");
 
     /// <summary>
@@ -156,6 +160,7 @@ public sealed partial class SnowflakeSqlApiClient(
         for (var attempt = 1; ; attempt++)
         {
             string failure;
+            string errorType;
             TimeSpan? retryAfter = null;
             using (var request = createRequest(attempt))
             using (var attemptTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
@@ -188,6 +193,7 @@ public sealed partial class SnowflakeSqlApiClient(
                         case HttpStatusCode.BadGateway:
                         case HttpStatusCode.InternalServerError:
                             failure = Describe(response.StatusCode, body);
+                            errorType = ((int)response.StatusCode).ToString(CultureInfo.InvariantCulture);
                             retryAfter = RetryAfter(response);
                             break;
                         default:
@@ -204,6 +210,7 @@ public sealed partial class SnowflakeSqlApiClient(
                     // The connection dropped, or no answer came in time: whether the statement ran is unknown, which is
                     // what requestId + retry=true resolve on the next attempt.
                     failure = ex is OperationCanceledException ? $"no answer within {options.RequestTimeout.TotalSeconds:F0} s" : ex.Message;
+                    errorType = ex is OperationCanceledException ? "timeout" : ex.GetType().Name;
                 }
             }
 
@@ -217,6 +224,7 @@ public sealed partial class SnowflakeSqlApiClient(
             }
 
             LogRetrying(what, attempt, failure, wait.TotalMilliseconds);
+            Retries.Add(1, new KeyValuePair<string, object?>("error.type", errorType));
             await Task.Delay(wait, time, cancellationToken);
             delay = TimeSpan.FromTicks(Math.Min(MaxRetryDelay.Ticks, delay.Ticks * 2));
         }
