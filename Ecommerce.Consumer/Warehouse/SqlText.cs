@@ -7,9 +7,10 @@ public static class SqlText
 {
     /// <summary>
     /// Splits a script at the <c>;</c> that end its statements, leaving those inside string literals, quoted
-    /// names and comments alone. Returns the statements without their final <c>;</c>, skipping empty ones.
+    /// names and comments alone. Returns the statements without their final <c>;</c>, skipping empty ones unless
+    /// <paramref name="keepEmpty"/> (then an empty statement before a <c>;</c> is kept as an empty string).
     /// </summary>
-    public static IReadOnlyList<string> SplitStatements(string script)
+    public static IReadOnlyList<string> SplitStatements(string script, bool keepEmpty = false)
     {
         ArgumentNullException.ThrowIfNull(script);
         var statements = new List<string>();
@@ -43,9 +44,9 @@ public static class SqlText
             }
             else if (c == ';')
             {
-                if (hasCode)
+                if (hasCode || keepEmpty)
                 {
-                    statements.Add(current.ToString().Trim());
+                    statements.Add(hasCode ? current.ToString().Trim() : "");
                 }
 
                 current.Clear();

@@ -29,6 +29,8 @@ public sealed class SnowflakeOptions
     /// <summary>What <see cref="Token"/> is: <c>PROGRAMMATIC_ACCESS_TOKEN</c> (default) or <c>OAUTH</c>.</summary>
     public string? TokenType { get; set; }
 
+    // Warehouse, Database, Schema and Role are names as SQL reads them: upper-cased unless written in double quotes.
+
     /// <summary>The virtual warehouse that runs the statements.</summary>
     public string? Warehouse { get; set; }
 
@@ -54,14 +56,18 @@ public sealed class SnowflakeOptions
     /// <summary>How long Snowflake may run one statement (or one batch transaction) before cancelling it.</summary>
     public TimeSpan StatementTimeout { get; set; } = TimeSpan.FromMinutes(5);
 
-    /// <summary>How long one HTTP exchange may take before it is abandoned and resubmitted.</summary>
-    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(90);
+    /// <summary>
+    /// How long one HTTP exchange may take before it is abandoned and resubmitted. Snowflake answers 202 within
+    /// 45 s when a statement runs longer, so an exchange should not take much more than that.
+    /// </summary>
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>
-    /// How long transient failures (429, 503, 504, dropped connections) of one statement are retried before the
-    /// caller is told; the ingestion service then retries the whole batch, so nothing is lost either way.
+    /// How long transient failures (429, 5xx, timeouts, dropped connections) of one statement are retried, with at
+    /// least one resubmission, before the caller is told; the ingestion service then retries the whole batch, so
+    /// nothing is lost either way.
     /// </summary>
-    public TimeSpan RetryFor { get; set; } = TimeSpan.FromSeconds(60);
+    public TimeSpan RetryFor { get; set; } = TimeSpan.FromMinutes(2);
 
     /// <summary>
     /// Bind variables in one statement; a larger row set takes several statements. 15,000 is about a megabyte of

@@ -14,11 +14,11 @@ public sealed record SnowflakeResult(string? StatementHandle, IReadOnlyList<SqlA
 /// <list type="bullet">
 /// <item>one <c>requestId</c> per logical statement, and <c>retry=true</c> when it is submitted again, so that
 /// Snowflake never runs a resubmitted statement twice;</item>
-/// <item>429, 503, 504 and dropped connections retried with exponential backoff and jitter, honouring
-/// <c>Retry-After</c>, for at most <see cref="SnowflakeOptions.RetryFor"/>;</item>
+/// <item>429, 500, 502, 503, 504, timeouts and dropped connections retried with exponential backoff and jitter,
+/// honouring <c>Retry-After</c>, for <see cref="SnowflakeOptions.RetryFor"/> (and at least once);</item>
 /// <item>202 (still running) followed by polling the statement handle;</item>
 /// <item>SQL errors (422) and refused credentials (401/403) surfaced at once with Snowflake's code and message;</item>
-/// <item>results read from every partition.</item>
+/// <item>results read from every partition, and checked to be complete.</item>
 /// </list>
 /// The HTTP client given here must not retry by itself: a blind retry would resubmit without <c>retry=true</c>.
 /// </summary>
@@ -31,7 +31,7 @@ public sealed partial class SnowflakeSqlApiClient(
 {
     public const string StatementsPath = "api/v2/statements";
     public const string HttpClientKey = "snowflake";
-    private const string StillRunningCode = "333334";
+    private const string IncompleteResultCode = "391908";
     private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(200);
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan FirstPollDelay = TimeSpan.FromMilliseconds(50);
@@ -61,7 +61,8 @@ public sealed partial class SnowflakeSqlApiClient(
 
     /// <summary>
     /// Runs <paramref name="statement"/> (<paramref name="statementCount"/> statements separated by <c>;</c> when
-    /// more than one) with its bind variables, and returns the result of the first one.
+    /// more than one, then without bind variables) and returns its result; for several statements, Snowflake's
+    /// one-row summary.
     /// </summary>
     public async Task<SnowflakeResult> ExecuteAsync(
         string statement, IReadOnlyList<SqlApiBinding> bindings, int statementCount, CancellationToken cancellationToken)
@@ -70,10 +71,10 @@ public sealed partial class SnowflakeSqlApiClient(
         {
             Statement = statement,
             Timeout = (long)Math.Ceiling(options.StatementTimeout.TotalSeconds),
-            Database = options.Database,
-            Schema = options.Schema,
-            Warehouse = options.Warehouse,
-            Role = string.IsNullOrWhiteSpace(options.Role) ? null : options.Role,
+            Database = Identifier(options.Database),
+            Schema = Identifier(options.Schema),
+            Warehouse = Identifier(options.Warehouse),
+            Role = string.IsNullOrWhiteSpace(options.Role) ? null : Identifier(options.Role),
             Bindings = bindings.Count == 0
                 ? null
                 : bindings.Select((b, i) => (Key: (i + 1).ToString(CultureInfo.InvariantCulture), b)).ToDictionary(p => p.Key, p => p.b),
@@ -96,6 +97,16 @@ public sealed partial class SnowflakeSqlApiClient(
         }
 
         return await ReadAllPartitionsAsync(response.Body, cancellationToken);
+    }
+
+    /// <summary>
+    /// A name as SQL would resolve it: unquoted names are upper case in Snowflake (<c>ecommerce</c> is ECOMMERCE);
+    /// a name written in double quotes keeps its case.
+    /// </summary>
+    internal static string? Identifier(string? name)
+    {
+        var trimmed = name?.Trim();
+        return trimmed is { Length: > 1 } && trimmed[0] == '"' && trimmed[^1] == '"' ? trimmed[1..^1] : trimmed?.ToUpperInvariant();
     }
 
     private static HttpRequestMessage Post(Guid requestId, bool resubmission, byte[] body)
@@ -137,12 +148,29 @@ public sealed partial class SnowflakeSqlApiClient(
         var rows = new List<IReadOnlyList<string?>>((int)Math.Min(first.ResultSetMetaData?.NumRows ?? 0, 1_000_000));
         rows.AddRange(first.Data ?? []);
 
-        var partitions = first.ResultSetMetaData?.PartitionInfo.Count ?? 0;
-        for (var partition = 1; partition < partitions; partition++)
+        if (first.Code == IncompleteResultCode)
+        {
+            throw new SnowflakeException($"Snowflake returned an incomplete result for statement {first.StatementHandle}: {first.Message}");
+        }
+
+        var partitions = first.ResultSetMetaData?.PartitionInfo ?? [];
+        for (var partition = 1; partition < partitions.Count; partition++)
         {
             var uri = $"{StatementsPath}/{Uri.EscapeDataString(first.StatementHandle!)}?partition={partition}";
             var next = await SendWithRetriesAsync(_ => new HttpRequestMessage(HttpMethod.Get, uri), $"partition {partition} of {first.StatementHandle}", cancellationToken);
-            rows.AddRange(next.Body.Data ?? []);
+            var data = next.Status == HttpStatusCode.OK ? next.Body.Data : null;
+            if (data is null || data.Count != partitions[partition].RowCount)
+            {
+                throw new SnowflakeException(
+                    $"Partition {partition} of statement {first.StatementHandle} came with {data?.Count.ToString(CultureInfo.InvariantCulture) ?? "no"} rows instead of {partitions[partition].RowCount}.");
+            }
+
+            rows.AddRange(data);
+        }
+
+        if (first.ResultSetMetaData is { } metadata && rows.Count != metadata.NumRows)
+        {
+            throw new SnowflakeException($"Statement {first.StatementHandle} returned {rows.Count} rows instead of {metadata.NumRows}.");
         }
 
         return new SnowflakeResult(first.StatementHandle, columns, rows);
@@ -216,7 +244,7 @@ public sealed partial class SnowflakeSqlApiClient(
 
             var now = time.GetUtcNow();
             var wait = retryAfter ?? Jittered(delay);
-            if (now + wait > giveUpAt)
+            if (attempt >= 2 && now + wait > giveUpAt)
             {
                 throw new SnowflakeException(
                     $"Snowflake did not complete {what} after {attempt} attempts over {options.RetryFor.TotalSeconds:F0} s; last failure: {failure}",
@@ -283,7 +311,7 @@ public sealed partial class SnowflakeSqlApiClient(
         return wait is { } value ? TimeSpan.FromTicks(Math.Clamp(value.Ticks, 0, TimeSpan.FromMinutes(1).Ticks)) : null;
     }
 
-    /// <summary>Full jitter between half the delay and the delay, so that clients retrying together spread out.</summary>
+    /// <summary>A wait between half the delay and the delay ("equal jitter"), so that clients retrying together spread out.</summary>
     private static TimeSpan Jittered(TimeSpan delay) => delay * (0.5 + (Random.Shared.NextDouble() * 0.5));
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Snowflake {What}: attempt {Attempt} failed ({Failure}); retrying in {DelayMs:F0} ms")]

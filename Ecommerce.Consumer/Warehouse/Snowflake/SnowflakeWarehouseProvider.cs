@@ -8,23 +8,33 @@ namespace Ecommerce.Consumer.Warehouse.Snowflake;
 /// <summary>
 /// The production warehouse: Snowflake through its SQL API. Every value travels as a bind variable, never as
 /// SQL text. The API allows no bind variables in a multi-statement request, and each request is a session of its
-/// own, so a batch is written in two steps, the way Snowflake's own Kafka connector does it:
+/// own, so a batch is written in two steps:
 /// <list type="number">
-/// <item>its row sets are staged: bound <c>INSERT</c>s into staging tables, tagged with a batch id this provider
-/// generated (several at once, each retry-safe through its requestId);</item>
-/// <item>one multi-statement request <c>BEGIN</c>; the batch's statements, reading their row sets from the staging
-/// tables; deleting the staged rows; <c>COMMIT</c>: all of it lands or none of it.</item>
+/// <item>its row sets are staged: bound <c>INSERT</c>s into transient staging tables, tagged with a batch id this
+/// provider generated (several at once, each retry-safe through its requestId);</item>
+/// <item>one multi-statement request: <c>BEGIN</c>; take the write lock; the batch's statements, reading their row
+/// sets from the staging tables; delete the staged rows; <c>COMMIT</c>. All of it lands or none of it.</item>
 /// </list>
-/// Staged rows of a batch whose transaction never ran are deleted when it fails, and otherwise when they are
-/// an hour old. Queries bind their row sets inline as a typed <c>VALUES</c> list.
+/// Staged rows are never deleted outside that transaction: when its outcome is unknown (a timeout, a dropped
+/// connection), it may still run later and must find them. Rows of batches that never committed expire after a day.
+/// Queries bind their row sets inline as a typed <c>VALUES</c> list.
 /// </summary>
 public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, SnowflakeOptions options, TimeProvider time) : IWarehouseProvider
 {
     public const string StagingTablePrefix = "ECOMMERCE_STAGE_";
-    private static readonly TimeSpan StagedRowsExpireAfter = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// One row, updated first thing in every batch transaction. Snowflake accepts but does not enforce primary
+    /// keys, so two writers merging the same new key at once could both insert it; the lock makes batch
+    /// transactions take turns, and each one's statements start after the previous one committed.
+    /// </summary>
+    public const string WriteLockTable = "ECOMMERCE_WRITE_LOCK";
+
+    private static readonly TimeSpan ExpiryInterval = TimeSpan.FromHours(1);
     private const int StagingParallelism = 4;
 
-    private readonly ConcurrentDictionary<string, Lazy<Task>> _stagingTables = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Lazy<Task>> _tablesReady = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _expiredAt = new(StringComparer.Ordinal);
 
     public string SystemName => "snowflake";
 
@@ -70,38 +80,36 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
                 $"pass the values as a row set instead: {parameterized.Sql}");
         }
 
+        await EnsureTableAsync(WriteLockTable, CreateWriteLockAsync, cancellationToken);
+
+        // If staging fails part way, the rows already staged are tagged with an id no transaction will ever read.
         var batchId = Guid.NewGuid().ToString("N"); // Hex digits only: the one literal ever written into SQL text.
         var staged = statements
             .SelectMany((statement, index) => statement.Sources.Select(source => (SetNo: index, Source: source)))
+            .Where(s => s.Source.Rows.Count > 0)
             .ToArray();
-        try
+        await Parallel.ForEachAsync(
+            staged.SelectMany(s => SliceRows(s.Source).Select(slice => (s.SetNo, Source: slice))),
+            new ParallelOptions { MaxDegreeOfParallelism = StagingParallelism, CancellationToken = cancellationToken },
+            async (part, token) => await StageAsync(batchId, part.SetNo, part.Source, token));
+
+        var stagingTables = staged.Select(s => StagingTable(s.Source)).Distinct(StringComparer.Ordinal).ToArray();
+        var text = new StringBuilder("BEGIN TRANSACTION;\n");
+        text.Append(CultureInfo.InvariantCulture, $"UPDATE {WriteLockTable} SET TAKEN_AT = CAST(CURRENT_TIMESTAMP AS TIMESTAMP) WHERE LOCK_ID = 1;\n");
+        for (var i = 0; i < statements.Count; i++)
         {
-            await Parallel.ForEachAsync(
-                staged.SelectMany(s => SliceRows(s.Source).Select(slice => (s.SetNo, Source: slice))),
-                new ParallelOptions { MaxDegreeOfParallelism = StagingParallelism, CancellationToken = cancellationToken },
-                async (part, token) => await StageAsync(batchId, part.SetNo, part.Source, token));
-
-            var text = new StringBuilder("BEGIN TRANSACTION;\n");
-            for (var i = 0; i < statements.Count; i++)
-            {
-                var setNo = i;
-                text.Append(Render(statements[i], [], source => StagedRowSet(batchId, setNo, source))).Append(";\n");
-            }
-
-            foreach (var table in staged.Select(s => StagingTable(s.Source)).Distinct(StringComparer.Ordinal))
-            {
-                text.Append(CultureInfo.InvariantCulture, $"DELETE FROM {table} WHERE BATCH_ID = '{batchId}';\n");
-            }
-
-            text.Append("COMMIT;");
-            var count = statements.Count + staged.Select(s => StagingTable(s.Source)).Distinct(StringComparer.Ordinal).Count() + 2;
-            await client.ExecuteAsync(text.ToString(), [], count, cancellationToken);
+            var setNo = i;
+            text.Append(Render(statements[i], [], source => source.Rows.Count == 0 ? InlineRowSet(source, []) : StagedRowSet(batchId, setNo, source)))
+                .Append(";\n");
         }
-        catch
+
+        foreach (var table in stagingTables)
         {
-            await DiscardStagedAsync(batchId, staged.Select(s => StagingTable(s.Source)).Distinct(StringComparer.Ordinal));
-            throw;
+            text.Append(CultureInfo.InvariantCulture, $"DELETE FROM {table} WHERE BATCH_ID = '{batchId}';\n");
         }
+
+        text.Append("COMMIT;");
+        await client.ExecuteAsync(text.ToString(), [], statements.Count + stagingTables.Length + 3, cancellationToken);
     }
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
@@ -109,68 +117,71 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
     /// <summary>Inserts one slice of a row set into its staging table, tagged with the batch and statement.</summary>
     private async Task StageAsync(string batchId, int setNo, RowSet source, CancellationToken cancellationToken)
     {
-        await EnsureStagingTableAsync(source, cancellationToken);
+        var table = StagingTable(source);
+        await EnsureTableAsync(table, () => CreateStagingTableAsync(table, source), cancellationToken);
+        await ExpireStagedRowsAsync(table, cancellationToken);
         var bindings = new List<SqlApiBinding>
         {
             SnowflakeValues.Bind(batchId, ColumnType.Text),
             SnowflakeValues.Bind(setNo, ColumnType.Integer),
-            SnowflakeValues.Bind(time.GetUtcNow().UtcDateTime, ColumnType.Timestamp),
         };
         var text = new StringBuilder();
-        text.Append(CultureInfo.InvariantCulture, $"INSERT INTO {StagingTable(source)} (BATCH_ID, SET_NO, STAGED_AT, ")
+        text.Append(CultureInfo.InvariantCulture, $"INSERT INTO {table} (BATCH_ID, SET_NO, STAGED_AT, ")
             .AppendJoin(", ", source.Columns.Select(c => c.Name))
-            .Append(")\nSELECT CAST(? AS VARCHAR), CAST(? AS INTEGER), CAST(? AS TIMESTAMP), ")
+            .Append(")\nSELECT CAST(? AS VARCHAR), CAST(? AS INTEGER), CAST(CURRENT_TIMESTAMP AS TIMESTAMP), ")
             .AppendJoin(", ", source.Columns.Select(c => c.Name))
-            .Append("\nFROM ");
-        text.Append(InlineRowSet(source, bindings)).Append(" AS s");
+            .Append("\nFROM ")
+            .Append(InlineRowSet(source, bindings)).Append(" AS s");
         await client.ExecuteAsync(text.ToString(), bindings, 1, cancellationToken);
     }
 
-    /// <summary>
-    /// Creates a row set's staging table on first use in this process (transient: no fail-safe storage for rows
-    /// that live seconds), and deletes rows left there over an hour ago by a batch that never committed.
-    /// </summary>
-    private async Task EnsureStagingTableAsync(RowSet source, CancellationToken cancellationToken)
+    /// <summary>Creates a table this provider needs on first use in this process; a failed creation is tried again next time.</summary>
+    private async Task EnsureTableAsync(string table, Func<Task> create, CancellationToken cancellationToken)
     {
-        var table = StagingTable(source);
-        var creation = _stagingTables.GetOrAdd(table, _ => new Lazy<Task>(() => CreateStagingTableAsync(table, source)));
+        var creation = _tablesReady.GetOrAdd(table, _ => new Lazy<Task>(create));
         try
         {
             await creation.Value.WaitAsync(cancellationToken);
         }
         catch when (creation.Value.IsFaulted)
         {
-            // A failed creation is tried again by the next batch rather than remembered.
-            _stagingTables.TryRemove(KeyValuePair.Create(table, creation));
+            _tablesReady.TryRemove(KeyValuePair.Create(table, creation));
             throw;
         }
     }
 
+    /// <summary>A row set's staging table: transient (no fail-safe storage for rows that live seconds).</summary>
     private async Task CreateStagingTableAsync(string table, RowSet source)
     {
         var columns = string.Join(",\n    ", source.Columns.Select(c => $"{c.Name} {TypeName(c.Type)}"));
         await client.ExecuteAsync(
             $"CREATE TRANSIENT TABLE IF NOT EXISTS {table} (\n    BATCH_ID VARCHAR(32) NOT NULL,\n    SET_NO INTEGER NOT NULL,\n    STAGED_AT TIMESTAMP NOT NULL,\n    {columns}\n)",
             [], 1, CancellationToken.None);
-        await client.ExecuteAsync(
-            $"DELETE FROM {table} WHERE STAGED_AT < ?",
-            [SnowflakeValues.Bind(time.GetUtcNow().UtcDateTime - StagedRowsExpireAfter, ColumnType.Timestamp)], 1, CancellationToken.None);
     }
 
-    /// <summary>Best effort: the staged rows of a failed batch; the hourly expiry catches whatever this misses.</summary>
-    private async Task DiscardStagedAsync(string batchId, IEnumerable<string> tables)
+    private async Task CreateWriteLockAsync()
     {
-        foreach (var table in tables)
+        await client.ExecuteAsync($"CREATE TABLE IF NOT EXISTS {WriteLockTable} (LOCK_ID INTEGER NOT NULL, TAKEN_AT TIMESTAMP)", [], 1, CancellationToken.None);
+        await client.ExecuteAsync(
+            $"MERGE INTO {WriteLockTable} AS t USING (SELECT 1 AS LOCK_ID) AS s ON t.LOCK_ID = s.LOCK_ID WHEN NOT MATCHED THEN INSERT (LOCK_ID) VALUES (s.LOCK_ID)",
+            [], 1, CancellationToken.None);
+    }
+
+    /// <summary>
+    /// At most hourly per table: deletes staged rows a day old, left by batches whose staging failed or whose
+    /// transaction never ran. Ages are measured by Snowflake's clock, not this host's.
+    /// </summary>
+    private async Task ExpireStagedRowsAsync(string table, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var last = _expiredAt.GetValueOrDefault(table, DateTimeOffset.MinValue);
+        if (now - last < ExpiryInterval || !_expiredAt.TryUpdate(table, now, last) && !_expiredAt.TryAdd(table, now))
         {
-            try
-            {
-                await client.ExecuteAsync($"DELETE FROM {table} WHERE BATCH_ID = ?", [SnowflakeValues.Bind(batchId, ColumnType.Text)], 1, CancellationToken.None);
-            }
-            catch (Exception ex) when (ex is SnowflakeException or HttpRequestException or OperationCanceledException or InvalidOperationException)
-            {
-                // Snowflake is failing already; the rows expire.
-            }
+            return;
         }
+
+        await client.ExecuteAsync(
+            $"DELETE FROM {table} WHERE STAGED_AT < CAST(CURRENT_TIMESTAMP AS TIMESTAMP) - INTERVAL '1 DAY'", [], 1, cancellationToken);
     }
 
     /// <summary>The statement once per slice of its row set, each slice within MaxBindingsPerStatement.</summary>
@@ -221,7 +232,8 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
     /// </summary>
     internal static string Render(SqlStatement statement, List<SqlApiBinding> bindings, Func<RowSet, string> renderSource)
     {
-        var sql = statement.Sql;
+        // Without its final ';', so that statements can be joined into a multi-statement request.
+        var sql = statement.Sql.TrimEnd().TrimEnd(';');
         var text = new StringBuilder(sql.Length);
         var parameter = 0;
         for (var i = 0; i < sql.Length; i++)
@@ -237,15 +249,20 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
                 bindings.Add(SnowflakeValues.Bind(statement.Parameters[parameter++], null));
                 text.Append('?');
             }
-            else if (c == '{' && sql.IndexOf('}', i) is var end and > 0 && statement.Sources.FirstOrDefault(s => s.Name == sql[(i + 1)..end]) is { } source)
+            else if (c == '{' && sql.IndexOf('}', i) is var end and > 0 && end > i && statement.Sources.FirstOrDefault(s => s.Name == sql[(i + 1)..end]) is { } source)
             {
                 text.Append(renderSource(source));
                 i = end;
             }
-            else if (c is '\'' or '"' || (c == '-' && i + 1 < sql.Length && sql[i + 1] == '-'))
+            else if (c is '\'' or '"' || (c == '-' && i + 1 < sql.Length && sql[i + 1] == '-') || (c == '/' && i + 1 < sql.Length && sql[i + 1] == '*'))
             {
                 // Literals, quoted names and comments are copied whole: a '?' in them is no placeholder.
-                var close = c == '-' ? sql.IndexOf('\n', i) : sql.IndexOf(c, i + 1);
+                var close = c switch
+                {
+                    '-' => sql.IndexOf('\n', i),
+                    '/' => sql.IndexOf("*/", i + 2, StringComparison.Ordinal) is var stop and >= 0 ? stop + 1 : -1,
+                    _ => sql.IndexOf(c, i + 1),
+                };
                 close = close < 0 ? sql.Length - 1 : close;
                 text.Append(sql, i, close - i + 1);
                 i = close;
@@ -369,7 +386,12 @@ public static class SnowflakeValues
             case "fixed":
                 return decimal.Parse(text, NumberStyles.Number, CultureInfo.InvariantCulture);
             case "real":
-                return double.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture);
+                return text switch
+                {
+                    "inf" or "Infinity" => double.PositiveInfinity,
+                    "-inf" or "-Infinity" => double.NegativeInfinity,
+                    _ => double.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture),
+                };
             case "boolean":
                 return text is "true" or "TRUE" or "1";
             case "date":

@@ -105,7 +105,7 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
         User = User.ToLowerInvariant(),
         PrivateKey = privateKeyPem ?? PrivateKeyPem,
         Warehouse = Warehouse,
-        Database = Database,
+        Database = Database.ToLowerInvariant(), // Unquoted names are upper case in Snowflake; the client must send them so.
         Schema = Schema,
         Role = "INGEST_ROLE",
         BaseUrl = BaseUrl,
@@ -295,7 +295,8 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
     private async Task StatusAsync(HttpContext context, string handle)
     {
         var partition = context.Request.Query["partition"].ToString();
-        _requests.Enqueue(new RecordedRequest("GET", handle, false, partition, null));
+        var recorded = new RecordedRequest("GET", handle, false, partition, null);
+        _requests.Enqueue(recorded);
         if (await RefuseAsync(context))
         {
             return;
@@ -305,6 +306,16 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
         {
             await AnswerAsync(context, 400, Error("390142", problem!, null, null));
             return;
+        }
+
+        switch (NextFault(recorded))
+        {
+            case SnowflakeFault.Status status:
+                await AnswerAsync(context, status.Code, Error(status.Code == 429 ? "390505" : "390400", "Injected failure.", null, null));
+                return;
+            case SnowflakeFault.DropBeforeRunning or SnowflakeFault.DropAfterRunning:
+                context.Abort();
+                return;
         }
 
         if (!_byHandle.TryGetValue(handle, out var answer))
@@ -466,15 +477,21 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
             return Failed(400, "390142", "Incoming request does not contain a valid payload.", null, handle);
         }
 
-        foreach (var required in new[] { "warehouse", "database", "schema" })
+        foreach (var (field, wanted) in new[] { ("warehouse", Warehouse), ("database", Database), ("schema", Schema) })
         {
-            if (request[required] is null)
+            if (request[field]?.GetValue<string>() != wanted)
             {
-                _violations.Enqueue($"a statement was submitted without '{required}'");
+                _violations.Enqueue($"a statement was submitted with {field} '{request[field]}', expected '{wanted}'");
             }
         }
 
-        var statements = SqlText.SplitStatements(text);
+        var statements = SqlText.SplitStatements(text, keepEmpty: true);
+        if (statements.Any(s => s.Length == 0))
+        {
+            _violations.Enqueue("a request held an empty statement (';;')");
+            return Failed(422, "000900", "Empty SQL statement.", "42000", handle);
+        }
+
         var expected = request["parameters"]?["MULTI_STATEMENT_COUNT"]?.GetValue<string>() is { } count ? int.Parse(count, CultureInfo.InvariantCulture) : 1;
         if (expected != 0 && expected != statements.Count)
         {
