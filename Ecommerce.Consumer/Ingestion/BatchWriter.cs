@@ -31,13 +31,28 @@ public sealed partial class BatchWriter(
     public async Task<IReadOnlyList<PartitionProgress>?> WriteAsync(PendingBatch batch, bool retry, CancellationToken abandon)
     {
         var delay = FirstRetryDelay;
+        var stale = false;
         for (var attempt = 1; ; attempt++)
         {
             try
             {
+                if (stale)
+                {
+                    batch.SkipStored(await writer.ReadOffsetsAsync(_options.Topic, CancellationToken.None));
+                    stale = false;
+                }
+
                 var progress = await WriteOnceAsync(batch);
                 status.SetDegraded(null);
                 return progress;
+            }
+            catch (StaleBatchException ex)
+            {
+                // Not a failure of the warehouse: part of the batch is stored already. Leave those events out and
+                // write the rest at once; the check is repeated, so this converges however often it happens.
+                LogStale(batch.Count, ex.Message);
+                stale = true;
+                continue;
             }
             catch (Exception ex)
             {
@@ -145,4 +160,7 @@ public sealed partial class BatchWriter(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A batch of {Count} events was abandoned before it could be written; it will be read again")]
     private partial void LogAbandoned(int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Part of a batch of {Count} events was stored by another writer meanwhile; writing the rest ({Reason})")]
+    private partial void LogStale(int count, string reason);
 }

@@ -18,6 +18,8 @@ public sealed class PendingBatch
     private readonly List<IncomingOrder> _orders = [];
     private readonly List<DeadLetter> _deadLetters = [];
     private readonly Dictionary<int, ConsumeResult<byte[]?, byte[]?>> _lastRecords = [];
+    private readonly Dictionary<int, long> _firstOffsets = [];
+    private readonly Dictionary<int, long> _storedElsewhere = [];
     private readonly Dictionary<(int Partition, long Offset), ConsumeResult<byte[]?, byte[]?>> _orderRecords = [];
 
     public int Count { get; private set; }
@@ -30,13 +32,40 @@ public sealed class PendingBatch
     /// <summary>Set once the batch's dead letters are acknowledged, so a retried write does not send them again.</summary>
     public bool DeadLettersSent { get; set; }
 
-    public IReadOnlyList<IncomingOrder> Orders => _orders;
+    /// <summary>The batch's valid orders, less those another writer has stored meanwhile (see <see cref="SkipStored"/>).</summary>
+    public IReadOnlyList<IncomingOrder> Orders =>
+        _storedElsewhere.Count == 0 ? _orders : _orders.Where(o => o.Source.Offset >= StoredNext(o.Source.Partition)).ToArray();
 
     public IReadOnlyList<DeadLetter> DeadLetters => _deadLetters;
 
-    /// <summary>For each partition of the batch, the next offset to read and the digest of the last record read.</summary>
+    /// <summary>
+    /// For each partition of the batch, where the batch starts, the next offset to read and the digest of the last
+    /// record read; partitions another writer has stored entirely are left out.
+    /// </summary>
     public IReadOnlyList<PartitionProgress> Progress() =>
-        _lastRecords.Values.Select(r => new PartitionProgress(r.Topic, r.Partition.Value, r.Offset.Value + 1, RecordDigest(r))).ToArray();
+        _lastRecords.Values
+            .Where(r => r.Offset.Value + 1 > StoredNext(r.Partition.Value))
+            .Select(r => new PartitionProgress(r.Topic, r.Partition.Value, r.Offset.Value + 1, RecordDigest(r))
+            {
+                FirstOffset = Math.Max(_firstOffsets[r.Partition.Value], StoredNext(r.Partition.Value)),
+            })
+            .ToArray();
+
+    /// <summary>
+    /// Another writer stored progress for some of the batch's partitions while this batch waited to be written (a
+    /// consumer that lost the partitions and wrote late, or an earlier attempt of this very write that committed
+    /// after all): the events before those resume points are in the warehouse already, and are left out.
+    /// </summary>
+    public void SkipStored(IEnumerable<StoredOffset> stored)
+    {
+        ArgumentNullException.ThrowIfNull(stored);
+        foreach (var offset in stored.Where(s => _lastRecords.ContainsKey(s.Partition)))
+        {
+            _storedElsewhere[offset.Partition] = offset.NextOffset;
+        }
+    }
+
+    private long StoredNext(int partition) => _storedElsewhere.GetValueOrDefault(partition, long.MinValue);
 
     public void Add(ConsumeResult<byte[]?, byte[]?> record, long now)
     {
@@ -47,6 +76,7 @@ public sealed class PendingBatch
 
         Count++;
         _lastRecords[record.Partition.Value] = record;
+        _firstOffsets.TryAdd(record.Partition.Value, record.Offset.Value);
 
         ParsedOrder order;
         Rejection? rejection;

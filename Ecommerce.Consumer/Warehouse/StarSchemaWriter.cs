@@ -3,8 +3,22 @@ using Ecommerce.Consumer.Ingestion;
 
 namespace Ecommerce.Consumer.Warehouse;
 
-/// <summary>The resume point of one partition after a batch: the next offset, and a digest of the last record.</summary>
-public sealed record PartitionProgress(string Topic, int Partition, long NextOffset, string LastRecordDigest);
+/// <summary>
+/// The resume point of one partition after a batch: the next offset, and a digest of the last record. With
+/// <see cref="FirstOffset"/> (where the batch starts in the partition), the write is refused if the warehouse is
+/// already further along.
+/// </summary>
+public sealed record PartitionProgress(string Topic, int Partition, long NextOffset, string LastRecordDigest)
+{
+    public long? FirstOffset { get; init; }
+}
+
+/// <summary>Another writer has already stored part of the batch: its partitions' progress moved on meanwhile.</summary>
+public sealed class StaleBatchException(string message, Exception innerException) : Exception(message, innerException)
+{
+    /// <summary>The text the refusing statement (sql/ingestion/check_batch_is_current.sql) puts in its error.</summary>
+    public const string Marker = "ECOMMERCE_STALE_BATCH";
+}
 
 /// <summary>A stored resume point, as read back from the warehouse.</summary>
 public sealed record StoredOffset(int Partition, long NextOffset, string LastRecordDigest);
@@ -54,6 +68,11 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
         new("CUSTOMER_SK", ColumnType.BigInt), new("CUSTOMER_ID", ColumnType.Text), new("CUSTOMER_NAME", ColumnType.Text),
         new("CUSTOMER_REGION", ColumnType.Text), new("VALID_FROM", ColumnType.Timestamp), new("VALID_TO", ColumnType.Timestamp),
         new("IS_CURRENT", ColumnType.Boolean), new("LAST_SEEN_AT", ColumnType.Timestamp),
+    ];
+
+    private static readonly Column[] FenceColumns =
+    [
+        new("TOPIC", ColumnType.Text), new("PARTITION_ID", ColumnType.Integer), new("FIRST_OFFSET", ColumnType.BigInt),
     ];
 
     private static readonly Column[] OffsetColumns =
@@ -116,13 +135,23 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
         return new BatchClassification(fresh, duplicates, conflicts);
     }
 
-    /// <summary>Writes new orders, their dimensions and the partitions' progress in one transaction.</summary>
+    /// <summary>
+    /// Writes new orders, their dimensions and the partitions' progress in one transaction. Throws
+    /// <see cref="StaleBatchException"/> (and writes nothing) when a partition's stored progress is already past
+    /// the batch's <see cref="PartitionProgress.FirstOffset"/>.
+    /// </summary>
     public async Task<BatchWriteResult> WriteAsync(
         IReadOnlyList<IncomingOrder> newOrders, IReadOnlyList<PartitionProgress> progress, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow().UtcDateTime;
         var statements = new List<SqlStatement>();
         var result = new BatchWriteResult(0, 0, 0, 0);
+
+        var fence = progress.Where(p => p.FirstOffset is not null).Select(p => new object?[] { p.Topic, p.Partition, p.FirstOffset }).ToArray();
+        if (fence.Length > 0)
+        {
+            statements.Add(SqlStatement.WithSources(SqlScripts.Get("ingestion/check_batch_is_current.sql"), new RowSet("fence", FenceColumns, fence)));
+        }
 
         if (newOrders.Count > 0)
         {
@@ -184,7 +213,14 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
 
         if (statements.Count > 0)
         {
-            await warehouse.ExecuteTransactionAsync(statements, cancellationToken);
+            try
+            {
+                await warehouse.ExecuteTransactionAsync(statements, cancellationToken);
+            }
+            catch (Exception ex) when (ex.Message.Contains(StaleBatchException.Marker, StringComparison.Ordinal))
+            {
+                throw new StaleBatchException($"The batch is no longer current: {ex.Message}", ex);
+            }
         }
 
         return result;

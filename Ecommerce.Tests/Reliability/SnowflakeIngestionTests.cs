@@ -20,6 +20,27 @@ public sealed class SnowflakeIngestionTests : PipelineTest
         return (Convert.ToInt64(row[0], CultureInfo.InvariantCulture), Convert.ToInt64(row[1], CultureInfo.InvariantCulture));
     }
 
+    /// <summary>
+    /// The customer dimension is whole: one current version per customer, versions that neither overlap nor leave
+    /// gaps, and every order pointing at the version valid at its timestamp.
+    /// </summary>
+    private static async Task AssertCustomerHistoryIsConsistentAsync(SnowflakeSqlApiDouble snowflake)
+    {
+        var current = await snowflake.QueryAsync(
+            "SELECT CUSTOMER_ID, COUNT(*) FROM DIM_CUSTOMER WHERE IS_CURRENT GROUP BY CUSTOMER_ID HAVING COUNT(*) <> 1");
+        Assert.Empty(current);
+        var overlaps = await snowflake.QueryAsync(
+            "SELECT a.CUSTOMER_ID FROM DIM_CUSTOMER a JOIN DIM_CUSTOMER b ON a.CUSTOMER_ID = b.CUSTOMER_ID AND a.CUSTOMER_SK <> b.CUSTOMER_SK " +
+            "AND a.VALID_FROM < COALESCE(b.VALID_TO, TIMESTAMP '9999-12-31') AND b.VALID_FROM < COALESCE(a.VALID_TO, TIMESTAMP '9999-12-31')");
+        Assert.Empty(overlaps);
+        var misplaced = await snowflake.QueryAsync(
+            "SELECT f.ORDER_ID FROM FACT_ORDERS f JOIN DIM_CUSTOMER c ON c.CUSTOMER_SK = f.CUSTOMER_SK " +
+            "WHERE f.ORDER_TIMESTAMP < c.VALID_FROM OR (c.VALID_TO IS NOT NULL AND f.ORDER_TIMESTAMP >= c.VALID_TO) OR c.CUSTOMER_ID <> f.CUSTOMER_ID");
+        Assert.Empty(misplaced);
+        var orphans = await snowflake.QueryAsync("SELECT COUNT(*) FROM FACT_ORDERS f LEFT JOIN DIM_CUSTOMER c ON c.CUSTOMER_SK = f.CUSTOMER_SK WHERE c.CUSTOMER_SK IS NULL");
+        Assert.Equal(0L, Convert.ToInt64(orphans[0][0], CultureInfo.InvariantCulture));
+    }
+
     private static async Task FinishSimulatorAsync(ServiceProcess simulator, int count)
     {
         using var timeout = new CancellationTokenSource(Patience);
@@ -60,6 +81,7 @@ public sealed class SnowflakeIngestionTests : PipelineTest
         Assert.Equal(count, status.GetProperty("ingested").GetInt64());
         Assert.Equal(0, snowflake.PendingFaults);
         Assert.Equal((count, count), await CountOrdersAsync(snowflake));
+        await AssertCustomerHistoryIsConsistentAsync(snowflake);
         Assert.Empty(snowflake.Violations);
         Assert.Contains("retrying", consumer.Output, StringComparison.Ordinal);
 
@@ -138,7 +160,14 @@ public sealed class SnowflakeIngestionTests : PipelineTest
 
         Assert.Equal(0, snowflake.PendingFaults);
         Assert.Equal((count, count), await CountOrdersAsync(snowflake));
+        await AssertCustomerHistoryIsConsistentAsync(snowflake);
         Assert.Empty(snowflake.Violations);
+
+        // Whichever came first, the late transaction or the survivor's rewrite of the same events, the other one was
+        // recognised as stale: the dead consumer's transaction refused, or the survivor writing only the rest.
+        var refused = snowflake.Failures.Any(f => f.QueryTag == "consumer-1" && f.Message.Contains("ECOMMERCE_STALE_BATCH", StringComparison.Ordinal));
+        var trimmed = second.Output.Contains("stored by another writer", StringComparison.Ordinal);
+        Assert.True(refused || trimmed, "the held transaction and the takeover never met: the test did not exercise the race");
         await second.StopAsync(TimeSpan.FromSeconds(30));
     }
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Ecommerce.Consumer.Warehouse;
 
 namespace Ecommerce.Tests.Warehouse;
 
@@ -138,6 +139,28 @@ public abstract class StarSchemaWriterTests
 
         await bed.Writer.ResetOffsetAsync("orders", 3, CancellationToken.None);
         Assert.DoesNotContain(await bed.Writer.ReadOffsetsAsync("orders", CancellationToken.None), o => o.Partition == 3);
+    }
+
+    [Fact]
+    public async Task A_batch_whose_partition_another_writer_already_stored_further_is_refused_whole()
+    {
+        await using var bed = await WarehouseTestBed.CreateAsync(Warehouse);
+        await bed.Writer.WriteAsync([WarehouseTestBed.Order("o-1", T0)], [new("orders", 0, 100, "a") { FirstOffset = 0 }], CancellationToken.None);
+
+        // A late writer whose batch started at offset 40 of the partition, and also holds partition 1.
+        var late = bed.Writer.WriteAsync(
+            [WarehouseTestBed.Order("o-2", T0, region: "South"), WarehouseTestBed.Order("o-3", T0.AddDays(1))],
+            [new("orders", 0, 60, "b") { FirstOffset = 40 }, new("orders", 1, 10, "c") { FirstOffset = 0 }], CancellationToken.None);
+
+        var error = await Assert.ThrowsAsync<StaleBatchException>(() => late);
+        Assert.Contains("partition 0 is already stored up to offset 100", error.Message, StringComparison.Ordinal);
+        Assert.Equal(1L, await bed.CountAsync("FACT_ORDERS"));
+        Assert.Equal([(0, 100L)], (await bed.Writer.ReadOffsetsAsync("orders", CancellationToken.None)).Select(o => (o.Partition, o.NextOffset)));
+        Assert.Equal(["North"], (await bed.VersionsAsync("C1")).Select(v => v.Region));
+
+        // A batch that starts where the partition was left is current.
+        await bed.Writer.WriteAsync([WarehouseTestBed.Order("o-4", T0.AddDays(2))], [new("orders", 0, 120, "d") { FirstOffset = 100 }], CancellationToken.None);
+        Assert.Equal(2L, await bed.CountAsync("FACT_ORDERS"));
     }
 
     [Fact]

@@ -90,9 +90,10 @@ public sealed class WarehouseTestBed : IAsyncDisposable
     /// <summary>Classifies and writes one batch, as one ingestion flush does.</summary>
     public async Task<BatchClassification> IngestAsync(params IncomingOrder[] orders)
     {
+        var first = _offset;
         var numbered = orders.Select(o => o with { Source = new SourcePosition("orders", 0, _offset++) }).ToArray();
         var classification = await Writer.ClassifyAsync(numbered, CancellationToken.None);
-        await Writer.WriteAsync(classification.New, [new PartitionProgress("orders", 0, _offset, "digest")], CancellationToken.None);
+        await Writer.WriteAsync(classification.New, [new PartitionProgress("orders", 0, _offset, "digest") { FirstOffset = first }], CancellationToken.None);
         return classification;
     }
 

@@ -50,6 +50,7 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
     private readonly ConcurrentDictionary<string, StoredAnswer> _byHandle = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<string> _violations = new();
     private readonly ConcurrentQueue<RecordedRequest> _requests = new();
+    private readonly ConcurrentQueue<(string? QueryTag, string Message)> _failures = new();
     private int _statementsRun;
 
     private SnowflakeSqlApiDouble()
@@ -85,6 +86,9 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
     public int StatementsRun => Volatile.Read(ref _statementsRun);
 
     public IReadOnlyList<RecordedRequest> Requests => _requests.ToArray();
+
+    /// <summary>Submissions that failed with a SQL error: the query tag they carried and Snowflake's message.</summary>
+    public IReadOnlyList<(string? QueryTag, string Message)> Failures => _failures.ToArray();
 
     /// <summary>Things the client did that Snowflake would refuse or that break the API's contract; expected empty.</summary>
     public IReadOnlyList<string> Violations => _violations.ToArray();
@@ -269,6 +273,11 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
         else
         {
             answer = await RunAsync(body);
+        }
+
+        if (answer.Status == 422)
+        {
+            _failures.Enqueue((recorded.QueryTag, answer.Body["message"]?.GetValue<string>() ?? ""));
         }
 
         _byRequestId[requestId] = answer;

@@ -1,0 +1,12 @@
+-- First statement of every batch transaction: refuse a batch that is no longer current. If another writer has
+-- already stored progress past the point where this batch starts in one of its partitions (a consumer that lost
+-- its partitions and writes late, or a transaction that ran after its client gave up on it), writing the batch
+-- would put an old view of the customers' history over a newer one. Plain SQL has no RAISE that DuckDB and
+-- Snowflake share, so the statement fails with a conversion error whose text carries ECOMMERCE_STALE_BATCH; the
+-- transaction is rolled back and the ingestion service drops the events already stored and writes the rest.
+SELECT CAST('ECOMMERCE_STALE_BATCH: partition ' || CAST(o.PARTITION_ID AS VARCHAR) || ' is already stored up to offset '
+            || CAST(o.NEXT_OFFSET AS VARCHAR) AS INTEGER) AS STALE
+FROM INGESTION_OFFSETS AS o
+JOIN {fence} AS f
+    ON o.TOPIC = f.TOPIC AND o.PARTITION_ID = f.PARTITION_ID
+WHERE o.NEXT_OFFSET > f.FIRST_OFFSET;
