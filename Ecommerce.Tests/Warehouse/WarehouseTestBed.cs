@@ -49,7 +49,9 @@ public sealed class WarehouseTestBed : IAsyncDisposable
         var bed = new WarehouseTestBed(now);
         if (warehouse == Snowflake)
         {
+            // Small result partitions, so that every larger read (and every analytics answer) spans several.
             bed.SnowflakeDouble = await SnowflakeSqlApiDouble.StartAsync();
+            bed.SnowflakeDouble.RowsPerPartition = 50;
             var options = bed.SnowflakeDouble.ClientOptions();
             configure?.Invoke(options);
             options.Validate();
