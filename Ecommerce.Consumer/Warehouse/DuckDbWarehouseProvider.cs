@@ -109,7 +109,7 @@ public sealed class DuckDbWarehouseProvider : IWarehouseProvider
             var table = $"stg_{source.Name}";
             if (_stagingTables.Add(table))
             {
-                var columns = string.Join(", ", source.Columns.Select(c => $"{c.Name} {TypeName(c.Type)}"));
+                var columns = string.Join(", ", source.Columns.Select(c => $"{c.Name} {c.SqlType}"));
                 Execute($"CREATE TEMP TABLE IF NOT EXISTS {table} ({columns})");
             }
 
@@ -196,16 +196,4 @@ public sealed class DuckDbWarehouseProvider : IWarehouseProvider
             default: throw new NotSupportedException($"Cannot stage a value of type {value.GetType()}.");
         }
     }
-
-    private static string TypeName(ColumnType type) => type switch
-    {
-        ColumnType.Text => "VARCHAR",
-        ColumnType.Integer => "INTEGER",
-        ColumnType.BigInt => "BIGINT",
-        ColumnType.Decimal => "DECIMAL(18,2)",
-        ColumnType.Timestamp => "TIMESTAMP",
-        ColumnType.Date => "DATE",
-        ColumnType.Boolean => "BOOLEAN",
-        _ => throw new ArgumentOutOfRangeException(nameof(type), type, null),
-    };
 }

@@ -13,10 +13,25 @@ public enum ColumnType
     Boolean,
 }
 
-public sealed record Column(string Name, ColumnType Type);
+public sealed record Column(string Name, ColumnType Type)
+{
+    /// <summary>The type's name in SQL, the same on DuckDB and Snowflake (as in sql/schema).</summary>
+    public string SqlType => Type switch
+    {
+        ColumnType.Text => "VARCHAR",
+        ColumnType.Integer => "INTEGER",
+        ColumnType.BigInt => "BIGINT",
+        ColumnType.Decimal => "DECIMAL(18,2)",
+        ColumnType.Timestamp => "TIMESTAMP",
+        ColumnType.Date => "DATE",
+        ColumnType.Boolean => "BOOLEAN",
+        _ => throw new ArgumentOutOfRangeException(nameof(Type), Type, null),
+    };
+}
 
 /// <summary>
-/// Rows a statement reads as a table, written <c>{name}</c> in the SQL. Each provider brings them in its own
+/// Rows a statement reads as a table, written <c>{name}</c> in the SQL. A provider may split a large row set and run
+/// a query once per part, so statements must read row sets as keys to look up, not aggregate over them. Each provider brings them in its own
 /// best way (DuckDB appends them to a temporary table, Snowflake binds them as a VALUES list), so that the
 /// statements themselves are the same text on every warehouse.
 /// </summary>

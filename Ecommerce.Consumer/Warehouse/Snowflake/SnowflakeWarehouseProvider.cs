@@ -109,7 +109,7 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
         }
 
         text.Append("COMMIT;");
-        await client.ExecuteAsync(text.ToString(), [], statements.Count + stagingTables.Length + 3, cancellationToken);
+        await ForgetTablesIfMissingAsync(() => client.ExecuteAsync(text.ToString(), [], statements.Count + stagingTables.Length + 3, cancellationToken));
     }
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
@@ -132,7 +132,24 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
             .AppendJoin(", ", source.Columns.Select(c => c.Name))
             .Append("\nFROM ")
             .Append(InlineRowSet(source, bindings)).Append(" AS s");
-        await client.ExecuteAsync(text.ToString(), bindings, 1, cancellationToken);
+        await ForgetTablesIfMissingAsync(() => client.ExecuteAsync(text.ToString(), bindings, 1, cancellationToken));
+    }
+
+    /// <summary>
+    /// When a table this provider created is gone (dropped by hand, the schema recreated), forgets what it
+    /// created, so that the batch's retry creates the tables again instead of failing until a restart.
+    /// </summary>
+    private async Task ForgetTablesIfMissingAsync(Func<Task> statement)
+    {
+        try
+        {
+            await statement();
+        }
+        catch (SnowflakeException ex) when (ex.Message.Contains("does not exist", StringComparison.OrdinalIgnoreCase))
+        {
+            _tablesReady.Clear();
+            throw;
+        }
     }
 
     /// <summary>Creates a table this provider needs on first use in this process; a failed creation is tried again next time.</summary>
@@ -153,7 +170,7 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
     /// <summary>A row set's staging table: transient (no fail-safe storage for rows that live seconds).</summary>
     private async Task CreateStagingTableAsync(string table, RowSet source)
     {
-        var columns = string.Join(",\n    ", source.Columns.Select(c => $"{c.Name} {TypeName(c.Type)}"));
+        var columns = string.Join(",\n    ", source.Columns.Select(c => $"{c.Name} {c.SqlType}"));
         await client.ExecuteAsync(
             $"CREATE TRANSIENT TABLE IF NOT EXISTS {table} (\n    BATCH_ID VARCHAR(32) NOT NULL,\n    SET_NO INTEGER NOT NULL,\n    STAGED_AT TIMESTAMP NOT NULL,\n    {columns}\n)",
             [], 1, CancellationToken.None);
@@ -216,7 +233,16 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
         }
     }
 
-    private static string StagingTable(RowSet source) => StagingTablePrefix + source.Name.ToUpperInvariant();
+    /// <summary>
+    /// A row set's staging table, named after the set and its columns: a row set whose columns change (a new
+    /// version of the service) gets a table of its own rather than failing on the old one.
+    /// </summary>
+    private static string StagingTable(RowSet source)
+    {
+        var shape = string.Join(",", source.Columns.Select(c => $"{c.Name} {c.SqlType}"));
+        var hash = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(shape)).AsSpan(0, 4));
+        return $"{StagingTablePrefix}{source.Name.ToUpperInvariant()}_{hash}";
+    }
 
     /// <summary>
     /// A staged row set as the batch's statements read it. DISTINCT: should a staging insert ever have landed twice,
@@ -290,8 +316,8 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
         var columns = source.Columns;
         var text = new StringBuilder("(SELECT ");
         text.AppendJoin(", ", columns.Select(c => source.Rows.Count == 0
-            ? $"CAST(NULL AS {TypeName(c.Type)}) AS {c.Name}"
-            : $"CAST(v.{c.Name} AS {TypeName(c.Type)}) AS {c.Name}"));
+            ? $"CAST(NULL AS {c.SqlType}) AS {c.Name}"
+            : $"CAST(v.{c.Name} AS {c.SqlType}) AS {c.Name}"));
         if (source.Rows.Count == 0)
         {
             return text.Append(" WHERE 1 = 0)").ToString();
@@ -329,18 +355,6 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
 
         return values;
     }
-
-    private static string TypeName(ColumnType type) => type switch
-    {
-        ColumnType.Text => "VARCHAR",
-        ColumnType.Integer => "INTEGER",
-        ColumnType.BigInt => "BIGINT",
-        ColumnType.Decimal => "DECIMAL(18,2)",
-        ColumnType.Timestamp => "TIMESTAMP",
-        ColumnType.Date => "DATE",
-        ColumnType.Boolean => "BOOLEAN",
-        _ => throw new ArgumentOutOfRangeException(nameof(type), type, null),
-    };
 }
 
 /// <summary>

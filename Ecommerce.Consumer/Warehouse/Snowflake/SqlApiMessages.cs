@@ -62,33 +62,18 @@ public sealed class SqlApiResponse
     [JsonPropertyName("statementHandle")]
     public string? StatementHandle { get; init; }
 
-    [JsonPropertyName("statementHandles")]
-    public List<string>? StatementHandles { get; init; }
-
-    [JsonPropertyName("statementStatusUrl")]
-    public string? StatementStatusUrl { get; init; }
-
-    [JsonPropertyName("createdOn")]
-    public long? CreatedOn { get; init; }
-
     [JsonPropertyName("resultSetMetaData")]
     public SqlApiResultSetMetaData? ResultSetMetaData { get; init; }
 
     /// <summary>Rows of this partition; every value is text (or null), decoded with the column's type.</summary>
     [JsonPropertyName("data")]
     public List<List<string?>>? Data { get; init; }
-
-    [JsonPropertyName("stats")]
-    public SqlApiStats? Stats { get; init; }
 }
 
 public sealed class SqlApiResultSetMetaData
 {
     [JsonPropertyName("numRows")]
     public long NumRows { get; init; }
-
-    [JsonPropertyName("format")]
-    public string? Format { get; init; }
 
     [JsonPropertyName("rowType")]
     public List<SqlApiColumn> RowType { get; init; } = [];
@@ -131,21 +116,6 @@ public sealed class SqlApiPartition
     [JsonPropertyName("compressedSize")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public long? CompressedSize { get; init; }
-}
-
-public sealed class SqlApiStats
-{
-    [JsonPropertyName("numRowsInserted")]
-    public long NumRowsInserted { get; init; }
-
-    [JsonPropertyName("numRowsUpdated")]
-    public long NumRowsUpdated { get; init; }
-
-    [JsonPropertyName("numRowsDeleted")]
-    public long NumRowsDeleted { get; init; }
-
-    [JsonPropertyName("numDmlDuplicates")]
-    public long NumDmlDuplicates { get; init; }
 }
 
 [JsonSerializable(typeof(SqlApiRequest))]

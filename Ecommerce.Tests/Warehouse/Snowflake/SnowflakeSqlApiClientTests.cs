@@ -202,6 +202,22 @@ public sealed class SnowflakeSqlApiClientTests : IAsyncLifetime
         Assert.True(bed.SnowflakeDouble.Requests.Count(r => r.Detail.StartsWith("INSERT INTO ECOMMERCE_STAGE_ORDERS", StringComparison.Ordinal)) >= 11);
     }
 
+    [Fact]
+    public async Task Staging_tables_dropped_by_hand_are_created_again_by_the_next_attempt()
+    {
+        await using var bed = await WarehouseTestBed.CreateAsync(WarehouseTestBed.Snowflake);
+        await bed.IngestAsync(WarehouseTestBed.Order("o-1", T0));
+        foreach (var table in await bed.SnowflakeDouble!.QueryAsync("SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'ECOMMERCE_%'"))
+        {
+            await bed.SnowflakeDouble.QueryAsync($"DROP TABLE {table[0]}");
+        }
+
+        await Assert.ThrowsAsync<SnowflakeException>(() => bed.IngestAsync(WarehouseTestBed.Order("o-2", T0.AddDays(1))));
+        await bed.IngestAsync(WarehouseTestBed.Order("o-2", T0.AddDays(1)));
+
+        Assert.Equal(2L, await bed.CountAsync("FACT_ORDERS"));
+    }
+
     private SnowflakeSqlApiClient Client(SnowflakeOptions? options = null)
     {
         options ??= _double.ClientOptions();
