@@ -219,7 +219,10 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
         var body = await reader.ReadToEndAsync();
         var submission = TryRead(body);
         var statement = submission?["statement"]?.GetValue<string>() ?? "";
-        var recorded = new RecordedRequest("POST", requestId, retry, statement, submission?["parameters"]?["QUERY_TAG"]?.GetValue<string>());
+        var recorded = new RecordedRequest("POST", requestId, retry, statement, submission?["parameters"]?["QUERY_TAG"]?.GetValue<string>())
+        {
+            BodyBytes = Encoding.UTF8.GetByteCount(body),
+        };
         _requests.Enqueue(recorded);
 
         if (await RefuseAsync(context))
@@ -865,5 +868,8 @@ public abstract record SnowflakeFault
 /// <summary>One request the double received: method, requestId or handle, retry flag, statement or partition, query tag.</summary>
 public sealed record RecordedRequest(string Method, string Id, bool Retry, string Detail, string? QueryTag)
 {
+    /// <summary>Size of the request body (statement and bindings), for a submission.</summary>
+    public int BodyBytes { get; init; }
+
     public bool IsBatchTransaction => Method == "POST" && Detail.StartsWith("BEGIN", StringComparison.Ordinal);
 }
