@@ -11,13 +11,7 @@ namespace Ecommerce.Tests.AppHost;
 /// </summary>
 public sealed class KafkaModeTests
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromMinutes(1);
-
-    private static async Task<IDistributedApplicationTestingBuilder> ModelAsync(params string[] args)
-    {
-        using var timeout = new CancellationTokenSource(Patience);
-        return await DistributedApplicationTestingBuilder.CreateAsync<Projects.Ecommerce_AppHost>(args, timeout.Token);
-    }
+    private static Task<IDistributedApplicationTestingBuilder> ModelAsync(params string[] args) => AppModel.BuildAsync(args);
 
     [Fact]
     public async Task Container_mode_runs_the_official_image_in_kraft_mode_advertising_the_host_port()
@@ -37,23 +31,7 @@ public sealed class KafkaModeTests
         Assert.All(builder.Resources.OfType<ProjectResource>(), p => Assert.Contains(p.Annotations.OfType<WaitAnnotation>(), w => w.Resource == kafka));
     }
 
-    /// <summary>The environment variables a resource's callbacks produce for a run.</summary>
-    private static async Task<Dictionary<string, string?>> EnvironmentOf(KafkaContainerResource resource)
-    {
-        var context = new EnvironmentCallbackContext(new DistributedApplicationExecutionContext(DistributedApplicationOperation.Run));
-        foreach (var callback in resource.Annotations.OfType<EnvironmentCallbackAnnotation>())
-        {
-            await callback.Callback(context);
-        }
-
-        var environment = new Dictionary<string, string?>();
-        foreach (var (key, value) in context.EnvironmentVariables)
-        {
-            environment[key] = value is IValueProvider provider ? await provider.GetValueAsync(CancellationToken.None) : value?.ToString();
-        }
-
-        return environment;
-    }
+    private static Task<Dictionary<string, string?>> EnvironmentOf(IResource resource) => AppModel.EnvironmentAsync(resource);
 
     [Fact]
     public async Task Embedded_mode_offers_a_connection_string_on_the_configured_port_and_services_wait_for_it()

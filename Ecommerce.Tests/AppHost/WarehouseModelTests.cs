@@ -7,13 +7,8 @@ namespace Ecommerce.Tests.AppHost;
 /// <summary>What the AppHost gives the ingestion service for each warehouse, checked on the application model.</summary>
 public sealed class WarehouseModelTests
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromMinutes(1);
-
-    private static async Task<IDistributedApplicationTestingBuilder> ModelAsync(params string[] args)
-    {
-        using var timeout = new CancellationTokenSource(Patience);
-        return await DistributedApplicationTestingBuilder.CreateAsync<Projects.Ecommerce_AppHost>(["--Kafka:Mode=embedded", "--Kafka:Port=0", .. args], timeout.Token);
-    }
+    private static Task<IDistributedApplicationTestingBuilder> ModelAsync(params string[] args) =>
+        AppModel.BuildAsync(["--Kafka:Mode=embedded", "--Kafka:Port=0", .. args]);
 
     [Fact]
     public async Task Snowflake_settings_reach_the_consumer_as_parameters_with_the_key_a_secret()
@@ -74,22 +69,9 @@ public sealed class WarehouseModelTests
     }
 
     /// <summary>The consumer's warehouse environment variables, as its callbacks produce them for a run.</summary>
-    private static async Task<Dictionary<string, string?>> ConsumerEnvironmentAsync(IDistributedApplicationTestingBuilder builder)
-    {
-        var consumer = builder.Resources.OfType<ProjectResource>().Single(p => p.Name == "consumer");
-        var context = new EnvironmentCallbackContext(new DistributedApplicationExecutionContext(DistributedApplicationOperation.Run));
-        foreach (var callback in consumer.Annotations.OfType<EnvironmentCallbackAnnotation>())
-        {
-            await callback.Callback(context);
-        }
-
-        var environment = new Dictionary<string, string?>();
-        foreach (var (key, value) in context.EnvironmentVariables.Where(v => v.Key.StartsWith("Snowflake__", StringComparison.Ordinal)
-            || v.Key.StartsWith("Warehouse__", StringComparison.Ordinal) || v.Key.StartsWith("ConnectionStrings__warehouse", StringComparison.Ordinal)))
-        {
-            environment[key] = value is IValueProvider provider ? await provider.GetValueAsync(CancellationToken.None) : value?.ToString();
-        }
-
-        return environment;
-    }
+    private static Task<Dictionary<string, string?>> ConsumerEnvironmentAsync(IDistributedApplicationTestingBuilder builder) =>
+        AppModel.EnvironmentAsync(
+            builder.Resources.OfType<ProjectResource>().Single(p => p.Name == "consumer"),
+            key => key.StartsWith("Snowflake__", StringComparison.Ordinal) || key.StartsWith("Warehouse__", StringComparison.Ordinal)
+                || key.StartsWith("ConnectionStrings__warehouse", StringComparison.Ordinal));
 }

@@ -224,15 +224,8 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
             BodyBytes = Encoding.UTF8.GetByteCount(body),
         };
         _requests.Enqueue(recorded);
-
-        if (await RefuseAsync(context))
+        if (!await AdmitAsync(context, requestId))
         {
-            return;
-        }
-
-        if (!CheckRequest(context, requestId, out var problem))
-        {
-            await AnswerAsync(context, 400, Error("390142", problem!, null, null));
             return;
         }
 
@@ -309,14 +302,8 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
         var partition = context.Request.Query["partition"].ToString();
         var recorded = new RecordedRequest("GET", handle, false, partition, null);
         _requests.Enqueue(recorded);
-        if (await RefuseAsync(context))
+        if (!await AdmitAsync(context, null))
         {
-            return;
-        }
-
-        if (!CheckRequest(context, null, out var problem))
-        {
-            await AnswerAsync(context, 400, Error("390142", problem!, null, null));
             return;
         }
 
@@ -362,6 +349,26 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
         context.Response.Headers.ContentEncoding = "gzip";
         await using var gzip = new GZipStream(context.Response.Body, CompressionLevel.Fastest, leaveOpen: true);
         await gzip.WriteAsync(Encoding.UTF8.GetBytes(json));
+    }
+
+    /// <summary>
+    /// What every request goes through before it is served: the outage switch, authentication, then the headers
+    /// and request id. False when the request has already been answered with a refusal.
+    /// </summary>
+    private async Task<bool> AdmitAsync(HttpContext context, string? requestId)
+    {
+        if (await RefuseAsync(context))
+        {
+            return false;
+        }
+
+        if (!CheckRequest(context, requestId, out var problem))
+        {
+            await AnswerAsync(context, 400, Error("390142", problem!, null, null));
+            return false;
+        }
+
+        return true;
     }
 
     /// <summary>Outage, then authentication: true when the request has been answered with a refusal.</summary>
