@@ -38,8 +38,12 @@ public sealed partial class BatchWriter(
             {
                 if (stale)
                 {
-                    batch.SkipStored(await writer.ReadOffsetsAsync(_options.Topic, CancellationToken.None));
                     stale = false;
+                    if (!batch.SkipStored(await writer.ReadOffsetsAsync(_options.Topic, CancellationToken.None)))
+                    {
+                        // Refused, yet nothing is stored past the batch: not a race this writer can resolve by itself.
+                        throw new InvalidOperationException("The warehouse refused the batch as stale, but holds no progress past it.");
+                    }
                 }
 
                 var progress = await WriteOnceAsync(batch);

@@ -56,13 +56,18 @@ public sealed class PendingBatch
     /// consumer that lost the partitions and wrote late, or an earlier attempt of this very write that committed
     /// after all): the events before those resume points are in the warehouse already, and are left out.
     /// </summary>
-    public void SkipStored(IEnumerable<StoredOffset> stored)
+    /// <returns>Whether any event was left out that was not before.</returns>
+    public bool SkipStored(IEnumerable<StoredOffset> stored)
     {
         ArgumentNullException.ThrowIfNull(stored);
-        foreach (var offset in stored.Where(s => _lastRecords.ContainsKey(s.Partition)))
+        var changed = false;
+        foreach (var offset in stored.Where(s => _firstOffsets.TryGetValue(s.Partition, out var first) && s.NextOffset > Math.Max(first, StoredNext(s.Partition))))
         {
             _storedElsewhere[offset.Partition] = offset.NextOffset;
+            changed = true;
         }
+
+        return changed;
     }
 
     private long StoredNext(int partition) => _storedElsewhere.GetValueOrDefault(partition, long.MinValue);

@@ -14,10 +14,16 @@ public sealed record PartitionProgress(string Topic, int Partition, long NextOff
 }
 
 /// <summary>Another writer has already stored part of the batch: its partitions' progress moved on meanwhile.</summary>
-public sealed class StaleBatchException(string message, Exception innerException) : Exception(message, innerException)
+public sealed partial class StaleBatchException(string message, Exception innerException) : Exception(message, innerException)
 {
-    /// <summary>The text the refusing statement (sql/ingestion/check_batch_is_current.sql) puts in its error.</summary>
-    public const string Marker = "ECOMMERCE_STALE_BATCH";
+    /// <summary>
+    /// Whether an error is the refusal of sql/ingestion/check_batch_is_current.sql: the value it failed to convert,
+    /// with real numbers in it (the statement's own text, which an error may quote, has none there).
+    /// </summary>
+    public static bool IsRefusal(Exception error) => Refusal().IsMatch(error?.Message ?? "");
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"ECOMMERCE_STALE_BATCH: partition \d+ is already stored up to offset \d+")]
+    private static partial System.Text.RegularExpressions.Regex Refusal();
 }
 
 /// <summary>A stored resume point, as read back from the warehouse.</summary>
@@ -217,7 +223,7 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
             {
                 await warehouse.ExecuteTransactionAsync(statements, cancellationToken);
             }
-            catch (Exception ex) when (ex.Message.Contains(StaleBatchException.Marker, StringComparison.Ordinal))
+            catch (Exception ex) when (StaleBatchException.IsRefusal(ex))
             {
                 throw new StaleBatchException($"The batch is no longer current: {ex.Message}", ex);
             }

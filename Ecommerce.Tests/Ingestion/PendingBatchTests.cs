@@ -46,7 +46,8 @@ public sealed class PendingBatchTests
             batch.Add(Record(1, offset), 0);
         }
 
-        batch.SkipStored([new StoredOffset(0, 13, "x"), new StoredOffset(1, 6, "y"), new StoredOffset(7, 99, "z")]);
+        Assert.True(batch.SkipStored([new StoredOffset(0, 13, "x"), new StoredOffset(1, 6, "y"), new StoredOffset(7, 99, "z")]));
+        Assert.False(batch.SkipStored([new StoredOffset(0, 13, "x"), new StoredOffset(1, 2, "y")])); // Nothing new to leave out.
 
         Assert.Equal([(0, 13L), (0, 14L)], batch.Orders.Select(o => (o.Source.Partition, o.Source.Offset)));
         var progress = Assert.Single(batch.Progress());
