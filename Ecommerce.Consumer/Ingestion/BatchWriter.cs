@@ -39,11 +39,7 @@ public sealed partial class BatchWriter(
                 if (stale)
                 {
                     stale = false;
-                    if (!batch.SkipStored(await writer.ReadOffsetsAsync(_options.Topic, CancellationToken.None)))
-                    {
-                        // Refused, yet nothing is stored past the batch: not a race this writer can resolve by itself.
-                        throw new InvalidOperationException("The warehouse refused the batch as stale, but holds no progress past it.");
-                    }
+                    await SkipStoredAsync(batch);
                 }
 
                 var progress = await WriteOnceAsync(batch);
@@ -53,10 +49,15 @@ public sealed partial class BatchWriter(
             catch (StaleBatchException ex)
             {
                 // Not a failure of the warehouse: part of the batch is stored already. Leave those events out and
-                // write the rest at once; the check is repeated, so this converges however often it happens.
+                // write the rest at once; each round leaves out more, so this ends.
                 LogStale(batch.Count, ex.Message);
+                if (!retry || abandon.IsCancellationRequested)
+                {
+                    LogAbandoned(batch.Count);
+                    return null;
+                }
+
                 stale = true;
-                continue;
             }
             catch (Exception ex)
             {
@@ -80,6 +81,30 @@ public sealed partial class BatchWriter(
 
                 delay = TimeSpan.FromMilliseconds(Math.Min(MaxRetryDelay.TotalMilliseconds, delay.TotalMilliseconds * 2 * (0.8 + (Random.Shared.NextDouble() * 0.4))));
             }
+        }
+    }
+
+    /// <summary>
+    /// After a refusal as stale: leaves out the events below each partition's stored resume point, which another
+    /// writer has stored. Every order there must then be in the warehouse (stored, or a duplicate or conflict of one
+    /// that is). If one is not, that resume point belongs to another history of the partition (a replaced cluster,
+    /// met while the warehouse could not be read at assignment): it is forgotten, and nothing is left out there.
+    /// </summary>
+    private async Task SkipStoredAsync(PendingBatch batch)
+    {
+        var stored = await writer.ReadOffsetsAsync(_options.Topic, CancellationToken.None);
+        var below = stored.SelectMany(batch.OrdersBelow).ToArray();
+        var unknown = (await writer.ClassifyAsync(below, CancellationToken.None)).New.Select(o => o.Source.Partition).ToHashSet();
+        foreach (var partition in unknown)
+        {
+            LogForeignResumePoint(_options.Topic, partition);
+            await writer.ResetOffsetAsync(_options.Topic, partition, CancellationToken.None);
+        }
+
+        if (!batch.SkipStored(stored.Where(s => !unknown.Contains(s.Partition))) && unknown.Count == 0)
+        {
+            // Refused, yet nothing is stored past the batch: not a race this writer can resolve by itself.
+            throw new InvalidOperationException("The warehouse refused the batch as stale, but holds no progress past it.");
         }
     }
 
@@ -142,10 +167,12 @@ public sealed partial class BatchWriter(
         var now = time.GetUtcNow();
         var conflicts = classification.Conflicts.Count;
         var invalid = batch.DeadLetters.Count;
-        status.RecordBatch(batch.Count, classification.New.Count, classification.Duplicates.Count, conflicts, invalid + conflicts, now);
+        // Orders another writer stored meanwhile (see SkipStored) are redeliveries as far as this writer is concerned.
+        var duplicates = classification.Duplicates.Count + batch.SkippedOrders;
+        status.RecordBatch(batch.Count, classification.New.Count, duplicates, conflicts, invalid + conflicts, now);
         metrics.RecordBatch(batch.Count, writeDuration);
         metrics.RecordEvents("ingested", classification.New.Count);
-        metrics.RecordEvents("duplicate", classification.Duplicates.Count);
+        metrics.RecordEvents("duplicate", duplicates);
         metrics.RecordEvents("conflict", conflicts, Rejection.ConflictCode);
         foreach (var group in batch.DeadLetters.GroupBy(d => d.Rejection.Code))
         {
@@ -167,4 +194,7 @@ public sealed partial class BatchWriter(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Part of a batch of {Count} events was stored by another writer meanwhile; writing the rest ({Reason})")]
     private partial void LogStale(int count, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The stored resume point of {Topic} partition {Partition} is past orders the warehouse does not hold: it belongs to another history of the partition (a replaced cluster) and is forgotten")]
+    private partial void LogForeignResumePoint(string topic, int partition);
 }

@@ -104,12 +104,8 @@ public sealed partial class IngestionWorker(
 
             // Stopping: finish the write in flight, write what was read, commit, leave the group, all within the
             // host's shutdown window; what cannot be written by then is read again on the next start.
-            FinishInFlight(consumer, commit: true, patience: ShutdownPatience);
-            if (!_batch.IsEmpty)
-            {
-                StartWrite(_batch, retry: true);
-                FinishInFlight(consumer, commit: true, patience: ShutdownPatience);
-            }
+            var landed = FinishInFlight(consumer, commit: true, patience: ShutdownPatience);
+            WritePendingAfter(consumer, landed, retry: true, ShutdownPatience);
 
             consumer.Close();
             LogStopped(status.Ingested, status.Batches);
@@ -167,11 +163,12 @@ public sealed partial class IngestionWorker(
     /// polling, so it stays in its group through a long warehouse outage without reading further. After
     /// <paramref name="patience"/> the write is abandoned (its retries stop; it is read again later).
     /// </summary>
-    private void FinishInFlight(IConsumer<byte[]?, byte[]?> consumer, bool commit, TimeSpan patience)
+    /// <returns>False when the write was abandoned: then no later event of its partitions may be written before it.</returns>
+    private bool FinishInFlight(IConsumer<byte[]?, byte[]?> consumer, bool commit, TimeSpan patience)
     {
         if (_inFlight is not { } write)
         {
-            return;
+            return true;
         }
 
         if (!write.Task.IsCompleted)
@@ -188,15 +185,43 @@ public sealed partial class IngestionWorker(
             WaitPolling(consumer, write.Task);
             if (!ReferenceEquals(_inFlight, write))
             {
-                return; // A rebalance callback during the wait has already finished it.
+                return true; // A rebalance callback during the wait has already finished it, and dealt with what followed.
             }
         }
 
         _inFlight = null;
         write.Abandon.Dispose();
-        if (write.Task.Result is { } progress && commit)
+        var progress = write.Task.Result;
+        if (progress is { Count: > 0 } && commit)
         {
             CommitToKafka(consumer, progress);
+        }
+
+        return progress is not null;
+    }
+
+    /// <summary>
+    /// Writes the events read after the write that just finished, on revocation or shutdown. If that write was
+    /// abandoned, they are dropped instead: their offsets would carry the warehouse's resume point past the abandoned
+    /// events, which would then never be read again. Whoever reads the partitions next starts from the warehouse.
+    /// </summary>
+    private void WritePendingAfter(IConsumer<byte[]?, byte[]?> consumer, bool previousLanded, bool retry, TimeSpan patience)
+    {
+        if (_batch.IsEmpty)
+        {
+            return;
+        }
+
+        if (previousLanded)
+        {
+            StartWrite(_batch, retry);
+            _batch = new PendingBatch();
+            FinishInFlight(consumer, commit: true, patience);
+        }
+        else
+        {
+            LogDroppedAfterAbandoned(_batch.Count);
+            _batch = new PendingBatch();
         }
     }
 
@@ -315,13 +340,8 @@ public sealed partial class IngestionWorker(
         // While the partitions are still ours: let the write in flight finish (abandoning it if it is stuck retrying),
         // then give the pending batch one attempt. Whatever does not land is read again by the next owner, from the
         // warehouse's offsets.
-        FinishInFlight(consumer, commit: true, patience: RevokePatience);
-        if (!_batch.IsEmpty)
-        {
-            StartWrite(_batch, retry: false);
-            _batch = new PendingBatch();
-            FinishInFlight(consumer, commit: true, patience: RevokePatience);
-        }
+        var landed = FinishInFlight(consumer, commit: true, patience: RevokePatience);
+        WritePendingAfter(consumer, landed, retry: false, RevokePatience);
 
         Forget(partitions);
         LogRevoked(partitions.Count);
@@ -363,6 +383,9 @@ public sealed partial class IngestionWorker(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Partitions assigned, resuming at: {Positions}")]
     private partial void LogAssigned(string positions);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The write before them was abandoned, so {Count} events read after it are dropped, to be read again from the warehouse's resume point")]
+    private partial void LogDroppedAfterAbandoned(int count);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Count} partitions revoked")]
     private partial void LogRevoked(int count);

@@ -70,6 +70,16 @@ public sealed class PendingBatch
         return changed;
     }
 
+    /// <summary>The batch's orders (not yet left out) that a partition's stored resume point says are stored.</summary>
+    public IEnumerable<IncomingOrder> OrdersBelow(StoredOffset stored)
+    {
+        ArgumentNullException.ThrowIfNull(stored);
+        return Orders.Where(o => o.Source.Partition == stored.Partition && o.Source.Offset < stored.NextOffset);
+    }
+
+    /// <summary>Orders left out because another writer stored them (see <see cref="SkipStored"/>).</summary>
+    public int SkippedOrders => _orders.Count - Orders.Count;
+
     private long StoredNext(int partition) => _storedElsewhere.GetValueOrDefault(partition, long.MinValue);
 
     public void Add(ConsumeResult<byte[]?, byte[]?> record, long now)

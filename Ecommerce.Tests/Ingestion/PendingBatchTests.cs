@@ -50,6 +50,8 @@ public sealed class PendingBatchTests
         Assert.False(batch.SkipStored([new StoredOffset(0, 13, "x"), new StoredOffset(1, 2, "y")])); // Nothing new to leave out.
 
         Assert.Equal([(0, 13L), (0, 14L)], batch.Orders.Select(o => (o.Source.Partition, o.Source.Offset)));
+        Assert.Equal(6, batch.SkippedOrders);
+        Assert.Equal([14L], batch.OrdersBelow(new StoredOffset(0, 15, "w")).Where(o => o.Source.Offset > 13).Select(o => o.Source.Offset));
         var progress = Assert.Single(batch.Progress());
         Assert.Equal((0, (long?)13, 15L), (progress.Partition, progress.FirstOffset, progress.NextOffset));
     }

@@ -4,8 +4,11 @@
 -- would put an old view of the customers' history over a newer one. Plain SQL has no RAISE that DuckDB and
 -- Snowflake share, so the statement fails with a conversion error whose text carries ECOMMERCE_STALE_BATCH; the
 -- transaction is rolled back and the ingestion service drops the events already stored and writes the rest.
-SELECT CAST('ECOMMERCE_STALE_BATCH: partition ' || CAST(o.PARTITION_ID AS VARCHAR) || ' is already stored up to offset '
-            || CAST(o.NEXT_OFFSET AS VARCHAR) AS INTEGER) AS STALE
+-- The CASE keeps the failing value to the refused rows whatever order the engine evaluates the query in.
+SELECT CAST(CASE WHEN o.NEXT_OFFSET > f.FIRST_OFFSET
+                 THEN 'ECOMMERCE_STALE_BATCH: partition ' || CAST(o.PARTITION_ID AS VARCHAR) || ' is already stored up to offset '
+                      || CAST(o.NEXT_OFFSET AS VARCHAR)
+                 ELSE '0' END AS INTEGER) AS STALE
 FROM INGESTION_OFFSETS AS o
 JOIN {fence} AS f
     ON o.TOPIC = f.TOPIC AND o.PARTITION_ID = f.PARTITION_ID
