@@ -16,7 +16,7 @@ public sealed record SnowflakeResult(string? StatementHandle, IReadOnlyList<SqlA
 /// Snowflake never runs a resubmitted statement twice;</item>
 /// <item>429, 500, 502, 503, 504, timeouts and dropped connections retried with exponential backoff and jitter,
 /// honouring <c>Retry-After</c>, for <see cref="SnowflakeOptions.RetryFor"/> (and at least once);</item>
-/// <item>202 (still running) followed by polling the statement handle;</item>
+/// <item>202 (still running) followed by polling the statement handle, and a cancel when nobody waits any more;</item>
 /// <item>SQL errors (422) and refused credentials (401/403) surfaced at once with Snowflake's code and message;</item>
 /// <item>results read from every partition, and checked to be complete.</item>
 /// </list>
@@ -124,11 +124,21 @@ public sealed partial class SnowflakeSqlApiClient(
         var delay = FirstPollDelay;
         while (true)
         {
-            await Task.Delay(delay, time, cancellationToken);
-            delay = TimeSpan.FromTicks(Math.Min(MaxPollDelay.Ticks, delay.Ticks * 2));
+            (HttpStatusCode Status, SqlApiResponse Body) response;
+            try
+            {
+                await Task.Delay(delay, time, cancellationToken);
+                delay = TimeSpan.FromTicks(Math.Min(MaxPollDelay.Ticks, delay.Ticks * 2));
+                response = await SendWithRetriesAsync(
+                    _ => new HttpRequestMessage(HttpMethod.Get, $"{StatementsPath}/{Uri.EscapeDataString(handle)}"), $"statement {handle}", cancellationToken);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // Nobody wants the answer any more (e.g. an analytics request whose caller went away): stop paying for it.
+                await CancelAsync(handle);
+                throw;
+            }
 
-            var response = await SendWithRetriesAsync(
-                _ => new HttpRequestMessage(HttpMethod.Get, $"{StatementsPath}/{Uri.EscapeDataString(handle)}"), $"statement {handle}", cancellationToken);
             if (response.Status != HttpStatusCode.Accepted)
             {
                 return response;
@@ -136,10 +146,37 @@ public sealed partial class SnowflakeSqlApiClient(
 
             if (time.GetUtcNow() > giveUpAt)
             {
+                await CancelAsync(handle);
                 throw new SnowflakeException(
-                    $"Statement {handle} was still running after {options.StatementTimeout.TotalSeconds:F0} s ({nameof(SnowflakeOptions.StatementTimeout)}).");
+                    $"Statement {handle} was still running after {options.StatementTimeout.TotalSeconds:F0} s ({nameof(SnowflakeOptions.StatementTimeout)}); it was cancelled.");
             }
         }
+    }
+
+    /// <summary>Asks Snowflake to cancel a running statement; one try, since it ends at its own timeout anyway.</summary>
+    private async Task CancelAsync(string handle)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"{StatementsPath}/{Uri.EscapeDataString(handle)}/cancel");
+        Authorize(request);
+        using var timeout = new CancellationTokenSource(options.RequestTimeout);
+        try
+        {
+            using var response = await http.SendAsync(request, timeout.Token);
+            LogCancelled(handle, (int)response.StatusCode);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException or OperationCanceledException)
+        {
+            LogCancelled(handle, 0);
+        }
+    }
+
+    private void Authorize(HttpRequestMessage request)
+    {
+        var token = credentials.Current();
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token.Value);
+        request.Headers.Add("X-Snowflake-Authorization-Token-Type", token.Type);
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+        request.Headers.UserAgent.Add(UserAgent);
     }
 
     private async Task<SnowflakeResult> ReadAllPartitionsAsync(SqlApiResponse first, CancellationToken cancellationToken)
@@ -193,11 +230,7 @@ public sealed partial class SnowflakeSqlApiClient(
             using (var request = createRequest(attempt))
             using (var attemptTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
             {
-                var token = credentials.Current();
-                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token.Value);
-                request.Headers.Add("X-Snowflake-Authorization-Token-Type", token.Type);
-                request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
-                request.Headers.UserAgent.Add(UserAgent);
+                Authorize(request);
                 attemptTimeout.CancelAfter(options.RequestTimeout);
                 try
                 {
@@ -313,6 +346,9 @@ public sealed partial class SnowflakeSqlApiClient(
 
     /// <summary>A wait between half the delay and the delay ("equal jitter"), so that clients retrying together spread out.</summary>
     private static TimeSpan Jittered(TimeSpan delay) => delay * (0.5 + (Random.Shared.NextDouble() * 0.5));
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Asked Snowflake to cancel statement {Handle} (HTTP {Status}; 0 = no answer)")]
+    private partial void LogCancelled(string handle, int status);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Snowflake {What}: attempt {Attempt} failed ({Failure}); retrying in {DelayMs:F0} ms")]
     private partial void LogRetrying(string what, int attempt, string failure, double delayMs);

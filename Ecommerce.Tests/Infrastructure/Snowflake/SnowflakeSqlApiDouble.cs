@@ -62,6 +62,7 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
         _app = builder.Build();
         _app.MapPost("/api/v2/statements", context => Guarded(context, SubmitAsync(context)));
         _app.MapGet("/api/v2/statements/{handle}", (HttpContext context, string handle) => Guarded(context, StatusAsync(context, handle)));
+        _app.MapPost("/api/v2/statements/{handle}/cancel", (HttpContext context, string handle) => Guarded(context, CancelAsync(context, handle)));
     }
 
     /// <summary>Where the client should send its requests (Snowflake:BaseUrl).</summary>
@@ -369,6 +370,23 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
         }
 
         return true;
+    }
+
+    /// <summary>A statement still "running" is cancelled: polling it then answers 422 000604, as Snowflake does.</summary>
+    private async Task CancelAsync(HttpContext context, string handle)
+    {
+        _requests.Enqueue(new RecordedRequest("CANCEL", handle, false, "", null));
+        if (!await AdmitAsync(context, null))
+        {
+            return;
+        }
+
+        if (_byHandle.TryGetValue(handle, out var answer) && Volatile.Read(ref answer.PollsBeforeDone) > 0)
+        {
+            _byHandle[handle] = Failed(422, "000604", "SQL execution canceled", "57014", handle);
+        }
+
+        await AnswerAsync(context, 200, Error("000604", "SQL execution canceled", "57014", handle));
     }
 
     /// <summary>Outage, then authentication: true when the request has been answered with a refusal.</summary>

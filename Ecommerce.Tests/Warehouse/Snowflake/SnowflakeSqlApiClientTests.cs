@@ -111,6 +111,21 @@ public sealed class SnowflakeSqlApiClientTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_statement_nobody_waits_for_any_more_is_cancelled()
+    {
+        var client = Client();
+        _double.Inject(new SnowflakeFault.RunAsynchronously(Polls: 1_000));
+        using var caller = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.ExecuteAsync("SELECT 42", [], 1, caller.Token));
+
+        var submitted = Assert.Single(_double.Requests, r => r.Method == "POST");
+        var cancel = Assert.Single(_double.Requests, r => r.Method == "CANCEL");
+        Assert.Contains(_double.Requests, r => r.Method == "GET" && r.Id == cancel.Id);
+        Assert.NotEqual(submitted.Id, cancel.Id); // The handle, not the request id.
+    }
+
+    [Fact]
     public async Task Every_partition_of_a_large_result_is_read_through_failures_while_fetching()
     {
         var client = Client();
