@@ -19,28 +19,12 @@ public static class SqlText
         for (var i = 0; i < script.Length; i++)
         {
             var c = script[i];
-            if (c == '-' && Next(script, i) == '-')
+            if (SkipLiteralOrComment(script, i) is var skipped && skipped > i)
             {
-                var end = script.IndexOf('\n', i);
-                end = end < 0 ? script.Length : end;
-                current.Append(script, i, end - i);
-                i = end - 1;
-            }
-            else if (c == '/' && Next(script, i) == '*')
-            {
-                var end = script.IndexOf("*/", i + 2, StringComparison.Ordinal);
-                end = end < 0 ? script.Length : end + 2;
-                current.Append(script, i, end - i);
-                i = end - 1;
-            }
-            else if (c is '\'' or '"')
-            {
-                // A quote inside is written twice ('it''s'), which this loop reads as two adjacent literals.
-                var end = script.IndexOf(c, i + 1);
-                end = end < 0 ? script.Length : end + 1;
-                current.Append(script, i, end - i);
-                hasCode = true;
-                i = end - 1;
+                // A quote inside a literal is written twice ('it''s'), which reads as two adjacent literals.
+                current.Append(script, i, skipped - i);
+                hasCode |= c is '\'' or '"';
+                i = skipped - 1;
             }
             else if (c == ';')
             {
@@ -75,20 +59,9 @@ public static class SqlText
         for (var i = 0; i < sql.Length; i++)
         {
             var c = sql[i];
-            if (c == '-' && Next(sql, i) == '-')
+            if (SkipLiteralOrComment(sql, i) is var skipped && skipped > i)
             {
-                var end = sql.IndexOf('\n', i);
-                i = end < 0 ? sql.Length : end;
-            }
-            else if (c == '/' && Next(sql, i) == '*')
-            {
-                var end = sql.IndexOf("*/", i + 2, StringComparison.Ordinal);
-                i = end < 0 ? sql.Length : end + 1;
-            }
-            else if (c is '\'' or '"')
-            {
-                var end = sql.IndexOf(c, i + 1);
-                i = end < 0 ? sql.Length : end;
+                i = skipped - 1;
             }
             else if (c == '?')
             {
@@ -97,6 +70,36 @@ public static class SqlText
         }
 
         return count;
+    }
+
+    /// <summary>
+    /// Where the string literal, quoted name or comment starting at <paramref name="start"/> ends (the index just
+    /// past it; a line comment ends before its line break), or <paramref name="start"/> itself when none starts
+    /// there. One that never closes runs to the end of the text.
+    /// </summary>
+    internal static int SkipLiteralOrComment(string sql, int start)
+    {
+        var c = sql[start];
+        int end;
+        if (c == '-' && Next(sql, start) == '-')
+        {
+            end = sql.IndexOf('\n', start);
+            return end < 0 ? sql.Length : end;
+        }
+
+        if (c == '/' && Next(sql, start) == '*')
+        {
+            end = sql.IndexOf("*/", start + 2, StringComparison.Ordinal);
+            return end < 0 ? sql.Length : end + 2;
+        }
+
+        if (c is '\'' or '"')
+        {
+            end = sql.IndexOf(c, start + 1);
+            return end < 0 ? sql.Length : end + 1;
+        }
+
+        return start;
     }
 
     private static char Next(string text, int index) => index + 1 < text.Length ? text[index + 1] : '\0';

@@ -280,18 +280,11 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
                 text.Append(renderSource(source));
                 i = end;
             }
-            else if (c is '\'' or '"' || (c == '-' && i + 1 < sql.Length && sql[i + 1] == '-') || (c == '/' && i + 1 < sql.Length && sql[i + 1] == '*'))
+            else if (SqlText.SkipLiteralOrComment(sql, i) is var skipped && skipped > i)
             {
                 // Literals, quoted names and comments are copied whole: a '?' in them is no placeholder.
-                var close = c switch
-                {
-                    '-' => sql.IndexOf('\n', i),
-                    '/' => sql.IndexOf("*/", i + 2, StringComparison.Ordinal) is var stop and >= 0 ? stop + 1 : -1,
-                    _ => sql.IndexOf(c, i + 1),
-                };
-                close = close < 0 ? sql.Length - 1 : close;
-                text.Append(sql, i, close - i + 1);
-                i = close;
+                text.Append(sql, i, skipped - i);
+                i = skipped - 1;
             }
             else
             {

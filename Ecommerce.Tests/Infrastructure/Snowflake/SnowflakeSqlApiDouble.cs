@@ -238,7 +238,7 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
                 context.Response.Headers.RetryAfter = ((int)Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
             }
 
-            await AnswerAsync(context, status.Code, Error(status.Code == 429 ? "390505" : "390400", status.Code == 429 ? "Too many requests." : "Service unavailable.", null, null));
+            await AnswerAsync(context, status.Code, UnavailableBody(status.Code));
             return;
         }
 
@@ -311,7 +311,7 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
         switch (NextFault(recorded))
         {
             case SnowflakeFault.Status status:
-                await AnswerAsync(context, status.Code, Error(status.Code == 429 ? "390505" : "390400", "Injected failure.", null, null));
+                await AnswerAsync(context, status.Code, UnavailableBody(status.Code));
                 return;
             case SnowflakeFault.DropBeforeRunning or SnowflakeFault.DropAfterRunning:
                 context.Abort();
@@ -394,7 +394,7 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
     {
         if (Unavailable)
         {
-            await AnswerAsync(context, 503, Error("390400", "Service unavailable.", null, null));
+            await AnswerAsync(context, 503, UnavailableBody(503));
             return true;
         }
 
@@ -822,6 +822,10 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
 
         return body;
     }
+
+    /// <summary>The body of an injected 429 (Snowflake's "too many requests") or 5xx.</summary>
+    private static JsonObject UnavailableBody(int status) =>
+        status == 429 ? Error("390505", "Too many requests.", null, null) : Error("390400", "Service unavailable.", null, null);
 
     private static JsonObject StillRunning(string handle) => new()
     {
