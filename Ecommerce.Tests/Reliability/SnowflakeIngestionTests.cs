@@ -132,15 +132,16 @@ public sealed class SnowflakeIngestionTests : PipelineTest
         await using var first = StartConsumerOnSnowflake(snowflake, ("Ingestion__MaxBatchSize", "500"), ("Snowflake__QueryTag", "consumer-1"));
         await using var second = StartConsumerOnSnowflake(snowflake, ("Ingestion__MaxBatchSize", "500"), ("Snowflake__QueryTag", "consumer-2"));
         await Task.WhenAll(first.WaitUntilHealthyAsync(Patience), second.WaitUntilHealthyAsync(Patience));
-        await using var simulator = StartSimulator(count, rate: 2_000);
         await Task.WhenAll(
-            first.WaitForStatusAsync("/api/ingestion/status", s => s.GetProperty("ingested").GetInt64() > 0, Patience, "the first consumer ingesting"),
-            second.WaitForStatusAsync("/api/ingestion/status", s => s.GetProperty("ingested").GetInt64() > 0, Patience, "the second consumer ingesting"));
+            first.WaitForStatusAsync("/api/ingestion/status", s => s.GetProperty("partitions").GetArrayLength() > 0, Patience, "the first consumer to own partitions"),
+            second.WaitForStatusAsync("/api/ingestion/status", s => s.GetProperty("partitions").GetArrayLength() > 0, Patience, "the second consumer to own partitions"));
 
-        // The first consumer's next batch transaction is held by "Snowflake" for longer than the group's session
+        // The first consumer's first batch transaction is held by "Snowflake" for longer than the group's session
         // timeout; the consumer is killed while it waits for the answer. The held transaction then still commits,
-        // after the second consumer has taken the partitions over and may have written the same orders.
+        // after the second consumer has taken the partitions over and may have written the same orders. (Set before
+        // any order flows, so that the first consumer cannot have written its last batch before the hold is armed.)
         snowflake.Inject(new SnowflakeFault.Hold(TimeSpan.FromSeconds(20)), r => r.IsBatchTransaction && r.QueryTag == "consumer-1");
+        await using var simulator = StartSimulator(count, rate: 2_000);
         using (var timeout = new CancellationTokenSource(Patience))
         {
             await snowflake.FirstHold.WaitAsync(timeout.Token);
