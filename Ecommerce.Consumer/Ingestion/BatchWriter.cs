@@ -59,6 +59,20 @@ public sealed partial class BatchWriter(
 
                 stale = true;
             }
+            catch (StaleReadException ex)
+            {
+                // Another writer stored orders of the same customers (or the same orders) after this batch read them.
+                // Nothing was written; read again and rebuild. Each refusal means another writer made progress.
+                LogStaleRead(batch.Count, ex.Message);
+                if (!retry || abandon.IsCancellationRequested)
+                {
+                    LogAbandoned(batch.Count);
+                    return null;
+                }
+
+                // A short random pause, so that two writers refusing each other do not retry in step.
+                await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, 50)), time, CancellationToken.None);
+            }
             catch (Exception ex)
             {
                 status.SetDegraded(ex.Message);
@@ -124,15 +138,11 @@ public sealed partial class BatchWriter(
         try
         {
             var classification = await writer.ClassifyAsync(batch.Orders, CancellationToken.None);
-            if (!batch.DeadLettersSent)
-            {
-                var refused = batch.DeadLetters
-                    .Concat(classification.Conflicts.Select(order => new DeadLetter(batch.RecordOf(order),
-                        new Rejection(Rejection.ConflictCode, $"order '{order.Order.OrderId}' was already ingested with different content; the first version is kept"))))
-                    .ToArray();
-                await deadLetters.PublishAsync(refused, CancellationToken.None);
-                batch.DeadLettersSent = true;
-            }
+            var refused = batch.NotYetDeadLettered(batch.DeadLetters
+                .Concat(classification.Conflicts.Select(order => new DeadLetter(batch.RecordOf(order),
+                    new Rejection(Rejection.ConflictCode, $"order '{order.Order.OrderId}' was already ingested with different content; the first version is kept")))));
+            await deadLetters.PublishAsync(refused, CancellationToken.None);
+            batch.MarkDeadLettered(refused);
 
             var writeStarted = time.GetTimestamp();
             var progress = batch.Progress();
@@ -194,6 +204,9 @@ public sealed partial class BatchWriter(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Part of a batch of {Count} events was stored by another writer meanwhile; writing the rest ({Reason})")]
     private partial void LogStale(int count, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "A batch of {Count} events read customers or orders that another writer changed meanwhile; reading again ({Reason})")]
+    private partial void LogStaleRead(int count, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The stored resume point of {Topic} partition {Partition} is past orders the warehouse does not hold: it belongs to another history of the partition (a replaced cluster) and is forgotten")]
     private partial void LogForeignResumePoint(string topic, int partition);

@@ -29,8 +29,7 @@ public sealed class PendingBatch
     /// <summary>When the oldest event of the batch was read; the batch is due <c>MaxBatchDelay</c> later.</summary>
     public long StartedAt { get; private set; }
 
-    /// <summary>Set once the batch's dead letters are acknowledged, so a retried write does not send them again.</summary>
-    public bool DeadLettersSent { get; set; }
+    private readonly HashSet<(int Partition, long Offset)> _deadLettered = [];
 
     /// <summary>The batch's valid orders, less those another writer has stored meanwhile (see <see cref="SkipStored"/>).</summary>
     public IReadOnlyList<IncomingOrder> Orders =>
@@ -117,6 +116,23 @@ public sealed class PendingBatch
             new SourcePosition(record.Topic, record.Partition.Value, record.Offset.Value),
             KafkaTracing.Extract(record.Message.Headers)));
         _orderRecords[(record.Partition.Value, record.Offset.Value)] = record;
+    }
+
+    /// <summary>
+    /// Of <paramref name="refused"/>, those not yet acknowledged by the dead-letter topic. A retried write sends only
+    /// these: the batch's invalid events once, and a conflict however late it is first seen (another writer may store
+    /// the first version of an order between two attempts).
+    /// </summary>
+    public IReadOnlyList<DeadLetter> NotYetDeadLettered(IEnumerable<DeadLetter> refused) =>
+        refused.Where(d => !_deadLettered.Contains((d.Record.Partition.Value, d.Record.Offset.Value))).ToArray();
+
+    /// <summary>Records that the dead-letter topic acknowledged these.</summary>
+    public void MarkDeadLettered(IEnumerable<DeadLetter> sent)
+    {
+        foreach (var deadLetter in sent)
+        {
+            _deadLettered.Add((deadLetter.Record.Partition.Value, deadLetter.Record.Offset.Value));
+        }
     }
 
     /// <summary>The original record of an order of this batch (to dead-letter it as a conflict).</summary>

@@ -52,7 +52,7 @@ public sealed class DuckDbWarehouseProvider : IWarehouseProvider
         await _writerLock.WaitAsync(cancellationToken);
         try
         {
-            var sql = Stage(statement);
+            var sql = Stage(statement, "q");
             return Read(_writer, sql, statement.Parameters);
         }
         finally
@@ -67,8 +67,9 @@ public sealed class DuckDbWarehouseProvider : IWarehouseProvider
         try
         {
             // Staging tables are temporary and private to this connection, so they are filled outside the
-            // transaction; only the statements that touch the star schema are inside it.
-            var prepared = statements.Select(statement => (Sql: Stage(statement), statement.Parameters)).ToList();
+            // transaction; only the statements that touch the star schema are inside it. Each statement has tables
+            // of its own, so two statements may read different row sets of the same name.
+            var prepared = statements.Select((statement, index) => (Sql: Stage(statement, $"s{index}"), statement.Parameters)).ToList();
             using var transaction = _writer.BeginTransaction();
             foreach (var (sql, parameters) in prepared)
             {
@@ -101,12 +102,18 @@ public sealed class DuckDbWarehouseProvider : IWarehouseProvider
         }
     }
 
-    private string Stage(SqlStatement statement)
+    /// <summary>Fills a temporary table per row set (named after the set and <paramref name="slot"/>) and names them in the SQL.</summary>
+    private string Stage(SqlStatement statement, string slot)
     {
+        if (statement.Sources.GroupBy(s => s.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } twice)
+        {
+            throw new ArgumentException($"A statement reads two row sets named '{twice.Key}'.", nameof(statement));
+        }
+
         var sql = statement.Sql;
         foreach (var source in statement.Sources)
         {
-            var table = $"stg_{source.Name}";
+            var table = $"stg_{source.Name}_{slot}";
             if (_stagingTables.Add(table))
             {
                 var columns = string.Join(", ", source.Columns.Select(c => $"{c.Name} {c.SqlType}"));

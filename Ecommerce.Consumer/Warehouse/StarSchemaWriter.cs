@@ -45,8 +45,6 @@ public sealed record BatchWriteResult(int OrdersInserted, int CustomerVersionsWr
 /// </summary>
 public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider time)
 {
-    private static readonly DateTime EndOfTime = new(9999, 12, 31, 0, 0, 0, DateTimeKind.Utc);
-
     private static readonly Column[] OrderColumns =
     [
         new("ORDER_ID", ColumnType.Text), new("ORDER_TIMESTAMP", ColumnType.Timestamp), new("ORDER_DATE", ColumnType.Date),
@@ -59,7 +57,7 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
     private static readonly Column[] ProductColumns =
     [
         new("PRODUCT_ID", ColumnType.Text), new("PRODUCT_NAME", ColumnType.Text), new("CATEGORY", ColumnType.Text),
-        new("LAST_SEEN_AT", ColumnType.Timestamp),
+        new("LAST_SEEN_AT", ColumnType.Timestamp), new("LAST_ORDER_ID", ColumnType.Text),
     ];
 
     private static readonly Column[] DateColumns =
@@ -73,7 +71,7 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
     [
         new("CUSTOMER_SK", ColumnType.BigInt), new("CUSTOMER_ID", ColumnType.Text), new("CUSTOMER_NAME", ColumnType.Text),
         new("CUSTOMER_REGION", ColumnType.Text), new("VALID_FROM", ColumnType.Timestamp), new("VALID_TO", ColumnType.Timestamp),
-        new("IS_CURRENT", ColumnType.Boolean), new("LAST_SEEN_AT", ColumnType.Timestamp),
+        new("IS_CURRENT", ColumnType.Boolean), new("LAST_SEEN_AT", ColumnType.Timestamp), new("ORDER_COUNT", ColumnType.BigInt),
     ];
 
     private static readonly Column[] FenceColumns =
@@ -144,7 +142,8 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
     /// <summary>
     /// Writes new orders, their dimensions and the partitions' progress in one transaction. Throws
     /// <see cref="StaleBatchException"/> (and writes nothing) when a partition's stored progress is already past
-    /// the batch's <see cref="PartitionProgress.FirstOffset"/>.
+    /// the batch's <see cref="PartitionProgress.FirstOffset"/>, and <see cref="StaleReadException"/> when another
+    /// writer stored one of the orders or changed one of the customers' histories since they were read here.
     /// </summary>
     public async Task<BatchWriteResult> WriteAsync(
         IReadOnlyList<IncomingOrder> newOrders, IReadOnlyList<PartitionProgress> progress, CancellationToken cancellationToken)
@@ -161,54 +160,58 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
 
         if (newOrders.Count > 0)
         {
-            var histories = await LoadHistoriesAsync(newOrders, cancellationToken);
-            var orderRows = new List<object?[]>(newOrders.Count);
+            var histories = await RebuildHistoriesAsync(newOrders, cancellationToken);
+            var readVersions = histories.Values.SelectMany(h => h.Stored).Select(VersionRow).ToArray();
+            statements.Add(SqlStatement.WithSources(
+                SqlScripts.Get("ingestion/check_reads_are_current.sql"),
+                new RowSet("new_orders", [new("ORDER_ID", ColumnType.Text)], newOrders.Select(o => new object?[] { o.Order.OrderId }).ToArray()),
+                new RowSet("customers", [new("CUSTOMER_ID", ColumnType.Text)], histories.Keys.Select(id => new object?[] { id }).ToArray()),
+                new RowSet("read_versions", VersionColumns, readVersions)));
 
-            // History is rebuilt in event time, whatever order the events arrived in.
-            foreach (var incoming in newOrders.OrderBy(o => o.Order.OrderTimestamp).ThenBy(o => o.Source.Partition).ThenBy(o => o.Source.Offset))
+            var orderRows = newOrders.Select(incoming =>
             {
                 var order = incoming.Order;
-                var history = histories[order.CustomerId];
-                var sk = await history.ApplyAsync(order.OrderTimestamp, order.CustomerName, order.CustomerRegion,
-                    (after, before) => NextOrderAsync(order.CustomerId, after, before, cancellationToken));
-                orderRows.Add([
+                var sk = histories[order.CustomerId].Change.NewOrderVersions[order.OrderId];
+                return new object?[]
+                {
                     order.OrderId, order.OrderTimestamp, DateOnly.FromDateTime(order.OrderTimestamp), order.CustomerId, sk,
                     order.ProductId, order.Price, order.Quantity, incoming.ContentDigest, incoming.Source.Topic,
                     incoming.Source.Partition, incoming.Source.Offset, now,
-                ]);
-            }
+                };
+            }).ToArray();
 
+            // The latest order names the product; at one instant the smallest order id does (as in merge_dim_product.sql).
             var productRows = newOrders
                 .GroupBy(o => o.Order.ProductId, StringComparer.Ordinal)
-                .Select(g => g.MaxBy(o => o.Order.OrderTimestamp)!.Order)
-                .Select(o => new object?[] { o.ProductId, o.ProductName, o.Category, o.OrderTimestamp })
+                .Select(g => g.Select(o => o.Order).OrderByDescending(o => o.OrderTimestamp).ThenBy(o => o.OrderId, StringComparer.Ordinal).First())
+                .Select(o => new object?[] { o.ProductId, o.ProductName, o.Category, o.OrderTimestamp, o.OrderId })
                 .ToArray();
             var dateRows = newOrders
                 .Select(o => DateOnly.FromDateTime(o.Order.OrderTimestamp))
                 .Distinct()
                 .Select(DateRow)
                 .ToArray();
-            var versionRows = histories.Values
-                .SelectMany(h => h.Versions)
-                .Where(v => v.Dirty)
-                .Select(VersionRow)
-                .ToArray();
-            var repointRows = histories.Values
-                .Where(h => h.NeedsRepoint)
-                .SelectMany(h => h.Versions)
-                .Select(VersionRow)
-                .ToArray();
+            var changes = histories.Values.Select(h => h.Change).ToArray();
+            var retiredRows = changes.SelectMany(c => c.Retired).Select(sk => new object?[] { sk }).ToArray();
+            var versionRows = changes.SelectMany(c => c.Changed).Select(VersionRow).ToArray();
+            var historyRows = changes.Where(c => c.StoredOrdersMove).SelectMany(c => c.Versions).Select(VersionRow).ToArray();
 
             statements.Add(SqlStatement.WithSources(SqlScripts.Get("ingestion/merge_fact_orders.sql"), new RowSet("orders", OrderColumns, orderRows)));
             statements.Add(SqlStatement.WithSources(SqlScripts.Get("ingestion/merge_dim_product.sql"), new RowSet("products", ProductColumns, productRows)));
             statements.Add(SqlStatement.WithSources(SqlScripts.Get("ingestion/merge_dim_date.sql"), new RowSet("dates", DateColumns, dateRows)));
-            statements.Add(SqlStatement.WithSources(SqlScripts.Get("ingestion/merge_dim_customer.sql"), new RowSet("versions", VersionColumns, versionRows)));
-            if (repointRows.Length > 0)
+            if (retiredRows.Length > 0)
             {
-                statements.Add(SqlStatement.WithSources(SqlScripts.Get("ingestion/repoint_facts.sql"), new RowSet("versions", VersionColumns, repointRows)));
+                statements.Add(SqlStatement.WithSources(SqlScripts.Get("ingestion/retire_customer_versions.sql"),
+                    new RowSet("retired", [new("CUSTOMER_SK", ColumnType.BigInt)], retiredRows)));
             }
 
-            result = new BatchWriteResult(orderRows.Count, versionRows.Length, productRows.Length, dateRows.Length);
+            statements.Add(SqlStatement.WithSources(SqlScripts.Get("ingestion/merge_dim_customer.sql"), new RowSet("versions", VersionColumns, versionRows)));
+            if (historyRows.Length > 0)
+            {
+                statements.Add(SqlStatement.WithSources(SqlScripts.Get("ingestion/repoint_facts.sql"), new RowSet("history", VersionColumns, historyRows)));
+            }
+
+            result = new BatchWriteResult(orderRows.Length, versionRows.Length, productRows.Length, dateRows.Length);
         }
 
         if (progress.Count > 0)
@@ -227,45 +230,76 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
             {
                 throw new StaleBatchException($"The batch is no longer current: {ex.Message}", ex);
             }
+            catch (Exception ex) when (StaleReadException.IsRefusal(ex))
+            {
+                throw new StaleReadException($"Another writer changed what the batch read: {ex.Message}", ex);
+            }
         }
 
         return result;
     }
 
-    private async Task<Dictionary<string, CustomerHistory>> LoadHistoriesAsync(IReadOnlyList<IncomingOrder> orders, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads the stored history of every customer of the batch, and the stored orders of the versions the batch's
+    /// orders fall into (two queries for the whole batch), and rebuilds each history with the new orders.
+    /// </summary>
+    private async Task<Dictionary<string, (IReadOnlyList<CustomerVersion> Stored, CustomerHistoryChange Change)>> RebuildHistoriesAsync(
+        IReadOnlyList<IncomingOrder> orders, CancellationToken cancellationToken)
     {
-        var customerIds = orders.Select(o => o.Order.CustomerId).Distinct(StringComparer.Ordinal).ToArray();
-        var keys = new RowSet("customers", [new("CUSTOMER_ID", ColumnType.Text)], customerIds.Select(id => new object?[] { id }).ToArray());
+        var byCustomer = orders.GroupBy(o => o.Order.CustomerId, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToArray(), StringComparer.Ordinal);
+        var keys = new RowSet("customers", [new("CUSTOMER_ID", ColumnType.Text)], byCustomer.Keys.Select(id => new object?[] { id }).ToArray());
         var rows = await warehouse.QueryAsync(
             SqlStatement.WithSources(SqlScripts.Get("ingestion/read_customer_versions.sql"), keys), cancellationToken);
 
-        var versions = customerIds.ToDictionary(id => id, _ => new List<CustomerVersion>(), StringComparer.Ordinal);
+        var stored = byCustomer.Keys.ToDictionary(id => id, _ => new List<CustomerVersion>(), StringComparer.Ordinal);
         foreach (var row in rows)
         {
-            versions[(string)row[1]!].Add(new CustomerVersion
-            {
-                Sk = Convert.ToInt64(row[0], CultureInfo.InvariantCulture),
-                CustomerId = (string)row[1]!,
-                Name = (string)row[2]!,
-                Region = (string)row[3]!,
-                ValidFrom = (DateTime)row[4]!,
-                ValidTo = (DateTime?)row[5],
-                LastSeenAt = (DateTime)row[6]!,
-            });
+            stored[(string)row[1]!].Add(new CustomerVersion(
+                Convert.ToInt64(row[0], CultureInfo.InvariantCulture), (string)row[1]!, (string)row[2]!, (string)row[3]!,
+                (DateTime)row[4]!, (DateTime?)row[5], (DateTime)row[6]!, Convert.ToInt64(row[7] ?? 0L, CultureInfo.InvariantCulture)));
         }
 
-        return versions.ToDictionary(pair => pair.Key, pair => new CustomerHistory(pair.Key, pair.Value), StringComparer.Ordinal);
-    }
+        foreach (var versions in stored.Values)
+        {
+            versions.Sort((a, b) => a.ValidFrom.CompareTo(b.ValidFrom));
+        }
 
-    private async ValueTask<DateTime?> NextOrderAsync(string customerId, DateTime after, DateTime? before, CancellationToken cancellationToken)
-    {
-        var rows = await warehouse.QueryAsync(
-            new SqlStatement(SqlScripts.Get("ingestion/read_next_order.sql"), customerId, after, before ?? EndOfTime), cancellationToken);
-        return rows.Count > 0 ? (DateTime?)rows[0][0] : null;
+        var opened = stored
+            .SelectMany(pair => CustomerHistory.VersionsToOpen(pair.Value, byCustomer[pair.Key].Select(o => o.Order.OrderTimestamp)))
+            .Select(v => new object?[] { v.Sk })
+            .ToArray();
+        var openedOrders = new Dictionary<long, List<StoredCustomerOrder>>();
+        if (opened.Length > 0)
+        {
+            var orderRows = await warehouse.QueryAsync(SqlStatement.WithSources(
+                SqlScripts.Get("ingestion/read_version_orders.sql"), new RowSet("opened", [new("CUSTOMER_SK", ColumnType.BigInt)], opened)), cancellationToken);
+            foreach (var row in orderRows)
+            {
+                var sk = Convert.ToInt64(row[0], CultureInfo.InvariantCulture);
+                if (!openedOrders.TryGetValue(sk, out var list))
+                {
+                    openedOrders[sk] = list = [];
+                }
+
+                list.Add(new StoredCustomerOrder((string)row[1]!, (DateTime)row[2]!, sk));
+            }
+        }
+
+        return stored.ToDictionary(
+            pair => pair.Key,
+            pair =>
+            {
+                var versionOrders = pair.Value.SelectMany(v => openedOrders.GetValueOrDefault(v.Sk) ?? []).ToArray();
+                var observations = byCustomer[pair.Key]
+                    .Select(o => new CustomerObservation(o.Order.OrderId, o.Order.OrderTimestamp, o.Order.CustomerName, o.Order.CustomerRegion))
+                    .ToArray();
+                return ((IReadOnlyList<CustomerVersion>)pair.Value, CustomerHistory.Rebuild(pair.Key, pair.Value, versionOrders, observations));
+            },
+            StringComparer.Ordinal);
     }
 
     private static object?[] VersionRow(CustomerVersion v) =>
-        [v.Sk, v.CustomerId, v.Name, v.Region, v.ValidFrom, v.ValidTo, v.ValidTo is null, v.LastSeenAt];
+        [v.Sk, v.CustomerId, v.Name, v.Region, v.ValidFrom, v.ValidTo, v.IsCurrent, v.LastSeenAt, v.OrderCount];
 
     private static object?[] DateRow(DateOnly date)
     {

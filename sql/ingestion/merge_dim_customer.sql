@@ -1,5 +1,5 @@
--- Customer versions the ingestion service opened or reshaped. A version's name and region never change; its
--- validity interval does (closed by a newer version, split by a late event, or extended back in time).
+-- Customer versions a batch created or reshaped. A version's name and region never change; its validity
+-- interval, last order and order count do (closed by a newer version, split by a late event, extended).
 MERGE INTO DIM_CUSTOMER AS t
 USING {versions} AS s
     ON t.CUSTOMER_SK = s.CUSTOMER_SK
@@ -7,8 +7,10 @@ WHEN MATCHED THEN UPDATE SET
     VALID_FROM = s.VALID_FROM,
     VALID_TO = s.VALID_TO,
     IS_CURRENT = s.IS_CURRENT,
-    LAST_SEEN_AT = s.LAST_SEEN_AT
+    LAST_SEEN_AT = s.LAST_SEEN_AT,
+    ORDER_COUNT = s.ORDER_COUNT
 WHEN NOT MATCHED THEN INSERT (
-    CUSTOMER_SK, CUSTOMER_ID, CUSTOMER_NAME, CUSTOMER_REGION, VALID_FROM, VALID_TO, IS_CURRENT, LAST_SEEN_AT)
+    CUSTOMER_SK, CUSTOMER_ID, CUSTOMER_NAME, CUSTOMER_REGION, VALID_FROM, VALID_TO, IS_CURRENT, LAST_SEEN_AT, ORDER_COUNT)
 VALUES (
-    s.CUSTOMER_SK, s.CUSTOMER_ID, s.CUSTOMER_NAME, s.CUSTOMER_REGION, s.VALID_FROM, s.VALID_TO, s.IS_CURRENT, s.LAST_SEEN_AT);
+    s.CUSTOMER_SK, s.CUSTOMER_ID, s.CUSTOMER_NAME, s.CUSTOMER_REGION, s.VALID_FROM, s.VALID_TO, s.IS_CURRENT, s.LAST_SEEN_AT,
+    s.ORDER_COUNT);

@@ -4,7 +4,7 @@
 -- Timestamps are UTC.
 
 -- Customers, slowly changing (type 2): a new version whenever the name or region changes. VALID_TO is NULL on
--- the current version. LAST_SEEN_AT is the latest order seen within the version.
+-- the current version. LAST_SEEN_AT is the latest order within the version, ORDER_COUNT how many orders point at it.
 CREATE TABLE IF NOT EXISTS DIM_CUSTOMER (
     CUSTOMER_SK      BIGINT        NOT NULL PRIMARY KEY,
     CUSTOMER_ID      VARCHAR(64)   NOT NULL,
@@ -13,15 +13,17 @@ CREATE TABLE IF NOT EXISTS DIM_CUSTOMER (
     VALID_FROM       TIMESTAMP     NOT NULL,
     VALID_TO         TIMESTAMP,
     IS_CURRENT       BOOLEAN       NOT NULL,
-    LAST_SEEN_AT     TIMESTAMP     NOT NULL
+    LAST_SEEN_AT     TIMESTAMP     NOT NULL,
+    ORDER_COUNT      BIGINT
 );
 
--- Products: the latest name and category seen for each product id.
+-- Products: the name and category of each product id's latest order (LAST_ORDER_ID, LAST_SEEN_AT).
 CREATE TABLE IF NOT EXISTS DIM_PRODUCT (
     PRODUCT_ID    VARCHAR(64)   NOT NULL PRIMARY KEY,
     PRODUCT_NAME  VARCHAR(200)  NOT NULL,
     CATEGORY      VARCHAR(100)  NOT NULL,
-    LAST_SEEN_AT  TIMESTAMP     NOT NULL
+    LAST_SEEN_AT  TIMESTAMP     NOT NULL,
+    LAST_ORDER_ID VARCHAR(64)
 );
 
 -- Calendar of the days that have orders. WEEKDAY is ISO: 1 = Monday ... 7 = Sunday.
