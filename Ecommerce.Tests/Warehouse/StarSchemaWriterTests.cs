@@ -115,6 +115,99 @@ public abstract class StarSchemaWriterTests
     }
 
     [Fact]
+    public async Task Late_events_that_split_stored_versions_in_a_later_batch_keep_every_history_exact()
+    {
+        // Phase 1: 20 customers order in the North on days 0, 2 and 4; 20 others in the East on day 0.
+        await using var bed = await WarehouseTestBed.CreateAsync(Warehouse);
+        var north = Enumerable.Range(1, 20).Select(i => $"N{i}").ToArray();
+        var east = Enumerable.Range(1, 20).Select(i => $"E{i}").ToArray();
+        await bed.IngestAsync([
+            .. north.SelectMany(c => Enumerable.Range(0, 3).Select(i => 2 * i).Select(d => WarehouseTestBed.Order($"{c}-d{d}", T0.AddDays(d), customerId: c, region: "North"))),
+            .. east.Select(c => WarehouseTestBed.Order($"{c}-d0", T0, customerId: c, region: "East")),
+        ]);
+
+        // Phase 2, one later batch: each North customer's late order from the South on day 1, 20 new customers, and
+        // the East customers moving West on day 3.
+        var fresh = Enumerable.Range(1, 20).Select(i => $"F{i}").ToArray();
+        await bed.IngestAsync([
+            .. north.Select(c => WarehouseTestBed.Order($"{c}-d1", T0.AddDays(1), customerId: c, region: "South")),
+            .. fresh.Select(c => WarehouseTestBed.Order($"{c}-d0", T0, customerId: c, region: "North")),
+            .. east.Select(c => WarehouseTestBed.Order($"{c}-d3", T0.AddDays(3), customerId: c, region: "West")),
+        ]);
+
+        // Every fact joins exactly one version, and that version is valid at the fact's time.
+        var joined = await bed.QueryAsync(
+            "SELECT f.ORDER_ID, COUNT(c.CUSTOMER_SK), MIN(CASE WHEN f.ORDER_TIMESTAMP >= c.VALID_FROM AND (c.VALID_TO IS NULL OR f.ORDER_TIMESTAMP < c.VALID_TO) THEN 1 ELSE 0 END) " +
+            "FROM FACT_ORDERS f LEFT JOIN DIM_CUSTOMER c ON c.CUSTOMER_SK = f.CUSTOMER_SK GROUP BY f.ORDER_ID");
+        Assert.Equal(140, joined.Count);
+        Assert.All(joined, row => Assert.Equal((1L, 1L), ((long)row[1]!, Convert.ToInt64(row[2], CultureInfo.InvariantCulture))));
+
+        foreach (var customer in north)
+        {
+            Assert.Equal(
+                [("North", T0, (DateTime?)T0.AddDays(1), 1L), ("South", T0.AddDays(1), T0.AddDays(2), 1L), ("North", T0.AddDays(2), null, 2L)],
+                (await OrderCountsAsync(bed, customer)).Select(v => (v.Region, v.From, v.To, v.Orders)));
+        }
+
+        foreach (var customer in east)
+        {
+            Assert.Equal([("East", T0, (DateTime?)T0.AddDays(3), 1L), ("West", T0.AddDays(3), null, 1L)],
+                (await OrderCountsAsync(bed, customer)).Select(v => (v.Region, v.From, v.To, v.Orders)));
+        }
+
+        foreach (var customer in fresh)
+        {
+            Assert.Equal([("North", T0, (DateTime?)null, 1L)], (await OrderCountsAsync(bed, customer)).Select(v => (v.Region, v.From, v.To, v.Orders)));
+        }
+
+        Assert.Equal(60, await bed.CountAsync("DIM_CUSTOMER WHERE IS_CURRENT"));
+    }
+
+    [Fact]
+    public async Task Orders_at_the_same_instant_are_ranked_by_order_id_whatever_arrives_first()
+    {
+        await using var bed = await WarehouseTestBed.CreateAsync(Warehouse);
+        await bed.IngestAsync(WarehouseTestBed.Order("o-2", T0, region: "South", productName: "Laptop S"));
+        await bed.IngestAsync(WarehouseTestBed.Order("o-1", T0, region: "North", productName: "Laptop N"));
+        await bed.IngestAsync(WarehouseTestBed.Order("o-3", T0, region: "East", productName: "Laptop E"));
+
+        Assert.Equal([("North", T0, (DateTime?)null, 3L)], (await OrderCountsAsync(bed, "C1")).Select(v => (v.Region, v.From, v.To, v.Orders)));
+        Assert.Equal("Laptop N", (await bed.QueryAsync("SELECT PRODUCT_NAME FROM DIM_PRODUCT"))[0][0]);
+        Assert.Equal(new Dictionary<string, string> { ["o-1"] = "North", ["o-2"] = "North", ["o-3"] = "North" }, await bed.RegionAtOrderTimeAsync());
+    }
+
+    [Fact]
+    public async Task A_write_whose_customers_another_writer_changed_after_its_reads_is_refused_and_writes_nothing()
+    {
+        await using var bed = await WarehouseTestBed.CreateAsync(Warehouse);
+        await bed.IngestAsync(WarehouseTestBed.Order("o-1", T0, region: "North"), WarehouseTestBed.Order("o-3", T0.AddDays(2), region: "North"));
+        var second = new StarSchemaWriter(bed.OpenAnotherProvider(), bed.Time);
+
+        // The first writer reads the customer; the second then stores a late order of the same customer (another
+        // partition: orders not keyed by customer); the first writer's transaction must not build on its old reads.
+        var overtaken = new Differential.InterceptingWarehouse(bed.Provider)
+        {
+            BeforeNextTransaction = () => second.WriteAsync([WarehouseTestBed.Order("o-2", T0.AddDays(1), region: "North")], [], CancellationToken.None),
+        };
+        var first = new StarSchemaWriter(overtaken, bed.Time);
+        var late = WarehouseTestBed.Order("o-1b", T0.AddDays(1).AddHours(1), region: "South");
+
+        await Assert.ThrowsAsync<StaleReadException>(() => first.WriteAsync([late], [], CancellationToken.None));
+        Assert.Equal(3, await bed.CountAsync("FACT_ORDERS"));
+
+        // Read again, it lands where the second writer's order says: South from day 1 + 1 h until day 2.
+        await first.WriteAsync((await first.ClassifyAsync([late], CancellationToken.None)).New, [], CancellationToken.None);
+        Assert.Equal(
+            [("North", T0, (DateTime?)T0.AddDays(1).AddHours(1), 2L), ("South", T0.AddDays(1).AddHours(1), T0.AddDays(2), 1L), ("North", T0.AddDays(2), null, 1L)],
+            (await OrderCountsAsync(bed, "C1")).Select(v => (v.Region, v.From, v.To, v.Orders)));
+    }
+
+    private static async Task<List<(string Region, DateTime From, DateTime? To, long Orders)>> OrderCountsAsync(WarehouseTestBed bed, string customerId) =>
+        (await bed.QueryAsync("SELECT CUSTOMER_REGION, VALID_FROM, VALID_TO, ORDER_COUNT FROM DIM_CUSTOMER WHERE CUSTOMER_ID = ? ORDER BY VALID_FROM", customerId))
+        .Select(r => ((string)r[0]!, (DateTime)r[1]!, (DateTime?)r[2], Convert.ToInt64(r[3], CultureInfo.InvariantCulture)))
+        .ToList();
+
+    [Fact]
     public async Task Products_keep_their_latest_name_and_dates_get_calendar_attributes()
     {
         await using var bed = await WarehouseTestBed.CreateAsync(Warehouse);

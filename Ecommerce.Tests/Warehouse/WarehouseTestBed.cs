@@ -25,6 +25,8 @@ public sealed class WarehouseTestBed : IAsyncDisposable
 
     private readonly TempDirectory _directory = new();
     private HttpClient? _http;
+    private readonly List<IAsyncDisposable> _others = [];
+    private Action<SnowflakeOptions>? _configure;
     private SnowflakeSqlApiClient? _liveAdmin;
     private string? _liveSchema;
     private long _offset;
@@ -46,7 +48,7 @@ public sealed class WarehouseTestBed : IAsyncDisposable
     /// <summary>A bed on <paramref name="warehouse"/> (<see cref="DuckDb"/> or <see cref="Snowflake"/>).</summary>
     public static async Task<WarehouseTestBed> CreateAsync(string warehouse, DateTimeOffset? now = null, Action<SnowflakeOptions>? configure = null)
     {
-        var bed = new WarehouseTestBed(now);
+        var bed = new WarehouseTestBed(now) { _configure = configure };
         if (warehouse == Snowflake)
         {
             // Small result partitions, so that every larger read (and every analytics answer) spans several.
@@ -72,6 +74,37 @@ public sealed class WarehouseTestBed : IAsyncDisposable
         bed.Writer = new StarSchemaWriter(bed.Provider, bed.Time);
         await bed.Writer.EnsureSchemaAsync(CancellationToken.None);
         return bed;
+    }
+
+    /// <summary>
+    /// One more provider on the same warehouse, as a second writer would have: its own DuckDB connection to the same
+    /// file, or its own HTTP client and session to the same SQL API double. Disposed with the bed.
+    /// </summary>
+    public IWarehouseProvider OpenAnotherProvider()
+    {
+        IWarehouseProvider provider;
+        if (SnowflakeDouble is not null)
+        {
+            var options = SnowflakeDouble.ClientOptions();
+            _configure?.Invoke(options);
+            options.Validate();
+            var http = SnowflakeSqlApiClient.CreateHttpClient(options);
+            var client = new SnowflakeSqlApiClient(http, options, SnowflakeCredentials.From(options, TimeProvider.System), TimeProvider.System,
+                NullLogger<SnowflakeSqlApiClient>.Instance);
+            provider = new SnowflakeWarehouseProvider(client, options, Time);
+            _others.Add(new DisposeAction(http.Dispose));
+        }
+        else if (Provider is DuckDbWarehouseProvider)
+        {
+            provider = new DuckDbWarehouseProvider($"Data Source={_directory.File("warehouse.duckdb")}");
+        }
+        else
+        {
+            throw new NotSupportedException("A second writer is set up for DuckDB and the SQL API double only.");
+        }
+
+        _others.Add(provider);
+        return provider;
     }
 
     public static IncomingOrder Order(
@@ -144,6 +177,11 @@ public sealed class WarehouseTestBed : IAsyncDisposable
             await _liveAdmin.ExecuteAsync("DROP SCHEMA IF EXISTS IDENTIFIER(?)", [SnowflakeValues.Bind(_liveSchema, null)], 1, CancellationToken.None);
         }
 
+        foreach (var other in _others)
+        {
+            await other.DisposeAsync();
+        }
+
         await Provider.DisposeAsync();
         _http?.Dispose();
         if (SnowflakeDouble is not null)
@@ -155,6 +193,15 @@ public sealed class WarehouseTestBed : IAsyncDisposable
         }
 
         _directory.Dispose();
+    }
+
+    private sealed class DisposeAction(Action action) : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync()
+        {
+            action();
+            return ValueTask.CompletedTask;
+        }
     }
 
     public static byte[] Utf8(string text) => Encoding.UTF8.GetBytes(text);

@@ -1,0 +1,376 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Confluent.Kafka;
+using Ecommerce.Consumer.Ingestion;
+using Ecommerce.Consumer.Warehouse;
+using Ecommerce.ServiceDefaults.Messaging;
+using Ecommerce.Tests.Infrastructure;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace Ecommerce.Tests.Warehouse.Differential;
+
+/// <summary>
+/// Ingests an <see cref="OrderLog"/> through the real ingestion path (the validator inside PendingBatch, the
+/// BatchWriter with its retries, stale-batch and stale-read handling, the StarSchemaWriter, a real warehouse, and
+/// dead letters to a real Kafka-protocol broker) under a random schedule drawn from the seed: random batch
+/// boundaries, one or two writers, a writer whose reads are overtaken by the other's write, partitions moving
+/// between writers while a batch is in hand, batches abandoned before or after their dead letters were sent,
+/// and a transaction that commits while its writer hears of a failure. Then every table and the dead-letter topic
+/// are compared with the <see cref="ReferenceModel"/>.
+/// </summary>
+public sealed class DifferentialRun
+{
+    private const string DeadLetterTopic = "orders.dlq";
+    private static readonly TimeSpan BatchDeadline = TimeSpan.FromSeconds(60);
+
+    private readonly OrderLog _stream;
+    private readonly Random _random;
+    private readonly List<Writer> _writers = [];
+    private readonly int[] _owner;
+    private readonly long[] _position;
+    private readonly int _maxBatch;
+    private readonly StringBuilder _schedule = new();
+    private WarehouseTestBed _bed = null!;
+
+    /// <summary>The run's own source topic name, so that runs sharing the broker's dead-letter topic tell theirs apart.</summary>
+    private string Topic { get; } = $"orders.differential.{Guid.NewGuid():N}";
+
+    private DifferentialRun(OrderLog stream)
+    {
+        _stream = stream;
+        _random = new Random(unchecked((stream.Seed * 7919) + 17));
+        _owner = new int[stream.Partitions.Count];
+        _position = new long[stream.Partitions.Count];
+        _maxBatch = _random.Next(1, 40);
+    }
+
+    /// <summary>The differences between the warehouse and the model (none when the run is right), each a line.</summary>
+    /// <param name="deadLetters">One publisher per writer (two), to the broker's <c>orders.dlq</c>: shared by the runs of a
+    /// test, which tell their dead letters apart by their source topic, each run's own.</param>
+    public static async Task<IReadOnlyList<string>> RunAsync(OrderLog stream, string warehouse, string bootstrapServers, IReadOnlyList<DeadLetterPublisher> deadLetters)
+    {
+        var run = new DifferentialRun(stream);
+        try
+        {
+            return await run.ExecuteAsync(warehouse, bootstrapServers, deadLetters);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            return [$"the run failed: {ex.GetType().Name}: {ex.Message}", $"schedule: {run._schedule}"];
+        }
+    }
+
+    private async Task<IReadOnlyList<string>> ExecuteAsync(string warehouse, string bootstrapServers, IReadOnlyList<DeadLetterPublisher> deadLetters)
+    {
+        await using var bed = await WarehouseTestBed.CreateAsync(warehouse);
+        _bed = bed;
+        var writerCount = _stream.Partitions.Count > 1 && _random.Next(2) == 0 ? 2 : 1;
+        for (var w = 0; w < writerCount; w++)
+        {
+            _writers.Add(new Writer(w, w == 0 ? bed.Provider : bed.OpenAnotherProvider(), bed.Time, deadLetters[w], Topic));
+        }
+
+        try
+        {
+            for (var p = 0; p < _owner.Length; p++)
+            {
+                _owner[p] = p % writerCount;
+            }
+
+            _schedule.Append(CultureInfo.InvariantCulture, $"{writerCount} writer(s), batches of up to {_maxBatch}; ");
+            await IngestEverythingAsync();
+            var differences = new List<string>();
+            differences.AddRange(await CompareTablesAsync());
+            differences.AddRange(CompareDeadLetters(bootstrapServers));
+            if (differences.Count > 0)
+            {
+                differences.Add($"schedule: {_schedule}");
+            }
+
+            return differences;
+        }
+        finally
+        {
+            foreach (var writer in _writers)
+            {
+                writer.Dispose();
+            }
+        }
+    }
+
+    private async Task IngestEverythingAsync()
+    {
+        for (var step = 0; ; step++)
+        {
+            var stored = await StoredOffsetsAsync();
+            if (Enumerable.Range(0, _owner.Length).All(p => stored.GetValueOrDefault(p) >= _stream.Partitions[p].Count))
+            {
+                return;
+            }
+
+            if (step > 5_000)
+            {
+                throw new InvalidOperationException("the stream was not ingested after 5,000 batches");
+            }
+
+            var writer = _writers[_random.Next(_writers.Count)];
+            if (!HasUnread(writer))
+            {
+                // Everything this writer owns was read; what is not stored yet was abandoned: read it again.
+                Rewind(writer, Enumerable.Range(0, _owner.Length).Where(p => _owner[p] == writer.Id), stored);
+                if (!HasUnread(writer))
+                {
+                    continue;
+                }
+            }
+
+            var batch = Read(writer);
+            var other = _writers.Count > 1 ? _writers[1 - writer.Id] : null;
+            var roll = _random.NextDouble();
+            if (roll < 0.05)
+            {
+                Log("abandon");
+                Rewind(writer, batch.Partitions, stored);
+            }
+            else if (roll < 0.10)
+            {
+                Log("fail after dead letters");
+                writer.Warehouse.NextTransactionFault = InterceptingWarehouse.Fault.BeforeCommit;
+                Assert.Null(await writer.Batches.WriteAsync(batch.Pending, retry: false, CancellationToken.None));
+                Rewind(writer, batch.Partitions, await StoredOffsetsAsync());
+            }
+            else if (roll < 0.13)
+            {
+                Log("commit unheard");
+                writer.Warehouse.NextTransactionFault = InterceptingWarehouse.Fault.AfterCommit;
+                await WriteAsync(writer, batch);
+            }
+            else if (roll < 0.30 && other is not null && HasUnread(other))
+            {
+                // The other writer writes a whole batch between this writer's reads and its transaction.
+                Log("overtaken");
+                var overtaking = Read(other);
+                writer.Warehouse.BeforeNextTransaction = () => WriteAsync(other, overtaking);
+                await WriteAsync(writer, batch);
+            }
+            else if (roll < 0.36 && other is not null && batch.Partitions.Count > 0)
+            {
+                // A rebalance while the batch is in hand: one of its partitions moves to the other writer, which
+                // resumes where the warehouse says and writes first; this writer then writes its batch late.
+                var moved = batch.Partitions[_random.Next(batch.Partitions.Count)];
+                Log($"p{moved} moves to w{other.Id}");
+                _owner[moved] = other.Id;
+                _position[moved] = (await StoredOffsetsAsync()).GetValueOrDefault(moved);
+                if (HasUnread(other))
+                {
+                    await WriteAsync(other, Read(other));
+                }
+
+                await WriteAsync(writer, batch);
+            }
+            else
+            {
+                await WriteAsync(writer, batch);
+            }
+        }
+    }
+
+    private bool HasUnread(Writer writer) =>
+        Enumerable.Range(0, _owner.Length).Any(p => _owner[p] == writer.Id && _position[p] < _stream.Partitions[p].Count);
+
+    /// <summary>Reads up to a random number of events from the writer's partitions, each partition in offset order.</summary>
+    private (PendingBatch Pending, List<int> Partitions) Read(Writer writer)
+    {
+        var batch = new PendingBatch();
+        var partitions = new List<int>();
+        var size = _random.Next(1, _maxBatch + 1);
+        for (var i = 0; i < size; i++)
+        {
+            var open = Enumerable.Range(0, _owner.Length).Where(p => _owner[p] == writer.Id && _position[p] < _stream.Partitions[p].Count).ToArray();
+            if (open.Length == 0)
+            {
+                break;
+            }
+
+            var partition = open[_random.Next(open.Length)];
+            var offset = _position[partition]++;
+            var record = _stream.Partitions[partition][(int)offset];
+            batch.Add(new ConsumeResult<byte[]?, byte[]?>
+            {
+                Topic = Topic,
+                Partition = new Partition(partition),
+                Offset = new Offset(offset),
+                Message = new Message<byte[]?, byte[]?> { Key = record.Key, Value = record.Value, Headers = [] },
+            }, Stopwatch.GetTimestamp());
+            if (!partitions.Contains(partition))
+            {
+                partitions.Add(partition);
+            }
+        }
+
+        Log($"w{writer.Id} reads {batch.Count}");
+        return (batch, partitions);
+    }
+
+    private static async Task WriteAsync(Writer writer, (PendingBatch Pending, List<int> Partitions) batch)
+    {
+        using var deadline = new CancellationTokenSource(BatchDeadline);
+        var progress = await writer.Batches.WriteAsync(batch.Pending, retry: true, deadline.Token);
+        if (progress is null)
+        {
+            throw new InvalidOperationException($"writer {writer.Id} could not write a batch of {batch.Pending.Count} events within {BatchDeadline.TotalSeconds} s");
+        }
+    }
+
+    private void Rewind(Writer writer, IEnumerable<int> partitions, IReadOnlyDictionary<int, long> stored)
+    {
+        foreach (var partition in partitions.Where(p => _owner[p] == writer.Id))
+        {
+            _position[partition] = stored.GetValueOrDefault(partition);
+        }
+    }
+
+    private async Task<Dictionary<int, long>> StoredOffsetsAsync() =>
+        (await _bed.Writer.ReadOffsetsAsync(Topic, CancellationToken.None)).ToDictionary(o => o.Partition, o => o.NextOffset);
+
+    private void Log(string what) => _schedule.Append(what).Append("; ");
+
+    private async Task<List<string>> CompareTablesAsync()
+    {
+        var model = new ReferenceModel(_stream);
+        var differences = new List<string>();
+
+        var facts = (await _bed.QueryAsync(
+                "SELECT f.ORDER_ID, f.ORDER_TIMESTAMP, f.CUSTOMER_ID, f.PRODUCT_ID, f.PRICE, f.QUANTITY, f.TOTAL_AMOUNT, f.ORDER_DATE, " +
+                "c.CUSTOMER_NAME, c.CUSTOMER_REGION, c.VALID_FROM FROM FACT_ORDERS f LEFT JOIN DIM_CUSTOMER c ON c.CUSTOMER_SK = f.CUSTOMER_SK"))
+            .Select(r => ReferenceModel.FactLine((string)r[0]!, (DateTime)r[1]!, (string)r[2]!, (string)r[3]!, (decimal)r[4]!, Convert.ToInt64(r[5], CultureInfo.InvariantCulture),
+                (decimal)r[6]!, (DateOnly)r[7]!, (string?)r[8], (string?)r[9], (DateTime?)r[10]));
+        Compare("FACT_ORDERS", model.Facts, facts, differences);
+
+        var versions = (await _bed.QueryAsync(
+                "SELECT CUSTOMER_ID, CUSTOMER_NAME, CUSTOMER_REGION, VALID_FROM, VALID_TO, IS_CURRENT, ORDER_COUNT, LAST_SEEN_AT FROM DIM_CUSTOMER"))
+            .Select(r => ReferenceModel.VersionLine((string)r[0]!, (string)r[1]!, (string)r[2]!, (DateTime)r[3]!, (DateTime?)r[4], (bool)r[5]!,
+                Convert.ToInt64(r[6] ?? -1L, CultureInfo.InvariantCulture), (DateTime)r[7]!));
+        Compare("DIM_CUSTOMER", model.Versions, versions, differences);
+
+        var products = (await _bed.QueryAsync("SELECT PRODUCT_ID, PRODUCT_NAME, CATEGORY FROM DIM_PRODUCT"))
+            .Select(r => ReferenceModel.ProductLine((string)r[0]!, (string)r[1]!, (string)r[2]!));
+        Compare("DIM_PRODUCT", model.Products, products, differences);
+
+        var dates = (await _bed.QueryAsync("SELECT ORDER_DATE, DAY, MONTH, YEAR, QUARTER, WEEKDAY, IS_WEEKEND FROM DIM_DATE"))
+            .Select(r =>
+            {
+                // Written in the model's form, so that stored attributes that are not those of the date differ.
+                var date = (DateOnly)r[0]!;
+                return FormattableString.Invariant($"{date:yyyy-MM-dd} | {r[1]} {r[2]} {r[3]} | Q{r[4]} | weekday {r[5]} | weekend {r[6]}");
+            });
+        Compare("DIM_DATE", model.Dates, dates, differences);
+
+        var offsets = (await _bed.Writer.ReadOffsetsAsync(Topic, CancellationToken.None)).Select(o => ReferenceModel.OffsetLine(o.Partition, o.NextOffset));
+        Compare("INGESTION_OFFSETS", model.Offsets, offsets, differences);
+        return differences;
+    }
+
+    private List<string> CompareDeadLetters(string bootstrapServers)
+    {
+        var model = new ReferenceModel(_stream);
+        var differences = new List<string>();
+        var lines = new List<string>();
+        using (var consumer = new ConsumerBuilder<byte[]?, byte[]?>(new ConsumerConfig
+               {
+                   BootstrapServers = bootstrapServers,
+                   GroupId = $"differential-{Guid.NewGuid():N}",
+                   EnableAutoCommit = false,
+                   FetchWaitMaxMs = 10,
+               }).SetLogHandler((_, _) => { }).Build())
+        {
+            var ends = Enumerable.Range(0, EmbeddedKafka.Partitions)
+                .Select(p => new TopicPartition(DeadLetterTopic, p))
+                .ToDictionary(tp => tp.Partition.Value, tp => consumer.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(10)).High.Value);
+            var unread = ends.Where(e => e.Value > 0).ToDictionary(e => e.Key, e => e.Value);
+            consumer.Assign(unread.Keys.Select(p => new TopicPartitionOffset(DeadLetterTopic, p, Offset.Beginning)));
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+            while (unread.Count > 0 && DateTime.UtcNow < deadline)
+            {
+                if (consumer.Consume(TimeSpan.FromMilliseconds(100)) is not { } record)
+                {
+                    continue;
+                }
+
+                if (record.Offset.Value + 1 >= unread.GetValueOrDefault(record.Partition.Value, long.MaxValue))
+                {
+                    unread.Remove(record.Partition.Value);
+                }
+
+                string Header(string name) => Encoding.UTF8.GetString(record.Message.Headers.GetLastBytes(name));
+                if (Header(DeadLetterPublisher.SourceTopicHeader) == Topic)
+                {
+                    lines.Add(ReferenceModel.DeadLetterLine(int.Parse(Header(DeadLetterPublisher.SourcePartitionHeader), CultureInfo.InvariantCulture),
+                        long.Parse(Header(DeadLetterPublisher.SourceOffsetHeader), CultureInfo.InvariantCulture), Header(DeadLetterPublisher.CodeHeader)));
+                }
+            }
+
+            if (unread.Count > 0)
+            {
+                differences.Add($"{DeadLetterTopic} could not be read to its end in 30 s");
+            }
+        }
+
+        // A batch abandoned after its dead letters were sent sends them again when it is read again: at least once.
+        Compare("orders.dlq", model.DeadLetters, lines.Distinct(), differences);
+        return differences;
+    }
+
+    private static void Compare(string table, IReadOnlyList<string> expected, IEnumerable<string> actual, List<string> differences)
+    {
+        var stored = actual.ToList();
+        var missing = expected.ToList();
+        var extra = new List<string>();
+        foreach (var line in stored)
+        {
+            if (!missing.Remove(line))
+            {
+                extra.Add(line);
+            }
+        }
+
+        differences.AddRange(missing.Order(StringComparer.Ordinal).Take(15).Select(l => $"{table} lacks   {l}"));
+        differences.AddRange(extra.Order(StringComparer.Ordinal).Take(15).Select(l => $"{table} has extra {l}"));
+    }
+
+    /// <summary>One ingestion writer: its own provider (with the test's hooks), star-schema writer and batch writer.</summary>
+    private sealed class Writer : IDisposable
+    {
+        private readonly IngestionMetrics _metrics;
+
+        public Writer(int id, IWarehouseProvider provider, TimeProvider time, DeadLetterPublisher deadLetters, string topic)
+        {
+            Id = id;
+            Warehouse = new InterceptingWarehouse(provider);
+            var options = Options.Create(new IngestionOptions { Topic = topic, DeadLetterTopic = DeadLetterTopic });
+            var status = new IngestionStatus();
+            _metrics = new IngestionMetrics(status);
+            Batches = new BatchWriter(new StarSchemaWriter(Warehouse, time), deadLetters, status, _metrics, options, time, NullLogger<BatchWriter>.Instance);
+        }
+
+        public int Id { get; }
+
+        public InterceptingWarehouse Warehouse { get; }
+
+        public BatchWriter Batches { get; }
+
+        public void Dispose() => _metrics.Dispose();
+    }
+
+    /// <summary>Dead-letter publishers for the writers of runs, to <c>orders.dlq</c> of a broker.</summary>
+    public static IReadOnlyList<DeadLetterPublisher> CreatePublishers(string bootstrapServers, KafkaClientMetrics metrics) =>
+        Enumerable.Range(0, 2).Select(_ =>
+        {
+            var settings = new KafkaProducerSettings { DisableMetrics = true };
+            settings.Config.BootstrapServers = bootstrapServers;
+            return new DeadLetterPublisher(new KafkaProducerFactory<byte[]?, byte[]?>(settings, metrics, NullLoggerFactory.Instance),
+                Options.Create(new IngestionOptions { DeadLetterTopic = DeadLetterTopic }), TimeProvider.System);
+        }).ToArray();
+}

@@ -1,0 +1,53 @@
+using Ecommerce.Consumer.Warehouse;
+
+namespace Ecommerce.Tests.Warehouse.Differential;
+
+/// <summary>
+/// A real warehouse provider with two hooks for schedules a test wants to force: run something just before the next
+/// batch transaction (another writer's whole batch, between this writer's reads and its write), and fail the next
+/// transaction either before it runs or after it committed (an outcome the writer never learns).
+/// </summary>
+public sealed class InterceptingWarehouse(IWarehouseProvider inner) : IWarehouseProvider
+{
+    public enum Fault
+    {
+        None,
+        BeforeCommit,
+        AfterCommit,
+    }
+
+    /// <summary>Runs once, before the next transaction.</summary>
+    public Func<Task>? BeforeNextTransaction { get; set; }
+
+    public Fault NextTransactionFault { get; set; }
+
+    public string SystemName => inner.SystemName;
+
+    public Task ExecuteScriptAsync(string script, CancellationToken cancellationToken) => inner.ExecuteScriptAsync(script, cancellationToken);
+
+    public Task<IReadOnlyList<object?[]>> QueryAsync(SqlStatement statement, CancellationToken cancellationToken) => inner.QueryAsync(statement, cancellationToken);
+
+    public async Task ExecuteTransactionAsync(IReadOnlyList<SqlStatement> statements, CancellationToken cancellationToken)
+    {
+        if (BeforeNextTransaction is { } before)
+        {
+            BeforeNextTransaction = null;
+            await before();
+        }
+
+        var fault = NextTransactionFault;
+        NextTransactionFault = Fault.None;
+        if (fault == Fault.BeforeCommit)
+        {
+            throw new IOException("Injected: the connection dropped before the transaction ran.");
+        }
+
+        await inner.ExecuteTransactionAsync(statements, cancellationToken);
+        if (fault == Fault.AfterCommit)
+        {
+            throw new IOException("Injected: the connection dropped after the transaction committed.");
+        }
+    }
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask; // The test bed owns the provider.
+}
