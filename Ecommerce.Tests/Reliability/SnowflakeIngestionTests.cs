@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Text.Json;
 using Ecommerce.Tests.Infrastructure;
+using Confluent.Kafka;
 using Ecommerce.Tests.Infrastructure.Snowflake;
+using Ecommerce.Tests.Warehouse.Differential;
 
 namespace Ecommerce.Tests.Reliability;
 
@@ -170,5 +172,49 @@ public sealed class SnowflakeIngestionTests : PipelineTest
         var trimmed = second.Output.Contains("stored by another writer", StringComparison.Ordinal);
         Assert.True(refused || trimmed, "the held transaction and the takeover never met: the test did not exercise the race");
         await second.StopAsync(TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
+    public async Task Two_consumers_of_orders_not_keyed_by_customer_build_exactly_the_history_the_reference_model_computes()
+    {
+        // As the issue found it: 3,600 orders of 300 customers whose regions change, keyed by order id (so a customer's
+        // orders are spread over every partition and both consumers), arriving in random time order.
+        var log = OrderLog.Generate(seed: 1212, events: 3_600, customers: 300, partitions: EmbeddedKafka.Partitions, keying: StreamKeying.OrderId, lateness: 1.0);
+        await using var snowflake = await SnowflakeSqlApiDouble.StartAsync();
+        await using var first = StartConsumerOnSnowflake(snowflake, ("Ingestion__MaxBatchSize", "150"), ("Snowflake__QueryTag", "consumer-1"));
+        await using var second = StartConsumerOnSnowflake(snowflake, ("Ingestion__MaxBatchSize", "150"), ("Snowflake__QueryTag", "consumer-2"));
+        await Task.WhenAll(first.WaitUntilHealthyAsync(Patience), second.WaitUntilHealthyAsync(Patience));
+        await Task.WhenAll(
+            first.WaitForStatusAsync("/api/ingestion/status", s => s.GetProperty("partitions").GetArrayLength() > 0, Patience, "the first consumer to own partitions"),
+            second.WaitForStatusAsync("/api/ingestion/status", s => s.GetProperty("partitions").GetArrayLength() > 0, Patience, "the second consumer to own partitions"));
+
+        using (var producer = Kafka.CreateProducer())
+        {
+            var deliveries = log.Partitions.SelectMany((records, partition) => records.Select(record => producer.ProduceAsync(
+                new TopicPartition("orders", partition), new Message<byte[]?, byte[]?> { Key = record.Key, Value = record.Value }))).ToList();
+            await Task.WhenAll(deliveries);
+        }
+
+        var deadline = DateTime.UtcNow + Patience;
+        while (true)
+        {
+            var stored = (await snowflake.QueryAsync("SELECT PARTITION_ID, NEXT_OFFSET FROM INGESTION_OFFSETS WHERE TOPIC = 'orders'"))
+                .ToDictionary(r => Convert.ToInt32(r[0], CultureInfo.InvariantCulture), r => Convert.ToInt64(r[1], CultureInfo.InvariantCulture));
+            if (Enumerable.Range(0, log.Partitions.Count).All(p => stored.GetValueOrDefault(p) >= log.Partitions[p].Count))
+            {
+                break;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"not every order was ingested in time:\n{first.Output}\n{second.Output}");
+            await Task.Delay(500);
+        }
+
+        var model = new ReferenceModel(log);
+        var differences = await WarehouseComparison.CompareTablesAsync(model, snowflake.QueryAsync, "orders");
+        differences.AddRange(WarehouseComparison.CompareDeadLetters(model, Kafka.BootstrapServers, "orders.dlq", "orders"));
+        Assert.True(differences.Count == 0, string.Join(Environment.NewLine, differences));
+        await AssertCustomerHistoryIsConsistentAsync(snowflake);
+        Assert.Empty(snowflake.Violations);
+        await Task.WhenAll(first.StopAsync(TimeSpan.FromSeconds(30)), second.StopAsync(TimeSpan.FromSeconds(30)));
     }
 }

@@ -82,8 +82,9 @@ public sealed class DifferentialRun
             _schedule.Append(CultureInfo.InvariantCulture, $"{writerCount} writer(s), batches of up to {_maxBatch}; ");
             await IngestEverythingAsync();
             var differences = new List<string>();
-            differences.AddRange(await CompareTablesAsync());
-            differences.AddRange(CompareDeadLetters(bootstrapServers));
+            var model = new ReferenceModel(_stream);
+            differences.AddRange(await WarehouseComparison.CompareTablesAsync(model, _bed.QueryAsync, Topic));
+            differences.AddRange(WarehouseComparison.CompareDeadLetters(model, bootstrapServers, DeadLetterTopic, Topic));
             if (differences.Count > 0)
             {
                 differences.Add($"schedule: {_schedule}");
@@ -236,109 +237,6 @@ public sealed class DifferentialRun
         (await _bed.Writer.ReadOffsetsAsync(Topic, CancellationToken.None)).ToDictionary(o => o.Partition, o => o.NextOffset);
 
     private void Log(string what) => _schedule.Append(what).Append("; ");
-
-    private async Task<List<string>> CompareTablesAsync()
-    {
-        var model = new ReferenceModel(_stream);
-        var differences = new List<string>();
-
-        var facts = (await _bed.QueryAsync(
-                "SELECT f.ORDER_ID, f.ORDER_TIMESTAMP, f.CUSTOMER_ID, f.PRODUCT_ID, f.PRICE, f.QUANTITY, f.TOTAL_AMOUNT, f.ORDER_DATE, " +
-                "c.CUSTOMER_NAME, c.CUSTOMER_REGION, c.VALID_FROM FROM FACT_ORDERS f LEFT JOIN DIM_CUSTOMER c ON c.CUSTOMER_SK = f.CUSTOMER_SK"))
-            .Select(r => ReferenceModel.FactLine((string)r[0]!, (DateTime)r[1]!, (string)r[2]!, (string)r[3]!, (decimal)r[4]!, Convert.ToInt64(r[5], CultureInfo.InvariantCulture),
-                (decimal)r[6]!, (DateOnly)r[7]!, (string?)r[8], (string?)r[9], (DateTime?)r[10]));
-        Compare("FACT_ORDERS", model.Facts, facts, differences);
-
-        var versions = (await _bed.QueryAsync(
-                "SELECT CUSTOMER_ID, CUSTOMER_NAME, CUSTOMER_REGION, VALID_FROM, VALID_TO, IS_CURRENT, ORDER_COUNT, LAST_SEEN_AT FROM DIM_CUSTOMER"))
-            .Select(r => ReferenceModel.VersionLine((string)r[0]!, (string)r[1]!, (string)r[2]!, (DateTime)r[3]!, (DateTime?)r[4], (bool)r[5]!,
-                Convert.ToInt64(r[6] ?? -1L, CultureInfo.InvariantCulture), (DateTime)r[7]!));
-        Compare("DIM_CUSTOMER", model.Versions, versions, differences);
-
-        var products = (await _bed.QueryAsync("SELECT PRODUCT_ID, PRODUCT_NAME, CATEGORY FROM DIM_PRODUCT"))
-            .Select(r => ReferenceModel.ProductLine((string)r[0]!, (string)r[1]!, (string)r[2]!));
-        Compare("DIM_PRODUCT", model.Products, products, differences);
-
-        var dates = (await _bed.QueryAsync("SELECT ORDER_DATE, DAY, MONTH, YEAR, QUARTER, WEEKDAY, IS_WEEKEND FROM DIM_DATE"))
-            .Select(r =>
-            {
-                // Written in the model's form, so that stored attributes that are not those of the date differ.
-                var date = (DateOnly)r[0]!;
-                return FormattableString.Invariant($"{date:yyyy-MM-dd} | {r[1]} {r[2]} {r[3]} | Q{r[4]} | weekday {r[5]} | weekend {r[6]}");
-            });
-        Compare("DIM_DATE", model.Dates, dates, differences);
-
-        var offsets = (await _bed.Writer.ReadOffsetsAsync(Topic, CancellationToken.None)).Select(o => ReferenceModel.OffsetLine(o.Partition, o.NextOffset));
-        Compare("INGESTION_OFFSETS", model.Offsets, offsets, differences);
-        return differences;
-    }
-
-    private List<string> CompareDeadLetters(string bootstrapServers)
-    {
-        var model = new ReferenceModel(_stream);
-        var differences = new List<string>();
-        var lines = new List<string>();
-        using (var consumer = new ConsumerBuilder<byte[]?, byte[]?>(new ConsumerConfig
-               {
-                   BootstrapServers = bootstrapServers,
-                   GroupId = $"differential-{Guid.NewGuid():N}",
-                   EnableAutoCommit = false,
-                   FetchWaitMaxMs = 10,
-               }).SetLogHandler((_, _) => { }).Build())
-        {
-            var ends = Enumerable.Range(0, EmbeddedKafka.Partitions)
-                .Select(p => new TopicPartition(DeadLetterTopic, p))
-                .ToDictionary(tp => tp.Partition.Value, tp => consumer.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(10)).High.Value);
-            var unread = ends.Where(e => e.Value > 0).ToDictionary(e => e.Key, e => e.Value);
-            consumer.Assign(unread.Keys.Select(p => new TopicPartitionOffset(DeadLetterTopic, p, Offset.Beginning)));
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-            while (unread.Count > 0 && DateTime.UtcNow < deadline)
-            {
-                if (consumer.Consume(TimeSpan.FromMilliseconds(100)) is not { } record)
-                {
-                    continue;
-                }
-
-                if (record.Offset.Value + 1 >= unread.GetValueOrDefault(record.Partition.Value, long.MaxValue))
-                {
-                    unread.Remove(record.Partition.Value);
-                }
-
-                string Header(string name) => Encoding.UTF8.GetString(record.Message.Headers.GetLastBytes(name));
-                if (Header(DeadLetterPublisher.SourceTopicHeader) == Topic)
-                {
-                    lines.Add(ReferenceModel.DeadLetterLine(int.Parse(Header(DeadLetterPublisher.SourcePartitionHeader), CultureInfo.InvariantCulture),
-                        long.Parse(Header(DeadLetterPublisher.SourceOffsetHeader), CultureInfo.InvariantCulture), Header(DeadLetterPublisher.CodeHeader)));
-                }
-            }
-
-            if (unread.Count > 0)
-            {
-                differences.Add($"{DeadLetterTopic} could not be read to its end in 30 s");
-            }
-        }
-
-        // A batch abandoned after its dead letters were sent sends them again when it is read again: at least once.
-        Compare("orders.dlq", model.DeadLetters, lines.Distinct(), differences);
-        return differences;
-    }
-
-    private static void Compare(string table, IReadOnlyList<string> expected, IEnumerable<string> actual, List<string> differences)
-    {
-        var stored = actual.ToList();
-        var missing = expected.ToList();
-        var extra = new List<string>();
-        foreach (var line in stored)
-        {
-            if (!missing.Remove(line))
-            {
-                extra.Add(line);
-            }
-        }
-
-        differences.AddRange(missing.Order(StringComparer.Ordinal).Take(15).Select(l => $"{table} lacks   {l}"));
-        differences.AddRange(extra.Order(StringComparer.Ordinal).Take(15).Select(l => $"{table} has extra {l}"));
-    }
 
     /// <summary>One ingestion writer: its own provider (with the test's hooks), star-schema writer and batch writer.</summary>
     private sealed class Writer : IDisposable

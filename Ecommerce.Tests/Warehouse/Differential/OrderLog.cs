@@ -58,25 +58,33 @@ public sealed class OrderLog
 
     public int EventCount => Partitions.Sum(p => p.Count);
 
-    public static OrderLog Generate(int seed, int? events = null)
+    /// <summary>A random log from <paramref name="seed"/>; the optional arguments fix what the seed would otherwise draw.</summary>
+    public static OrderLog Generate(
+        int seed, int? events = null, int? customers = null, int? partitions = null, StreamKeying? keying = null, double? lateness = null)
     {
+        // Every value is drawn whether or not it is overridden, so that a seed means the same log either way.
         var random = new Random(seed);
-        var keying = (StreamKeying)random.Next(3);
-        var partitionCount = random.Next(1, 5);
-        var customers = Enumerable.Range(1, random.Next(2, 9)).Select(i => $"C{i}").ToArray();
+        var keyingDrawn = (StreamKeying)random.Next(3);
+        var partitionsDrawn = random.Next(1, 5);
+        var customersDrawn = random.Next(2, 9);
         var products = Enumerable.Range(1, random.Next(1, 6)).Select(i => $"P{i}").ToArray();
-        var eventCount = events ?? random.Next(30, 160);
+        var eventsDrawn = random.Next(30, 160);
         var spanMinutes = random.Next(60, 60 * 24 * 20);
-        var lateness = random.Next(4) switch
+        var latenessDrawn = random.Next(4) switch
         {
             0 => 0.0, // in time order
             1 => 0.05, // a few late events
             2 => 0.3, // many late events
             _ => 1.0, // random time order, as the original producer
         };
+        var keyingUsed = keying ?? keyingDrawn;
+        var partitionCount = partitions ?? partitionsDrawn;
+        var customerIds = Enumerable.Range(1, customers ?? customersDrawn).Select(i => $"C{i}").ToArray();
+        var eventCount = events ?? eventsDrawn;
+        var late = lateness ?? latenessDrawn;
 
         // Each customer's life: a few spells with a name and a region, and now and then an order that says otherwise.
-        var spells = customers.ToDictionary(c => c, _ => Enumerable.Range(0, random.Next(1, 4))
+        var spells = customerIds.ToDictionary(c => c, _ => Enumerable.Range(0, random.Next(1, 4))
             .Select(_ => (From: random.Next(spanMinutes), Name: Names[random.Next(Names.Length)], Region: Regions[random.Next(Regions.Length)]))
             .OrderBy(s => s.From).ToArray());
 
@@ -84,7 +92,7 @@ public sealed class OrderLog
         var lastMinute = new Dictionary<string, int>();
         for (var i = 0; i < eventCount; i++)
         {
-            var customer = customers[random.Next(customers.Length)];
+            var customer = customerIds[random.Next(customerIds.Length)];
             // Now and then an order at the very instant of the customer's previous one.
             var minute = random.NextDouble() < 0.08 && lastMinute.TryGetValue(customer, out var previous) ? previous : random.Next(spanMinutes);
             lastMinute[customer] = minute;
@@ -101,7 +109,7 @@ public sealed class OrderLog
 
         // Arrival order: time order, displaced at random for the late share.
         var arrival = orders
-            .Select(o => (Order: o, At: (o.Timestamp - Start).TotalMinutes + (random.NextDouble() < lateness ? random.Next(spanMinutes) : 0)))
+            .Select(o => (Order: o, At: (o.Timestamp - Start).TotalMinutes + (random.NextDouble() < late ? random.Next(spanMinutes) : 0)))
             .OrderBy(a => a.At)
             .Select(a => a.Order)
             .ToList();
@@ -110,7 +118,7 @@ public sealed class OrderLog
         var placed = new List<(int Partition, StreamRecord Record)>();
         foreach (var order in arrival)
         {
-            var (key, partition) = keying switch
+            var (key, partition) = keyingUsed switch
             {
                 StreamKeying.CustomerId => (order.CustomerId, Hash(order.CustomerId) % partitionCount),
                 StreamKeying.OrderId => (order.OrderId, Hash(order.OrderId) % partitionCount),
@@ -140,9 +148,9 @@ public sealed class OrderLog
             }
         }
 
-        var shape = $"seed {seed}: {eventCount} orders, {logs.Sum(l => l.Count)} events, {customers.Length} customers, {products.Length} products, " +
-            $"{partitionCount} partitions keyed by {keying}, late share {lateness}, span {spanMinutes} min";
-        return new OrderLog(seed, keying, logs, shape);
+        var shape = $"seed {seed}: {eventCount} orders, {logs.Sum(l => l.Count)} events, {customerIds.Length} customers, {products.Length} products, " +
+            $"{partitionCount} partitions keyed by {keyingUsed}, late share {late}, span {spanMinutes} min";
+        return new OrderLog(seed, keyingUsed, logs, shape);
     }
 
     /// <summary>A log written out by hand: each partition's orders (null for an invalid event, with its code).</summary>
