@@ -6,6 +6,14 @@ namespace Ecommerce.AppHost;
 
 internal static class ServiceConfigurationExtensions
 {
+    /// <summary>Keys of the AppHost's Snowflake section that are passed on as they are: none of them is a secret.</summary>
+    private static readonly string[] SnowflakeTuningKeys =
+        ["QueryTag", "StatementTimeout", "RequestTimeout", "RetryFor", "MaxBindingsPerStatement", "BaseUrl"];
+
+    /// <summary>Credentials, and the secret parameter that carries each one.</summary>
+    private static readonly (string Key, string Parameter)[] SnowflakeSecrets =
+        [("PrivateKey", "snowflake-private-key"), ("PrivateKeyPassphrase", "snowflake-private-key-passphrase"), ("Token", "snowflake-token")];
+
     /// <summary>
     /// Passes a section of the AppHost's configuration (appsettings, user secrets, command line) to a service as
     /// environment variables, so that e.g. <c>--Simulator:Rate=500</c> on the AppHost reaches the simulator.
@@ -68,7 +76,26 @@ internal static class ServiceConfigurationExtensions
         void Pass(string key, string parameter, bool secret = false) =>
             service.WithEnvironment($"Snowflake__{key}", builder.AddParameter(parameter, secret: secret));
 
-        service.WithConfigurationSection(builder.Configuration, "Snowflake");
+        // Credentials in the AppHost's own Snowflake section would reach the service as plain environment variables,
+        // shown on the dashboard: refuse them, and name the secret parameter that carries each one instead.
+        foreach (var (key, parameter) in SnowflakeSecrets)
+        {
+            if (!string.IsNullOrEmpty(builder.Configuration[$"Snowflake:{key}"]))
+            {
+                throw new InvalidOperationException(
+                    $"Snowflake:{key} is set in the AppHost's configuration, which would pass it on in clear text. Give it as the secret parameter " +
+                    $"Parameters:{parameter} instead (e.g. dotnet user-secrets set \"Parameters:{parameter}\" ... --project Ecommerce.AppHost).");
+            }
+        }
+
+        foreach (var key in SnowflakeTuningKeys)
+        {
+            if (builder.Configuration[$"Snowflake:{key}"] is { Length: > 0 } value)
+            {
+                service.WithEnvironment($"Snowflake__{key}", value);
+            }
+        }
+
         Pass("Account", "snowflake-account");
         Pass("User", "snowflake-user");
         Pass("Warehouse", "snowflake-warehouse");

@@ -43,7 +43,7 @@ public sealed partial class BatchWriter(
                 }
 
                 var progress = await WriteOnceAsync(batch);
-                status.SetDegraded(null);
+                status.SetWriteFailure(null);
                 return progress;
             }
             catch (StaleBatchException ex)
@@ -75,7 +75,7 @@ public sealed partial class BatchWriter(
             }
             catch (Exception ex)
             {
-                status.SetDegraded(ex.Message);
+                status.SetWriteFailure(ex);
                 var givingUp = !retry || abandon.IsCancellationRequested;
                 LogWriteFailed(ex, batch.Count, attempt, givingUp ? "abandoning it; it will be read again" : $"retrying in {delay.TotalSeconds:F1} s");
                 if (givingUp)

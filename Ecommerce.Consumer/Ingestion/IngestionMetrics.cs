@@ -16,6 +16,7 @@ public sealed class IngestionMetrics : IDisposable
     private readonly Histogram<double> _endToEnd;
     private readonly Counter<double> _revenue;
     private readonly Counter<long> _units;
+    private readonly Counter<long> _gap;
 
     public IngestionMetrics(IngestionStatus status)
     {
@@ -31,10 +32,15 @@ public sealed class IngestionMetrics : IDisposable
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300] });
         _revenue = _meter.CreateCounter<double>("ecommerce.sales.revenue", "{currency}", "Revenue of ingested orders, by category.");
         _units = _meter.CreateCounter<long>("ecommerce.sales.units", "{unit}", "Units sold in ingested orders, by category.");
+        _gap = _meter.CreateCounter<long>("ecommerce.ingestion.gap", "{event}",
+            "Events deleted upstream (by the topic's retention) before ingestion could read them, by partition.");
         _meter.CreateObservableGauge("ecommerce.ingestion.lag", () => status.Partitions.Select(p =>
                 new Measurement<long>(p.Lag ?? 0, new KeyValuePair<string, object?>("messaging.destination.partition.id", p.Partition))),
             "{event}", "Events in the partition not yet written to the warehouse.");
     }
+
+    public void RecordGap(int partition, long lost) =>
+        _gap.Add(lost, new KeyValuePair<string, object?>("messaging.destination.partition.id", partition));
 
     public void RecordEvents(string outcome, int count, string? errorType = null)
     {

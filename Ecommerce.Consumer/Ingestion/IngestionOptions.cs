@@ -21,6 +21,18 @@ public sealed class IngestionOptions
     public TimeSpan MaxBatchDelay { get; set; } = TimeSpan.FromMilliseconds(200);
 
     /// <summary>
+    /// ...or when its records' keys and values add up to this many bytes, so that large (invalid) records cannot
+    /// make a batch huge: 5,000 orders are about 1.5 MB.
+    /// </summary>
+    public long MaxBatchBytes { get; set; } = 16 * 1024 * 1024;
+
+    /// <summary>
+    /// How far in the future an order time may be (producers' clocks are not exact). A later one is dead-lettered: it
+    /// would stay the latest word on its product and customer until the world caught up.
+    /// </summary>
+    public TimeSpan MaxFutureSkew { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>
     /// Consumers this process runs in the group. Partitions are shared among all consumers of the group, in this
     /// process and in others; with DuckDB (one writing process per file) this is how ingestion runs in parallel.
     /// </summary>
@@ -41,6 +53,16 @@ public sealed class IngestionOptions
         if (MaxBatchSize < 1)
         {
             throw new InvalidOperationException($"{SectionName}:MaxBatchSize is {MaxBatchSize}; expected 1 or more.");
+        }
+
+        if (MaxBatchBytes < 64 * 1024)
+        {
+            throw new InvalidOperationException($"{SectionName}:MaxBatchBytes is {MaxBatchBytes}; expected 65536 (64 KiB) or more.");
+        }
+
+        if (MaxFutureSkew < TimeSpan.Zero || MaxFutureSkew > TimeSpan.FromDays(7))
+        {
+            throw new InvalidOperationException($"{SectionName}:MaxFutureSkew is {MaxFutureSkew}; expected 00:00:00 to 7.00:00:00.");
         }
 
         if (MaxBatchDelay <= TimeSpan.Zero)

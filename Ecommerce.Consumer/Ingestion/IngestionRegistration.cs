@@ -17,7 +17,9 @@ public static class IngestionRegistration
         builder.AddWarehouse();
 
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton<IngestionStatus>();
+        // Error texts can quote settings, host names or data: outside Production only.
+        builder.Services.AddSingleton(sp => new IngestionStatus { ShowErrorDetails = !sp.GetRequiredService<IHostEnvironment>().IsProduction() });
+        builder.Services.AddSingleton<UpstreamGapReporter>();
         builder.Services.AddSingleton<IngestionMetrics>();
         builder.Services.AddSingleton<DeadLetterPublisher>();
         builder.Services.AddSingleton<PartitionResumer>();
@@ -34,7 +36,7 @@ public static class IngestionRegistration
     /// <summary><c>GET /api/ingestion/status</c>: counts, state, and per-partition offsets and lag.</summary>
     public static IEndpointRouteBuilder MapIngestionStatus(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGet("/api/ingestion/status", (IngestionStatus status) => status.Snapshot());
+        endpoints.MapGet("/api/ingestion/status", (IngestionStatus status, TimeProvider time) => status.Snapshot(time.GetUtcNow()));
         return endpoints;
     }
 }

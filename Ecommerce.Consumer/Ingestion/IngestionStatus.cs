@@ -6,15 +6,39 @@ public sealed record PartitionStatus(string Topic, int Partition, long? Committe
     public long? Lag => CommittedOffset is { } committed && HighWatermark is { } high ? Math.Max(0, high - committed) : null;
 }
 
+/// <summary>
+/// Something wrong, in words for everyone (<paramref name="Code"/>, <paramref name="Summary"/>) and the error's own text
+/// (<paramref name="Detail"/>), which may quote configuration, host names or data and is shown outside Production only.
+/// </summary>
+public sealed record Problem(string Code, string Summary, string? Detail)
+{
+    public string Describe(bool withDetail) => withDetail && Detail is { Length: > 0 } ? $"{Summary}: {Detail}" : $"{Summary} ({Code})";
+}
+
+/// <summary>Events deleted upstream (by retention) before ingestion read them: offsets [From, To) of a partition.</summary>
+public sealed record UpstreamGap(string Topic, int Partition, long From, long To, DateTimeOffset ReportedAt)
+{
+    public long Lost => To - From;
+}
+
 /// <summary>Running totals and state of the ingestion service, served by <c>/api/ingestion/status</c>.</summary>
 public sealed class IngestionStatus
 {
+    /// <summary>How long a gap keeps the service Degraded after it was found: long enough for any health poll to see it.</summary>
+    public static readonly TimeSpan GapAlertPeriod = TimeSpan.FromHours(1);
+
+    private const int GapsKept = 100;
+
     private readonly Lock _lock = new();
     private readonly Dictionary<int, PartitionStatus> _partitions = [];
-    private long _received, _ingested, _duplicates, _conflicts, _deadLettered, _batches;
-    private string? _degradedReason;
-    private string? _failure;
+    private readonly Queue<UpstreamGap> _gaps = new();
+    private long _received, _ingested, _duplicates, _conflicts, _deadLettered, _batches, _lostUpstream;
+    private Problem? _writeFailure;
+    private Problem? _failure;
     private DateTimeOffset? _lastBatchAt;
+
+    /// <summary>Whether error texts are shown (on <c>/health</c> and the status endpoint); off in Production.</summary>
+    public bool ShowErrorDetails { get; init; } = true;
 
     public long Ingested => Interlocked.Read(ref _ingested);
     public long Duplicates => Interlocked.Read(ref _duplicates);
@@ -23,10 +47,33 @@ public sealed class IngestionStatus
     public long Batches => Interlocked.Read(ref _batches);
 
     /// <summary>Set while the warehouse refuses writes and the batch is being retried.</summary>
-    public string? DegradedReason => Volatile.Read(ref _degradedReason);
+    public Problem? WriteFailure => Volatile.Read(ref _writeFailure);
 
     /// <summary>Set when ingestion stopped for good (the process should be restarted).</summary>
-    public string? Failure => Volatile.Read(ref _failure);
+    public Problem? Failure => Volatile.Read(ref _failure);
+
+    /// <summary>Events lost upstream since the service started.</summary>
+    public long LostUpstream => Interlocked.Read(ref _lostUpstream);
+
+    public IReadOnlyList<UpstreamGap> Gaps
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _gaps.ToArray();
+            }
+        }
+    }
+
+    /// <summary>The latest gap, if it was found within <see cref="GapAlertPeriod"/> of <paramref name="now"/>.</summary>
+    public UpstreamGap? RecentGap(DateTimeOffset now)
+    {
+        lock (_lock)
+        {
+            return _gaps.LastOrDefault() is { } gap && now - gap.ReportedAt < GapAlertPeriod ? gap : null;
+        }
+    }
 
     public IReadOnlyList<PartitionStatus> Partitions
     {
@@ -72,12 +119,47 @@ public sealed class IngestionStatus
         }
     }
 
-    public void SetDegraded(string? reason) => Volatile.Write(ref _degradedReason, reason);
+    /// <summary>A warehouse write failed and is being retried (null: writes succeed again).</summary>
+    public void SetWriteFailure(Exception? error) => Volatile.Write(ref _writeFailure,
+        error is null ? null : new Problem($"warehouse_write_failed.{error.GetType().Name}", "warehouse writes are failing and being retried", error.Message));
 
-    public void SetFailed(string reason) => Volatile.Write(ref _failure, reason);
+    public void SetFailed(Exception error) =>
+        Volatile.Write(ref _failure, new Problem($"ingestion_stopped.{error.GetType().Name}", "ingestion stopped on an unexpected error", error.Message));
 
-    public object Snapshot()
+    public void RecordGap(UpstreamGap gap)
     {
+        Interlocked.Add(ref _lostUpstream, gap.Lost);
+        lock (_lock)
+        {
+            _gaps.Enqueue(gap);
+            while (_gaps.Count > GapsKept)
+            {
+                _gaps.Dequeue();
+            }
+        }
+    }
+
+    /// <summary>The state in a word and its reason: failed, degraded (writes failing, or a recent gap) or running.</summary>
+    public (string State, string? Reason) State(DateTimeOffset now)
+    {
+        if (Failure is { } failure)
+        {
+            return ("failed", failure.Describe(ShowErrorDetails));
+        }
+
+        if (WriteFailure is { } writes)
+        {
+            return ("degraded", writes.Describe(ShowErrorDetails));
+        }
+
+        return RecentGap(now) is { } gap
+            ? ("degraded", $"{gap.Lost} events of {gap.Topic}[{gap.Partition}] (offsets {gap.From} to {gap.To - 1}) were deleted upstream before they could be read")
+            : ("running", null);
+    }
+
+    public object Snapshot(DateTimeOffset now)
+    {
+        var (state, reason) = State(now);
         lock (_lock)
         {
             return new
@@ -89,8 +171,10 @@ public sealed class IngestionStatus
                 deadLettered = DeadLettered,
                 batches = Batches,
                 lastBatchAt = _lastBatchAt,
-                state = Failure is not null ? "failed" : DegradedReason is not null ? "degraded" : "running",
-                reason = Failure ?? DegradedReason,
+                state,
+                reason,
+                lostUpstream = LostUpstream,
+                gaps = _gaps.Select(g => new { topic = g.Topic, partition = g.Partition, fromOffset = g.From, toOffset = g.To, lost = g.Lost, reportedAt = g.ReportedAt }).ToArray(),
                 partitions = _partitions.Values.OrderBy(p => p.Partition).Select(p => new
                 {
                     topic = p.Topic,

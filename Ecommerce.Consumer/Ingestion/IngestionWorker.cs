@@ -16,6 +16,7 @@ public sealed partial class IngestionWorker(
     StarSchemaWriter writer,
     BatchWriter batches,
     PartitionResumer resumer,
+    UpstreamGapReporter gaps,
     IngestionStatus status,
     IOptions<IngestionOptions> options,
     TimeProvider time,
@@ -28,7 +29,8 @@ public sealed partial class IngestionWorker(
 
     private readonly IngestionOptions _options = options.Value;
     private readonly Dictionary<TopicPartition, long?> _committed = [];
-    private PendingBatch _batch = new();
+    private readonly Dictionary<TopicPartition, long> _expected = [];
+    private PendingBatch _batch = null!;
     private InFlightWrite? _inFlight;
     private bool _inRebalance;
     private long _lagReportedAt;
@@ -58,12 +60,14 @@ public sealed partial class IngestionWorker(
     {
         try
         {
+            _batch = NewBatch();
             using var consumer = consumers.Create(
                 config =>
                 {
                     config.GroupId = _options.GroupId;
                     config.EnableAutoCommit = false;
                     config.EnableAutoOffsetStore = false;
+                    // Where a position retention deleted resumes. Never silently: the jump is seen in Accept.
                     config.AutoOffsetReset = AutoOffsetReset.Earliest;
                     // A fetch may be held this long when a partition has no new data. librdkafka's 500 ms default
                     // would dominate end-to-end latency next to a 200 ms batch delay; an idle consumer pays a few
@@ -83,7 +87,7 @@ public sealed partial class IngestionWorker(
                 var record = Consume(consumer, PollTimeout());
                 if (record is { IsPartitionEOF: false })
                 {
-                    _batch.Add(record, time.GetTimestamp());
+                    Accept(consumer, record);
                 }
 
                 if (_inFlight is { Task.IsCompleted: true })
@@ -91,12 +95,12 @@ public sealed partial class IngestionWorker(
                     FinishInFlight(consumer, commit: true, patience: Timeout.InfiniteTimeSpan);
                 }
 
-                if (_batch.Count >= _options.MaxBatchSize || (!_batch.IsEmpty && BatchAge() >= _options.MaxBatchDelay))
+                if (_batch.Count >= _options.MaxBatchSize || _batch.Bytes >= _options.MaxBatchBytes || (!_batch.IsEmpty && BatchAge() >= _options.MaxBatchDelay))
                 {
                     // One batch in flight at a time: wait for the previous one (reading nothing more meanwhile).
                     FinishInFlight(consumer, commit: true, patience: Timeout.InfiniteTimeSpan);
                     StartWrite(_batch, retry: true);
-                    _batch = new PendingBatch();
+                    _batch = NewBatch();
                 }
 
                 ReportLag(consumer);
@@ -112,7 +116,7 @@ public sealed partial class IngestionWorker(
         }
         catch (Exception ex)
         {
-            status.SetFailed(ex.Message);
+            status.SetFailed(ex);
             LogFailed(ex);
             Environment.ExitCode = 1; // The host stops when a background service fails; say so to whoever restarts it.
             throw;
@@ -133,6 +137,35 @@ public sealed partial class IngestionWorker(
         }
     }
 
+    /// <summary>
+    /// Adds a record to the pending batch. A record past the offset expected next means the events in between were
+    /// never delivered: if the partition's log now starts after the expected offset, retention deleted them while
+    /// ingestion was stopped, paused or behind (the client then resumes at the log start), and that is reported as a
+    /// gap. Other jumps (transaction markers, compaction) leave the log start where it was and are not.
+    /// </summary>
+    private void Accept(IConsumer<byte[]?, byte[]?> consumer, ConsumeResult<byte[]?, byte[]?> record)
+    {
+        var partition = record.TopicPartition;
+        if (_expected.TryGetValue(partition, out var expected) && record.Offset.Value > expected)
+        {
+            try
+            {
+                var start = consumer.QueryWatermarkOffsets(partition, TimeSpan.FromSeconds(10)).Low.Value;
+                if (start > expected)
+                {
+                    gaps.Report(partition.Topic, partition.Partition.Value, expected, Math.Min(start, record.Offset.Value));
+                }
+            }
+            catch (KafkaException ex)
+            {
+                LogGapUnchecked(partition.Topic, partition.Partition.Value, expected, record.Offset.Value, ex.Error.Reason);
+            }
+        }
+
+        _expected[partition] = record.Offset.Value + 1;
+        _batch.Add(record, time.GetTimestamp());
+    }
+
     private TimeSpan PollTimeout()
     {
         if (_batch.IsEmpty)
@@ -143,6 +176,8 @@ public sealed partial class IngestionWorker(
         var remaining = _options.MaxBatchDelay - BatchAge();
         return remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero;
     }
+
+    private PendingBatch NewBatch() => new(() => time.GetUtcNow().UtcDateTime + _options.MaxFutureSkew);
 
     private TimeSpan BatchAge() => time.GetElapsedTime(_batch.StartedAt);
 
@@ -215,13 +250,13 @@ public sealed partial class IngestionWorker(
         if (previousLanded)
         {
             StartWrite(_batch, retry);
-            _batch = new PendingBatch();
+            _batch = NewBatch();
             FinishInFlight(consumer, commit: true, patience);
         }
         else
         {
             LogDroppedAfterAbandoned(_batch.Count);
-            _batch = new PendingBatch();
+            _batch = NewBatch();
         }
     }
 
@@ -245,7 +280,7 @@ public sealed partial class IngestionWorker(
                 // Keeps the group membership alive. Only partitions assigned by a rebalance meanwhile can deliver.
                 if (Consume(consumer, TimeSpan.Zero) is { IsPartitionEOF: false } record)
                 {
-                    _batch.Add(record, time.GetTimestamp());
+                    Accept(consumer, record);
                 }
             }
         }
@@ -315,6 +350,15 @@ public sealed partial class IngestionWorker(
         foreach (var start in starts)
         {
             _committed[start.TopicPartition] = start.Offset.Value >= 0 ? start.Offset.Value : null;
+            if (start.Offset.Value >= 0)
+            {
+                _expected[start.TopicPartition] = start.Offset.Value;
+            }
+            else
+            {
+                _expected.Remove(start.TopicPartition);
+            }
+
             PublishPartition(consumer, start.TopicPartition);
         }
 
@@ -360,7 +404,7 @@ public sealed partial class IngestionWorker(
             _inRebalance = false;
         }
 
-        _batch = new PendingBatch();
+        _batch = NewBatch();
         Forget(partitions);
         LogLost(partitions.Count);
     }
@@ -370,6 +414,7 @@ public sealed partial class IngestionWorker(
         foreach (var partition in partitions)
         {
             _committed.Remove(partition.TopicPartition);
+            _expected.Remove(partition.TopicPartition);
         }
 
         status.RemovePartitions(partitions.Select(p => p.Partition.Value));
@@ -395,6 +440,9 @@ public sealed partial class IngestionWorker(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Committing offsets to Kafka failed ({Code}: {Reason}); the warehouse holds them and ingestion resumes from there")]
     private partial void LogCommitFailed(ErrorCode code, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Partition {Topic}[{Partition}]: expected offset {Expected} next but read {Offset}, and the broker could not say where its log starts ({Reason}); events in between may have been deleted upstream")]
+    private partial void LogGapUnchecked(string topic, int partition, long expected, long offset, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Kafka consume error {Code}: {Reason}")]
     private partial void LogConsumeError(ErrorCode code, string reason);

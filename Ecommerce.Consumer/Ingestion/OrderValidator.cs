@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 
 namespace Ecommerce.Consumer.Ingestion;
 
@@ -21,7 +22,7 @@ public sealed record Rejection(string Code, string Reason)
 /// Checks an event against the wire format (see the design: the original Python producer's fields). Either
 /// returns the order or says exactly what is wrong; it never throws on data, whatever the bytes are.
 /// </summary>
-public static class OrderValidator
+public static partial class OrderValidator
 {
     /// <summary>Orders are a few hundred bytes; anything this large is not an order.</summary>
     public const int MaxMessageBytes = 64 * 1024;
@@ -35,7 +36,12 @@ public static class OrderValidator
     private static readonly DateTime Earliest = new(1900, 1, 1, 0, 0, 0, DateTimeKind.Utc);
     private static readonly DateTime Latest = new(2200, 1, 1, 0, 0, 0, DateTimeKind.Utc);
 
-    public static bool TryParse(ReadOnlyMemory<byte> value, out ParsedOrder order, out Rejection? rejection)
+    /// <summary>
+    /// Reads an order. <paramref name="latestAllowed"/> is the latest order time accepted (now plus the producers'
+    /// allowed clock skew); an order stamped later is refused, since it would pin its product's name and its
+    /// customer's current version until the world caught up with it.
+    /// </summary>
+    public static bool TryParse(ReadOnlyMemory<byte> value, out ParsedOrder order, out Rejection? rejection, DateTime? latestAllowed = null)
     {
         order = default;
         rejection = null;
@@ -74,13 +80,13 @@ public static class OrderValidator
             try
             {
                 if (!fields.Text("order_id", MaxIdLength, out var orderId)
-                    || !fields.Timestamp("order_timestamp", out var timestamp)
+                    || !fields.Timestamp("order_timestamp", latestAllowed ?? DateTime.MaxValue, out var timestamp)
                     || !fields.Text("customer_id", MaxIdLength, out var customerId)
-                    || !fields.Text("customer_name", MaxNameLength, out var customerName)
-                    || !fields.Text("customer_region", MaxLabelLength, out var region)
+                    || !fields.Description("customer_name", MaxNameLength, out var customerName)
+                    || !fields.Description("customer_region", MaxLabelLength, out var region)
                     || !fields.Text("product_id", MaxIdLength, out var productId)
-                    || !fields.Text("product_name", MaxNameLength, out var productName)
-                    || !fields.Text("category", MaxLabelLength, out var category)
+                    || !fields.Description("product_name", MaxNameLength, out var productName)
+                    || !fields.Description("category", MaxLabelLength, out var category)
                     || !fields.Price("price", out var price)
                     || !fields.Quantity("quantity", out var quantity))
                 {
@@ -117,11 +123,55 @@ public static class OrderValidator
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical)).AsSpan(0, 16));
     }
 
+    /// <summary>
+    /// Descriptive text as stored: every run of whitespace that holds a control character (a tab, a line break, a
+    /// NUL) becomes one space, and the ends are trimmed. Text without control characters is kept as it is.
+    /// </summary>
+    public static string NormalizeDescription(string text)
+    {
+        if (!text.Any(char.IsControl))
+        {
+            return text;
+        }
+
+        return ControlRun().Replace(text, " ").Trim();
+    }
+
+    [GeneratedRegex(@"[\s\p{Cc}]*\p{Cc}[\s\p{Cc}]*")]
+    private static partial Regex ControlRun();
+
+    /// <summary>
+    /// ISO-8601 date and time: <c>2024-05-01T12:34:56</c> (or with a space for the T), optional fractional seconds, and
+    /// an optional <c>Z</c> or offset (<c>+02:00</c>, <c>+0200</c>); no offset means UTC.
+    /// </summary>
+    [GeneratedRegex(@"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:?\d{2})?$", RegexOptions.CultureInvariant)]
+    private static partial Regex IsoTimestamp();
+
     /// <summary>Reads required fields one by one and keeps the first problem found.</summary>
     private sealed class Fields(JsonElement root)
     {
         public Rejection? Rejection { get; private set; }
 
+        /// <summary>Names, regions, categories: a control character never costs the order (see <see cref="NormalizeDescription"/>).</summary>
+        public bool Description(string name, int maxLength, out string value)
+        {
+            value = "";
+            if (!Get(name, JsonValueKind.String, "a string", out var element))
+            {
+                return false;
+            }
+
+            value = NormalizeDescription(element.GetString()!);
+            if (value.Trim().Length == 0)
+            {
+                return Fail(Rejection.MissingFieldCode, $"'{name}' is empty");
+            }
+
+            return value.Length <= maxLength
+                || Fail(Rejection.OutOfRangeCode, $"'{name}' is {value.Length} characters long; at most {maxLength} are allowed");
+        }
+
+        /// <summary>Identifiers: exact, so a control character in one is an error rather than something to guess at.</summary>
         public bool Text(string name, int maxLength, out string value)
         {
             value = "";
@@ -149,7 +199,7 @@ public static class OrderValidator
             return true;
         }
 
-        public bool Timestamp(string name, out DateTime value)
+        public bool Timestamp(string name, DateTime latestAllowed, out DateTime value)
         {
             value = default;
             if (!Get(name, JsonValueKind.String, "an ISO-8601 string", out var element))
@@ -157,24 +207,71 @@ public static class OrderValidator
                 return false;
             }
 
-            // An offset, when present, is honoured; without one the time is UTC (the original producer wrote
-            // naive UTC timestamps such as 2024-05-01T12:34:56.123456).
+            // An offset, when present, is honoured; without one the time is UTC (the original producer wrote naive UTC
+            // timestamps such as 2024-05-01T12:34:56.123456). Only ISO-8601 date-times: a bare time, a local date
+            // format or words would be guessed at, and a guess stored as a fact is worse than a dead letter.
             var text = element.GetString()!;
-            if (!DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture,
-                    DateTimeStyles.AssumeUniversal | DateTimeStyles.AllowWhiteSpaces, out var parsed)
-                || !char.IsDigit(text.TrimStart()[0]))
+            if (!TryParseIso(text, out value))
             {
-                return Fail(Rejection.WrongTypeCode, $"'{name}' is '{Shorten(text)}', not an ISO-8601 timestamp");
+                return Fail(Rejection.WrongTypeCode, $"'{name}' is '{Shorten(text)}', not an ISO-8601 date and time such as 2024-05-01T12:34:56Z");
             }
 
-            value = parsed.UtcDateTime;
-            // Microseconds are the finest unit both warehouses keep.
-            value = new DateTime(value.Ticks - (value.Ticks % 10), DateTimeKind.Utc);
             if (value < Earliest || value >= Latest)
             {
                 return Fail(Rejection.OutOfRangeCode, $"'{name}' is {text}; expected a time between 1900 and 2200");
             }
 
+            if (value > latestAllowed)
+            {
+                return Fail(Rejection.OutOfRangeCode,
+                    $"'{name}' is {text}, later than now plus the clock skew allowed (Ingestion:MaxFutureSkew; accepted until {latestAllowed:yyyy-MM-ddTHH:mm:ssZ})");
+            }
+
+            return true;
+        }
+
+        /// <summary>An ISO-8601 date-time as a UTC instant, to the microsecond (the finest unit both warehouses keep).</summary>
+        private static bool TryParseIso(string text, out DateTime value)
+        {
+            value = default;
+            var match = IsoTimestamp().Match(text);
+            if (!match.Success)
+            {
+                return false;
+            }
+
+            int Part(int group) => int.Parse(match.Groups[group].ValueSpan, NumberStyles.None, CultureInfo.InvariantCulture);
+            var (year, month, day, hour, minute, second) = (Part(1), Part(2), Part(3), Part(4), Part(5), Part(6));
+            if (month is < 1 or > 12 || day < 1 || day > DateTime.DaysInMonth(year == 0 ? 1 : year, month) || year == 0
+                || hour > 23 || minute > 59 || second > 59)
+            {
+                return false;
+            }
+
+            var fraction = match.Groups[7].Value;
+            var microseconds = fraction.Length == 0 ? 0 : int.Parse(fraction.PadRight(6, '0')[..6], CultureInfo.InvariantCulture);
+            var offset = TimeSpan.Zero;
+            if (match.Groups[8].Value is { Length: > 1 } zone)
+            {
+                var digits = zone[1..].Replace(":", "", StringComparison.Ordinal);
+                var (hours, minutes) = (int.Parse(digits[..2], CultureInfo.InvariantCulture), int.Parse(digits[2..], CultureInfo.InvariantCulture));
+                if (hours > 18 || minutes > 59)
+                {
+                    return false;
+                }
+
+                offset = new TimeSpan(hours, minutes, 0) * (zone[0] == '-' ? -1 : 1);
+            }
+
+            if (year is < 2 or > 9998)
+            {
+                // A real date, far outside any order's lifetime: let the range check say so (the offset cannot matter).
+                value = year < 2 ? DateTime.MinValue : DateTime.MaxValue;
+                return true;
+            }
+
+            var local = new DateTime(year, month, day, hour, minute, second, DateTimeKind.Unspecified).AddTicks(microseconds * 10L);
+            value = DateTime.SpecifyKind(local - offset, DateTimeKind.Utc);
             return true;
         }
 

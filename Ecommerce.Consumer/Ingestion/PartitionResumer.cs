@@ -14,16 +14,36 @@ namespace Ecommerce.Consumer.Ingestion;
 public sealed partial class PartitionResumer(
     StarSchemaWriter writer,
     KafkaConsumerFactory<byte[]?, byte[]?> consumers,
+    UpstreamGapReporter gaps,
     ILogger<PartitionResumer> logger)
 {
     private static readonly TimeSpan BrokerTimeout = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// Where to start each partition. Runs inside a rebalance callback, so it never throws: when the broker or the
+    /// warehouse cannot answer, a partition resumes at its stored offset unchecked, or at Kafka's committed offset.
+    /// </summary>
     public IReadOnlyList<TopicPartitionOffset> ChooseStartOffsets(IConsumer<byte[]?, byte[]?> consumer, IReadOnlyList<TopicPartition> partitions)
     {
         if (partitions.Count == 0)
         {
             return [];
         }
+
+        try
+        {
+            return Choose(consumer, partitions);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // Kafka's committed offsets are never ahead of the warehouse: a safe, possibly older place to resume.
+            LogAssignmentFallback(ex, partitions[0].Topic);
+            return partitions.Select(tp => new TopicPartitionOffset(tp, Offset.Stored)).ToArray();
+        }
+    }
+
+    private IReadOnlyList<TopicPartitionOffset> Choose(IConsumer<byte[]?, byte[]?> consumer, IReadOnlyList<TopicPartition> partitions)
+    {
 
         IReadOnlyList<StoredOffset> stored;
         try
@@ -50,13 +70,30 @@ public sealed partial class PartitionResumer(
                 continue;
             }
 
-            var watermarks = consumer.QueryWatermarkOffsets(partition, BrokerTimeout);
+            WatermarkOffsets watermarks;
+            try
+            {
+                watermarks = consumer.QueryWatermarkOffsets(partition, BrokerTimeout);
+            }
+            catch (KafkaException ex)
+            {
+                LogWatermarksUnavailable(partition.Topic, partition.Partition.Value, resume.NextOffset, ex.Error.Reason);
+                starts.Add(new TopicPartitionOffset(partition, resume.NextOffset));
+                continue;
+            }
+
             if (resume.NextOffset > watermarks.High.Value)
             {
                 Reset(partition, resume, $"the partition ends at offset {watermarks.High.Value}");
                 starts.Add(new TopicPartitionOffset(partition, Offset.Beginning));
             }
-            else if (resume.NextOffset - 1 < watermarks.Low.Value)
+            else if (resume.NextOffset < watermarks.Low.Value)
+            {
+                // Retention deleted events that were never read: say so, and read on from the oldest one left.
+                gaps.Report(partition.Topic, partition.Partition.Value, resume.NextOffset, watermarks.Low.Value);
+                starts.Add(new TopicPartitionOffset(partition, watermarks.Low.Value));
+            }
+            else if (resume.NextOffset == watermarks.Low.Value)
             {
                 // The record before the resume point is gone (retention): nothing to compare with, so trust it.
                 starts.Add(new TopicPartitionOffset(partition, resume.NextOffset));
@@ -69,7 +106,17 @@ public sealed partial class PartitionResumer(
 
         if (toVerify.Count > 0)
         {
-            var actual = ReadDigests(toVerify.Select(v => new TopicPartitionOffset(v.Partition, v.Stored.NextOffset - 1)).ToArray());
+            Dictionary<int, string> actual;
+            try
+            {
+                actual = ReadDigests(toVerify.Select(v => new TopicPartitionOffset(v.Partition, v.Stored.NextOffset - 1)).ToArray());
+            }
+            catch (KafkaException ex)
+            {
+                LogDigestsUnavailable(ex.Error.Reason);
+                actual = [];
+            }
+
             foreach (var (partition, resume) in toVerify)
             {
                 if (!actual.TryGetValue(partition.Partition.Value, out var digest))
@@ -95,7 +142,16 @@ public sealed partial class PartitionResumer(
     private void Reset(TopicPartition partition, StoredOffset resume, string evidence)
     {
         LogReset(partition.Topic, partition.Partition.Value, resume.NextOffset, evidence);
-        writer.ResetOffsetAsync(partition.Topic, partition.Partition.Value, CancellationToken.None).GetAwaiter().GetResult();
+        try
+        {
+            writer.ResetOffsetAsync(partition.Topic, partition.Partition.Value, CancellationToken.None).GetAwaiter().GetResult();
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // Not fatal: the first batch is then refused as stale, finds the orders below the old resume point
+            // missing, and forgets it then (BatchWriter.SkipStoredAsync).
+            LogResetFailed(ex, partition.Topic, partition.Partition.Value);
+        }
     }
 
     /// <summary>Reads one record at each position with a short-lived consumer outside the group.</summary>
@@ -131,6 +187,18 @@ public sealed partial class PartitionResumer(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Partition {Topic}[{Partition}]: could not read the record before offset {Offset} to check it; resuming there")]
     private partial void LogUnverified(string topic, int partition, long offset);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Partition {Topic}[{Partition}]: the broker did not give its offsets ({Reason}); resuming at the stored offset {Offset} unchecked")]
+    private partial void LogWatermarksUnavailable(string topic, int partition, long offset, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The records before the stored resume points could not be read ({Reason}); resuming there unchecked")]
+    private partial void LogDigestsUnavailable(string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Partition {Topic}[{Partition}]: the stale resume point could not be removed from the warehouse now; the first batch will")]
+    private partial void LogResetFailed(Exception exception, string topic, int partition);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Choosing where to resume {Topic} failed; resuming from Kafka's committed offsets")]
+    private partial void LogAssignmentFallback(Exception exception, string topic);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not read the stored offsets of {Topic} from the warehouse; resuming from Kafka's committed offsets")]
     private partial void LogOffsetsUnavailable(Exception exception, string topic);

@@ -13,7 +13,9 @@ public sealed record DeadLetter(ConsumeResult<byte[]?, byte[]?> Record, Rejectio
 /// The events read since the last write: valid orders, dead letters, and for each partition how far the batch
 /// reaches. Flushed as a whole when it is full or old enough.
 /// </summary>
-public sealed class PendingBatch
+/// <param name="latestAllowed">The latest order time accepted at the moment an event is read (now plus the allowed
+/// clock skew); none when null.</param>
+public sealed class PendingBatch(Func<DateTime>? latestAllowed = null)
 {
     private readonly List<IncomingOrder> _orders = [];
     private readonly List<DeadLetter> _deadLetters = [];
@@ -23,6 +25,9 @@ public sealed class PendingBatch
     private readonly Dictionary<(int Partition, long Offset), ConsumeResult<byte[]?, byte[]?>> _orderRecords = [];
 
     public int Count { get; private set; }
+
+    /// <summary>Bytes of the records' keys and values, to bound a batch's memory (<c>Ingestion:MaxBatchBytes</c>).</summary>
+    public long Bytes { get; private set; }
 
     public bool IsEmpty => Count == 0;
 
@@ -89,6 +94,7 @@ public sealed class PendingBatch
         }
 
         Count++;
+        Bytes += (record.Message.Key?.Length ?? 0) + (record.Message.Value?.Length ?? 0);
         _lastRecords[record.Partition.Value] = record;
         _firstOffsets.TryAdd(record.Partition.Value, record.Offset.Value);
 
@@ -96,7 +102,7 @@ public sealed class PendingBatch
         Rejection? rejection;
         try
         {
-            if (!OrderValidator.TryParse(record.Message.Value, out order, out rejection))
+            if (!OrderValidator.TryParse(record.Message.Value, out order, out rejection, latestAllowed?.Invoke()))
             {
                 _deadLetters.Add(new DeadLetter(record, rejection!));
                 return;

@@ -55,6 +55,39 @@ public sealed class WarehouseModelTests
         Assert.True(builder.Resources.OfType<ParameterResource>().Single(p => p.Name == "snowflake-token").Secret);
     }
 
+    [Theory]
+    [InlineData("Token", "snowflake-token")]
+    [InlineData("PrivateKey", "snowflake-private-key")]
+    [InlineData("PrivateKeyPassphrase", "snowflake-private-key-passphrase")]
+    public async Task A_credential_in_the_apphosts_snowflake_section_is_refused_rather_than_passed_in_clear(string key, string parameter)
+    {
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => ModelAsync(
+            "--Warehouse:Provider=Snowflake", $"--Snowflake:{key}=do-not-leak-this",
+            "--Parameters:snowflake-account=acme-analytics", "--Parameters:snowflake-user=INGEST_SVC",
+            "--Parameters:snowflake-warehouse=INGEST_WH", "--Parameters:snowflake-database=ECOMMERCE", "--Parameters:snowflake-schema=PUBLIC",
+            "--Parameters:snowflake-token=pat-value"));
+
+        var message = error.GetBaseException().Message;
+        Assert.Contains($"Snowflake:{key}", message, StringComparison.Ordinal);
+        Assert.Contains($"Parameters:{parameter}", message, StringComparison.Ordinal);
+        Assert.DoesNotContain("do-not-leak-this", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Only_the_tuning_keys_of_the_apphosts_snowflake_section_reach_the_consumer()
+    {
+        await using var builder = await ModelAsync(
+            "--Warehouse:Provider=Snowflake", "--Snowflake:RetryFor=00:00:30", "--Snowflake:Something=else",
+            "--Parameters:snowflake-account=acme-analytics", "--Parameters:snowflake-user=INGEST_SVC",
+            "--Parameters:snowflake-warehouse=INGEST_WH", "--Parameters:snowflake-database=ECOMMERCE", "--Parameters:snowflake-schema=PUBLIC",
+            "--Parameters:snowflake-token=pat-value");
+
+        var environment = await ConsumerEnvironmentAsync(builder);
+
+        Assert.Equal("00:00:30", environment["Snowflake__RetryFor"]);
+        Assert.DoesNotContain("Snowflake__Something", environment.Keys);
+    }
+
     [Fact]
     public async Task By_default_the_consumer_gets_a_duckdb_file_and_no_snowflake_setting()
     {

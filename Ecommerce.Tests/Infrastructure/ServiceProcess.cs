@@ -122,6 +122,13 @@ public sealed class ServiceProcess : IAsyncDisposable
         throw new TimeoutException($"The service was not healthy within {timeout}:\n{Output}");
     }
 
+    /// <summary>The /health report, whatever its status (Unhealthy answers 503).</summary>
+    public async Task<JsonElement> GetHealthAsync()
+    {
+        using var response = await Http.GetAsync(new Uri("/health", UriKind.Relative));
+        return await response.Content.ReadFromJsonAsync<JsonElement>();
+    }
+
     public async Task<JsonElement> GetJsonAsync(string path)
     {
         using var response = await Http.GetAsync(new Uri(path, UriKind.Relative));

@@ -53,6 +53,45 @@ public sealed class OrderValidatorTests
         Assert.Equal("Electronics", order.Category);
     }
 
+    [Theory]
+    [InlineData("2024-05-01T14:34:56+02:00", 0)]
+    [InlineData("2024-05-01T14:34:56+0200", 0)]
+    [InlineData("2024-05-01T07:04:56-05:30", 0)]
+    [InlineData("2024-05-01 12:34:56", 0)]
+    [InlineData("2024-05-01T12:34:56z", 0)]
+    [InlineData("2024-05-01T12:34:56.123456789Z", 1_234_560)]
+    [InlineData("2024-05-01T12:34:56.5", 5_000_000)]
+    public void Iso_8601_times_in_their_common_forms_are_read_as_utc_to_the_microsecond(string text, long extraTicks)
+    {
+        Assert.True(OrderValidator.TryParse(Encoding.UTF8.GetBytes(With("order_timestamp", $"\"{text}\"")), out var order, out var rejection), rejection?.Reason);
+        Assert.Equal(new DateTime(2024, 5, 1, 12, 34, 56, DateTimeKind.Utc).AddTicks(extraTicks), order.OrderTimestamp);
+    }
+
+    [Fact]
+    public void An_order_time_later_than_now_plus_the_allowed_skew_is_refused()
+    {
+        var now = new DateTime(2024, 5, 1, 12, 0, 0, DateTimeKind.Utc);
+        var json = Encoding.UTF8.GetBytes(With("order_timestamp", "\"2024-05-01T12:34:56Z\""));
+
+        Assert.True(OrderValidator.TryParse(json, out _, out _, latestAllowed: now.AddHours(1)));
+        Assert.False(OrderValidator.TryParse(json, out _, out var rejection, latestAllowed: now.AddMinutes(30)));
+        Assert.Equal(Rejection.OutOfRangeCode, rejection!.Code);
+        Assert.Contains("Ingestion:MaxFutureSkew", rejection.Reason, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("Ada\\tLovelace", "Ada Lovelace")]
+    [InlineData("Line\\r\\nBreak", "Line Break")]
+    [InlineData("Robert\\u0000'); DROP TABLE FACT_ORDERS;--", "Robert '); DROP TABLE FACT_ORDERS;--")]
+    [InlineData(" \\tPadded \\n", "Padded")]
+    [InlineData("Two  spaces stay", "Two  spaces stay")]
+    public void Control_characters_in_names_become_spaces_and_never_cost_the_order(string raw, string stored)
+    {
+        var json = Event(("customer_name", $"\"{raw}\""), ("product_name", $"\"{raw}\""), ("category", $"\"{raw}\""), ("customer_region", $"\"{raw}\""));
+        Assert.True(OrderValidator.TryParse(Encoding.UTF8.GetBytes(json), out var order, out var rejection), rejection?.Reason);
+        Assert.Equal([stored, stored, stored, stored], [order.CustomerName, order.ProductName, order.Category, order.CustomerRegion]);
+    }
+
     [Fact]
     public void A_timestamp_with_an_offset_is_converted_to_utc()
     {
@@ -142,7 +181,14 @@ public sealed class OrderValidatorTests
     [InlineData("order_timestamp", "\"1850-01-01T00:00:00\"", Rejection.OutOfRangeCode)]
     [InlineData("customer_id", "42", Rejection.WrongTypeCode)]
     [InlineData("customer_id", "\"   \"", Rejection.MissingFieldCode)]
-    [InlineData("customer_name", "\"Robert\\u0000'); DROP TABLE FACT_ORDERS;--\"", Rejection.OutOfRangeCode)]
+    [InlineData("customer_id", "\"C\\t42\"", Rejection.OutOfRangeCode)]
+    [InlineData("order_timestamp", "\"12:34:56\"", Rejection.WrongTypeCode)]
+    [InlineData("order_timestamp", "\"1/2/2024\"", Rejection.WrongTypeCode)]
+    [InlineData("order_timestamp", "\"1 May 2024\"", Rejection.WrongTypeCode)]
+    [InlineData("order_timestamp", "\"2024-05-01\"", Rejection.WrongTypeCode)]
+    [InlineData("order_timestamp", "\"2024-02-30T10:00:00Z\"", Rejection.WrongTypeCode)]
+    [InlineData("order_timestamp", "\"2024-05-01T24:00:00Z\"", Rejection.WrongTypeCode)]
+    [InlineData("order_timestamp", "\"2024-05-01T12:34:56 Z\"", Rejection.WrongTypeCode)]
     [InlineData("category", "{\"name\": \"Books\"}", Rejection.WrongTypeCode)]
     public void Wrong_types_and_values_out_of_range_are_refused(string field, string rawValue, string code)
     {

@@ -4,7 +4,7 @@ namespace Ecommerce.Consumer.Warehouse.Snowflake;
 /// The <c>Snowflake</c> configuration section. Secrets (the private key, its passphrase, a token) come from the
 /// environment, user secrets or Aspire parameters marked secret; never from a committed file.
 /// </summary>
-public sealed class SnowflakeOptions
+public sealed partial class SnowflakeOptions
 {
     public const string SectionName = "Snowflake";
 
@@ -93,6 +93,13 @@ public sealed class SnowflakeOptions
         Require(Warehouse, nameof(Warehouse), "the virtual warehouse that runs the statements");
         Require(Database, nameof(Database), "the database that holds the star schema");
         Require(Schema, nameof(Schema), "the schema that holds the star schema, e.g. PUBLIC");
+        if (!AccountIdentifier().IsMatch(Account!.Trim()))
+        {
+            // Not echoed: the value goes into the host name the signed JWT is sent to, and a wrong one may hold anything.
+            throw new InvalidOperationException(
+                $"{SectionName}:Account is not an account identifier: expected letters, digits, '-', '_' and '.' only, such as " +
+                "myorg-myaccount or xy12345.eu-west-1 (no scheme, host name, path or port).");
+        }
 
         if (UsesKeyPair)
         {
@@ -103,6 +110,13 @@ public sealed class SnowflakeOptions
                 throw new InvalidOperationException(
                     $"No Snowflake credential is set. Set {SectionName}:PrivateKeyPath (a PKCS#8 PEM file) or {SectionName}:PrivateKey for " +
                     $"key-pair authentication, or {SectionName}:Token with {SectionName}:TokenType for a programmatic access or OAuth token.");
+            }
+
+            if (hasPath && LooksLikeKey(PrivateKeyPath!))
+            {
+                throw new InvalidOperationException(
+                    $"{SectionName}:PrivateKeyPath holds what looks like a key, not the path of a key file. Give the key itself as " +
+                    $"{SectionName}:PrivateKey (a secret), or write it to a file and name that file here.");
             }
 
             if (hasPath && hasKey)
@@ -136,6 +150,15 @@ public sealed class SnowflakeOptions
                 $"{SectionName}:MaxBindingsPerStatement is {MaxBindingsPerStatement}; expected 100 to 1000000.");
         }
     }
+
+    /// <summary>A PEM pasted where a path belongs: never echo it, never try to open it.</summary>
+    internal static bool LooksLikeKey(string path) =>
+        path.Contains("-----BEGIN", StringComparison.Ordinal) || path.Contains("PRIVATE KEY", StringComparison.Ordinal)
+        || path.Contains('\n', StringComparison.Ordinal) || path.Length > 1024;
+
+    /// <summary>An organisation-account name (<c>myorg-myaccount</c>) or a locator with region (<c>xy12345.eu-west-1.aws</c>).</summary>
+    [System.Text.RegularExpressions.GeneratedRegex(@"^[A-Za-z0-9](?:[A-Za-z0-9_-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9_-]*[A-Za-z0-9])?)*$")]
+    private static partial System.Text.RegularExpressions.Regex AccountIdentifier();
 
     internal static bool IsKnownTokenType(string type) =>
         type.Equals("PROGRAMMATIC_ACCESS_TOKEN", StringComparison.OrdinalIgnoreCase) || type.Equals("OAUTH", StringComparison.OrdinalIgnoreCase);

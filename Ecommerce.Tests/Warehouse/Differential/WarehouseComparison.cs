@@ -53,50 +53,55 @@ public static class WarehouseComparison
     public static List<string> CompareDeadLetters(ReferenceModel model, string bootstrapServers, string deadLetterTopic, string sourceTopic)
     {
         var differences = new List<string>();
+        // A batch abandoned after its dead letters were sent sends them again when it is read again: at least once.
+        Compare(deadLetterTopic, model.DeadLetters, ReadDeadLetters(bootstrapServers, deadLetterTopic, sourceTopic).Distinct(), differences);
+        return differences;
+    }
+
+    /// <summary>The dead letters from <paramref name="sourceTopic"/>, as (partition, offset, code) lines, read to the topic's end.</summary>
+    public static List<string> ReadDeadLetters(string bootstrapServers, string deadLetterTopic, string sourceTopic)
+    {
         var lines = new List<string>();
-        using (var consumer = new ConsumerBuilder<byte[]?, byte[]?>(new ConsumerConfig
-               {
-                   BootstrapServers = bootstrapServers,
-                   GroupId = $"differential-{Guid.NewGuid():N}",
-                   EnableAutoCommit = false,
-                   FetchWaitMaxMs = 10,
-               }).SetLogHandler((_, _) => { }).Build())
+        using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(new ConsumerConfig
         {
-            var ends = Enumerable.Range(0, EmbeddedKafka.Partitions)
-                .Select(p => new TopicPartition(deadLetterTopic, p))
-                .ToDictionary(tp => tp.Partition.Value, tp => consumer.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(10)).High.Value);
-            var unread = ends.Where(e => e.Value > 0).ToDictionary(e => e.Key, e => e.Value);
-            consumer.Assign(unread.Keys.Select(p => new TopicPartitionOffset(deadLetterTopic, p, Offset.Beginning)));
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-            while (unread.Count > 0 && DateTime.UtcNow < deadline)
+            BootstrapServers = bootstrapServers,
+            GroupId = $"differential-{Guid.NewGuid():N}",
+            EnableAutoCommit = false,
+            FetchWaitMaxMs = 10,
+        }).SetLogHandler((_, _) => { }).Build();
+        var unread = Enumerable.Range(0, EmbeddedKafka.Partitions)
+            .Select(p => new TopicPartition(deadLetterTopic, p))
+            .ToDictionary(tp => tp.Partition.Value, tp => consumer.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(10)).High.Value)
+            .Where(e => e.Value > 0)
+            .ToDictionary(e => e.Key, e => e.Value);
+        consumer.Assign(unread.Keys.Select(p => new TopicPartitionOffset(deadLetterTopic, p, Offset.Beginning)));
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (unread.Count > 0 && DateTime.UtcNow < deadline)
+        {
+            if (consumer.Consume(TimeSpan.FromMilliseconds(100)) is not { } record)
             {
-                if (consumer.Consume(TimeSpan.FromMilliseconds(100)) is not { } record)
-                {
-                    continue;
-                }
-
-                if (record.Offset.Value + 1 >= unread.GetValueOrDefault(record.Partition.Value, long.MaxValue))
-                {
-                    unread.Remove(record.Partition.Value);
-                }
-
-                string Header(string name) => Encoding.UTF8.GetString(record.Message.Headers.GetLastBytes(name));
-                if (Header(DeadLetterPublisher.SourceTopicHeader) == sourceTopic)
-                {
-                    lines.Add(ReferenceModel.DeadLetterLine(int.Parse(Header(DeadLetterPublisher.SourcePartitionHeader), CultureInfo.InvariantCulture),
-                        long.Parse(Header(DeadLetterPublisher.SourceOffsetHeader), CultureInfo.InvariantCulture), Header(DeadLetterPublisher.CodeHeader)));
-                }
+                continue;
             }
 
-            if (unread.Count > 0)
+            if (record.Offset.Value + 1 >= unread.GetValueOrDefault(record.Partition.Value, long.MaxValue))
             {
-                differences.Add($"{deadLetterTopic} could not be read to its end in 30 s");
+                unread.Remove(record.Partition.Value);
+            }
+
+            string Header(string name) => Encoding.UTF8.GetString(record.Message.Headers.GetLastBytes(name));
+            if (Header(DeadLetterPublisher.SourceTopicHeader) == sourceTopic)
+            {
+                lines.Add(ReferenceModel.DeadLetterLine(int.Parse(Header(DeadLetterPublisher.SourcePartitionHeader), CultureInfo.InvariantCulture),
+                    long.Parse(Header(DeadLetterPublisher.SourceOffsetHeader), CultureInfo.InvariantCulture), Header(DeadLetterPublisher.CodeHeader)));
             }
         }
 
-        // A batch abandoned after its dead letters were sent sends them again when it is read again: at least once.
-        Compare("orders.dlq", model.DeadLetters, lines.Distinct(), differences);
-        return differences;
+        if (unread.Count > 0)
+        {
+            throw new TimeoutException($"{deadLetterTopic} could not be read to its end in 30 s");
+        }
+
+        return lines;
     }
 
     private static void Compare(string table, IReadOnlyList<string> expected, IEnumerable<string> actual, List<string> differences)

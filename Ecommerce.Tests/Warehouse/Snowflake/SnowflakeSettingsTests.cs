@@ -36,6 +36,51 @@ public sealed class SnowflakeSettingsTests
     }
 
     [Fact]
+    public void A_key_pasted_where_its_path_belongs_is_refused_without_being_echoed()
+    {
+        var options = Complete();
+        options.PrivateKey = null;
+        options.PrivateKeyPath = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7secret\n-----END PRIVATE KEY-----";
+
+        var error = Assert.Throws<InvalidOperationException>(options.Validate);
+
+        Assert.Contains("Snowflake:PrivateKeyPath", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Snowflake:PrivateKey", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("MIIEvQ", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("evil.example.com/steal#")]
+    [InlineData("attacker@acme")]
+    [InlineData("https://acme.snowflakecomputing.com")]
+    [InlineData("acme:443")]
+    [InlineData("acme..eu-west-1")]
+    [InlineData("acme account")]
+    public void An_account_that_is_not_an_identifier_is_refused_so_the_token_cannot_go_to_another_host(string account)
+    {
+        var options = Complete();
+        options.Account = account;
+
+        var error = Assert.Throws<InvalidOperationException>(options.Validate);
+
+        Assert.Contains("Snowflake:Account is not an account identifier", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(account, error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("myorg-myaccount")]
+    [InlineData("xy12345.eu-west-1")]
+    [InlineData("xy12345.us-east-2.aws")]
+    [InlineData("MYORG-MY_ACCOUNT")]
+    public void Account_identifiers_in_their_documented_forms_are_accepted(string account)
+    {
+        var options = Complete();
+        options.Account = account;
+
+        options.Validate();
+    }
+
+    [Fact]
     public void Without_a_key_or_token_the_error_says_which_settings_give_one()
     {
         var options = Complete();
