@@ -211,6 +211,43 @@ public sealed class HostileInputTests : PipelineTest
         await consumer.StopAsync(TimeSpan.FromSeconds(30));
     }
 
+    [Fact]
+    public async Task A_dead_letter_the_dead_letter_topic_still_refuses_as_too_large_goes_with_its_metadata_only()
+    {
+        // A dead-letter producer limited to 20 kB: even the 64 KiB prefix is refused, so the metadata goes alone.
+        var large = Bytes(With("product_name", new string('y', 30_000)));
+        await Kafka.ProduceAsync("orders", [(null, large), (null, Bytes(ValidOrder()))]);
+
+        await using var consumer = StartConsumer(settings: ("Aspire__Confluent__Kafka__Producer__Config__MessageMaxBytes", "20000"));
+        await consumer.WaitUntilHealthyAsync(Patience);
+        await consumer.WaitForStatusAsync("/api/ingestion/status",
+            s => s.GetProperty("ingested").GetInt64() == 1 && s.GetProperty("deadLettered").GetInt64() == 1, Patience, "the valid order and the dead letter");
+
+        var deadLetter = Assert.Single(Kafka.ReadAll("orders.dlq", 1, Patience));
+        Assert.Empty(deadLetter.Message.Value ?? []);
+        Assert.Equal(large.Length.ToString(CultureInfo.InvariantCulture),
+            Encoding.UTF8.GetString(deadLetter.Message.Headers.GetLastBytes(Consumer.Ingestion.DeadLetterPublisher.ValueTruncatedHeader)));
+        Assert.Equal("out_of_range", Encoding.UTF8.GetString(deadLetter.Message.Headers.GetLastBytes("dlq.error.code")));
+        Assert.Contains("too large for the dead-letter topic", consumer.Output, StringComparison.Ordinal);
+        await consumer.StopAsync(TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
+    public async Task Large_records_close_a_batch_at_MaxBatchBytes_rather_than_at_MaxBatchSize()
+    {
+        // 40 invalid records of 30 kB each: with batches bounded to 64 KiB, no batch holds more than three.
+        var padding = new string('p', 30_000);
+        var records = Enumerable.Range(0, 40).Select(i => ((string?)null, (byte[]?)Encoding.UTF8.GetBytes("{\"broken\": " + i + ", \"pad\": \"" + padding))).ToList();
+        await Kafka.ProduceAsync("orders", records);
+
+        await using var consumer = StartConsumer(settings: [("Ingestion__MaxBatchBytes", "65536"), ("Ingestion__MaxBatchDelay", "00:00:05")]);
+        await consumer.WaitUntilHealthyAsync(Patience);
+        var status = await consumer.WaitForStatusAsync("/api/ingestion/status", s => s.GetProperty("deadLettered").GetInt64() == 40, Patience, "40 dead letters");
+
+        Assert.True(status.GetProperty("batches").GetInt64() >= 14, $"{status.GetProperty("batches").GetInt64()} batches for 40 records of 30 kB");
+        await consumer.StopAsync(TimeSpan.FromSeconds(30));
+    }
+
     /// <summary>Valid events with random damage: bytes flipped, cut, dropped or inserted, fields swapped or removed.</summary>
     private static List<byte[]> Fuzz(int count, int seed)
     {
