@@ -99,7 +99,9 @@ public sealed class SnowflakeIngestionTests : PipelineTest
     {
         const int count = 10_000;
         await using var snowflake = await SnowflakeSqlApiDouble.StartAsync();
-        await using var consumer = StartConsumerOnSnowflake(snowflake, ("Ingestion__MaxBatchSize", "1000"), ("Snowflake__RetryFor", "00:00:02"));
+        // Outside Production, so that the status gives the error's own text (Production gives its code and a summary).
+        await using var consumer = StartConsumerOnSnowflake(snowflake, ("Ingestion__MaxBatchSize", "1000"), ("Snowflake__RetryFor", "00:00:02"),
+            ("DOTNET_ENVIRONMENT", "Development"), ("ASPNETCORE_ENVIRONMENT", "Development"));
         await consumer.WaitUntilHealthyAsync(Patience);
         await using var simulator = StartSimulator(count, rate: 1_000);
         await consumer.WaitForStatusAsync("/api/ingestion/status", s => s.GetProperty("ingested").GetInt64() > 0, Patience, "first orders ingested");
