@@ -50,18 +50,32 @@ public static class CustomerHistory
     /// The stored versions whose orders must be read to place the new orders: those with a new order at or
     /// between their first and last order (a new order elsewhere only extends, starts or merges versions).
     /// </summary>
-    public static IEnumerable<CustomerVersion> VersionsToOpen(IReadOnlyList<CustomerVersion> stored, IEnumerable<DateTime> newOrderTimes)
+    public static IEnumerable<CustomerVersion> VersionsToOpen(IReadOnlyList<CustomerVersion> stored, IReadOnlyList<DateTime> newOrderTimes)
     {
+        if (stored.Count == 0 || newOrderTimes.Count == 0)
+        {
+            return [];
+        }
+
+        var earliest = newOrderTimes[0];
+        foreach (var time in newOrderTimes)
+        {
+            earliest = time < earliest ? time : earliest;
+        }
+
+        // The usual case: every new order is later than everything stored.
+        if (earliest > stored.Max(v => v.LastSeenAt))
+        {
+            return [];
+        }
+
         var times = newOrderTimes.Order().ToArray();
-        foreach (var version in stored)
+        return stored.Where(version =>
         {
             var next = Array.BinarySearch(times, version.ValidFrom);
             var index = next >= 0 ? next : ~next;
-            if (index < times.Length && times[index] <= version.LastSeenAt)
-            {
-                yield return version;
-            }
-        }
+            return index < times.Length && times[index] <= version.LastSeenAt;
+        }).ToArray();
     }
 
     /// <summary>
@@ -75,29 +89,50 @@ public static class CustomerHistory
         IReadOnlyCollection<StoredCustomerOrder> openedOrders,
         IReadOnlyCollection<CustomerObservation> newOrders)
     {
-        var storedBySk = stored.ToDictionary(v => v.Sk);
-        var opened = openedOrders.Select(o => o.Sk).ToHashSet();
-
         // Everything known about the customer, as pieces in time: whole stored versions that were not opened, and
         // single instants (stored orders of opened versions, and the new orders) with the order that speaks for each.
-        var pieces = new List<Piece>();
-        foreach (var version in stored.Where(v => !opened.Contains(v.Sk)))
+        var opened = openedOrders.Count == 0 ? null : openedOrders.Select(o => o.Sk).ToHashSet();
+        var pieces = new List<Piece>(stored.Count + newOrders.Count + openedOrders.Count);
+        foreach (var version in stored)
         {
-            pieces.Add(new Piece(version.ValidFrom, version.LastSeenAt, version.Name, version.Region, version.OrderCount) { Block = version });
+            if (opened is null || !opened.Contains(version.Sk))
+            {
+                pieces.Add(new Piece(version.ValidFrom, version.LastSeenAt, version.Name, version.Region, version.OrderCount, version));
+            }
         }
 
-        var instants = openedOrders
-            .Select(o => (o.OrderId, o.Timestamp, storedBySk[o.Sk].Name, storedBySk[o.Sk].Region, Stored: (StoredCustomerOrder?)o))
-            .Concat(newOrders.Select(o => (o.OrderId, o.Timestamp, o.Name, o.Region, Stored: (StoredCustomerOrder?)null)))
-            .GroupBy(o => o.Timestamp);
-        foreach (var instant in instants)
+        var orders = new List<(DateTime At, string OrderId, string Name, string Region, StoredCustomerOrder? Stored)>(newOrders.Count + openedOrders.Count);
+        foreach (var order in newOrders)
         {
-            var speaker = instant.MinBy(o => o.OrderId, StringComparer.Ordinal);
-            pieces.Add(new Piece(instant.Key, instant.Key, speaker.Name, speaker.Region, instant.Count())
+            orders.Add((order.Timestamp, order.OrderId, order.Name, order.Region, null));
+        }
+
+        foreach (var order in openedOrders)
+        {
+            var version = Find(stored, order.Sk);
+            orders.Add((order.Timestamp, order.OrderId, version.Name, version.Region, order));
+        }
+
+        // By time, then order id: the first order of each instant speaks for it.
+        orders.Sort((a, b) => a.At != b.At ? a.At.CompareTo(b.At) : string.CompareOrdinal(a.OrderId, b.OrderId));
+        for (var i = 0; i < orders.Count;)
+        {
+            var speaker = orders[i];
+            var piece = new Piece(speaker.At, speaker.At, speaker.Name, speaker.Region, 0, null);
+            for (; i < orders.Count && orders[i].At == speaker.At; i++)
             {
-                StoredOrders = instant.Where(o => o.Stored is not null).Select(o => o.Stored!.Value).ToArray(),
-                NewOrderIds = instant.Where(o => o.Stored is null).Select(o => o.OrderId).ToArray(),
-            });
+                piece.Weight++;
+                if (orders[i].Stored is { } storedOrder)
+                {
+                    (piece.StoredOrders ??= []).Add(storedOrder);
+                }
+                else
+                {
+                    (piece.NewOrderIds ??= []).Add(orders[i].OrderId);
+                }
+            }
+
+            pieces.Add(piece);
         }
 
         // Blocks first at an equal start: only inconsistent stored data (a block overlapping an opened version) has one.
@@ -120,38 +155,55 @@ public static class CustomerHistory
 
         // A run keeps the key of the stored version it coincides with (same start, name and region): its orders then
         // need no re-pointing. Otherwise the key is derived from what the version is, so two writers agree on it.
-        var byIdentity = stored.ToDictionary(v => (v.ValidFrom, v.Name, v.Region));
         var versions = new List<CustomerVersion>(runs.Count);
-        for (var i = 0; i < runs.Count; i++)
-        {
-            var run = runs[i];
-            var sk = byIdentity.TryGetValue((run.Start, run.Name, run.Region), out var same) ? same.Sk : SurrogateKey(customerId, run.Start, run.Name, run.Region);
-            versions.Add(new CustomerVersion(sk, customerId, run.Name, run.Region, run.Start, i + 1 < runs.Count ? runs[i + 1].Start : null, run.LastSeenAt, run.OrderCount));
-        }
-
-        var newOrderVersions = new Dictionary<string, long>(StringComparer.Ordinal);
+        var changed = new List<CustomerVersion>();
+        var newOrderVersions = new Dictionary<string, long>(newOrders.Count, StringComparer.Ordinal);
         var storedOrdersMove = false;
         for (var i = 0; i < runs.Count; i++)
         {
-            var sk = versions[i].Sk;
-            foreach (var piece in runs[i].Pieces)
+            var run = runs[i];
+            var same = stored.FirstOrDefault(v => v.ValidFrom == run.Start
+                && string.Equals(v.Name, run.Name, StringComparison.Ordinal) && string.Equals(v.Region, run.Region, StringComparison.Ordinal));
+            var sk = same?.Sk ?? SurrogateKey(customerId, run.Start, run.Name, run.Region);
+            var version = new CustomerVersion(sk, customerId, run.Name, run.Region, run.Start, i + 1 < runs.Count ? runs[i + 1].Start : null, run.LastSeenAt, run.OrderCount);
+            versions.Add(version);
+            if (same != version)
+            {
+                changed.Add(version);
+            }
+
+            foreach (var piece in run.Pieces)
             {
                 storedOrdersMove |= piece.Block is { } block && block.Sk != sk;
-                storedOrdersMove |= piece.StoredOrders.Any(o => o.Sk != sk);
-                foreach (var orderId in piece.NewOrderIds)
+                foreach (var storedOrder in piece.StoredOrders ?? [])
+                {
+                    storedOrdersMove |= storedOrder.Sk != sk;
+                }
+
+                foreach (var orderId in piece.NewOrderIds ?? [])
                 {
                     newOrderVersions[orderId] = sk;
                 }
             }
         }
 
-        var kept = versions.Select(v => v.Sk).ToHashSet();
-        return new CustomerHistoryChange(
-            versions,
-            versions.Where(v => !storedBySk.TryGetValue(v.Sk, out var before) || before != v).ToArray(),
-            stored.Where(v => !kept.Contains(v.Sk)).Select(v => v.Sk).ToArray(),
-            newOrderVersions,
-            storedOrdersMove);
+        var retired = stored.Count == versions.Count && changed.Count == 0
+            ? []
+            : stored.Where(v => !versions.Exists(kept => kept.Sk == v.Sk)).Select(v => v.Sk).ToArray();
+        return new CustomerHistoryChange(versions, changed, retired, newOrderVersions, storedOrdersMove);
+    }
+
+    private static CustomerVersion Find(IReadOnlyList<CustomerVersion> stored, long sk)
+    {
+        foreach (var version in stored)
+        {
+            if (version.Sk == sk)
+            {
+                return version;
+            }
+        }
+
+        throw new ArgumentException($"A stored order points at version {sk}, which is not among the customer's stored versions.", nameof(sk));
     }
 
     /// <summary>
@@ -165,14 +217,17 @@ public static class CustomerHistory
         return (long)(BitConverter.ToUInt64(hash, 0) & long.MaxValue);
     }
 
-    /// <summary>A stretch of time with one name and region: a whole stored version, or one instant.</summary>
-    private sealed record Piece(DateTime Start, DateTime End, string Name, string Region, long Weight)
+    /// <summary>A stretch of time with one name and region: a whole stored version (<see cref="Block"/>), or one instant.</summary>
+    private sealed class Piece(DateTime start, DateTime end, string name, string region, long weight, CustomerVersion? block)
     {
-        public CustomerVersion? Block { get; init; }
-
-        public IReadOnlyList<StoredCustomerOrder> StoredOrders { get; init; } = [];
-
-        public IReadOnlyList<string> NewOrderIds { get; init; } = [];
+        public DateTime Start { get; } = start;
+        public DateTime End { get; } = end;
+        public string Name { get; } = name;
+        public string Region { get; } = region;
+        public long Weight { get; set; } = weight;
+        public CustomerVersion? Block { get; } = block;
+        public List<StoredCustomerOrder>? StoredOrders { get; set; }
+        public List<string>? NewOrderIds { get; set; }
     }
 
     /// <summary>Consecutive pieces with the same name and region: one version.</summary>

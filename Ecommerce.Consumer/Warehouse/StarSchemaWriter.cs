@@ -246,30 +246,46 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
     private async Task<Dictionary<string, (IReadOnlyList<CustomerVersion> Stored, CustomerHistoryChange Change)>> RebuildHistoriesAsync(
         IReadOnlyList<IncomingOrder> orders, CancellationToken cancellationToken)
     {
-        var byCustomer = orders.GroupBy(o => o.Order.CustomerId, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToArray(), StringComparer.Ordinal);
+        var byCustomer = new Dictionary<string, List<CustomerObservation>>(StringComparer.Ordinal);
+        foreach (var incoming in orders)
+        {
+            var order = incoming.Order;
+            if (!byCustomer.TryGetValue(order.CustomerId, out var observations))
+            {
+                byCustomer[order.CustomerId] = observations = [];
+            }
+
+            observations.Add(new CustomerObservation(order.OrderId, order.OrderTimestamp, order.CustomerName, order.CustomerRegion));
+        }
+
         var keys = new RowSet("customers", [new("CUSTOMER_ID", ColumnType.Text)], byCustomer.Keys.Select(id => new object?[] { id }).ToArray());
         var rows = await warehouse.QueryAsync(
             SqlStatement.WithSources(SqlScripts.Get("ingestion/read_customer_versions.sql"), keys), cancellationToken);
 
-        var stored = byCustomer.Keys.ToDictionary(id => id, _ => new List<CustomerVersion>(), StringComparer.Ordinal);
+        var stored = new Dictionary<string, List<CustomerVersion>>(byCustomer.Count, StringComparer.Ordinal);
         foreach (var row in rows)
         {
-            stored[(string)row[1]!].Add(new CustomerVersion(
+            var version = new CustomerVersion(
                 Convert.ToInt64(row[0], CultureInfo.InvariantCulture), (string)row[1]!, (string)row[2]!, (string)row[3]!,
-                (DateTime)row[4]!, (DateTime?)row[5], (DateTime)row[6]!, Convert.ToInt64(row[7] ?? 0L, CultureInfo.InvariantCulture)));
+                (DateTime)row[4]!, (DateTime?)row[5], (DateTime)row[6]!, Convert.ToInt64(row[7] ?? 0L, CultureInfo.InvariantCulture));
+            if (!stored.TryGetValue(version.CustomerId, out var versions))
+            {
+                stored[version.CustomerId] = versions = [];
+            }
+
+            versions.Add(version);
         }
 
-        foreach (var versions in stored.Values)
+        var opened = new List<object?[]>();
+        foreach (var (customerId, versions) in stored)
         {
             versions.Sort((a, b) => a.ValidFrom.CompareTo(b.ValidFrom));
+            var times = byCustomer[customerId].ConvertAll(o => o.Timestamp);
+            opened.AddRange(CustomerHistory.VersionsToOpen(versions, times).Select(v => new object?[] { v.Sk }));
         }
 
-        var opened = stored
-            .SelectMany(pair => CustomerHistory.VersionsToOpen(pair.Value, byCustomer[pair.Key].Select(o => o.Order.OrderTimestamp)))
-            .Select(v => new object?[] { v.Sk })
-            .ToArray();
         var openedOrders = new Dictionary<long, List<StoredCustomerOrder>>();
-        if (opened.Length > 0)
+        if (opened.Count > 0)
         {
             var orderRows = await warehouse.QueryAsync(SqlStatement.WithSources(
                 SqlScripts.Get("ingestion/read_version_orders.sql"), new RowSet("opened", [new("CUSTOMER_SK", ColumnType.BigInt)], opened)), cancellationToken);
@@ -285,17 +301,23 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
             }
         }
 
-        return stored.ToDictionary(
-            pair => pair.Key,
-            pair =>
+        var histories = new Dictionary<string, (IReadOnlyList<CustomerVersion> Stored, CustomerHistoryChange Change)>(byCustomer.Count, StringComparer.Ordinal);
+        foreach (var (customerId, observations) in byCustomer)
+        {
+            IReadOnlyList<CustomerVersion> versions = stored.TryGetValue(customerId, out var found) ? found : [];
+            List<StoredCustomerOrder>? versionOrders = null;
+            foreach (var version in versions)
             {
-                var versionOrders = pair.Value.SelectMany(v => openedOrders.GetValueOrDefault(v.Sk) ?? []).ToArray();
-                var observations = byCustomer[pair.Key]
-                    .Select(o => new CustomerObservation(o.Order.OrderId, o.Order.OrderTimestamp, o.Order.CustomerName, o.Order.CustomerRegion))
-                    .ToArray();
-                return ((IReadOnlyList<CustomerVersion>)pair.Value, CustomerHistory.Rebuild(pair.Key, pair.Value, versionOrders, observations));
-            },
-            StringComparer.Ordinal);
+                if (openedOrders.TryGetValue(version.Sk, out var list))
+                {
+                    (versionOrders ??= []).AddRange(list);
+                }
+            }
+
+            histories[customerId] = (versions, CustomerHistory.Rebuild(customerId, versions, (IReadOnlyCollection<StoredCustomerOrder>?)versionOrders ?? [], observations));
+        }
+
+        return histories;
     }
 
     private static object?[] VersionRow(CustomerVersion v) =>
