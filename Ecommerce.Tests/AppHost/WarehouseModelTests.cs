@@ -10,6 +10,15 @@ public sealed class WarehouseModelTests
     private static Task<IDistributedApplicationTestingBuilder> ModelAsync(params string[] args) =>
         AppModel.BuildAsync(["--Kafka:Mode=embedded", "--Kafka:Port=0", .. args]);
 
+    /// <summary>Snowflake as the warehouse, with every required parameter and a token as the credential.</summary>
+    private static Task<IDistributedApplicationTestingBuilder> SnowflakeModelAsync(params string[] args) => ModelAsync(
+        [
+            "--Warehouse:Provider=Snowflake",
+            "--Parameters:snowflake-account=acme-analytics", "--Parameters:snowflake-user=INGEST_SVC",
+            "--Parameters:snowflake-warehouse=INGEST_WH", "--Parameters:snowflake-database=ECOMMERCE", "--Parameters:snowflake-schema=PUBLIC",
+            "--Parameters:snowflake-token=pat-value", .. args,
+        ]);
+
     [Fact]
     public async Task Snowflake_settings_reach_the_consumer_as_parameters_with_the_key_a_secret()
     {
@@ -41,11 +50,7 @@ public sealed class WarehouseModelTests
     [Fact]
     public async Task A_programmatic_access_token_is_passed_as_a_secret_instead_of_a_key()
     {
-        await using var builder = await ModelAsync(
-            "--Warehouse:Provider=Snowflake",
-            "--Parameters:snowflake-account=acme-analytics", "--Parameters:snowflake-user=INGEST_SVC",
-            "--Parameters:snowflake-warehouse=INGEST_WH", "--Parameters:snowflake-database=ECOMMERCE", "--Parameters:snowflake-schema=PUBLIC",
-            "--Parameters:snowflake-token=pat-value");
+        await using var builder = await SnowflakeModelAsync();
 
         var environment = await ConsumerEnvironmentAsync(builder);
 
@@ -61,11 +66,7 @@ public sealed class WarehouseModelTests
     [InlineData("PrivateKeyPassphrase", "snowflake-private-key-passphrase")]
     public async Task A_credential_in_the_apphosts_snowflake_section_is_refused_rather_than_passed_in_clear(string key, string parameter)
     {
-        var error = await Assert.ThrowsAnyAsync<Exception>(() => ModelAsync(
-            "--Warehouse:Provider=Snowflake", $"--Snowflake:{key}=do-not-leak-this",
-            "--Parameters:snowflake-account=acme-analytics", "--Parameters:snowflake-user=INGEST_SVC",
-            "--Parameters:snowflake-warehouse=INGEST_WH", "--Parameters:snowflake-database=ECOMMERCE", "--Parameters:snowflake-schema=PUBLIC",
-            "--Parameters:snowflake-token=pat-value"));
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => SnowflakeModelAsync($"--Snowflake:{key}=do-not-leak-this"));
 
         var message = error.GetBaseException().Message;
         Assert.Contains($"Snowflake:{key}", message, StringComparison.Ordinal);
@@ -76,11 +77,7 @@ public sealed class WarehouseModelTests
     [Fact]
     public async Task Only_the_tuning_keys_of_the_apphosts_snowflake_section_reach_the_consumer()
     {
-        await using var builder = await ModelAsync(
-            "--Warehouse:Provider=Snowflake", "--Snowflake:RetryFor=00:00:30", "--Snowflake:Something=else",
-            "--Parameters:snowflake-account=acme-analytics", "--Parameters:snowflake-user=INGEST_SVC",
-            "--Parameters:snowflake-warehouse=INGEST_WH", "--Parameters:snowflake-database=ECOMMERCE", "--Parameters:snowflake-schema=PUBLIC",
-            "--Parameters:snowflake-token=pat-value");
+        await using var builder = await SnowflakeModelAsync("--Snowflake:RetryFor=00:00:30", "--Snowflake:Something=else");
 
         var environment = await ConsumerEnvironmentAsync(builder);
 

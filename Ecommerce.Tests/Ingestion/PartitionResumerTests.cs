@@ -19,15 +19,8 @@ public sealed class PartitionResumerTests(EmbeddedKafka kafka) : IClassFixture<E
     {
         await using var bed = await WarehouseTestBed.CreateAsync(WarehouseTestBed.DuckDb);
         await bed.Writer.WriteAsync([], [new PartitionProgress("orders", 0, 5, "digest")], CancellationToken.None);
-        using var clientMetrics = new KafkaClientMetrics();
-        var settings = new KafkaConsumerSettings { DisableMetrics = true };
-        settings.Config.BootstrapServers = kafka.BootstrapServers;
-        var consumers = new KafkaConsumerFactory<byte[]?, byte[]?>(settings, clientMetrics, NullLoggerFactory.Instance);
-        var status = new IngestionStatus();
-        using var metrics = new IngestionMetrics(status);
-        var resumer = new PartitionResumer(bed.Writer, consumers,
-            new UpstreamGapReporter(status, metrics, TimeProvider.System, NullLogger<UpstreamGapReporter>.Instance), NullLogger<PartitionResumer>.Instance);
-        using var consumer = consumers.Create(c => c.GroupId = $"resumer-{Guid.NewGuid():N}");
+        using var parts = new Parts(kafka, bed.Writer);
+        var (resumer, consumer) = (parts.Resumer, parts.Consumer);
 
         kafka.Broker.TakeDown();
         try
@@ -45,19 +38,41 @@ public sealed class PartitionResumerTests(EmbeddedKafka kafka) : IClassFixture<E
     [Fact]
     public void With_the_warehouse_failing_partitions_resume_at_kafkas_committed_offsets()
     {
-        using var clientMetrics = new KafkaClientMetrics();
-        var settings = new KafkaConsumerSettings { DisableMetrics = true };
-        settings.Config.BootstrapServers = kafka.BootstrapServers;
-        var consumers = new KafkaConsumerFactory<byte[]?, byte[]?>(settings, clientMetrics, NullLoggerFactory.Instance);
-        var status = new IngestionStatus();
-        using var metrics = new IngestionMetrics(status);
-        var resumer = new PartitionResumer(new StarSchemaWriter(new FailingWarehouse(), TimeProvider.System), consumers,
-            new UpstreamGapReporter(status, metrics, TimeProvider.System, NullLogger<UpstreamGapReporter>.Instance), NullLogger<PartitionResumer>.Instance);
-        using var consumer = consumers.Create(c => c.GroupId = $"resumer-{Guid.NewGuid():N}");
+        using var parts = new Parts(kafka, new StarSchemaWriter(new FailingWarehouse(), TimeProvider.System));
 
-        var starts = resumer.ChooseStartOffsets(consumer, [new TopicPartition("orders", 0)]);
+        var starts = parts.Resumer.ChooseStartOffsets(parts.Consumer, [new TopicPartition("orders", 0)]);
 
         Assert.Equal([Offset.Stored], starts.Select(s => s.Offset));
+    }
+
+    /// <summary>A resumer as the service builds it, and a consumer of the test's broker outside any group.</summary>
+    private sealed class Parts : IDisposable
+    {
+        private readonly KafkaClientMetrics _clientMetrics = new();
+        private readonly IngestionMetrics _metrics;
+
+        public Parts(EmbeddedKafka kafka, StarSchemaWriter writer)
+        {
+            var settings = new KafkaConsumerSettings { DisableMetrics = true };
+            settings.Config.BootstrapServers = kafka.BootstrapServers;
+            var consumers = new KafkaConsumerFactory<byte[]?, byte[]?>(settings, _clientMetrics, NullLoggerFactory.Instance);
+            var status = new IngestionStatus();
+            _metrics = new IngestionMetrics(status);
+            Resumer = new PartitionResumer(writer, consumers,
+                new UpstreamGapReporter(status, _metrics, TimeProvider.System, NullLogger<UpstreamGapReporter>.Instance), NullLogger<PartitionResumer>.Instance);
+            Consumer = consumers.Create(c => c.GroupId = $"resumer-{Guid.NewGuid():N}");
+        }
+
+        public PartitionResumer Resumer { get; }
+
+        public IConsumer<byte[]?, byte[]?> Consumer { get; }
+
+        public void Dispose()
+        {
+            Consumer.Dispose();
+            _metrics.Dispose();
+            _clientMetrics.Dispose();
+        }
     }
 
     /// <summary>A warehouse that cannot be reached at all.</summary>
