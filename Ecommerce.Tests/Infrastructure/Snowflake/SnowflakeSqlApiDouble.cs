@@ -42,6 +42,7 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
     private readonly RSA _key = RSA.Create(2048);
     private readonly DuckDBConnection _database = new("Data Source=:memory:");
     private readonly SemaphoreSlim _databaseLock = new(1, 1);
+    private readonly SemaphoreSlim _writeLockRow = new(1, 1);
     private readonly JsonWebTokenHandler _tokens = new();
     private readonly ConcurrentQueue<(SnowflakeFault Fault, Func<RecordedRequest, bool> AppliesTo)> _faults = new();
     private readonly TaskCompletionSource _held = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -82,6 +83,16 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
 
     /// <summary>While true, every request is answered 503, as during an outage of the service.</summary>
     public bool Unavailable { get; set; }
+
+    /// <summary>
+    /// Time Snowflake itself spends on each statement (queueing, compiling, running), which the real service costs and
+    /// an in-memory database does not: off unless set (functional tests leave it off; the benchmark sets it). It counts
+    /// per statement, also inside a multi-statement request, whose statements run one after another. Requests of
+    /// different sessions wait theirs out at the same time, as on a warehouse with capacity to spare; batch
+    /// transactions that take the write-lock row queue behind each other for their whole length, as Snowflake's row
+    /// lock makes them.
+    /// </summary>
+    public TimeSpan StatementLatency { get; set; }
 
     /// <summary>Statements run on the database (a statement answered from a stored result is not run again).</summary>
     public int StatementsRun => Volatile.Read(ref _statementsRun);
@@ -188,6 +199,7 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
         await _databaseLock.WaitAsync();
         _database.Dispose();
         _databaseLock.Dispose();
+        _writeLockRow.Dispose();
         _key.Dispose();
     }
 
@@ -497,13 +509,38 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
         return null;
     }
 
-    /// <summary>Runs a submission on the database and keeps its answer under a new statement handle.</summary>
+    /// <summary>
+    /// Runs a submission on the database (after its <see cref="StatementLatency"/>) and keeps its answer under a new
+    /// statement handle.
+    /// </summary>
     private async Task<StoredAnswer> RunAsync(string body)
     {
         var handle = Guid.NewGuid().ToString();
-        var answer = await ExecuteAsync(body, handle);
-        _byHandle[handle] = answer;
-        return answer;
+        var statements = SqlText.SplitStatements(TryRead(body)?["statement"]?.GetValue<string>() ?? "");
+        var takesWriteLock = statements.Any(s => s.StartsWith("UPDATE " + SnowflakeWarehouseProvider.WriteLockTable, StringComparison.OrdinalIgnoreCase));
+        if (takesWriteLock)
+        {
+            await _writeLockRow.WaitAsync();
+        }
+
+        try
+        {
+            if (StatementLatency > TimeSpan.Zero)
+            {
+                await Task.Delay(StatementLatency * Math.Max(1, statements.Count));
+            }
+
+            var answer = await ExecuteAsync(body, handle);
+            _byHandle[handle] = answer;
+            return answer;
+        }
+        finally
+        {
+            if (takesWriteLock)
+            {
+                _writeLockRow.Release();
+            }
+        }
     }
 
     private async Task<StoredAnswer> ExecuteAsync(string body, string handle)

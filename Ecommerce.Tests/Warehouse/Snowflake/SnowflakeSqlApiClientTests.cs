@@ -27,6 +27,29 @@ public sealed class SnowflakeSqlApiClientTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_doubles_statement_latency_adds_up_within_a_request_overlaps_across_sessions_and_queues_batch_transactions()
+    {
+        // What the benchmark's Snowflake figures rest on; the bounds below are the ones a busy machine cannot break
+        // (a wait is never shorter than asked), and the one upper bound has a wide margin.
+        var client = Client();
+        await client.ExecuteAsync($"CREATE TABLE {SnowflakeWarehouseProvider.WriteLockTable} (LOCK_ID INTEGER, TAKEN_AT TIMESTAMP)", [], 1, CancellationToken.None);
+        _double.StatementLatency = TimeSpan.FromMilliseconds(500);
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await client.ExecuteAsync("SELECT 1; SELECT 2; SELECT 3", [], 3, CancellationToken.None);
+        Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(1_500), $"three statements took {clock.Elapsed}");
+
+        clock.Restart();
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => client.ExecuteAsync("SELECT 1", [], 1, CancellationToken.None)));
+        Assert.True(clock.Elapsed < TimeSpan.FromMilliseconds(1_900), $"four sessions' statements took {clock.Elapsed}; they should overlap");
+
+        clock.Restart();
+        const string Batch = $"BEGIN TRANSACTION; UPDATE {SnowflakeWarehouseProvider.WriteLockTable} SET TAKEN_AT = CURRENT_TIMESTAMP; COMMIT";
+        await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => client.ExecuteAsync(Batch, [], 3, CancellationToken.None)));
+        Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(3_000), $"two batch transactions took {clock.Elapsed}; the write lock should queue them");
+    }
+
+    [Fact]
     public async Task Bursts_of_429_and_503_are_retried_with_the_same_request_id_and_the_statement_runs_once()
     {
         var client = Client();
