@@ -4,7 +4,7 @@ using Ecommerce.Benchmarks.Scenarios;
 using Spectre.Console;
 
 // One command, every figure: see BENCHMARKS.md. Options: --orders N (default 100000), --quick (smaller runs),
-// --only throughput|original|latency|sweep|scale (one part, for investigating; BENCHMARKS.md is then left alone).
+// --only throughput|original|latency|sweep|scale|snowflake (one part, for investigating; BENCHMARKS.md is then left alone).
 var quick = args.Contains("--quick");
 var onlyArg = Array.IndexOf(args, "--only");
 var only = onlyArg >= 0 ? args[onlyArg + 1] : null;
@@ -25,6 +25,7 @@ try
     var latencies = new List<LatencyResult>();
     var sweep = new List<SweepPoint>();
     var scale = new List<ScalePoint>();
+    var snowflake = new List<SnowflakeResult>();
     (int Size, TimeSpan Delay)[] settings = quick
         ? [(500, TimeSpan.FromMilliseconds(50)), (5_000, TimeSpan.FromMilliseconds(200))]
         : [(200, TimeSpan.FromMilliseconds(25)), (1_000, TimeSpan.FromMilliseconds(100)), (5_000, TimeSpan.FromMilliseconds(200)), (20_000, TimeSpan.FromMilliseconds(500))];
@@ -62,6 +63,24 @@ try
             AnsiConsole.MarkupLine($"[green]pipeline into {existing:N0} existing orders[/] {rate:N0} orders/s");
         }
 
+        foreach (var (latencyMs, consumers) in Runs("snowflake") ? [(200, 1), (200, 2), (500, 1), (500, 2)] : Array.Empty<(int, int)>())
+        {
+            // Fewer orders at 500 ms: the current write path needs minutes for more.
+            var count = quick ? 5_000 : latencyMs >= 500 ? 10_000 : 20_000;
+            status.Status($"Snowflake at {latencyMs} ms per statement, {consumers} consumer(s): {count:N0} orders");
+            var run = await SnowflakeAtLatency.ThroughputAsync(context, TimeSpan.FromMilliseconds(latencyMs), consumers, count);
+            snowflake.Add(run);
+            AnsiConsole.MarkupLine($"[green]snowflake {latencyMs} ms x {consumers}[/] {run.Rate:N0} orders/s, {run.RequestsPerThousand:N1} requests and {run.KilobytesPerThousand:N0} KB per 1,000 orders");
+        }
+
+        if (Runs("snowflake"))
+        {
+            status.Status("Snowflake at 200 ms per statement: latency at 1,000 orders/s");
+            var latency = await SnowflakeAtLatency.LatencyAsync(context, TimeSpan.FromMilliseconds(200), 1_000, latencySeconds);
+            snowflake.Add(latency);
+            AnsiConsole.MarkupLine($"[green]snowflake latency at 1,000/s[/] p50 {latency.P50Ms:N0} ms, p99 {latency.P99Ms:N0} ms");
+        }
+
         foreach (var (size, delay) in Runs("sweep") ? settings : [])
         {
             status.Status($"Batch sweep: {size:N0} events / {delay.TotalMilliseconds} ms");
@@ -79,7 +98,7 @@ try
 
     var results = new BenchResults(
         DateTimeOffset.UtcNow, Machine(), "dotnet run -c Release --project bench/Ecommerce.Benchmarks" + (args.Length > 0 ? " -- " + string.Join(' ', args) : ""),
-        throughput, original, latencies, sweep, scale);
+        throughput, original, latencies, sweep, scale, snowflake);
     Report.Write(results, root);
     Console.WriteLine();
     Console.WriteLine(Report.Markdown(results));

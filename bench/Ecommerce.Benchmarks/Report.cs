@@ -17,7 +17,8 @@ public sealed record BenchResults(
     double OriginalDesignRate,
     IReadOnlyList<LatencyResult> Latencies,
     IReadOnlyList<SweepPoint> Sweep,
-    IReadOnlyList<ScalePoint> Scale);
+    IReadOnlyList<ScalePoint> Scale,
+    IReadOnlyList<SnowflakeResult> Snowflake);
 
 /// <summary>Writes the results as a markdown table, JSON and a chart, and refreshes BENCHMARKS.md.</summary>
 public static class Report
@@ -58,6 +59,26 @@ public static class Report
         foreach (var p in r.Sweep)
         {
             md.AppendLine(Invariant, $"| {p.MaxBatchSize:N0} | {p.MaxBatchDelayMs:N0} ms | {p.PipelineRate:N0} orders/s | {p.P99Ms:N0} ms |");
+        }
+
+        if (r.Snowflake.Count > 0)
+        {
+            md.AppendLine();
+            md.AppendLine("Snowflake (7), through the SQL API test double with a fixed cost added to every statement, as a real warehouse has:");
+            md.AppendLine();
+            md.AppendLine("| per statement | consumers | orders | throughput | requests per 1,000 orders | request KB per 1,000 orders | goal |");
+            md.AppendLine("|---|---|---|---|---|---|---|");
+            foreach (var s in r.Snowflake.Where(s => s.P99Ms is null))
+            {
+                var goal = s.StatementLatencyMs == 200 ? s.Consumers == 1 ? ">= 5,000/s" : ">= 1.6x one consumer" : "";
+                md.AppendLine(Invariant, $"| {s.StatementLatencyMs:N0} ms | {s.Consumers} | {s.Orders:N0} | {s.Rate:N0} orders/s | {s.RequestsPerThousand:N1} | {s.KilobytesPerThousand:N0} | {goal} |");
+            }
+
+            foreach (var s in r.Snowflake.Where(s => s.P99Ms is not null))
+            {
+                md.AppendLine();
+                md.AppendLine(Invariant, $"End-to-end latency at {s.Rate:N0} orders/s and {s.StatementLatencyMs:N0} ms per statement: p50 {s.P50Ms:N0} ms, p99 {s.P99Ms:N0} ms (goal: p99 <= 5 s).");
+            }
         }
 
         return md.ToString();

@@ -1,0 +1,119 @@
+using System.Globalization;
+using Ecommerce.AppHost.Kafka;
+using Ecommerce.Tests.Infrastructure;
+using Ecommerce.Tests.Infrastructure.Snowflake;
+
+namespace Ecommerce.Benchmarks.Scenarios;
+
+/// <summary>Ingest into Snowflake at a given cost per statement, with one or more consumer processes.</summary>
+public sealed record SnowflakeResult(
+    double StatementLatencyMs, int Consumers, int Orders, double Rate, double RequestsPerThousand, double KilobytesPerThousand,
+    double? P50Ms, double? P99Ms);
+
+/// <summary>
+/// The ingestion service writing to Snowflake through the SQL API test double, which adds a fixed time to every
+/// statement (<see cref="SnowflakeSqlApiDouble.StatementLatency"/>): a few hundred milliseconds is what a small
+/// statement costs on a real warehouse, and what an in-memory database hides. Throughput is measured on a
+/// pre-filled topic; end-to-end latency at a steady 1,000 orders/s (the first two seconds left out).
+/// </summary>
+public static class SnowflakeAtLatency
+{
+    public static async Task<SnowflakeResult> ThroughputAsync(BenchContext context, TimeSpan statementLatency, int consumers, int orders)
+    {
+        await using var broker = BenchContext.StartBroker();
+        await BenchContext.FillAsync(broker, orders);
+        await using var snowflake = await SnowflakeSqlApiDouble.StartAsync();
+        snowflake.StatementLatency = statementLatency;
+        var processes = Enumerable.Range(0, consumers).Select(i => StartConsumer(context, broker, snowflake, i)).ToList();
+        try
+        {
+            // The clock starts once every consumer holds partitions (start-up, schema and group join are not counted)
+            // and stops when the last order is stored.
+            foreach (var process in processes)
+            {
+                await process.WaitUntilHealthyAsync(TimeSpan.FromMinutes(2));
+                await process.WaitForStatusAsync("/api/ingestion/status", s => s.GetProperty("partitions").GetArrayLength() > 0,
+                    TimeSpan.FromMinutes(2), "partitions assigned");
+            }
+
+            var requestsBefore = snowflake.Requests.Count;
+            var bytesBefore = snowflake.Requests.Sum(r => (long)r.BodyBytes);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(15);
+            while (true)
+            {
+                var ingested = 0L;
+                foreach (var process in processes)
+                {
+                    ingested += await BenchContext.IngestedAsync(process);
+                }
+
+                if (ingested >= orders)
+                {
+                    var requests = snowflake.Requests;
+                    return new SnowflakeResult(statementLatency.TotalMilliseconds, consumers, orders, ingested / clock.Elapsed.TotalSeconds,
+                        (requests.Count - requestsBefore) * 1_000.0 / ingested, (requests.Sum(r => (long)r.BodyBytes) - bytesBefore) / 1_024.0 * 1_000 / ingested,
+                        null, null);
+                }
+
+                if (DateTime.UtcNow > deadline)
+                {
+                    throw new TimeoutException($"{ingested} of {orders} orders ingested into Snowflake in 15 minutes:\n{processes[0].Output}");
+                }
+
+                await Task.Delay(100);
+            }
+        }
+        finally
+        {
+            foreach (var process in processes)
+            {
+                await process.DisposeAsync();
+            }
+        }
+    }
+
+    public static async Task<SnowflakeResult> LatencyAsync(BenchContext context, TimeSpan statementLatency, double rate, TimeSpan duration)
+    {
+        await using var broker = BenchContext.StartBroker();
+        await using var snowflake = await SnowflakeSqlApiDouble.StartAsync();
+        snowflake.StatementLatency = statementLatency;
+        var count = (long)(rate * duration.TotalSeconds);
+        await using (var consumer = StartConsumer(context, broker, snowflake, 0))
+        {
+            await consumer.WaitUntilHealthyAsync(TimeSpan.FromMinutes(2));
+            await consumer.WaitForStatusAsync("/api/ingestion/status", s => s.GetProperty("partitions").GetArrayLength() == BenchContext.Partitions,
+                TimeSpan.FromMinutes(1), "partitions assigned");
+            await using (var simulator = BenchContext.StartSimulator(broker, count, rate))
+            {
+                using var timeout = new CancellationTokenSource(duration + TimeSpan.FromMinutes(2));
+                await simulator.WaitForExitAsync(timeout.Token);
+            }
+
+            await BenchContext.WaitForIngestAsync(consumer, count, TimeSpan.FromMinutes(10));
+            await consumer.StopAsync(TimeSpan.FromSeconds(30));
+        }
+
+        var rows = await snowflake.QueryAsync("""
+            WITH timed AS (
+                SELECT ORDER_TIMESTAMP, epoch_ms(INGESTED_AT) - epoch_ms(ORDER_TIMESTAMP) AS MS FROM FACT_ORDERS),
+            steady AS (
+                SELECT MS FROM timed WHERE ORDER_TIMESTAMP >= (SELECT MIN(ORDER_TIMESTAMP) FROM timed) + INTERVAL 2 SECOND)
+            SELECT quantile_cont(MS, 0.5), quantile_cont(MS, 0.99) FROM steady
+            """);
+        return new SnowflakeResult(statementLatency.TotalMilliseconds, 1, (int)count, rate, double.NaN, double.NaN,
+            Convert.ToDouble(rows[0][0], CultureInfo.InvariantCulture), Convert.ToDouble(rows[0][1], CultureInfo.InvariantCulture));
+    }
+
+    private static ServiceProcess StartConsumer(BenchContext context, EmbeddedKafkaBroker broker, SnowflakeSqlApiDouble snowflake, int index)
+    {
+        var keyPath = Path.Combine(context.WorkDirectory, "snowflake_rsa_key.p8");
+        File.WriteAllText(keyPath, snowflake.PrivateKeyPem);
+        return ServiceProcess.Start("Ecommerce.Consumer", new Dictionary<string, string?>(snowflake.ConsumerSettings(keyPath).Select(s => KeyValuePair.Create(s.Key, s.Value)))
+        {
+            ["ConnectionStrings__kafka"] = broker.BootstrapServers,
+            ["Snowflake__QueryTag"] = $"bench-consumer-{index}",
+            ["Logging__LogLevel__Default"] = "Warning",
+        });
+    }
+}
