@@ -65,8 +65,7 @@ try
 
         foreach (var (latencyMs, consumers) in Runs("snowflake") ? [(200, 1), (200, 2), (500, 1), (500, 2)] : Array.Empty<(int, int)>())
         {
-            // Fewer orders at 500 ms: the current write path needs minutes for more.
-            var count = quick ? 5_000 : latencyMs >= 500 ? 10_000 : 20_000;
+            var count = quick ? 5_000 : 20_000;
             status.Status($"Snowflake at {latencyMs} ms per statement, {consumers} consumer(s): {count:N0} orders");
             var run = await SnowflakeAtLatency.ThroughputAsync(context, TimeSpan.FromMilliseconds(latencyMs), consumers, count);
             snowflake.Add(run);

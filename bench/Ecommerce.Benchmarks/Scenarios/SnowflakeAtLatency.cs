@@ -7,7 +7,7 @@ namespace Ecommerce.Benchmarks.Scenarios;
 
 /// <summary>Ingest into Snowflake at a given cost per statement, with one or more consumer processes.</summary>
 public sealed record SnowflakeResult(
-    double StatementLatencyMs, int Consumers, int Orders, double Rate, double RequestsPerThousand, double KilobytesPerThousand,
+    double StatementLatencyMs, int Consumers, int Orders, double Rate, double? RequestsPerThousand, double? KilobytesPerThousand,
     double? P50Ms, double? P99Ms);
 
 /// <summary>
@@ -101,7 +101,7 @@ public static class SnowflakeAtLatency
                 SELECT MS FROM timed WHERE ORDER_TIMESTAMP >= (SELECT MIN(ORDER_TIMESTAMP) FROM timed) + INTERVAL 2 SECOND)
             SELECT quantile_cont(MS, 0.5), quantile_cont(MS, 0.99) FROM steady
             """);
-        return new SnowflakeResult(statementLatency.TotalMilliseconds, 1, (int)count, rate, double.NaN, double.NaN,
+        return new SnowflakeResult(statementLatency.TotalMilliseconds, 1, (int)count, rate, null, null,
             Convert.ToDouble(rows[0][0], CultureInfo.InvariantCulture), Convert.ToDouble(rows[0][1], CultureInfo.InvariantCulture));
     }
 
