@@ -21,6 +21,7 @@ public sealed partial class BatchWriter(
 {
     private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(15);
+    private const int StaleReadsBeforeDegraded = 20;
     private readonly IngestionOptions _options = options.Value;
 
     /// <summary>
@@ -32,6 +33,7 @@ public sealed partial class BatchWriter(
     {
         var delay = FirstRetryDelay;
         var stale = false;
+        var staleReads = 0;
         for (var attempt = 1; ; attempt++)
         {
             try
@@ -70,8 +72,24 @@ public sealed partial class BatchWriter(
                     return null;
                 }
 
-                // A short random pause, so that two writers refusing each other do not retry in step.
-                await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, 50)), time, CancellationToken.None);
+                // A short random pause, so that two writers refusing each other do not retry in step. Refused again and
+                // again, something else is wrong (a stored history this writer cannot read back as it is): say so on
+                // /health, and back off as after a failure.
+                if (++staleReads >= StaleReadsBeforeDegraded)
+                {
+                    status.SetWriteFailure(ex);
+                }
+
+                var pause = staleReads >= StaleReadsBeforeDegraded ? delay : TimeSpan.FromMilliseconds(Random.Shared.Next(1, 50));
+                try
+                {
+                    await Task.Delay(pause, time, abandon);
+                }
+                catch (OperationCanceledException)
+                {
+                    LogAbandoned(batch.Count);
+                    return null;
+                }
             }
             catch (Exception ex)
             {

@@ -99,7 +99,8 @@ public static class Report
         page.AppendLine("# Benchmarks");
         page.AppendLine();
         page.AppendLine("Throughput, latency and resources of the pipeline, measured side by side in one run by");
-        page.AppendLine("`bench/Ecommerce.Benchmarks` against the embedded broker and DuckDB, with the real services as processes.");
+        page.AppendLine("`bench/Ecommerce.Benchmarks` against the embedded broker, DuckDB and the Snowflake SQL API test double, with the real");
+        page.AppendLine("services as processes.");
         page.AppendLine();
         page.AppendLine("```bash");
         page.AppendLine(results.Command);

@@ -33,20 +33,21 @@ public sealed class SnowflakeSqlApiClientTests : IAsyncLifetime
         // (a wait is never shorter than asked), and the one upper bound has a wide margin.
         var client = Client();
         await client.ExecuteAsync($"CREATE TABLE {SnowflakeWarehouseProvider.WriteLockTable} (LOCK_ID INTEGER, TAKEN_AT TIMESTAMP)", [], 1, CancellationToken.None);
-        _double.StatementLatency = TimeSpan.FromMilliseconds(500);
+        _double.StatementLatency = TimeSpan.FromSeconds(1);
 
         var clock = System.Diagnostics.Stopwatch.StartNew();
         await client.ExecuteAsync("SELECT 1; SELECT 2; SELECT 3", [], 3, CancellationToken.None);
-        Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(1_500), $"three statements took {clock.Elapsed}");
+        Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(3), $"three statements took {clock.Elapsed}");
 
+        // Taken one after another, four statements would need 4 s at least.
         clock.Restart();
         await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => client.ExecuteAsync("SELECT 1", [], 1, CancellationToken.None)));
-        Assert.True(clock.Elapsed < TimeSpan.FromMilliseconds(1_900), $"four sessions' statements took {clock.Elapsed}; they should overlap");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3.5), $"four sessions' statements took {clock.Elapsed}; they should overlap");
 
         clock.Restart();
         const string Batch = $"BEGIN TRANSACTION; UPDATE {SnowflakeWarehouseProvider.WriteLockTable} SET TAKEN_AT = CURRENT_TIMESTAMP; COMMIT";
         await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => client.ExecuteAsync(Batch, [], 3, CancellationToken.None)));
-        Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(3_000), $"two batch transactions took {clock.Elapsed}; the write lock should queue them");
+        Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(6), $"two batch transactions took {clock.Elapsed}; the write lock should queue them");
     }
 
     [Fact]
