@@ -19,6 +19,11 @@ public abstract class SnowflakeCredentials
 
     public abstract SnowflakeToken Current();
 
+    /// <summary>Drops the token in hand, so that the next <see cref="Current"/> makes a new one (after a 401).</summary>
+    public virtual void Renew()
+    {
+    }
+
     public static SnowflakeCredentials From(SnowflakeOptions options, TimeProvider time) =>
         options.UsesKeyPair
             ? new KeyPairCredentials(options.Account!, options.User!, LoadPrivateKey(options), time)
@@ -118,6 +123,14 @@ public sealed class KeyPairCredentials : SnowflakeCredentials
             }
 
             return new SnowflakeToken(current.Token, "KEYPAIR_JWT");
+        }
+    }
+
+    public override void Renew()
+    {
+        lock (_lock)
+        {
+            _current = null;
         }
     }
 

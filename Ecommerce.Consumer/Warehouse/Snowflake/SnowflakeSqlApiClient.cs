@@ -129,8 +129,11 @@ public sealed partial class SnowflakeSqlApiClient(
             {
                 await Task.Delay(delay, time, cancellationToken);
                 delay = TimeSpan.FromTicks(Math.Min(MaxPollDelay.Ticks, delay.Ticks * 2));
+                // While the statement runs, throttled polls (429) are waited out until the statement's own deadline,
+                // not just for RetryFor: the statement is still running and its result still wanted.
                 response = await SendWithRetriesAsync(
-                    _ => new HttpRequestMessage(HttpMethod.Get, $"{StatementsPath}/{Uri.EscapeDataString(handle)}"), $"statement {handle}", cancellationToken);
+                    _ => new HttpRequestMessage(HttpMethod.Get, $"{StatementsPath}/{Uri.EscapeDataString(handle)}"), $"statement {handle}", cancellationToken,
+                    giveUpAt);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -218,10 +221,11 @@ public sealed partial class SnowflakeSqlApiClient(
     /// 408 and 429 are final and thrown as Snowflake's own error.
     /// </summary>
     private async Task<(HttpStatusCode Status, SqlApiResponse Body)> SendWithRetriesAsync(
-        Func<int, HttpRequestMessage> createRequest, string what, CancellationToken cancellationToken)
+        Func<int, HttpRequestMessage> createRequest, string what, CancellationToken cancellationToken, DateTimeOffset? retryUntil = null)
     {
-        var giveUpAt = time.GetUtcNow() + options.RetryFor;
+        var giveUpAt = retryUntil ?? time.GetUtcNow() + options.RetryFor;
         var delay = FirstRetryDelay;
+        var renewed = false;
         for (var attempt = 1; ; attempt++)
         {
             string failure;
@@ -241,6 +245,15 @@ public sealed partial class SnowflakeSqlApiClient(
                         case HttpStatusCode.OK:
                         case HttpStatusCode.Accepted:
                             return (response.StatusCode, body ?? throw new SnowflakeException($"Snowflake answered {(int)response.StatusCode} to {what} with an empty body."));
+                        case HttpStatusCode.Unauthorized when !renewed:
+                            // The API asks a client whose token it refuses to get a new one and try again; the
+                            // statement did not run, so the same requestId is safe. A second refusal is final.
+                            renewed = true;
+                            credentials.Renew();
+                            failure = Describe(response.StatusCode, body);
+                            errorType = "401";
+                            retryAfter = TimeSpan.Zero;
+                            break;
                         case HttpStatusCode.Unauthorized:
                         case HttpStatusCode.Forbidden:
                             throw new SnowflakeAuthenticationException(

@@ -180,7 +180,7 @@ public sealed class SnowflakeSqlApiClientTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_wrong_key_is_an_authentication_error_naming_the_user_and_key_and_is_not_retried()
+    public async Task A_wrong_key_is_an_authentication_error_naming_the_user_and_key_after_one_try_with_a_new_token()
     {
         using var otherKey = System.Security.Cryptography.RSA.Create(2048);
         var client = Client(_double.ClientOptions(otherKey.ExportPkcs8PrivateKeyPem()));
@@ -190,7 +190,40 @@ public sealed class SnowflakeSqlApiClientTests : IAsyncLifetime
         Assert.Equal("390144", error.Code);
         Assert.Contains("TESTORG-TESTACCOUNT.INGEST_SVC", error.Message, StringComparison.Ordinal);
         Assert.Contains(KeyPairCredentials.Fingerprint(otherKey), error.Message, StringComparison.Ordinal);
-        Assert.Single(_double.Requests);
+        Assert.Equal(2, _double.Requests.Count);
+    }
+
+    [Fact]
+    public async Task A_token_refused_once_is_replaced_and_the_statement_runs_once()
+    {
+        var client = Client();
+        await client.ExecuteAsync("CREATE TABLE T (ID INTEGER)", [], 1, CancellationToken.None);
+        _double.Inject(new SnowflakeFault.Status(401));
+
+        await client.ExecuteAsync("INSERT INTO T VALUES (1)", [], 1, CancellationToken.None);
+
+        var attempts = _double.Requests.Where(r => r.Method == "POST" && r.Detail.StartsWith("INSERT", StringComparison.Ordinal)).ToArray();
+        Assert.Equal([false, true], attempts.Select(a => a.Retry));
+        Assert.Single(attempts.Select(a => a.Id).Distinct());
+        Assert.Equal(1L, await CountAsync("T"));
+    }
+
+    [Fact]
+    public async Task Polls_throttled_for_longer_than_the_retry_window_are_waited_out_while_the_statement_runs()
+    {
+        var options = _double.ClientOptions();
+        options.RetryFor = TimeSpan.FromSeconds(1);
+        var client = Client(options);
+        _double.Inject(new SnowflakeFault.RunAsynchronously(Polls: 1));
+        for (var i = 0; i < 3; i++)
+        {
+            _double.Inject(new SnowflakeFault.Status(429, RetryAfter: TimeSpan.FromSeconds(1)), r => r.Method == "GET");
+        }
+
+        var result = await client.ExecuteAsync("SELECT 42", [], 1, CancellationToken.None);
+
+        Assert.Equal("42", result.Rows.Single()[0]);
+        Assert.Equal(0, _double.PendingFaults);
     }
 
     [Fact]
