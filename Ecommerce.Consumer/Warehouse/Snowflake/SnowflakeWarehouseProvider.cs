@@ -38,14 +38,24 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
 
     public string SystemName => "snowflake";
 
+    /// <summary>
+    /// Runs a script (the schema), first making the schema's <c>TIMESTAMP</c> mean <c>TIMESTAMP_NTZ</c> in its session
+    /// whatever the account's <c>TIMESTAMP_TYPE_MAPPING</c> says: the star schema holds UTC wall-clock times.
+    /// </summary>
     public async Task ExecuteScriptAsync(string script, CancellationToken cancellationToken)
     {
         var statements = SqlText.SplitStatements(script);
         if (statements.Count > 0)
         {
+            statements = [TimestampMapping, .. statements];
             await client.ExecuteAsync(string.Join(";\n", statements), [], statements.Count, cancellationToken);
         }
     }
+
+    private const string TimestampMapping = "ALTER SESSION SET TIMESTAMP_TYPE_MAPPING = 'TIMESTAMP_NTZ'";
+
+    /// <summary>A column's type as this provider declares it: timestamps as TIMESTAMP_NTZ, whatever the account maps TIMESTAMP to.</summary>
+    private static string SqlType(Column column) => column.Type == ColumnType.Timestamp ? "TIMESTAMP_NTZ" : column.SqlType;
 
     public async Task<IReadOnlyList<object?[]>> QueryAsync(SqlStatement statement, CancellationToken cancellationToken)
     {
@@ -95,7 +105,7 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
 
         var stagingTables = staged.Select(s => StagingTable(s.Source)).Distinct(StringComparer.Ordinal).ToArray();
         var text = new StringBuilder("BEGIN TRANSACTION;\n");
-        text.Append(CultureInfo.InvariantCulture, $"UPDATE {WriteLockTable} SET TAKEN_AT = CAST(CURRENT_TIMESTAMP AS TIMESTAMP) WHERE LOCK_ID = 1;\n");
+        text.Append(CultureInfo.InvariantCulture, $"UPDATE {WriteLockTable} SET TAKEN_AT = CAST(CURRENT_TIMESTAMP AS TIMESTAMP_NTZ) WHERE LOCK_ID = 1;\n");
         for (var i = 0; i < statements.Count; i++)
         {
             var setNo = i;
@@ -128,7 +138,7 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
         var text = new StringBuilder();
         text.Append(CultureInfo.InvariantCulture, $"INSERT INTO {table} (BATCH_ID, SET_NO, STAGED_AT, ")
             .AppendJoin(", ", source.Columns.Select(c => c.Name))
-            .Append(")\nSELECT CAST(? AS VARCHAR), CAST(? AS INTEGER), CAST(CURRENT_TIMESTAMP AS TIMESTAMP), ")
+            .Append(")\nSELECT CAST(? AS VARCHAR), CAST(? AS INTEGER), CAST(CURRENT_TIMESTAMP AS TIMESTAMP_NTZ), ")
             .AppendJoin(", ", source.Columns.Select(c => c.Name))
             .Append("\nFROM ")
             .Append(InlineRowSet(source, bindings)).Append(" AS s");
@@ -170,15 +180,15 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
     /// <summary>A row set's staging table: transient (no fail-safe storage for rows that live seconds).</summary>
     private async Task CreateStagingTableAsync(string table, RowSet source)
     {
-        var columns = string.Join(",\n    ", source.Columns.Select(c => $"{c.Name} {c.SqlType}"));
+        var columns = string.Join(",\n    ", source.Columns.Select(c => $"{c.Name} {SqlType(c)}"));
         await client.ExecuteAsync(
-            $"CREATE TRANSIENT TABLE IF NOT EXISTS {table} (\n    BATCH_ID VARCHAR(32) NOT NULL,\n    SET_NO INTEGER NOT NULL,\n    STAGED_AT TIMESTAMP NOT NULL,\n    {columns}\n)",
+            $"CREATE TRANSIENT TABLE IF NOT EXISTS {table} (\n    BATCH_ID VARCHAR(32) NOT NULL,\n    SET_NO INTEGER NOT NULL,\n    STAGED_AT TIMESTAMP_NTZ NOT NULL,\n    {columns}\n)",
             [], 1, CancellationToken.None);
     }
 
     private async Task CreateWriteLockAsync()
     {
-        await client.ExecuteAsync($"CREATE TABLE IF NOT EXISTS {WriteLockTable} (LOCK_ID INTEGER NOT NULL, TAKEN_AT TIMESTAMP)", [], 1, CancellationToken.None);
+        await client.ExecuteAsync($"CREATE TABLE IF NOT EXISTS {WriteLockTable} (LOCK_ID INTEGER NOT NULL, TAKEN_AT TIMESTAMP_NTZ)", [], 1, CancellationToken.None);
         await client.ExecuteAsync(
             $"MERGE INTO {WriteLockTable} AS t USING (SELECT 1 AS LOCK_ID) AS s ON t.LOCK_ID = s.LOCK_ID WHEN NOT MATCHED THEN INSERT (LOCK_ID) VALUES (s.LOCK_ID)",
             [], 1, CancellationToken.None);
@@ -198,7 +208,7 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
         }
 
         await client.ExecuteAsync(
-            $"DELETE FROM {table} WHERE STAGED_AT < CAST(CURRENT_TIMESTAMP AS TIMESTAMP) - INTERVAL '1 DAY'", [], 1, cancellationToken);
+            $"DELETE FROM {table} WHERE STAGED_AT < CAST(CURRENT_TIMESTAMP AS TIMESTAMP_NTZ) - INTERVAL '1 DAY'", [], 1, cancellationToken);
     }
 
     /// <summary>The statement once per slice of its row set, each slice within MaxBindingsPerStatement.</summary>
@@ -239,7 +249,7 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
     /// </summary>
     private static string StagingTable(RowSet source)
     {
-        var shape = string.Join(",", source.Columns.Select(c => $"{c.Name} {c.SqlType}"));
+        var shape = string.Join(",", source.Columns.Select(c => $"{c.Name} {SqlType(c)}"));
         var hash = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(shape)).AsSpan(0, 4));
         return $"{StagingTablePrefix}{source.Name.ToUpperInvariant()}_{hash}";
     }
@@ -309,8 +319,8 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
         var columns = source.Columns;
         var text = new StringBuilder("(SELECT ");
         text.AppendJoin(", ", columns.Select(c => source.Rows.Count == 0
-            ? $"CAST(NULL AS {c.SqlType}) AS {c.Name}"
-            : $"CAST(v.{c.Name} AS {c.SqlType}) AS {c.Name}"));
+            ? $"CAST(NULL AS {SqlType(c)}) AS {c.Name}"
+            : $"CAST(v.{c.Name} AS {SqlType(c)}) AS {c.Name}"));
         if (source.Rows.Count == 0)
         {
             return text.Append(" WHERE 1 = 0)").ToString();

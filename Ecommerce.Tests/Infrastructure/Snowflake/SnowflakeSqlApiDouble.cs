@@ -664,6 +664,14 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
     /// </summary>
     private static string Translate(string sql)
     {
+        if (AlterSession().IsMatch(sql))
+        {
+            // Session parameters change nothing on the double's database; the answer is Snowflake's.
+            return "SELECT 'Statement executed successfully.' AS status";
+        }
+
+        // TIMESTAMP_NTZ is what the schema's TIMESTAMP means here (no time zone, UTC values).
+        sql = TimestampNtz().Replace(sql, "TIMESTAMP");
         if (!CreateTable().IsMatch(sql))
         {
             return sql;
@@ -673,6 +681,12 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
         sql = PrimaryKeyConstraint().Replace(sql, "");
         return PrimaryKeyColumn().Replace(sql, "");
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\s*ALTER\s+SESSION\s+SET\s+(TIMESTAMP_TYPE_MAPPING\s*=\s*'TIMESTAMP_NTZ'|TRANSACTION_ABORT_ON_ERROR\s*=\s*TRUE)\s*$", System.Text.RegularExpressions.RegexOptions.IgnoreCase)]
+    private static partial System.Text.RegularExpressions.Regex AlterSession();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\bTIMESTAMP_NTZ\b", System.Text.RegularExpressions.RegexOptions.IgnoreCase)]
+    private static partial System.Text.RegularExpressions.Regex TimestampNtz();
 
     [System.Text.RegularExpressions.GeneratedRegex(@"^\s*(--[^\n]*\n\s*)*CREATE\s+(TRANSIENT\s+)?TABLE\b", System.Text.RegularExpressions.RegexOptions.IgnoreCase)]
     private static partial System.Text.RegularExpressions.Regex CreateTable();
