@@ -14,17 +14,7 @@ public sealed record PartitionProgress(string Topic, int Partition, long NextOff
 }
 
 /// <summary>Another writer has already stored part of the batch: its partitions' progress moved on meanwhile.</summary>
-public sealed partial class StaleBatchException(string message, Exception innerException) : Exception(message, innerException)
-{
-    /// <summary>
-    /// Whether an error is the refusal of sql/ingestion/check_batch_is_current.sql: the value it failed to convert,
-    /// with real numbers in it (the statement's own text, which an error may quote, has none there).
-    /// </summary>
-    public static bool IsRefusal(Exception error) => Refusal().IsMatch(error?.Message ?? "");
-
-    [System.Text.RegularExpressions.GeneratedRegex(@"ECOMMERCE_STALE_BATCH: partition \d+ is already stored up to offset \d+")]
-    private static partial System.Text.RegularExpressions.Regex Refusal();
-}
+public sealed class StaleBatchException(string message, Exception innerException) : Exception(message, innerException);
 
 /// <summary>A stored resume point, as read back from the warehouse.</summary>
 public sealed record StoredOffset(int Partition, long NextOffset, string LastRecordDigest);
@@ -152,6 +142,7 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
         var statements = new List<SqlStatement>();
         var result = new BatchWriteResult(0, 0, 0, 0);
 
+        Dictionary<string, (IReadOnlyList<CustomerVersion> Stored, CustomerHistoryChange Change)> histories = [];
         var fence = progress.Where(p => p.FirstOffset is not null).Select(p => new object?[] { p.Topic, p.Partition, p.FirstOffset }).ToArray();
         if (fence.Length > 0)
         {
@@ -160,7 +151,7 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
 
         if (newOrders.Count > 0)
         {
-            var histories = await RebuildHistoriesAsync(newOrders, cancellationToken);
+            histories = await RebuildHistoriesAsync(newOrders, cancellationToken);
             var readVersions = histories.Values.SelectMany(h => h.Stored).Select(VersionRow).ToArray();
             statements.Add(SqlStatement.WithSources(
                 SqlScripts.Get("ingestion/check_reads_are_current.sql"),
@@ -226,17 +217,72 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
             {
                 await warehouse.ExecuteTransactionAsync(statements, cancellationToken);
             }
-            catch (Exception ex) when (StaleBatchException.IsRefusal(ex))
+            catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                throw new StaleBatchException($"The batch is no longer current: {ex.Message}", ex);
-            }
-            catch (Exception ex) when (StaleReadException.IsRefusal(ex))
-            {
-                throw new StaleReadException($"Another writer changed what the batch read: {ex.Message}", ex);
+                // The two checks make a stale batch fail rather than commit. Which failure it was is read from the
+                // warehouse itself, not from the error's text: Snowflake wraps, and may cut, the errors of
+                // multi-statement requests. If the warehouse cannot be read now, the original error stands.
+                Exception? stale = null;
+                try
+                {
+                    stale = await FindStalenessAsync(newOrders, progress, histories, ex, cancellationToken);
+                }
+                catch (Exception diagnosis) when (diagnosis is not OperationCanceledException)
+                {
+                    // Nothing to add: the write failed, and is retried as any failure is.
+                }
+
+                if (stale is not null)
+                {
+                    throw stale;
+                }
+
+                throw;
             }
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// After a failed batch transaction: whether another writer overtook the batch. A partition stored past where
+    /// the batch starts in it makes a <see cref="StaleBatchException"/>; one of the batch's new orders now stored, or a
+    /// customer's versions no longer as read, a <see cref="StaleReadException"/>; otherwise null.
+    /// </summary>
+    private async Task<Exception?> FindStalenessAsync(
+        IReadOnlyList<IncomingOrder> newOrders, IReadOnlyList<PartitionProgress> progress,
+        Dictionary<string, (IReadOnlyList<CustomerVersion> Stored, CustomerHistoryChange Change)> histories, Exception error, CancellationToken cancellationToken)
+    {
+        foreach (var topic in progress.Where(p => p.FirstOffset is not null).Select(p => p.Topic).Distinct(StringComparer.Ordinal))
+        {
+            var stored = (await ReadOffsetsAsync(topic, cancellationToken)).ToDictionary(o => o.Partition);
+            foreach (var partition in progress.Where(p => p.Topic == topic && p.FirstOffset is not null))
+            {
+                if (stored.TryGetValue(partition.Partition, out var offset) && offset.NextOffset > partition.FirstOffset)
+                {
+                    return new StaleBatchException(
+                        $"The batch is no longer current: partition {partition.Partition} is already stored up to offset {offset.NextOffset}", error);
+                }
+            }
+        }
+
+        if (newOrders.Count == 0)
+        {
+            return null;
+        }
+
+        if ((await ClassifyAsync(newOrders, cancellationToken)).New.Count != newOrders.Count)
+        {
+            return new StaleReadException("Another writer stored orders of this batch after it read them", error);
+        }
+
+        var keys = new RowSet("customers", [new("CUSTOMER_ID", ColumnType.Text)], histories.Keys.Select(id => new object?[] { id }).ToArray());
+        var now = (await warehouse.QueryAsync(SqlStatement.WithSources(SqlScripts.Get("ingestion/read_customer_versions.sql"), keys), cancellationToken))
+            .Select(row => (Sk: Convert.ToInt64(row[0], CultureInfo.InvariantCulture), From: (DateTime)row[4]!, To: (DateTime?)row[5], Last: (DateTime)row[6]!,
+                Count: Convert.ToInt64(row[7] ?? 0L, CultureInfo.InvariantCulture)))
+            .ToHashSet();
+        var read = histories.Values.SelectMany(h => h.Stored).Select(v => (v.Sk, From: v.ValidFrom, To: v.ValidTo, Last: v.LastSeenAt, Count: v.OrderCount)).ToHashSet();
+        return now.SetEquals(read) ? null : new StaleReadException("Another writer changed the history of customers of this batch after it read them", error);
     }
 
     /// <summary>

@@ -3,9 +3,9 @@
 -- with other partitions holding orders of the same customers, as when orders are not keyed by customer) may have
 -- committed since. Every stored order adds to the ORDER_COUNT of some version of its customer, so the rows of a
 -- history are unchanged only if no order of that customer was stored meanwhile. Refused when one of the batch's
--- new orders is stored now, or a version of its customers differs from what was read ({read_versions}); the
--- ingestion service then reads again and rebuilds. Fails the same way as check_batch_is_current.sql, with
--- ECOMMERCE_STALE_READ in the value (assembled here, so that the statement's own text never holds it).
+-- new orders is stored now, or a version of its customers differs from what was read ({read_versions}). Fails the
+-- same way as check_batch_is_current.sql, with ECOMMERCE_STALE_READ in the value for people; the ingestion service
+-- finds out by reading the orders and versions again, then rebuilds the batch.
 SELECT CAST(CASE WHEN c.CHANGES > 0
                  THEN 'ECOMMERCE_STALE_' || 'READ: ' || CAST(c.CHANGES AS VARCHAR) || ' rows changed since the batch read them'
                  ELSE '0' END AS INTEGER) AS STALE

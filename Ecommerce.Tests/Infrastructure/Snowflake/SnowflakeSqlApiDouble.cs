@@ -94,6 +94,12 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
     /// </summary>
     public TimeSpan StatementLatency { get; set; }
 
+    /// <summary>
+    /// When set, the error message of a failed multi-statement request is cut to this many characters, as Snowflake
+    /// may cut the wrapped errors of its statement runner: a client must not need the end of the text.
+    /// </summary>
+    public int? MultiStatementErrorLimit { get; set; }
+
     /// <summary>Statements run on the database (a statement answered from a stored result is not run again).</summary>
     public int StatementsRun => Volatile.Read(ref _statementsRun);
 
@@ -631,8 +637,9 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
                     }
 
                     // In a multi-statement request Snowflake reports the failing statement through its runner.
+                    var wrapped = $"JavaScript execution error: Uncaught Execution of multiple statements failed on statement \"{Abbreviate(statements[i])}\" (at line 1, position 0). {ex.Message}";
                     return statements.Count > 1
-                        ? Failed(422, "100132", $"JavaScript execution error: Uncaught Execution of multiple statements failed on statement \"{Abbreviate(statements[i])}\" (at line 1, position 0). {ex.Message}", "P0000", handle)
+                        ? Failed(422, "100132", MultiStatementErrorLimit is { } limit && wrapped.Length > limit ? wrapped[..limit] : wrapped, "P0000", handle)
                         : Failed(422, ex.Message.Contains("does not exist", StringComparison.OrdinalIgnoreCase) ? "002003" : "001003", $"SQL compilation error: {ex.Message}", ex.Message.Contains("does not exist", StringComparison.OrdinalIgnoreCase) ? "42S02" : "42000", handle);
                 }
             }

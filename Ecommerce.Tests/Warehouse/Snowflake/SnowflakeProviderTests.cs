@@ -1,3 +1,5 @@
+using Ecommerce.Consumer.Warehouse;
+
 namespace Ecommerce.Tests.Warehouse.Snowflake;
 
 /// <summary>What the Snowflake provider sends, beyond what lands: settings an account could otherwise change.</summary>
@@ -16,5 +18,34 @@ public sealed class SnowflakeProviderTests
         Assert.NotEmpty(staging);
         Assert.All(staging, s => Assert.DoesNotMatch(@"\bTIMESTAMP\b(?!_NTZ)", s));
         Assert.All(statements.Where(s => s.Contains("CAST(", StringComparison.Ordinal)), s => Assert.DoesNotMatch(@"AS TIMESTAMP\)", s));
+    }
+
+    [Fact]
+    public async Task A_stale_batch_is_recognised_from_the_warehouse_even_when_snowflake_cuts_the_error_text()
+    {
+        await using var bed = await WarehouseTestBed.CreateAsync(WarehouseTestBed.Snowflake);
+        var t0 = new DateTime(2026, 3, 1, 9, 0, 0, DateTimeKind.Utc);
+        await bed.Writer.WriteAsync([WarehouseTestBed.Order("o-1", t0)], [new("orders", 0, 100, "a") { FirstOffset = 0 }], CancellationToken.None);
+        bed.SnowflakeDouble!.MultiStatementErrorLimit = 60; // Long enough for the runner's preamble, too short for the reason.
+
+        var error = await Assert.ThrowsAsync<StaleBatchException>(() => bed.Writer.WriteAsync(
+            [WarehouseTestBed.Order("o-2", t0)], [new("orders", 0, 60, "b") { FirstOffset = 40 }], CancellationToken.None));
+
+        Assert.Contains("partition 0 is already stored up to offset 100", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("ECOMMERCE_STALE", error.InnerException!.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_failed_transaction_that_nobody_overtook_stays_an_ordinary_failure()
+    {
+        await using var bed = await WarehouseTestBed.CreateAsync(WarehouseTestBed.Snowflake);
+        await bed.SnowflakeDouble!.QueryAsync("DROP TABLE DIM_DATE");
+
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => bed.Writer.WriteAsync(
+            [WarehouseTestBed.Order("o-1", new DateTime(2026, 3, 1, 9, 0, 0, DateTimeKind.Utc))], [new("orders", 0, 10, "a") { FirstOffset = 0 }], CancellationToken.None));
+
+        Assert.IsNotType<StaleBatchException>(error);
+        Assert.IsNotType<StaleReadException>(error);
+        Assert.Contains("DIM_DATE", error.Message, StringComparison.Ordinal);
     }
 }
