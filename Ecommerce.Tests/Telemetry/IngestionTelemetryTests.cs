@@ -18,6 +18,7 @@ namespace Ecommerce.Tests.Telemetry;
 /// The ingestion pipeline hosted in-process with the service defaults and an in-memory exporter: its spans tell one
 /// story with the producer's, and its metrics count exactly what happened to a known input.
 /// </summary>
+[Collection(ProcessWideTelemetry.Name)]
 public sealed class IngestionTelemetryTests : PipelineTest
 {
     [Fact]
@@ -147,4 +148,14 @@ public sealed class IngestionTelemetryTests : PipelineTest
     private static double HistogramSum(List<MetricSnapshot> metrics, string name) => Points(metrics, name).Sum(p => p.GetHistogramSum());
 
     private static long HistogramCount(List<MetricSnapshot> metrics, string name) => Points(metrics, name).Sum(p => p.GetHistogramCount());
+}
+
+/// <summary>
+/// Activity sources and meters are process-wide: while this collection runs, no other test may write batches in this
+/// process (the differential tests do), or their spans and measurements would be counted here.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class ProcessWideTelemetry
+{
+    public const string Name = "Process-wide telemetry";
 }
