@@ -29,7 +29,8 @@ public sealed class IngestionMetrics : IDisposable
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
         _endToEnd = _meter.CreateHistogram<double>("ecommerce.ingestion.latency", "s",
             "From an order's order_timestamp to the commit of the batch that stored it.",
-            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300] });
+            // Fine steps where a healthy pipeline lives (a batch delay of 200 ms plus a write), coarse ones beyond.
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30, 60, 300] });
         _revenue = _meter.CreateCounter<double>("ecommerce.sales.revenue", "{currency}", "Revenue of ingested orders, by category.");
         _units = _meter.CreateCounter<long>("ecommerce.sales.units", "{unit}", "Units sold in ingested orders, by category.");
         _gap = _meter.CreateCounter<long>("ecommerce.ingestion.gap", "{event}",

@@ -26,6 +26,7 @@ public sealed partial class IngestionWorker(
     private static readonly TimeSpan RevokePatience = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan QuickWrite = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan ShutdownPatience = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(30);
 
     private readonly IngestionOptions _options = options.Value;
     private readonly Dictionary<TopicPartition, long?> _committed = [];
@@ -34,6 +35,8 @@ public sealed partial class IngestionWorker(
     private InFlightWrite? _inFlight;
     private bool _inRebalance;
     private long _lagReportedAt;
+    private long _progressLoggedAt;
+    private long _progressIngested;
 
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -330,6 +333,17 @@ public sealed partial class IngestionWorker(
         {
             PublishPartition(consumer, partition);
         }
+
+        // A progress line now and then, while orders flow, so the log shows the service working.
+        var sinceProgress = time.GetElapsedTime(_progressLoggedAt);
+        if (sinceProgress >= ProgressInterval && status.Ingested > _progressIngested)
+        {
+            var lag = status.Partitions.Sum(p => p.Lag ?? 0);
+            LogProgress(status.Ingested, status.Ingested - _progressIngested, (status.Ingested - _progressIngested) / sinceProgress.TotalSeconds,
+                status.DeadLettered, lag);
+            _progressLoggedAt = time.GetTimestamp();
+            _progressIngested = status.Ingested;
+        }
     }
 
     /// <summary>
@@ -425,6 +439,9 @@ public sealed partial class IngestionWorker(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Ingesting {Topic} in group {GroupId}: batches of up to {MaxBatchSize} events or {MaxBatchDelayMs} ms into {Warehouse}")]
     private partial void LogStarted(string topic, string groupId, int maxBatchSize, double maxBatchDelayMs, string warehouse);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Ingested {Total} orders so far ({Delta} since the last report, {Rate:F0}/s); {DeadLettered} events dead-lettered; lag {Lag}")]
+    private partial void LogProgress(long total, long delta, double rate, long deadLettered, long lag);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Partitions assigned, resuming at: {Positions}")]
     private partial void LogAssigned(string positions);

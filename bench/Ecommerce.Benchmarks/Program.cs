@@ -3,7 +3,8 @@ using Ecommerce.Benchmarks;
 using Ecommerce.Benchmarks.Scenarios;
 using Spectre.Console;
 
-// One command, every figure: see BENCHMARKS.md. Options: --orders N (default 100000), --quick (smaller runs),
+// One command, every figure: see BENCHMARKS.md. Options: --orders N (default 100000), --quick (smaller runs, kept
+// under bench/results only: BENCHMARKS.md shows full runs),
 // --only throughput|original|latency|sweep|scale|snowflake (one part, for investigating; BENCHMARKS.md is then left alone).
 var quick = args.Contains("--quick");
 var onlyArg = Array.IndexOf(args, "--only");
@@ -98,7 +99,7 @@ try
     var results = new BenchResults(
         DateTimeOffset.UtcNow, Machine(), "dotnet run -c Release --project bench/Ecommerce.Benchmarks" + (args.Length > 0 ? " -- " + string.Join(' ', args) : ""),
         throughput, original, latencies, sweep, scale, snowflake);
-    Report.Write(results, root);
+    Report.Write(results, root, updatePage: !quick);
     Console.WriteLine();
     Console.WriteLine(Report.Markdown(results));
 }

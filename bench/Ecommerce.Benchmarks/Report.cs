@@ -84,7 +84,8 @@ public static class Report
         return md.ToString();
     }
 
-    public static void Write(BenchResults results, string repositoryRoot)
+    /// <summary>Keeps the results under bench/results; with <paramref name="updatePage"/>, also as BENCHMARKS.md and its chart.</summary>
+    public static void Write(BenchResults results, string repositoryRoot, bool updatePage)
     {
         var folder = Path.Combine(repositoryRoot, "bench", "results");
         Directory.CreateDirectory(folder);
@@ -92,6 +93,11 @@ public static class Report
         var markdown = Markdown(results);
         File.WriteAllText(Path.Combine(folder, $"{stamp}.md"), markdown);
         File.WriteAllText(Path.Combine(folder, $"{stamp}.json"), JsonSerializer.Serialize(results, Indented));
+        if (!updatePage)
+        {
+            return;
+        }
+
         var chart = Path.Combine(folder, "batch-sweep.png");
         Chart(results.Sweep, chart);
 
