@@ -41,6 +41,26 @@ public sealed class BenchContext(string workDirectory, int orders)
             ["Logging__LogLevel__Default"] = "Warning",
         });
 
+    /// <summary>
+    /// Once the consumer holds every partition, the simulator sends <paramref name="count"/> orders at
+    /// <paramref name="rate"/> per second; returns when the consumer has ingested them all, and stops it.
+    /// </summary>
+    public static async Task IngestAtRateAsync(EmbeddedKafkaBroker broker, ServiceProcess consumer, long count, double rate, TimeSpan catchUp)
+    {
+        await consumer.WaitUntilHealthyAsync(TimeSpan.FromMinutes(2));
+        // Let the group settle (assignment) before the clock starts.
+        await consumer.WaitForStatusAsync("/api/ingestion/status", s => s.GetProperty("partitions").GetArrayLength() == Partitions,
+            TimeSpan.FromMinutes(1), "partitions assigned");
+        await using (var simulator = StartSimulator(broker, count, rate))
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(count / rate) + TimeSpan.FromMinutes(2));
+            await simulator.WaitForExitAsync(timeout.Token);
+        }
+
+        await WaitForIngestAsync(consumer, count, catchUp);
+        await consumer.StopAsync(TimeSpan.FromSeconds(30));
+    }
+
     /// <summary>Fills topic <c>orders</c> with <paramref name="count"/> simulated orders, as fast as the broker takes them.</summary>
     public static async Task<double> FillAsync(EmbeddedKafkaBroker broker, long count)
     {

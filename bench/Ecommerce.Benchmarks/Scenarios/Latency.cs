@@ -18,18 +18,7 @@ public static class Latency
         var count = (long)(rate * duration.TotalSeconds);
         await using (var consumer = BenchContext.StartConsumer(broker, warehouse, maxBatchSize, maxBatchDelay))
         {
-            await consumer.WaitUntilHealthyAsync(TimeSpan.FromMinutes(1));
-            // Let the group settle (assignment) before the clock starts.
-            await consumer.WaitForStatusAsync("/api/ingestion/status", s => s.GetProperty("partitions").GetArrayLength() == BenchContext.Partitions,
-                TimeSpan.FromMinutes(1), "partitions assigned");
-            await using (var simulator = BenchContext.StartSimulator(broker, count, rate))
-            {
-                using var timeout = new CancellationTokenSource(duration + TimeSpan.FromMinutes(2));
-                await simulator.WaitForExitAsync(timeout.Token);
-            }
-
-            await BenchContext.WaitForIngestAsync(consumer, count, TimeSpan.FromMinutes(2));
-            await consumer.StopAsync(TimeSpan.FromSeconds(30));
+            await BenchContext.IngestAtRateAsync(broker, consumer, count, rate, TimeSpan.FromMinutes(2));
         }
 
         await using var provider = new DuckDbWarehouseProvider($"Data Source={warehouse}");

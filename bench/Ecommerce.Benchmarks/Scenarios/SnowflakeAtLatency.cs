@@ -81,17 +81,7 @@ public static class SnowflakeAtLatency
         var count = (long)(rate * duration.TotalSeconds);
         await using (var consumer = StartConsumer(context, broker, snowflake, 0))
         {
-            await consumer.WaitUntilHealthyAsync(TimeSpan.FromMinutes(2));
-            await consumer.WaitForStatusAsync("/api/ingestion/status", s => s.GetProperty("partitions").GetArrayLength() == BenchContext.Partitions,
-                TimeSpan.FromMinutes(1), "partitions assigned");
-            await using (var simulator = BenchContext.StartSimulator(broker, count, rate))
-            {
-                using var timeout = new CancellationTokenSource(duration + TimeSpan.FromMinutes(2));
-                await simulator.WaitForExitAsync(timeout.Token);
-            }
-
-            await BenchContext.WaitForIngestAsync(consumer, count, TimeSpan.FromMinutes(10));
-            await consumer.StopAsync(TimeSpan.FromSeconds(30));
+            await BenchContext.IngestAtRateAsync(broker, consumer, count, rate, TimeSpan.FromMinutes(10));
         }
 
         var rows = await snowflake.QueryAsync("""
