@@ -72,9 +72,10 @@ public static class CustomerHistory
         var times = newOrderTimes.Order().ToArray();
         return stored.Where(version =>
         {
+            // The first new order at or after the version's start: inside the version's orders, or none is.
             var next = Array.BinarySearch(times, version.ValidFrom);
             var index = next >= 0 ? next : ~next;
-            return index < times.Length && times[index] <= version.LastSeenAt;
+            return index < times.Length && version.SpansOrderAt(times[index]);
         }).ToArray();
     }
 

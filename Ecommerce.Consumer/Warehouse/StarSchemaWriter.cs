@@ -276,13 +276,10 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
             return new StaleReadException("Another writer stored orders of this batch after it read them", error);
         }
 
-        var keys = new RowSet("customers", [new("CUSTOMER_ID", ColumnType.Text)], histories.Keys.Select(id => new object?[] { id }).ToArray());
-        var now = (await warehouse.QueryAsync(SqlStatement.WithSources(SqlScripts.Get("ingestion/read_customer_versions.sql"), keys), cancellationToken))
-            .Select(row => (Sk: Convert.ToInt64(row[0], CultureInfo.InvariantCulture), From: (DateTime)row[4]!, To: (DateTime?)row[5], Last: (DateTime)row[6]!,
-                Count: Convert.ToInt64(row[7] ?? 0L, CultureInfo.InvariantCulture)))
-            .ToHashSet();
-        var read = histories.Values.SelectMany(h => h.Stored).Select(v => (v.Sk, From: v.ValidFrom, To: v.ValidTo, Last: v.LastSeenAt, Count: v.OrderCount)).ToHashSet();
-        return now.SetEquals(read) ? null : new StaleReadException("Another writer changed the history of customers of this batch after it read them", error);
+        var now = await ReadCustomerVersionsAsync(histories.Keys, cancellationToken);
+        return now.ToHashSet().SetEquals(histories.Values.SelectMany(h => h.Stored))
+            ? null
+            : new StaleReadException("Another writer changed the history of customers of this batch after it read them", error);
     }
 
     /// <summary>
@@ -304,16 +301,9 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
             observations.Add(new CustomerObservation(order.OrderId, order.OrderTimestamp, order.CustomerName, order.CustomerRegion));
         }
 
-        var keys = new RowSet("customers", [new("CUSTOMER_ID", ColumnType.Text)], byCustomer.Keys.Select(id => new object?[] { id }).ToArray());
-        var rows = await warehouse.QueryAsync(
-            SqlStatement.WithSources(SqlScripts.Get("ingestion/read_customer_versions.sql"), keys), cancellationToken);
-
         var stored = new Dictionary<string, List<CustomerVersion>>(byCustomer.Count, StringComparer.Ordinal);
-        foreach (var row in rows)
+        foreach (var version in await ReadCustomerVersionsAsync(byCustomer.Keys, cancellationToken))
         {
-            var version = new CustomerVersion(
-                Convert.ToInt64(row[0], CultureInfo.InvariantCulture), (string)row[1]!, (string)row[2]!, (string)row[3]!,
-                (DateTime)row[4]!, (DateTime?)row[5], (DateTime)row[6]!, Convert.ToInt64(row[7] ?? 0L, CultureInfo.InvariantCulture));
             if (!stored.TryGetValue(version.CustomerId, out var versions))
             {
                 stored[version.CustomerId] = versions = [];
@@ -364,6 +354,17 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
         }
 
         return histories;
+    }
+
+    /// <summary>Every stored version of the given customers (one query).</summary>
+    private async Task<IReadOnlyList<CustomerVersion>> ReadCustomerVersionsAsync(IEnumerable<string> customerIds, CancellationToken cancellationToken)
+    {
+        var keys = new RowSet("customers", [new("CUSTOMER_ID", ColumnType.Text)], customerIds.Select(id => new object?[] { id }).ToArray());
+        var rows = await warehouse.QueryAsync(SqlStatement.WithSources(SqlScripts.Get("ingestion/read_customer_versions.sql"), keys), cancellationToken);
+        return rows.Select(row => new CustomerVersion(
+                Convert.ToInt64(row[0], CultureInfo.InvariantCulture), (string)row[1]!, (string)row[2]!, (string)row[3]!,
+                (DateTime)row[4]!, (DateTime?)row[5], (DateTime)row[6]!, Convert.ToInt64(row[7] ?? 0L, CultureInfo.InvariantCulture)))
+            .ToArray();
     }
 
     private static object?[] VersionRow(CustomerVersion v) =>
