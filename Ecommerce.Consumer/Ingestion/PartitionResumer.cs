@@ -36,29 +36,18 @@ public sealed partial class PartitionResumer(
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            // Kafka's committed offsets are never ahead of the warehouse: a safe, possibly older place to resume.
+            // Kafka's committed offsets are never ahead of the warehouse (they are committed after it), so they are a safe
+            // if possibly older place to resume; the idempotent writes absorb the replay.
             LogAssignmentFallback(ex, partitions[0].Topic);
             return partitions.Select(tp => new TopicPartitionOffset(tp, Offset.Stored)).ToArray();
         }
     }
 
-    private IReadOnlyList<TopicPartitionOffset> Choose(IConsumer<byte[]?, byte[]?> consumer, IReadOnlyList<TopicPartition> partitions)
+    private List<TopicPartitionOffset> Choose(IConsumer<byte[]?, byte[]?> consumer, IReadOnlyList<TopicPartition> partitions)
     {
-
-        IReadOnlyList<StoredOffset> stored;
-        try
-        {
-            // Rebalance callbacks are synchronous and run on the dedicated consume thread: blocking it is intended.
-            stored = writer.ReadOffsetsAsync(partitions[0].Topic, CancellationToken.None).GetAwaiter().GetResult();
-        }
-        catch (Exception ex)
-        {
-            // Kafka's committed offsets are never ahead of the warehouse (they are committed after it), so they are a
-            // safe if possibly older place to resume; the idempotent writes absorb the replay.
-            LogOffsetsUnavailable(ex, partitions[0].Topic);
-            return partitions.Select(tp => new TopicPartitionOffset(tp, Offset.Stored)).ToArray();
-        }
-
+        // Rebalance callbacks are synchronous and run on the dedicated consume thread: blocking it is intended. If the
+        // warehouse cannot be read, ChooseStartOffsets falls back to Kafka's committed offsets.
+        var stored = writer.ReadOffsetsAsync(partitions[0].Topic, CancellationToken.None).GetAwaiter().GetResult();
         var byPartition = stored.ToDictionary(s => s.Partition);
         var starts = new List<TopicPartitionOffset>(partitions.Count);
         var toVerify = new List<(TopicPartition Partition, StoredOffset Stored)>();
@@ -197,9 +186,7 @@ public sealed partial class PartitionResumer(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Partition {Topic}[{Partition}]: the stale resume point could not be removed from the warehouse now; the first batch will")]
     private partial void LogResetFailed(Exception exception, string topic, int partition);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Choosing where to resume {Topic} failed; resuming from Kafka's committed offsets")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Choosing where to resume {Topic} failed (the warehouse's offsets could not be read, or checked); resuming from Kafka's committed offsets")]
     private partial void LogAssignmentFallback(Exception exception, string topic);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not read the stored offsets of {Topic} from the warehouse; resuming from Kafka's committed offsets")]
-    private partial void LogOffsetsUnavailable(Exception exception, string topic);
 }
