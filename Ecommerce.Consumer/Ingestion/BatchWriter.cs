@@ -80,14 +80,8 @@ public sealed partial class BatchWriter(
                     status.SetWriteFailure(ex);
                 }
 
-                var pause = staleReads >= StaleReadsBeforeDegraded ? delay : TimeSpan.FromMilliseconds(Random.Shared.Next(1, 50));
-                try
+                if (!await PauseAsync(staleReads >= StaleReadsBeforeDegraded ? delay : TimeSpan.FromMilliseconds(Random.Shared.Next(1, 50)), batch, abandon))
                 {
-                    await Task.Delay(pause, time, abandon);
-                }
-                catch (OperationCanceledException)
-                {
-                    LogAbandoned(batch.Count);
                     return null;
                 }
             }
@@ -101,18 +95,28 @@ public sealed partial class BatchWriter(
                     return null;
                 }
 
-                try
+                if (!await PauseAsync(delay, batch, abandon))
                 {
-                    await Task.Delay(delay, time, abandon);
-                }
-                catch (OperationCanceledException)
-                {
-                    LogAbandoned(batch.Count);
                     return null;
                 }
 
                 delay = TimeSpan.FromMilliseconds(Math.Min(MaxRetryDelay.TotalMilliseconds, delay.TotalMilliseconds * 2 * (0.8 + (Random.Shared.NextDouble() * 0.4))));
             }
+        }
+    }
+
+    /// <summary>Waits before the next attempt; false (and logged) when the batch is abandoned meanwhile.</summary>
+    private async Task<bool> PauseAsync(TimeSpan pause, PendingBatch batch, CancellationToken abandon)
+    {
+        try
+        {
+            await Task.Delay(pause, time, abandon);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            LogAbandoned(batch.Count);
+            return false;
         }
     }
 

@@ -153,26 +153,12 @@ public static partial class OrderValidator
         public Rejection? Rejection { get; private set; }
 
         /// <summary>Names, regions, categories: a control character never costs the order (see <see cref="NormalizeDescription"/>).</summary>
-        public bool Description(string name, int maxLength, out string value)
-        {
-            value = "";
-            if (!Get(name, JsonValueKind.String, "a string", out var element))
-            {
-                return false;
-            }
-
-            value = NormalizeDescription(element.GetString()!);
-            if (value.Trim().Length == 0)
-            {
-                return Fail(Rejection.MissingFieldCode, $"'{name}' is empty");
-            }
-
-            return value.Length <= maxLength
-                || Fail(Rejection.OutOfRangeCode, $"'{name}' is {value.Length} characters long; at most {maxLength} are allowed");
-        }
+        public bool Description(string name, int maxLength, out string value) => ReadText(name, maxLength, descriptive: true, out value);
 
         /// <summary>Identifiers: exact, so a control character in one is an error rather than something to guess at.</summary>
-        public bool Text(string name, int maxLength, out string value)
+        public bool Text(string name, int maxLength, out string value) => ReadText(name, maxLength, descriptive: false, out value);
+
+        private bool ReadText(string name, int maxLength, bool descriptive, out string value)
         {
             value = "";
             if (!Get(name, JsonValueKind.String, "a string", out var element))
@@ -180,7 +166,7 @@ public static partial class OrderValidator
                 return false;
             }
 
-            value = element.GetString()!;
+            value = descriptive ? NormalizeDescription(element.GetString()!) : element.GetString()!;
             if (value.Trim().Length == 0)
             {
                 return Fail(Rejection.MissingFieldCode, $"'{name}' is empty");
@@ -191,6 +177,7 @@ public static partial class OrderValidator
                 return Fail(Rejection.OutOfRangeCode, $"'{name}' is {value.Length} characters long; at most {maxLength} are allowed");
             }
 
+            // Never true of descriptive text, which has had its control characters replaced.
             if (value.Any(char.IsControl))
             {
                 return Fail(Rejection.OutOfRangeCode, $"'{name}' contains a control character (such as NUL or a line break)");
