@@ -1,12 +1,7 @@
-using System.Diagnostics;
 using System.Text;
-using Confluent.Kafka;
 using Ecommerce.Consumer.Ingestion;
-using Ecommerce.Consumer.Warehouse;
 using Ecommerce.ServiceDefaults.Messaging;
 using Ecommerce.Tests.Infrastructure;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 
 namespace Ecommerce.Tests.Warehouse.Differential;
 
@@ -28,24 +23,20 @@ public sealed class ConflictRaceTests(EmbeddedKafka kafka) : IClassFixture<Embed
         var publishers = DifferentialRun.CreatePublishers(kafka.BootstrapServers, metrics);
         try
         {
-            var options = Options.Create(new IngestionOptions { Topic = topic, DeadLetterTopic = "orders.dlq" });
-            var slow = new InterceptingWarehouse(bed.Provider);
-            var status = new IngestionStatus();
-            using var ingestionMetrics = new IngestionMetrics(status);
-            var loser = new BatchWriter(new StarSchemaWriter(slow, bed.Time), publishers[0], status, ingestionMetrics, options, bed.Time, NullLogger<BatchWriter>.Instance);
-            var winner = new BatchWriter(new StarSchemaWriter(bed.OpenAnotherProvider(), bed.Time), publishers[1], status, ingestionMetrics, options, bed.Time, NullLogger<BatchWriter>.Instance);
+            using var loser = new IngestionWriter(0, bed.Provider, bed.Time, publishers[0], topic);
+            using var winner = new IngestionWriter(1, bed.OpenAnotherProvider(), bed.Time, publishers[1], topic);
 
             var first = Order("""{"order_id":"o-1","order_timestamp":"2026-03-01T10:00:00Z","customer_id":"C1","customer_name":"Ada","customer_region":"North","product_id":"P1","product_name":"Lamp","category":"Home","price":2.5,"quantity":1}""");
             var other = Order("""{"order_id":"o-1","order_timestamp":"2026-03-01T10:00:00Z","customer_id":"C1","customer_name":"Ada","customer_region":"North","product_id":"P1","product_name":"Lamp","category":"Home","price":2.5,"quantity":7}""");
 
             // The loser reads o-1 (quantity 7) as new; before its transaction, the winner stores o-1 (quantity 1).
-            slow.BeforeNextTransaction = async () => Assert.NotNull(await winner.WriteAsync(Batch(topic, partition: 1, first), retry: true, CancellationToken.None));
+            loser.Warehouse.BeforeNextTransaction = async () => Assert.NotNull(await winner.Batches.WriteAsync(Batch(topic, partition: 1, first), retry: true, CancellationToken.None));
             using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-            Assert.NotNull(await loser.WriteAsync(Batch(topic, partition: 0, other), retry: true, deadline.Token));
+            Assert.NotNull(await loser.Batches.WriteAsync(Batch(topic, partition: 0, other), retry: true, deadline.Token));
 
             Assert.Equal([1L], (await bed.QueryAsync("SELECT QUANTITY FROM FACT_ORDERS")).Select(r => Convert.ToInt64(r[0], System.Globalization.CultureInfo.InvariantCulture)));
             Assert.Equal([ReferenceModel.DeadLetterLine(0, 0, Rejection.ConflictCode)],
-                WarehouseComparison.ReadDeadLetters(kafka.BootstrapServers, "orders.dlq", topic).Distinct());
+                WarehouseComparison.ReadDeadLetters(kafka.BootstrapServers, IngestionWriter.DeadLetterTopic, topic).Distinct());
         }
         finally
         {
@@ -61,13 +52,7 @@ public sealed class ConflictRaceTests(EmbeddedKafka kafka) : IClassFixture<Embed
     private static PendingBatch Batch(string topic, int partition, byte[] value)
     {
         var batch = new PendingBatch();
-        batch.Add(new ConsumeResult<byte[]?, byte[]?>
-        {
-            Topic = topic,
-            Partition = new Partition(partition),
-            Offset = new Offset(0),
-            Message = new Message<byte[]?, byte[]?> { Value = value, Headers = [] },
-        }, Stopwatch.GetTimestamp());
+        IngestionWriter.Read(batch, topic, partition, offset: 0, key: null, value);
         return batch;
     }
 }

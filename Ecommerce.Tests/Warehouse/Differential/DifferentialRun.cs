@@ -1,11 +1,7 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using Confluent.Kafka;
 using Ecommerce.Consumer.Ingestion;
-using Ecommerce.Consumer.Warehouse;
 using Ecommerce.ServiceDefaults.Messaging;
-using Ecommerce.Tests.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
@@ -22,12 +18,12 @@ namespace Ecommerce.Tests.Warehouse.Differential;
 /// </summary>
 public sealed class DifferentialRun
 {
-    private const string DeadLetterTopic = "orders.dlq";
+    private const string DeadLetterTopic = IngestionWriter.DeadLetterTopic;
     private static readonly TimeSpan BatchDeadline = TimeSpan.FromSeconds(60);
 
     private readonly OrderLog _stream;
     private readonly Random _random;
-    private readonly List<Writer> _writers = [];
+    private readonly List<IngestionWriter> _writers = [];
     private readonly int[] _owner;
     private readonly long[] _position;
     private readonly int _maxBatch;
@@ -69,7 +65,7 @@ public sealed class DifferentialRun
         var writerCount = _stream.Partitions.Count > 1 && _random.Next(2) == 0 ? 2 : 1;
         for (var w = 0; w < writerCount; w++)
         {
-            _writers.Add(new Writer(w, w == 0 ? bed.Provider : bed.OpenAnotherProvider(), bed.Time, deadLetters[w], Topic));
+            _writers.Add(new IngestionWriter(w, w == 0 ? bed.Provider : bed.OpenAnotherProvider(), bed.Time, deadLetters[w], Topic));
         }
 
         try
@@ -178,11 +174,11 @@ public sealed class DifferentialRun
         }
     }
 
-    private bool HasUnread(Writer writer) =>
+    private bool HasUnread(IngestionWriter writer) =>
         Enumerable.Range(0, _owner.Length).Any(p => _owner[p] == writer.Id && _position[p] < _stream.Partitions[p].Count);
 
     /// <summary>Reads up to a random number of events from the writer's partitions, each partition in offset order.</summary>
-    private (PendingBatch Pending, List<int> Partitions) Read(Writer writer)
+    private (PendingBatch Pending, List<int> Partitions) Read(IngestionWriter writer)
     {
         var batch = new PendingBatch();
         var partitions = new List<int>();
@@ -198,13 +194,7 @@ public sealed class DifferentialRun
             var partition = open[_random.Next(open.Length)];
             var offset = _position[partition]++;
             var record = _stream.Partitions[partition][(int)offset];
-            batch.Add(new ConsumeResult<byte[]?, byte[]?>
-            {
-                Topic = Topic,
-                Partition = new Partition(partition),
-                Offset = new Offset(offset),
-                Message = new Message<byte[]?, byte[]?> { Key = record.Key, Value = record.Value, Headers = [] },
-            }, Stopwatch.GetTimestamp());
+            IngestionWriter.Read(batch, Topic, partition, offset, record.Key, record.Value);
             if (!partitions.Contains(partition))
             {
                 partitions.Add(partition);
@@ -215,7 +205,7 @@ public sealed class DifferentialRun
         return (batch, partitions);
     }
 
-    private static async Task WriteAsync(Writer writer, (PendingBatch Pending, List<int> Partitions) batch)
+    private static async Task WriteAsync(IngestionWriter writer, (PendingBatch Pending, List<int> Partitions) batch)
     {
         using var deadline = new CancellationTokenSource(BatchDeadline);
         var progress = await writer.Batches.WriteAsync(batch.Pending, retry: true, deadline.Token);
@@ -225,7 +215,7 @@ public sealed class DifferentialRun
         }
     }
 
-    private void Rewind(Writer writer, IEnumerable<int> partitions, IReadOnlyDictionary<int, long> stored)
+    private void Rewind(IngestionWriter writer, IEnumerable<int> partitions, IReadOnlyDictionary<int, long> stored)
     {
         foreach (var partition in partitions.Where(p => _owner[p] == writer.Id))
         {
@@ -237,30 +227,6 @@ public sealed class DifferentialRun
         (await _bed.Writer.ReadOffsetsAsync(Topic, CancellationToken.None)).ToDictionary(o => o.Partition, o => o.NextOffset);
 
     private void Log(string what) => _schedule.Append(what).Append("; ");
-
-    /// <summary>One ingestion writer: its own provider (with the test's hooks), star-schema writer and batch writer.</summary>
-    private sealed class Writer : IDisposable
-    {
-        private readonly IngestionMetrics _metrics;
-
-        public Writer(int id, IWarehouseProvider provider, TimeProvider time, DeadLetterPublisher deadLetters, string topic)
-        {
-            Id = id;
-            Warehouse = new InterceptingWarehouse(provider);
-            var options = Options.Create(new IngestionOptions { Topic = topic, DeadLetterTopic = DeadLetterTopic });
-            var status = new IngestionStatus();
-            _metrics = new IngestionMetrics(status);
-            Batches = new BatchWriter(new StarSchemaWriter(Warehouse, time), deadLetters, status, _metrics, options, time, NullLogger<BatchWriter>.Instance);
-        }
-
-        public int Id { get; }
-
-        public InterceptingWarehouse Warehouse { get; }
-
-        public BatchWriter Batches { get; }
-
-        public void Dispose() => _metrics.Dispose();
-    }
 
     /// <summary>Dead-letter publishers for the writers of runs, to <c>orders.dlq</c> of a broker.</summary>
     public static IReadOnlyList<DeadLetterPublisher> CreatePublishers(string bootstrapServers, KafkaClientMetrics metrics) =>

@@ -1,0 +1,48 @@
+using System.Diagnostics;
+using Confluent.Kafka;
+using Ecommerce.Consumer.Ingestion;
+using Ecommerce.Consumer.Warehouse;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace Ecommerce.Tests.Warehouse.Differential;
+
+/// <summary>
+/// One ingestion writer as the service builds it, in the test process: a real provider behind the test's hooks
+/// (<see cref="InterceptingWarehouse"/>), the star-schema writer and the batch writer, dead letters to
+/// <c>orders.dlq</c>.
+/// </summary>
+public sealed class IngestionWriter : IDisposable
+{
+    public const string DeadLetterTopic = "orders.dlq";
+
+    private readonly IngestionMetrics _metrics;
+
+    public IngestionWriter(int id, IWarehouseProvider provider, TimeProvider time, DeadLetterPublisher deadLetters, string topic)
+    {
+        Id = id;
+        Warehouse = new InterceptingWarehouse(provider);
+        var options = Options.Create(new IngestionOptions { Topic = topic, DeadLetterTopic = DeadLetterTopic });
+        var status = new IngestionStatus();
+        _metrics = new IngestionMetrics(status);
+        Batches = new BatchWriter(new StarSchemaWriter(Warehouse, time), deadLetters, status, _metrics, options, time, NullLogger<BatchWriter>.Instance);
+    }
+
+    public int Id { get; }
+
+    public InterceptingWarehouse Warehouse { get; }
+
+    public BatchWriter Batches { get; }
+
+    /// <summary>A record as the consumer would have read it, to add to a <see cref="PendingBatch"/>.</summary>
+    public static void Read(PendingBatch batch, string topic, int partition, long offset, byte[]? key, byte[] value) =>
+        batch.Add(new ConsumeResult<byte[]?, byte[]?>
+        {
+            Topic = topic,
+            Partition = new Partition(partition),
+            Offset = new Offset(offset),
+            Message = new Message<byte[]?, byte[]?> { Key = key, Value = value, Headers = [] },
+        }, Stopwatch.GetTimestamp());
+
+    public void Dispose() => _metrics.Dispose();
+}
