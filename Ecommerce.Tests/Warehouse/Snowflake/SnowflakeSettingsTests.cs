@@ -81,7 +81,7 @@ public sealed class SnowflakeSettingsTests
         var options = Complete();
         options.Account = account;
 
-        options.Validate();
+        Assert.Null(Record.Exception(options.Validate));
     }
 
     [Fact]
