@@ -8,7 +8,7 @@ internal static class ServiceConfigurationExtensions
 {
     /// <summary>Keys of the AppHost's Snowflake section that are passed on as they are: none of them is a secret.</summary>
     private static readonly string[] SnowflakeTuningKeys =
-        ["QueryTag", "StatementTimeout", "RequestTimeout", "RetryFor", "MaxBindingsPerStatement", "BaseUrl"];
+        ["QueryTag", "StatementTimeout", "RequestTimeout", "RetryFor", "MaxBytesPerStatement", "BaseUrl"];
 
     /// <summary>Credentials, and the secret parameter that carries each one.</summary>
     private static readonly (string Key, string Parameter)[] SnowflakeSecrets =

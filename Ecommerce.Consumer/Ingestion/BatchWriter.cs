@@ -159,7 +159,8 @@ public sealed partial class BatchWriter(
 
         try
         {
-            var classification = await writer.ClassifyAsync(batch.Orders, CancellationToken.None);
+            var plan = await writer.PlanAsync(batch.Orders, CancellationToken.None);
+            var classification = plan.Classification;
             var refused = batch.NotYetDeadLettered(batch.DeadLetters
                 .Concat(classification.Conflicts.Select(order => new DeadLetter(batch.RecordOf(order),
                     new Rejection(Rejection.ConflictCode, $"order '{order.Order.OrderId}' was already ingested with different content; the first version is kept")))));
@@ -174,7 +175,7 @@ public sealed partial class BatchWriter(
                 write?.SetTag("db.operation.name", "MERGE");
                 write?.SetTag("db.collection.name", "FACT_ORDERS");
                 write?.SetTag("db.operation.batch.size", classification.New.Count);
-                var result = await writer.WriteAsync(classification.New, progress, CancellationToken.None);
+                var result = await writer.WriteAsync(plan, progress, CancellationToken.None);
                 write?.SetTag("ecommerce.rows.orders", result.OrdersInserted);
                 write?.SetTag("ecommerce.rows.customer_versions", result.CustomerVersionsWritten);
                 write?.SetTag("ecommerce.rows.products", result.ProductsWritten);

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using Ecommerce.Consumer.Ingestion;
 
@@ -25,6 +26,24 @@ public sealed record BatchClassification(
     IReadOnlyList<IncomingOrder> Duplicates,
     IReadOnlyList<IncomingOrder> Conflicts);
 
+/// <summary>
+/// What a batch needs from the warehouse before its transaction: which of its orders are new, and the rebuilt
+/// history of the customers of those. Made by <see cref="StarSchemaWriter.PlanAsync"/>.
+/// </summary>
+public sealed class BatchPlan
+{
+    internal BatchPlan(BatchClassification classification, Dictionary<string, (IReadOnlyList<CustomerVersion> Stored, CustomerHistoryChange Change)> histories)
+    {
+        Classification = classification;
+        Histories = histories;
+    }
+
+    public BatchClassification Classification { get; }
+
+    /// <summary>Per customer of a new order: the versions as read, and what the new orders change in them.</summary>
+    internal Dictionary<string, (IReadOnlyList<CustomerVersion> Stored, CustomerHistoryChange Change)> Histories { get; }
+}
+
 /// <summary>What one batch write changed.</summary>
 public sealed record BatchWriteResult(int OrdersInserted, int CustomerVersionsWritten, int ProductsWritten, int DatesWritten);
 
@@ -35,6 +54,12 @@ public sealed record BatchWriteResult(int OrdersInserted, int CustomerVersionsWr
 /// </summary>
 public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider time)
 {
+    /// <summary>
+    /// Calendar days known to be in DIM_DATE (committed by this process): a batch of known days leaves the date
+    /// dimension alone, one statement less. Rows of DIM_DATE are never changed or deleted.
+    /// </summary>
+    private readonly ConcurrentDictionary<DateOnly, bool> _storedDates = new();
+
     private static readonly Column[] OrderColumns =
     [
         new("ORDER_ID", ColumnType.Text), new("ORDER_TIMESTAMP", ColumnType.Timestamp), new("ORDER_DATE", ColumnType.Date),
@@ -130,35 +155,62 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
     }
 
     /// <summary>
-    /// Writes new orders, their dimensions and the partitions' progress in one transaction. Throws
-    /// <see cref="StaleBatchException"/> (and writes nothing) when a partition's stored progress is already past
-    /// the batch's <see cref="PartitionProgress.FirstOffset"/>, and <see cref="StaleReadException"/> when another
-    /// writer stored one of the orders or changed one of the customers' histories since they were read here.
+    /// Reads what the batch needs from the warehouse: which orders are stored already (as <see cref="ClassifyAsync"/>)
+    /// and the histories of its customers, the two reads at once, then the stored orders of the versions its new
+    /// orders fall into; and rebuilds those customers' histories.
     /// </summary>
+    public async Task<BatchPlan> PlanAsync(IReadOnlyList<IncomingOrder> orders, CancellationToken cancellationToken)
+    {
+        if (orders.Count == 0)
+        {
+            return new BatchPlan(new BatchClassification([], [], []), []);
+        }
+
+        var classifying = ClassifyAsync(orders, cancellationToken);
+        var reading = ReadCustomerVersionsAsync(orders.Select(o => o.Order.CustomerId).Distinct(StringComparer.Ordinal), cancellationToken);
+        await Task.WhenAll(classifying, reading);
+        var classification = await classifying;
+        return new BatchPlan(classification, await RebuildHistoriesAsync(classification.New, await reading, cancellationToken));
+    }
+
+    /// <summary>Writes orders already known to be new, as <see cref="WriteAsync(BatchPlan, IReadOnlyList{PartitionProgress}, CancellationToken)"/> does.</summary>
     public async Task<BatchWriteResult> WriteAsync(
         IReadOnlyList<IncomingOrder> newOrders, IReadOnlyList<PartitionProgress> progress, CancellationToken cancellationToken)
     {
+        var histories = newOrders.Count == 0 ? [] : await RebuildHistoriesAsync(newOrders, null, cancellationToken);
+        return await WriteAsync(new BatchPlan(new BatchClassification(newOrders, [], []), histories), progress, cancellationToken);
+    }
+
+    /// <summary>
+    /// Writes the plan's new orders, their dimensions and the partitions' progress in one transaction. Throws
+    /// <see cref="StaleBatchException"/> (and writes nothing) when a partition's stored progress is already past
+    /// the batch's <see cref="PartitionProgress.FirstOffset"/>, and <see cref="StaleReadException"/> when another
+    /// writer stored one of the orders or changed one of the customers' histories since they were read.
+    /// </summary>
+    public async Task<BatchWriteResult> WriteAsync(BatchPlan plan, IReadOnlyList<PartitionProgress> progress, CancellationToken cancellationToken)
+    {
         var now = time.GetUtcNow().UtcDateTime;
+        var newOrders = plan.Classification.New;
+        var histories = plan.Histories;
         var statements = new List<SqlStatement>();
         var result = new BatchWriteResult(0, 0, 0, 0);
+        DateOnly[] newDates = [];
 
-        Dictionary<string, (IReadOnlyList<CustomerVersion> Stored, CustomerHistoryChange Change)> histories = [];
+        // The check first (after the write lock, on Snowflake): this batch's partitions and reads are still current.
         var fence = progress.Where(p => p.FirstOffset is not null).Select(p => new object?[] { p.Topic, p.Partition, p.FirstOffset }).ToArray();
-        if (fence.Length > 0)
+        var readVersions = histories.Values.SelectMany(h => h.Stored).Select(VersionRow).ToArray();
+        if (fence.Length > 0 || newOrders.Count > 0)
         {
-            statements.Add(SqlStatement.WithSources(SqlScripts.Get("ingestion/check_batch_is_current.sql"), new RowSet("fence", FenceColumns, fence)));
+            statements.Add(SqlStatement.WithSources(
+                SqlScripts.Get("ingestion/check_batch_is_current.sql"),
+                new RowSet("fence", FenceColumns, fence),
+                new RowSet("new_orders", [new("ORDER_ID", ColumnType.Text)], newOrders.Select(o => new object?[] { o.Order.OrderId }).ToArray()),
+                new RowSet("customers", [new("CUSTOMER_ID", ColumnType.Text)], histories.Keys.Select(id => new object?[] { id }).ToArray()),
+                new RowSet("read_versions", VersionColumns, readVersions)));
         }
 
         if (newOrders.Count > 0)
         {
-            histories = await RebuildHistoriesAsync(newOrders, cancellationToken);
-            var readVersions = histories.Values.SelectMany(h => h.Stored).Select(VersionRow).ToArray();
-            statements.Add(SqlStatement.WithSources(
-                SqlScripts.Get("ingestion/check_reads_are_current.sql"),
-                new RowSet("new_orders", [new("ORDER_ID", ColumnType.Text)], newOrders.Select(o => new object?[] { o.Order.OrderId }).ToArray()),
-                new RowSet("customers", [new("CUSTOMER_ID", ColumnType.Text)], histories.Keys.Select(id => new object?[] { id }).ToArray()),
-                new RowSet("read_versions", VersionColumns, readVersions)));
-
             var orderRows = newOrders.Select(incoming =>
             {
                 var order = incoming.Order;
@@ -177,19 +229,24 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
                 .Select(g => g.Select(o => o.Order).OrderByDescending(o => o.OrderTimestamp).ThenBy(o => o.OrderId, StringComparer.Ordinal).First())
                 .Select(o => new object?[] { o.ProductId, o.ProductName, o.Category, o.OrderTimestamp, o.OrderId })
                 .ToArray();
-            var dateRows = newOrders
+            newDates = newOrders
                 .Select(o => DateOnly.FromDateTime(o.Order.OrderTimestamp))
                 .Distinct()
-                .Select(DateRow)
+                .Where(date => !_storedDates.ContainsKey(date))
                 .ToArray();
             var changes = histories.Values.Select(h => h.Change).ToArray();
             var retiredRows = changes.SelectMany(c => c.Retired).Select(sk => new object?[] { sk }).ToArray();
             var versionRows = changes.SelectMany(c => c.Changed).Select(VersionRow).ToArray();
             var historyRows = changes.Where(c => c.StoredOrdersMove).SelectMany(c => c.Versions).Select(VersionRow).ToArray();
 
-            statements.Add(SqlStatement.WithSources(SqlScripts.Get("ingestion/merge_fact_orders.sql"), new RowSet("orders", OrderColumns, orderRows)));
+            statements.Add(SqlStatement.WithSources(SqlScripts.Get("ingestion/insert_fact_orders.sql"), new RowSet("orders", OrderColumns, orderRows)));
             statements.Add(SqlStatement.WithSources(SqlScripts.Get("ingestion/merge_dim_product.sql"), new RowSet("products", ProductColumns, productRows)));
-            statements.Add(SqlStatement.WithSources(SqlScripts.Get("ingestion/merge_dim_date.sql"), new RowSet("dates", DateColumns, dateRows)));
+            if (newDates.Length > 0)
+            {
+                statements.Add(SqlStatement.WithSources(SqlScripts.Get("ingestion/merge_dim_date.sql"),
+                    new RowSet("dates", DateColumns, newDates.Select(DateRow).ToArray())));
+            }
+
             if (retiredRows.Length > 0)
             {
                 statements.Add(SqlStatement.WithSources(SqlScripts.Get("ingestion/retire_customer_versions.sql"),
@@ -202,7 +259,7 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
                 statements.Add(SqlStatement.WithSources(SqlScripts.Get("ingestion/repoint_facts.sql"), new RowSet("history", VersionColumns, historyRows)));
             }
 
-            result = new BatchWriteResult(orderRows.Length, versionRows.Length, productRows.Length, dateRows.Length);
+            result = new BatchWriteResult(orderRows.Length, versionRows.Length, productRows.Length, newDates.Length);
         }
 
         if (progress.Count > 0)
@@ -216,6 +273,10 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
             try
             {
                 await warehouse.ExecuteTransactionAsync(statements, cancellationToken);
+                foreach (var date in newDates)
+                {
+                    _storedDates[date] = true;
+                }
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
@@ -283,11 +344,11 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
     }
 
     /// <summary>
-    /// Reads the stored history of every customer of the batch, and the stored orders of the versions the batch's
-    /// orders fall into (two queries for the whole batch), and rebuilds each history with the new orders.
+    /// Rebuilds the history of every customer of <paramref name="orders"/> from its stored versions (given, or read
+    /// here) and the stored orders of the versions the new orders fall into (one query for the whole batch).
     /// </summary>
     private async Task<Dictionary<string, (IReadOnlyList<CustomerVersion> Stored, CustomerHistoryChange Change)>> RebuildHistoriesAsync(
-        IReadOnlyList<IncomingOrder> orders, CancellationToken cancellationToken)
+        IReadOnlyList<IncomingOrder> orders, IReadOnlyList<CustomerVersion>? storedVersions, CancellationToken cancellationToken)
     {
         var byCustomer = new Dictionary<string, List<CustomerObservation>>(StringComparer.Ordinal);
         foreach (var incoming in orders)
@@ -302,7 +363,7 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
         }
 
         var stored = new Dictionary<string, List<CustomerVersion>>(byCustomer.Count, StringComparer.Ordinal);
-        foreach (var version in await ReadCustomerVersionsAsync(byCustomer.Keys, cancellationToken))
+        foreach (var version in (storedVersions ?? await ReadCustomerVersionsAsync(byCustomer.Keys, cancellationToken)).Where(v => byCustomer.ContainsKey(v.CustomerId)))
         {
             if (!stored.TryGetValue(version.CustomerId, out var versions))
             {

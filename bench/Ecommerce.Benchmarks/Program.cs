@@ -12,6 +12,13 @@ var only = onlyArg >= 0 ? args[onlyArg + 1] : null;
 bool Runs(string part) => only is null || only == part;
 var ordersArg = Array.IndexOf(args, "--orders");
 var orders = ordersArg >= 0 ? int.Parse(args[ordersArg + 1], CultureInfo.InvariantCulture) : quick ? 20_000 : 100_000;
+// --snowflake 200x1,500x2,latency: which Snowflake runs (ms per statement x consumer processes; the latency run), for
+// investigating.
+var snowflakeArg = Array.IndexOf(args, "--snowflake");
+var snowflakeLatency = snowflakeArg < 0 || args[snowflakeArg + 1].Split(',').Contains("latency");
+(int, int)[] snowflakeRuns = snowflakeArg >= 0
+    ? args[snowflakeArg + 1].Split(',').Where(run => run != "latency").Select(run => run.Split('x')).Select(p => (int.Parse(p[0], CultureInfo.InvariantCulture), int.Parse(p[1], CultureInfo.InvariantCulture))).ToArray()
+    : [(200, 1), (200, 2), (500, 1), (500, 2)];
 var latencySeconds = TimeSpan.FromSeconds(quick ? 5 : 15);
 
 var root = FindRepositoryRoot();
@@ -64,16 +71,17 @@ try
             AnsiConsole.MarkupLine($"[green]pipeline into {existing:N0} existing orders[/] {rate:N0} orders/s");
         }
 
-        foreach (var (latencyMs, consumers) in Runs("snowflake") ? [(200, 1), (200, 2), (500, 1), (500, 2)] : Array.Empty<(int, int)>())
+        foreach (var (latencyMs, consumers) in Runs("snowflake") ? snowflakeRuns : [])
         {
             var count = quick ? 5_000 : 20_000;
             status.Status($"Snowflake at {latencyMs} ms per statement, {consumers} consumer(s): {count:N0} orders");
             var run = await SnowflakeAtLatency.ThroughputAsync(context, TimeSpan.FromMilliseconds(latencyMs), consumers, count);
             snowflake.Add(run);
             AnsiConsole.MarkupLine($"[green]snowflake {latencyMs} ms x {consumers}[/] {run.Rate:N0} orders/s, {run.RequestsPerThousand:N1} requests and {run.KilobytesPerThousand:N0} KB per 1,000 orders");
+            AnsiConsole.WriteLine(run.Timeline ?? "");
         }
 
-        if (Runs("snowflake"))
+        if (Runs("snowflake") && snowflakeLatency)
         {
             status.Status("Snowflake at 200 ms per statement: latency at 1,000 orders/s");
             var latency = await SnowflakeAtLatency.LatencyAsync(context, TimeSpan.FromMilliseconds(200), 1_000, latencySeconds);

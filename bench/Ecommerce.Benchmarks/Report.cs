@@ -74,6 +74,14 @@ public static class Report
                 md.AppendLine(Invariant, $"| {s.StatementLatencyMs:N0} ms | {s.Consumers} | {s.Orders:N0} | {s.Rate:N0} orders/s | {s.RequestsPerThousand:N1} | {s.KilobytesPerThousand:N0} | {goal} |");
             }
 
+            md.AppendLine();
+            md.AppendLine("Where a batch's time goes (from the double's record of every submission it ran):");
+            md.AppendLine();
+            foreach (var s in r.Snowflake.Where(s => s.Timeline is not null))
+            {
+                md.AppendLine(Invariant, $"- {s.StatementLatencyMs:N0} ms, {s.Consumers} consumer(s): {s.Timeline}");
+            }
+
             foreach (var s in r.Snowflake.Where(s => s.P99Ms is not null))
             {
                 md.AppendLine();

@@ -70,15 +70,11 @@ public sealed partial class SnowflakeOptions
     public TimeSpan RetryFor { get; set; } = TimeSpan.FromMinutes(2);
 
     /// <summary>
-    /// Bind variables in one statement; a larger row set takes several statements. 15,000 is about a megabyte of
-    /// request (1,150 orders of 13 columns, or 15,000 order ids), Snowflake's advice for the size of a statement.
+    /// Bytes of row data one statement carries. A row set travels as one bind variable holding its rows as JSON; a
+    /// larger set takes several statements. Snowflake advises keeping a statement, bound values included, under
+    /// 1 MB; 900,000 bytes is about 4,500 orders or 20,000 order ids.
     /// </summary>
-    public int MaxBindingsPerStatement { get; set; } = 15_000;
-
-    /// <summary>Rows of <paramref name="columns"/> columns that one statement binds: Snowflake takes 16,384 rows in a VALUES list at most.</summary>
-    internal int RowsPerStatement(int columns) => Math.Clamp(MaxBindingsPerStatement / Math.Max(columns, 1), 1, MaxValuesRows);
-
-    internal const int MaxValuesRows = 16_384;
+    public int MaxBytesPerStatement { get; set; } = 900_000;
 
     internal bool UsesKeyPair => string.IsNullOrWhiteSpace(Token);
 
@@ -144,10 +140,10 @@ public sealed partial class SnowflakeOptions
         Positive(StatementTimeout, nameof(StatementTimeout));
         Positive(RequestTimeout, nameof(RequestTimeout));
         Positive(RetryFor, nameof(RetryFor));
-        if (MaxBindingsPerStatement is < 100 or > 1_000_000)
+        if (MaxBytesPerStatement is < 4_096 or > 16_000_000)
         {
             throw new InvalidOperationException(
-                $"{SectionName}:MaxBindingsPerStatement is {MaxBindingsPerStatement}; expected 100 to 1000000.");
+                $"{SectionName}:MaxBytesPerStatement is {MaxBytesPerStatement}; expected 4096 to 16000000.");
         }
     }
 

@@ -7,17 +7,18 @@ namespace Ecommerce.Consumer.Warehouse.Snowflake;
 
 /// <summary>
 /// The production warehouse: Snowflake through its SQL API. Every value travels as a bind variable, never as
-/// SQL text. The API allows no bind variables in a multi-statement request, and each request is a session of its
-/// own, so a batch is written in two steps:
+/// SQL text; a row set travels as one bind variable holding its rows as JSON (<see cref="SnowflakeRowSets"/>). The
+/// API allows no bind variables in a multi-statement request, and each request is a session of its own, so a batch
+/// is written in two steps:
 /// <list type="number">
 /// <item>its row sets are staged: bound <c>INSERT</c>s into transient staging tables, tagged with a batch id this
 /// provider generated (several at once, each retry-safe through its requestId);</item>
 /// <item>one multi-statement request: <c>BEGIN</c>; take the write lock; the batch's statements, reading their row
-/// sets from the staging tables; delete the staged rows; <c>COMMIT</c>. All of it lands or none of it.</item>
+/// sets from the staging tables; <c>COMMIT</c>. All of it lands or none of it.</item>
 /// </list>
-/// Staged rows are never deleted outside that transaction: when its outcome is unknown (a timeout, a dropped
-/// connection), it may still run later and must find them. Rows of batches that never committed expire after a day.
-/// Queries bind their row sets inline as a typed <c>VALUES</c> list.
+/// Staged rows are deleted once their transaction has committed, by a request of their own that the next batch
+/// does not wait for. When the outcome of a transaction is unknown (a timeout, a dropped connection) it may still
+/// run later and must find its rows, so they stay; rows of batches that never committed expire after a day.
 /// </summary>
 public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, SnowflakeOptions options, TimeProvider time) : IWarehouseProvider
 {
@@ -31,10 +32,18 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
     public const string WriteLockTable = "ECOMMERCE_WRITE_LOCK";
 
     private static readonly TimeSpan ExpiryInterval = TimeSpan.FromHours(1);
-    private const int StagingParallelism = 4;
+
+    /// <summary>
+    /// Statements a batch runs at once when it stages or reads sliced row sets: a Snowflake warehouse runs eight
+    /// statements at a time by default (MAX_CONCURRENCY_LEVEL) and queues the rest.
+    /// </summary>
+    private const int Parallelism = 8;
 
     private readonly ConcurrentDictionary<string, Lazy<Task>> _tablesReady = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, DateTimeOffset> _expiredAt = new(StringComparer.Ordinal);
+    private readonly Lock _cleanupGate = new();
+    private readonly List<(string BatchId, string[] Tables)> _toClean = [];
+    private Task _cleanup = Task.CompletedTask;
 
     public string SystemName => "snowflake";
 
@@ -59,18 +68,22 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
 
     public async Task<IReadOnlyList<object?[]>> QueryAsync(SqlStatement statement, CancellationToken cancellationToken)
     {
-        // A query over a large row set runs once per slice of it; the reads in sql/ingestion look rows up by key, so
-        // the slices' answers together are the answer over the whole set.
-        var rows = new List<object?[]>();
-        foreach (var slice in Slice(statement))
-        {
-            var bindings = new List<SqlApiBinding>();
-            var sql = Render(slice, bindings, source => InlineRowSet(source, bindings));
-            var result = await client.ExecuteAsync(sql, bindings, 1, cancellationToken);
-            rows.AddRange(result.Rows.Select(row => Decode(result.Columns, row)));
-        }
+        // A query over a large row set runs once per slice of it, several at a time; the reads in sql/ingestion look
+        // rows up by key, so the slices' answers together are the answer over the whole set.
+        var slices = Slice(statement);
+        var answers = new IReadOnlyList<object?[]>[slices.Length];
+        await Parallel.ForEachAsync(
+            Enumerable.Range(0, slices.Length),
+            new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = cancellationToken },
+            async (i, token) =>
+            {
+                var bindings = new List<SqlApiBinding>();
+                var sql = Render(statement, bindings, source => BoundRowSet(source, slices[i][SourceIndex(statement, source)], bindings));
+                var result = await client.ExecuteAsync(sql, bindings, 1, token);
+                answers[i] = result.Rows.Select(row => Decode(result.Columns, row)).ToArray();
+            });
 
-        return rows;
+        return answers.SelectMany(rows => rows).ToArray();
     }
 
     public async Task ExecuteTransactionAsync(IReadOnlyList<SqlStatement> statements, CancellationToken cancellationToken)
@@ -99,33 +112,92 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
             .Where(s => s.Source.Rows.Count > 0)
             .ToArray();
         await Parallel.ForEachAsync(
-            staged.SelectMany(s => SliceRows(s.Source).Select(slice => (s.SetNo, Source: slice))),
-            new ParallelOptions { MaxDegreeOfParallelism = StagingParallelism, CancellationToken = cancellationToken },
-            async (part, token) => await StageAsync(batchId, part.SetNo, part.Source, token));
+            staged.SelectMany(s => SnowflakeRowSets.Encode(s.Source, options.MaxBytesPerStatement).Select(json => (s.SetNo, s.Source, Json: json))),
+            new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = cancellationToken },
+            async (part, token) => await StageAsync(batchId, part.SetNo, part.Source, part.Json, token));
 
-        var stagingTables = staged.Select(s => StagingTable(s.Source)).Distinct(StringComparer.Ordinal).ToArray();
         var text = new StringBuilder("BEGIN TRANSACTION;\n");
         text.Append(CultureInfo.InvariantCulture, $"UPDATE {WriteLockTable} SET TAKEN_AT = CAST(CURRENT_TIMESTAMP AS TIMESTAMP_NTZ) WHERE LOCK_ID = 1;\n");
         for (var i = 0; i < statements.Count; i++)
         {
             var setNo = i;
-            text.Append(Render(statements[i], [], source => source.Rows.Count == 0 ? InlineRowSet(source, []) : StagedRowSet(batchId, setNo, source)))
+            text.Append(Render(statements[i], [], source => source.Rows.Count == 0 ? SnowflakeRowSets.Empty(source, SqlType) : StagedRowSet(batchId, setNo, source)))
                 .Append(";\n");
         }
 
-        foreach (var table in stagingTables)
-        {
-            text.Append(CultureInfo.InvariantCulture, $"DELETE FROM {table} WHERE BATCH_ID = '{batchId}';\n");
-        }
-
         text.Append("COMMIT;");
-        await ForgetTablesIfMissingAsync(() => client.ExecuteAsync(text.ToString(), [], statements.Count + stagingTables.Length + 3, cancellationToken));
+        await ForgetTablesIfMissingAsync(() => client.ExecuteAsync(text.ToString(), [], statements.Count + 3, cancellationToken));
+        CleanUpAfterCommit(batchId, staged.Select(s => StagingTable(s.Source)).Distinct(StringComparer.Ordinal).ToArray());
     }
 
-    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    public async ValueTask DisposeAsync()
+    {
+        // The last batches' staged rows, deleted now rather than left to expire.
+        try
+        {
+            await CleanUpAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        }
+        catch (Exception ex) when (ex is TimeoutException or SnowflakeException or HttpRequestException or OperationCanceledException)
+        {
+            // They expire after a day.
+        }
+    }
+
+    /// <summary>
+    /// Deletes a committed batch's staged rows soon, without the next batch waiting for it: one request for the rows of
+    /// all batches committed meanwhile, one at a time. A request that fails leaves its rows to expire after a day.
+    /// </summary>
+    private void CleanUpAfterCommit(string batchId, string[] tables)
+    {
+        if (tables.Length == 0)
+        {
+            return;
+        }
+
+        lock (_cleanupGate)
+        {
+            _toClean.Add((batchId, tables));
+            if (_cleanup.IsCompleted)
+            {
+                _cleanup = Task.Run(CleanUpAsync);
+            }
+        }
+    }
+
+    private async Task CleanUpAsync()
+    {
+        while (true)
+        {
+            (string BatchId, string[] Tables)[] batches;
+            lock (_cleanupGate)
+            {
+                batches = [.. _toClean];
+                _toClean.Clear();
+            }
+
+            if (batches.Length == 0)
+            {
+                return;
+            }
+
+            var deletes = batches
+                .SelectMany(b => b.Tables.Select(table => (Table: table, b.BatchId)))
+                .GroupBy(t => t.Table, StringComparer.Ordinal)
+                .Select(g => $"DELETE FROM {g.Key} WHERE BATCH_ID IN ({string.Join(", ", g.Select(t => $"'{t.BatchId}'"))})")
+                .ToArray();
+            try
+            {
+                await client.ExecuteAsync(string.Join(";\n", deletes), [], deletes.Length, CancellationToken.None);
+            }
+            catch (Exception ex) when (ex is SnowflakeException or HttpRequestException or TimeoutException or OperationCanceledException)
+            {
+                // Left to expire (ExpireStagedRowsAsync): no batch depends on these rows any more.
+            }
+        }
+    }
 
     /// <summary>Inserts one slice of a row set into its staging table, tagged with the batch and statement.</summary>
-    private async Task StageAsync(string batchId, int setNo, RowSet source, CancellationToken cancellationToken)
+    private async Task StageAsync(string batchId, int setNo, RowSet source, string json, CancellationToken cancellationToken)
     {
         var table = StagingTable(source);
         await EnsureTableAsync(table, () => CreateStagingTableAsync(table, source), cancellationToken);
@@ -141,7 +213,7 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
             .Append(")\nSELECT CAST(? AS VARCHAR), CAST(? AS INTEGER), CAST(CURRENT_TIMESTAMP AS TIMESTAMP_NTZ), ")
             .AppendJoin(", ", source.Columns.Select(c => c.Name))
             .Append("\nFROM ")
-            .Append(InlineRowSet(source, bindings)).Append(" AS s");
+            .Append(BoundRowSet(source, json, bindings)).Append(" AS s");
         await ForgetTablesIfMissingAsync(() => client.ExecuteAsync(text.ToString(), bindings, 1, cancellationToken));
     }
 
@@ -211,12 +283,16 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
             $"DELETE FROM {table} WHERE STAGED_AT < CAST(CURRENT_TIMESTAMP AS TIMESTAMP_NTZ) - INTERVAL '1 DAY'", [], 1, cancellationToken);
     }
 
-    /// <summary>The statement once per slice of its row set, each slice within MaxBindingsPerStatement.</summary>
-    private IEnumerable<SqlStatement> Slice(SqlStatement statement)
+    /// <summary>
+    /// The encoded rows of each row set of a query (in the order of its sources), once per run: a single run when
+    /// every set fits in one statement, otherwise one run per slice of its only row set.
+    /// </summary>
+    private string?[][] Slice(SqlStatement statement)
     {
-        if (statement.Sources.All(s => s.Rows.Count <= options.RowsPerStatement(s.Columns.Count)))
+        var encoded = statement.Sources.Select(source => SnowflakeRowSets.Encode(source, options.MaxBytesPerStatement)).ToArray();
+        if (encoded.All(slices => slices.Count <= 1))
         {
-            return [statement];
+            return [encoded.Select(slices => slices.Count == 0 ? null : slices[0]).ToArray()];
         }
 
         if (statement.Sources.Count > 1)
@@ -225,22 +301,33 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
                 $"A query reads {statement.Sources.Count} row sets and one of them is too large for one statement; only a single row set can be sliced.");
         }
 
-        return SliceRows(statement.Sources[0]).Select(slice => statement with { Sources = [slice] });
+        return encoded[0].Select(json => new string?[] { json }).ToArray();
     }
 
-    private IEnumerable<RowSet> SliceRows(RowSet source)
+    /// <summary>Which of the statement's sources <paramref name="source"/> is (the object itself, not an equal one).</summary>
+    private static int SourceIndex(SqlStatement statement, RowSet source)
     {
-        var rows = options.RowsPerStatement(source.Columns.Count);
-        if (source.Rows.Count <= rows)
+        for (var i = 0; i < statement.Sources.Count; i++)
         {
-            yield return source;
-            yield break;
+            if (ReferenceEquals(statement.Sources[i], source))
+            {
+                return i;
+            }
         }
 
-        for (var start = 0; start < source.Rows.Count; start += rows)
+        throw new UnreachableException();
+    }
+
+    /// <summary>A row set read from its encoded rows, bound as the next bind variable; an empty set is a typed query of no rows.</summary>
+    private static string BoundRowSet(RowSet source, string? json, List<SqlApiBinding> bindings)
+    {
+        if (json is null)
         {
-            yield return source with { Rows = source.Rows.Skip(start).Take(rows).ToArray() };
+            return SnowflakeRowSets.Empty(source, SqlType);
         }
+
+        bindings.Add(SnowflakeValues.Bind(json, ColumnType.Text));
+        return SnowflakeRowSets.Select(source, SqlType);
     }
 
     /// <summary>
@@ -308,44 +395,6 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
         }
 
         return text.ToString();
-    }
-
-    /// <summary>
-    /// <c>(SELECT CAST(v.A AS type) AS A, ... FROM (VALUES (?, ?), ...) AS v(A, ...))</c>: the casts give the columns
-    /// their types whatever the first row holds; an empty set is a typed query that returns no row.
-    /// </summary>
-    private static string InlineRowSet(RowSet source, List<SqlApiBinding> bindings)
-    {
-        var columns = source.Columns;
-        var text = new StringBuilder("(SELECT ");
-        text.AppendJoin(", ", columns.Select(c => source.Rows.Count == 0
-            ? $"CAST(NULL AS {SqlType(c)}) AS {c.Name}"
-            : $"CAST(v.{c.Name} AS {SqlType(c)}) AS {c.Name}"));
-        if (source.Rows.Count == 0)
-        {
-            return text.Append(" WHERE 1 = 0)").ToString();
-        }
-
-        text.Append(" FROM (VALUES ");
-        for (var r = 0; r < source.Rows.Count; r++)
-        {
-            var row = source.Rows[r];
-            if (row.Length != columns.Count)
-            {
-                throw new ArgumentException($"Row {r} of row set '{source.Name}' has {row.Length} values for {columns.Count} columns.", nameof(source));
-            }
-
-            text.Append(r == 0 ? "(" : ", (");
-            for (var c = 0; c < row.Length; c++)
-            {
-                text.Append(c == 0 ? "?" : ", ?");
-                bindings.Add(SnowflakeValues.Bind(row[c], columns[c].Type));
-            }
-
-            text.Append(')');
-        }
-
-        return text.Append(") AS v(").AppendJoin(", ", columns.Select(c => c.Name)).Append("))").ToString();
     }
 
     private static object?[] Decode(IReadOnlyList<SqlApiColumn> columns, IReadOnlyList<string?> row)

@@ -52,11 +52,25 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
     private readonly ConcurrentQueue<string> _violations = new();
     private readonly ConcurrentQueue<RecordedRequest> _requests = new();
     private readonly ConcurrentQueue<(string? QueryTag, string Message)> _failures = new();
+    private readonly ConcurrentQueue<StatementRun> _runs = new();
+    private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
     private int _statementsRun;
 
     private SnowflakeSqlApiDouble()
     {
         _database.Open();
+        using (var functions = _database.CreateCommand())
+        {
+            // Snowflake's functions for reading JSON row sets, in DuckDB's words: GET of an array element (as text: the
+            // client sends every value as a string), and TO_TIMESTAMP_NTZ of a number at a scale (0 seconds ... 9 ns).
+            functions.CommandText = """
+                CREATE MACRO GET(v, i) AS json_extract_string(v, CAST(i AS BIGINT));
+                CREATE MACRO TO_TIMESTAMP_NTZ(n, s) AS make_timestamp(CAST(CASE WHEN s >= 6
+                    THEN CAST(n AS HUGEINT) // CAST(pow(10, s - 6) AS HUGEINT)
+                    ELSE CAST(n AS HUGEINT) * CAST(pow(10, 6 - s) AS HUGEINT) END AS BIGINT));
+                """;
+            functions.ExecuteNonQuery();
+        }
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
@@ -104,6 +118,12 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
     public int StatementsRun => Volatile.Read(ref _statementsRun);
 
     public IReadOnlyList<RecordedRequest> Requests => _requests.ToArray();
+
+    /// <summary>Every submission run, with when it started and where its time went: for timelines in the benchmark.</summary>
+    public IReadOnlyList<StatementRun> Runs => _runs.ToArray();
+
+    /// <summary>Time since the double started, the clock of <see cref="Runs"/>.</summary>
+    public TimeSpan Now => _clock.Elapsed;
 
     /// <summary>Submissions that failed with a SQL error: the query tag they carried and Snowflake's message.</summary>
     public IReadOnlyList<(string? QueryTag, string Message)> Failures => _failures.ToArray();
@@ -522,13 +542,16 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
     private async Task<StoredAnswer> RunAsync(string body)
     {
         var handle = Guid.NewGuid().ToString();
-        var statements = SqlText.SplitStatements(TryRead(body)?["statement"]?.GetValue<string>() ?? "");
+        var request = TryRead(body);
+        var statements = SqlText.SplitStatements(request?["statement"]?.GetValue<string>() ?? "");
         var takesWriteLock = statements.Any(s => s.StartsWith("UPDATE " + SnowflakeWarehouseProvider.WriteLockTable, StringComparison.OrdinalIgnoreCase));
+        var started = _clock.Elapsed;
         if (takesWriteLock)
         {
             await _writeLockRow.WaitAsync();
         }
 
+        var locked = _clock.Elapsed;
         try
         {
             if (StatementLatency > TimeSpan.Zero)
@@ -536,8 +559,12 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
                 await Task.Delay(StatementLatency * Math.Max(1, statements.Count));
             }
 
+            var executing = _clock.Elapsed;
             var answer = await ExecuteAsync(body, handle);
             _byHandle[handle] = answer;
+            _runs.Enqueue(new StatementRun(
+                request?["parameters"]?["QUERY_TAG"]?.GetValue<string>(), StatementRun.KindOf(statements), Math.Max(1, statements.Count),
+                started, locked - started, executing - locked, _clock.Elapsed - executing, answer.Status == 200));
             return answer;
         }
         finally
@@ -679,6 +706,9 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
 
         // TIMESTAMP_NTZ is what the schema's TIMESTAMP means here (no time zone, UTC values).
         sql = TimestampNtz().Replace(sql, "TIMESTAMP");
+
+        // The rows of a JSON array, one per row, in a column VALUE (FLATTEN's other columns are not used).
+        sql = FlattenJson().Replace(sql, "(SELECT unnest(CAST(CAST(? AS VARCHAR) AS JSON[])) AS VALUE)");
         if (!CreateTable().IsMatch(sql))
         {
             return sql;
@@ -691,6 +721,9 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
 
     [System.Text.RegularExpressions.GeneratedRegex(@"^\s*ALTER\s+SESSION\s+SET\s+(TIMESTAMP_TYPE_MAPPING\s*=\s*'TIMESTAMP_NTZ'|TRANSACTION_ABORT_ON_ERROR\s*=\s*TRUE)\s*$", System.Text.RegularExpressions.RegexOptions.IgnoreCase)]
     private static partial System.Text.RegularExpressions.Regex AlterSession();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"TABLE\(FLATTEN\(INPUT\s*=>\s*PARSE_JSON\(\?\)\)\)", System.Text.RegularExpressions.RegexOptions.IgnoreCase)]
+    private static partial System.Text.RegularExpressions.Regex FlattenJson();
 
     [System.Text.RegularExpressions.GeneratedRegex(@"\bTIMESTAMP_NTZ\b", System.Text.RegularExpressions.RegexOptions.IgnoreCase)]
     private static partial System.Text.RegularExpressions.Regex TimestampNtz();
@@ -959,4 +992,34 @@ public sealed record RecordedRequest(string Method, string Id, bool Retry, strin
     public int BodyBytes { get; init; }
 
     public bool IsBatchTransaction => Method == "POST" && Detail.StartsWith("BEGIN", StringComparison.Ordinal);
+}
+
+/// <summary>
+/// One submission the double ran: what kind of work it was, how many statements, when it started, and its time spent
+/// waiting for the write-lock row, in the statement latency (Snowflake's own time), and running on the double's database.
+/// </summary>
+public sealed record StatementRun(
+    string? QueryTag, string Kind, int Statements, TimeSpan Started, TimeSpan LockWait, TimeSpan Latency, TimeSpan Execution, bool Succeeded)
+{
+    public TimeSpan Finished => Started + LockWait + Latency + Execution;
+
+    /// <summary>stage (an insert into a staging table), transaction (a batch), cleanup (staged rows deleted), read, or other.</summary>
+    public static string KindOf(IReadOnlyList<string> statements)
+    {
+        var first = statements.Count == 0 ? "" : statements[0].TrimStart();
+        while (first.StartsWith("--", StringComparison.Ordinal))
+        {
+            var end = first.IndexOf('\n', StringComparison.Ordinal);
+            first = end < 0 ? "" : first[(end + 1)..].TrimStart();
+        }
+
+        return first switch
+        {
+            _ when first.StartsWith("BEGIN", StringComparison.OrdinalIgnoreCase) => "transaction",
+            _ when first.StartsWith("INSERT INTO " + SnowflakeWarehouseProvider.StagingTablePrefix, StringComparison.OrdinalIgnoreCase) => "stage",
+            _ when first.StartsWith("DELETE FROM " + SnowflakeWarehouseProvider.StagingTablePrefix, StringComparison.OrdinalIgnoreCase) => "cleanup",
+            _ when first.StartsWith("SELECT", StringComparison.OrdinalIgnoreCase) || first.StartsWith("WITH", StringComparison.OrdinalIgnoreCase) => "read",
+            _ => "other",
+        };
+    }
 }

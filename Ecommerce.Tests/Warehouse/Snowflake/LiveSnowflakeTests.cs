@@ -35,7 +35,7 @@ public sealed class LiveSnowflakeTests
     public async Task Analytics_over_simulated_orders_match_the_events_and_large_row_sets_are_sliced()
     {
         var now = new DateTimeOffset(2026, 11, 26, 12, 0, 0, TimeSpan.Zero);
-        await using var bed = await WarehouseTestBed.CreateAsync(WarehouseTestBed.SnowflakeLive, now, options => options.MaxBindingsPerStatement = 6_500);
+        await using var bed = await WarehouseTestBed.CreateAsync(WarehouseTestBed.SnowflakeLive, now, options => options.MaxBytesPerStatement = 300_000);
         var generator = new OrderGenerator(new SimulatorOptions { Seed = 7, Customers = 200, BackfillDays = 60, BackfillCount = 2_000, LateRate = 0.1 }, new FixedTimeProvider(now));
         var events = Enumerable.Range(0, 2_000).Select(_ => WarehouseTestBed.Parse(generator.Next().Payload)).ToList();
         foreach (var batch in events.Chunk(1_000))

@@ -8,7 +8,11 @@ namespace Ecommerce.Benchmarks.Scenarios;
 /// <summary>Ingest into Snowflake at a given cost per statement, with one or more consumer processes.</summary>
 public sealed record SnowflakeResult(
     double StatementLatencyMs, int Consumers, int Orders, double Rate, double? RequestsPerThousand, double? KilobytesPerThousand,
-    double? P50Ms, double? P99Ms);
+    double? P50Ms, double? P99Ms)
+{
+    /// <summary>Where a batch's time went, from the double's record of what it ran (throughput runs only).</summary>
+    public string? Timeline { get; init; }
+}
 
 /// <summary>
 /// The ingestion service writing to Snowflake through the SQL API test double, which adds a fixed time to every
@@ -36,6 +40,7 @@ public static class SnowflakeAtLatency
                     TimeSpan.FromMinutes(2), "partitions assigned");
             }
 
+            var windowStart = snowflake.Now;
             var requestsBefore = snowflake.Requests.Count;
             var bytesBefore = snowflake.Requests.Sum(r => (long)r.BodyBytes);
             var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -53,7 +58,10 @@ public static class SnowflakeAtLatency
                     var requests = snowflake.Requests;
                     return new SnowflakeResult(statementLatency.TotalMilliseconds, consumers, orders, ingested / clock.Elapsed.TotalSeconds,
                         (requests.Count - requestsBefore) * 1_000.0 / ingested, (requests.Sum(r => (long)r.BodyBytes) - bytesBefore) / 1_024.0 * 1_000 / ingested,
-                        null, null);
+                        null, null)
+                    {
+                        Timeline = Timeline(snowflake.Runs.Where(r => r.Started >= windowStart).ToArray(), snowflake.Now - windowStart),
+                    };
                 }
 
                 if (DateTime.UtcNow > deadline)
@@ -93,6 +101,31 @@ public static class SnowflakeAtLatency
             """);
         return new SnowflakeResult(statementLatency.TotalMilliseconds, 1, (int)count, rate, null, null,
             Convert.ToDouble(rows[0][0], CultureInfo.InvariantCulture), Convert.ToDouble(rows[0][1], CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>
+    /// Per batch (one batch transaction each): the submissions of each kind, their statements, and their mean time in
+    /// Snowflake's latency, on the double's database and waiting for the write lock; and how much of the window the
+    /// write lock was held, which is what bounds throughput when batches take turns.
+    /// </summary>
+    private static string Timeline(IReadOnlyList<StatementRun> runs, TimeSpan window)
+    {
+        var batches = Math.Max(1, runs.Count(r => r.Kind == "transaction" && r.Succeeded));
+        var text = new System.Text.StringBuilder();
+        text.Append(CultureInfo.InvariantCulture, $"{batches} batch transactions in {window.TotalSeconds:F1} s; per batch:");
+        foreach (var kind in runs.GroupBy(r => r.Kind).OrderBy(g => g.Key, StringComparer.Ordinal))
+        {
+            var lockWait = kind.Key == "transaction"
+                ? string.Create(CultureInfo.InvariantCulture, $", lock wait {kind.Average(r => r.LockWait.TotalMilliseconds):F0} ms")
+                : "";
+            text.Append(CultureInfo.InvariantCulture,
+                $" {kind.Key} {kind.Count() / (double)batches:F1} requests x {kind.Average(r => r.Statements):F1} statements " +
+                $"(latency {kind.Average(r => r.Latency.TotalMilliseconds):F0} ms, database {kind.Average(r => r.Execution.TotalMilliseconds):F0} ms{lockWait});");
+        }
+
+        var held = runs.Where(r => r.Kind == "transaction").Sum(r => (r.Latency + r.Execution).TotalSeconds);
+        text.Append(CultureInfo.InvariantCulture, $" write lock held {held / window.TotalSeconds:P0} of the time.");
+        return text.ToString();
     }
 
     private static ServiceProcess StartConsumer(BenchContext context, EmbeddedKafkaBroker broker, SnowflakeSqlApiDouble snowflake, int index)
