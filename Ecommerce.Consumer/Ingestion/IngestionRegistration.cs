@@ -9,6 +9,11 @@ public static class IngestionRegistration
     public static IHostApplicationBuilder AddOrderIngestion(this IHostApplicationBuilder builder)
     {
         var options = builder.Configuration.GetSection(IngestionOptions.SectionName).Get<IngestionOptions>() ?? new IngestionOptions();
+        if (builder.Configuration[$"{IngestionOptions.SectionName}:{nameof(IngestionOptions.MaxBatchSize)}"] is null && WarehouseRegistration.UsesSnowflake(builder.Configuration))
+        {
+            options.MaxBatchSize = IngestionOptions.SnowflakeMaxBatchSize;
+        }
+
         options.Validate();
         builder.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(options));
 

@@ -7,7 +7,8 @@ namespace Ecommerce.Consumer.Ingestion;
 
 /// <summary>
 /// Reads orders from Kafka and writes them to the warehouse exactly once. Events are gathered into batches
-/// (<c>MaxBatchSize</c> events or <c>MaxBatchDelay</c>, whichever comes first). A full batch is handed to the
+/// (<c>MaxBatchSize</c> events or <c>MaxBatchDelay</c>, whichever comes first; a batch due while the previous one is
+/// still being written grows on until that write ends or it is full). A batch is handed to the
 /// <see cref="BatchWriter"/> while the next one is read: one batch in flight at a time, so batches land in order,
 /// and the offsets of a batch are committed to Kafka only after the warehouse transaction that stored them.
 /// </summary>
@@ -23,8 +24,9 @@ public sealed partial class IngestionWorker(
     ILogger<IngestionWorker> logger) : BackgroundService
 {
     private static readonly TimeSpan IdlePoll = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan BusyPoll = TimeSpan.FromMilliseconds(10);
     private static readonly TimeSpan RevokePatience = TimeSpan.FromSeconds(10);
-    private static readonly TimeSpan QuickWrite = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan QuickWrite = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan ShutdownPatience = TimeSpan.FromSeconds(20);
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(30);
 
@@ -34,6 +36,7 @@ public sealed partial class IngestionWorker(
     private PendingBatch _batch = null!;
     private InFlightWrite? _inFlight;
     private bool _inRebalance;
+    private TimeSpan _quietWait = QuickWrite;
     private long _lagReportedAt;
     private long _progressLoggedAt;
     private long _progressIngested;
@@ -77,6 +80,8 @@ public sealed partial class IngestionWorker(
                     // more fetch requests per second for it.
                     config.FetchWaitMaxMs ??= 50;
                     config.ClientId ??= "ecommerce-consumer";
+                    // A write is waited for without polling for at most a third of the time the group allows between polls.
+                    _quietWait = TimeSpan.FromMilliseconds(Math.Min(QuickWrite.TotalMilliseconds, (config.MaxPollIntervalMs ?? 300_000) / 3.0));
                 },
                 builder => builder
                     .SetPartitionsAssignedHandler(OnAssigned)
@@ -98,9 +103,11 @@ public sealed partial class IngestionWorker(
                     FinishInFlight(consumer, commit: true, patience: Timeout.InfiniteTimeSpan);
                 }
 
-                if (_batch.Count >= _options.MaxBatchSize || _batch.Bytes >= _options.MaxBatchBytes || (!_batch.IsEmpty && BatchAge() >= _options.MaxBatchDelay))
+                // A batch that is due while the previous one is still being written keeps growing, up to its limits:
+                // with a backlog, batches grow to what the warehouse takes in one write, and an event waits no longer
+                // for it (the write in flight had to end first anyway). Only a full batch waits, reading nothing more.
+                if (BatchIsFull() || (BatchIsDue() && _inFlight is null))
                 {
-                    // One batch in flight at a time: wait for the previous one (reading nothing more meanwhile).
                     FinishInFlight(consumer, commit: true, patience: Timeout.InfiniteTimeSpan);
                     StartWrite(_batch, retry: true);
                     _batch = NewBatch();
@@ -169,11 +176,21 @@ public sealed partial class IngestionWorker(
         _batch.Add(record, time.GetTimestamp());
     }
 
+    private bool BatchIsFull() => _batch.Count >= _options.MaxBatchSize || _batch.Bytes >= _options.MaxBatchBytes;
+
+    private bool BatchIsDue() => !_batch.IsEmpty && BatchAge() >= _options.MaxBatchDelay;
+
     private TimeSpan PollTimeout()
     {
         if (_batch.IsEmpty)
         {
             return IdlePoll;
+        }
+
+        if (_inFlight is not null && BatchIsDue())
+        {
+            // Waiting for the write in flight to end, then this batch goes at once.
+            return BusyPoll;
         }
 
         var remaining = _options.MaxBatchDelay - BatchAge();
@@ -265,9 +282,10 @@ public sealed partial class IngestionWorker(
 
     private void WaitPolling(IConsumer<byte[]?, byte[]?> consumer, Task write)
     {
-        // A healthy write takes a fraction of a second: just wait. Pausing would make librdkafka drop what it has
-        // already fetched for the paused partitions, and fetch it again after.
-        if (_inRebalance || write.Wait(QuickWrite))
+        // A healthy write takes seconds at most (a large batch into Snowflake): just wait (30 s at most, and a third
+        // of the group's max.poll.interval.ms); librdkafka stops fetching by itself once its queue is full.
+        // Pausing would make it drop what it has already fetched for the paused partitions, and fetch it again after.
+        if (_inRebalance || write.Wait(_quietWait))
         {
             // Done, or inside a rebalance callback, where the consumer must not be polled and blocking is expected.
             write.Wait();
@@ -289,7 +307,31 @@ public sealed partial class IngestionWorker(
         }
         finally
         {
-            consumer.Resume(consumer.Assignment.Intersect(paused).ToArray());
+            Resume(consumer, consumer.Assignment.Intersect(paused).ToArray());
+        }
+    }
+
+    /// <summary>
+    /// Resumes paused partitions, and moves each one that has delivered before to the next offset expected from it.
+    /// The seek restarts its fetcher: librdkafka has been seen to leave a resumed partition silent (a partition with
+    /// lag that never delivers again, the consumer otherwise healthy), and a seek is how a fetcher is told where to go.
+    /// </summary>
+    private void Resume(IConsumer<byte[]?, byte[]?> consumer, TopicPartition[] partitions)
+    {
+        consumer.Resume(partitions);
+        foreach (var partition in partitions)
+        {
+            if (_expected.TryGetValue(partition, out var next))
+            {
+                try
+                {
+                    consumer.Seek(new TopicPartitionOffset(partition, next));
+                }
+                catch (KafkaException ex)
+                {
+                    LogResumeSeekFailed(partition.Topic, partition.Partition.Value, next, ex.Error.Reason);
+                }
+            }
         }
     }
 
@@ -436,6 +478,9 @@ public sealed partial class IngestionWorker(
 
     private static string Describe(Offset offset) =>
         offset == Offset.Beginning ? "beginning" : offset == Offset.Stored ? "committed" : offset.Value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Partition {Topic} [{Partition}] was resumed, but moving it to offset {Offset} failed ({Reason}); it may stay silent until the next rebalance")]
+    private partial void LogResumeSeekFailed(string topic, int partition, long offset, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Ingesting {Topic} in group {GroupId}: batches of up to {MaxBatchSize} events or {MaxBatchDelayMs} ms into {Warehouse}")]
     private partial void LogStarted(string topic, string groupId, int maxBatchSize, double maxBatchDelayMs, string warehouse);

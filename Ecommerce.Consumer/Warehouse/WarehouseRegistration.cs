@@ -7,6 +7,10 @@ public static class WarehouseRegistration
     public const string ProviderKey = "Warehouse:Provider";
     public const string ConnectionName = "warehouse";
 
+    /// <summary>Whether <c>Warehouse:Provider</c> chooses Snowflake.</summary>
+    public static bool UsesSnowflake(IConfiguration configuration) =>
+        string.Equals(configuration[ProviderKey], "Snowflake", StringComparison.OrdinalIgnoreCase);
+
     /// <summary>
     /// Registers the warehouse chosen by <c>Warehouse:Provider</c> (DuckDb by default, or Snowflake) and the
     /// star-schema writer on top of it. Missing or wrong settings fail here, at start-up, naming the key to set.

@@ -53,6 +53,7 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
     private readonly ConcurrentQueue<RecordedRequest> _requests = new();
     private readonly ConcurrentQueue<(string? QueryTag, string Message)> _failures = new();
     private readonly ConcurrentQueue<StatementRun> _runs = new();
+    private readonly ConcurrentDictionary<string, TimeSpan> _databaseWaits = new(StringComparer.Ordinal);
     private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
     private int _statementsRun;
 
@@ -65,9 +66,8 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
             // client sends every value as a string), and TO_TIMESTAMP_NTZ of a number at a scale (0 seconds ... 9 ns).
             functions.CommandText = """
                 CREATE MACRO GET(v, i) AS json_extract_string(v, CAST(i AS BIGINT));
-                CREATE MACRO TO_TIMESTAMP_NTZ(n, s) AS make_timestamp(CAST(CASE WHEN s >= 6
-                    THEN CAST(n AS HUGEINT) // CAST(pow(10, s - 6) AS HUGEINT)
-                    ELSE CAST(n AS HUGEINT) * CAST(pow(10, 6 - s) AS HUGEINT) END AS BIGINT));
+                CREATE MACRO TO_TIMESTAMP_NTZ(n, s) AS make_timestamp(CAST(CAST(n AS HUGEINT) * 1000000
+                    // [1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000][s + 1] AS BIGINT));
                 """;
             functions.ExecuteNonQuery();
         }
@@ -564,7 +564,10 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
             _byHandle[handle] = answer;
             _runs.Enqueue(new StatementRun(
                 request?["parameters"]?["QUERY_TAG"]?.GetValue<string>(), StatementRun.KindOf(statements), Math.Max(1, statements.Count),
-                started, locked - started, executing - locked, _clock.Elapsed - executing, answer.Status == 200));
+                started, locked - started, executing - locked, _clock.Elapsed - executing, answer.Status == 200)
+            {
+                DatabaseWait = _databaseWaits.TryRemove(handle, out var wait) ? wait : TimeSpan.Zero,
+            });
             return answer;
         }
         finally
@@ -622,7 +625,9 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
             return Failed(422, "100037", ex.Message, "22018", handle);
         }
 
+        var waitStarted = _clock.Elapsed;
         await _databaseLock.WaitAsync();
+        _databaseWaits[handle] = _clock.Elapsed - waitStarted;
         try
         {
             var next = 0;
@@ -707,8 +712,10 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
         // TIMESTAMP_NTZ is what the schema's TIMESTAMP means here (no time zone, UTC values).
         sql = TimestampNtz().Replace(sql, "TIMESTAMP");
 
-        // The rows of a JSON array, one per row, in a column VALUE (FLATTEN's other columns are not used).
+        // The rows of a JSON array, one per row, in a column VALUE (FLATTEN's other columns are not used). DuckDB reads
+        // whole numbers as DECIMAL(38,0) many times slower than as HUGEINT, which holds the same values.
         sql = FlattenJson().Replace(sql, "(SELECT unnest(CAST(CAST(? AS VARCHAR) AS JSON[])) AS VALUE)");
+        sql = sql.Replace("AS DECIMAL(38,0))", "AS HUGEINT)", StringComparison.Ordinal);
         if (!CreateTable().IsMatch(sql))
         {
             return sql;
@@ -1002,6 +1009,9 @@ public sealed record StatementRun(
     string? QueryTag, string Kind, int Statements, TimeSpan Started, TimeSpan LockWait, TimeSpan Latency, TimeSpan Execution, bool Succeeded)
 {
     public TimeSpan Finished => Started + LockWait + Latency + Execution;
+
+    /// <summary>The part of <see cref="Execution"/> spent waiting for the double's database, which runs one submission at a time.</summary>
+    public TimeSpan DatabaseWait { get; init; }
 
     /// <summary>stage (an insert into a staging table), transaction (a batch), cleanup (staged rows deleted), read, or other.</summary>
     public static string KindOf(IReadOnlyList<string> statements)

@@ -76,6 +76,11 @@ public static class SnowflakeAtLatency
         {
             foreach (var process in processes)
             {
+                if (Environment.GetEnvironmentVariable("ECOMMERCE_BENCH_LOGS") is { Length: > 0 } logs)
+                {
+                    File.WriteAllText(Path.Combine(logs, $"consumer-{processes.IndexOf(process)}.log"), process.Output);
+                }
+
                 await process.DisposeAsync();
             }
         }
@@ -120,11 +125,12 @@ public static class SnowflakeAtLatency
                 : "";
             text.Append(CultureInfo.InvariantCulture,
                 $" {kind.Key} {kind.Count() / (double)batches:F1} requests x {kind.Average(r => r.Statements):F1} statements " +
-                $"(latency {kind.Average(r => r.Latency.TotalMilliseconds):F0} ms, database {kind.Average(r => r.Execution.TotalMilliseconds):F0} ms{lockWait});");
+                $"(latency {kind.Average(r => r.Latency.TotalMilliseconds):F0} ms, database {kind.Average(r => (r.Execution - r.DatabaseWait).TotalMilliseconds):F0} ms + {kind.Average(r => r.DatabaseWait.TotalMilliseconds):F0} ms queued{lockWait});");
         }
 
         var held = runs.Where(r => r.Kind == "transaction").Sum(r => (r.Latency + r.Execution).TotalSeconds);
-        text.Append(CultureInfo.InvariantCulture, $" write lock held {held / window.TotalSeconds:P0} of the time.");
+        var database = runs.Sum(r => (r.Execution - r.DatabaseWait).TotalSeconds);
+        text.Append(CultureInfo.InvariantCulture, $" write lock held {held / window.TotalSeconds:P0} of the time; the double's database busy {database / window.TotalSeconds:P0}.");
         return text.ToString();
     }
 
@@ -136,7 +142,7 @@ public static class SnowflakeAtLatency
         {
             ["ConnectionStrings__kafka"] = broker.BootstrapServers,
             ["Snowflake__QueryTag"] = $"bench-consumer-{index}",
-            ["Logging__LogLevel__Default"] = "Warning",
+            ["Logging__LogLevel__Default"] = Environment.GetEnvironmentVariable("ECOMMERCE_BENCH_LOGS") is { Length: > 0 } ? "Information" : "Warning",
         });
     }
 }
