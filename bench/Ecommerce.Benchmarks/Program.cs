@@ -73,7 +73,7 @@ try
 
         foreach (var (latencyMs, consumers) in Runs("snowflake") ? snowflakeRuns : [])
         {
-            var count = quick ? 20_000 : 100_000;
+            var count = quick ? 20_000 : 200_000;
             status.Status($"Snowflake at {latencyMs} ms per statement, {consumers} consumer(s): {count:N0} orders");
             var run = await SnowflakeAtLatency.ThroughputAsync(context, TimeSpan.FromMilliseconds(latencyMs), consumers, count);
             snowflake.Add(run);

@@ -544,10 +544,18 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
         var handle = Guid.NewGuid().ToString();
         var request = TryRead(body);
         var statements = SqlText.SplitStatements(request?["statement"]?.GetValue<string>() ?? "");
-        var takesWriteLock = statements.Any(s => s.StartsWith("UPDATE " + SnowflakeWarehouseProvider.WriteLockTable, StringComparison.OrdinalIgnoreCase));
+        // The statements before the one that takes the write-lock row (BEGIN) run before the lock is held; from it to
+        // the end of the request (COMMIT), the row stays locked.
+        var lockAt = statements.ToList().FindIndex(s => s.StartsWith("UPDATE " + SnowflakeWarehouseProvider.WriteLockTable, StringComparison.OrdinalIgnoreCase));
+        var takesWriteLock = lockAt >= 0;
         var started = _clock.Elapsed;
         if (takesWriteLock)
         {
+            if (StatementLatency > TimeSpan.Zero && lockAt > 0)
+            {
+                await Task.Delay(StatementLatency * lockAt);
+            }
+
             await _writeLockRow.WaitAsync();
         }
 
@@ -556,7 +564,7 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
         {
             if (StatementLatency > TimeSpan.Zero)
             {
-                await Task.Delay(StatementLatency * Math.Max(1, statements.Count));
+                await Task.Delay(StatementLatency * Math.Max(1, statements.Count - Math.Max(0, lockAt)));
             }
 
             var executing = _clock.Elapsed;
@@ -1003,7 +1011,8 @@ public sealed record RecordedRequest(string Method, string Id, bool Retry, strin
 
 /// <summary>
 /// One submission the double ran: what kind of work it was, how many statements, when it started, and its time spent
-/// waiting for the write-lock row, in the statement latency (Snowflake's own time), and running on the double's database.
+/// until the write-lock row was held (the statements before it, then waiting), in the statement latency (Snowflake's own
+/// time) once held, and running on the double's database.
 /// </summary>
 public sealed record StatementRun(
     string? QueryTag, string Kind, int Statements, TimeSpan Started, TimeSpan LockWait, TimeSpan Latency, TimeSpan Execution, bool Succeeded)
