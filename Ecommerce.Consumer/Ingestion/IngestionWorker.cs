@@ -79,6 +79,9 @@ public sealed partial class IngestionWorker(
                     // would dominate end-to-end latency next to a 200 ms batch delay; an idle consumer pays a few
                     // more fetch requests per second for it.
                     config.FetchWaitMaxMs ??= 50;
+                    // Prefetched records wait here until a batch takes them; librdkafka's 64 MB default is several
+                    // full batches' worth, held for nothing. 16 MB keeps the fetcher ahead of the writer.
+                    config.QueuedMaxMessagesKbytes ??= 16 * 1024;
                     config.ClientId ??= "ecommerce-consumer";
                     // A write is waited for without polling for at most a third of the time the group allows between polls.
                     _quietWait = TimeSpan.FromMilliseconds(Math.Min(QuickWrite.TotalMilliseconds, (config.MaxPollIntervalMs ?? 300_000) / 3.0));
