@@ -20,18 +20,7 @@ public sealed class DuckDbWarehouseProvider : IWarehouseProvider
         _connectionString = connectionString;
         _writer = new DuckDBConnection(connectionString);
         _writer.Open();
-        if (!connectionString.Contains("memory_limit", StringComparison.OrdinalIgnoreCase))
-        {
-            // DuckDB may otherwise cache up to 80% of the machine's memory; ingestion needs little of it. A connection
-            // string that says memory_limit=... decides instead.
-            using var limit = _writer.CreateCommand();
-            limit.CommandText = $"SET memory_limit = '{DefaultMemoryLimit}'";
-            limit.ExecuteNonQuery();
-        }
     }
-
-    /// <summary>DuckDB's memory limit unless the connection string sets one: enough for ingestion and the analytics queries.</summary>
-    public const string DefaultMemoryLimit = "256MB";
 
     public string SystemName => "duckdb";
 

@@ -32,7 +32,7 @@ public sealed record Column(string Name, ColumnType Type)
 /// <summary>
 /// Rows a statement reads as a table, written <c>{name}</c> in the SQL. A provider may split a large row set and run
 /// a query once per part, so statements must read row sets as keys to look up, not aggregate over them. Each provider brings them in its own
-/// best way (DuckDB appends them to a temporary table, Snowflake binds them as a VALUES list), so that the
+/// best way (DuckDB appends them to a temporary table, Snowflake binds them as one JSON value), so that the
 /// statements themselves are the same text on every warehouse.
 /// </summary>
 public sealed record RowSet(string Name, IReadOnlyList<Column> Columns, IReadOnlyList<object?[]> Rows);

@@ -135,6 +135,13 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
         // The last batches' staged rows, deleted now rather than left to expire.
         try
         {
+            Task running;
+            lock (_cleanupGate)
+            {
+                running = _cleanup;
+            }
+
+            await running.WaitAsync(TimeSpan.FromSeconds(10));
             await CleanUpAsync().WaitAsync(TimeSpan.FromSeconds(10));
         }
         catch (Exception ex) when (ex is TimeoutException or SnowflakeException or HttpRequestException or OperationCanceledException)
