@@ -56,10 +56,11 @@ public sealed class OrderGenerator
         _time = time;
         _seeded = options.Seed.HasValue;
         _random = options.Seed is { } seed ? new Randomizer(seed) : new Randomizer();
-        Store = new Store(_random, options.Customers);
+        var storeRandom = options.Seed is null && options.StoreSeed is { } storeSeed ? new Randomizer(storeSeed) : _random;
+        Store = new Store(storeRandom, options.Customers);
 
         // Popularity ranks are a random permutation, so the busiest customers are not simply C000001, C000002...
-        _customersByPopularity = _random.Shuffle(Store.Customers).ToArray();
+        _customersByPopularity = storeRandom.Shuffle(Store.Customers).ToArray();
         _popularityCdf = PopularityCdf(_customersByPopularity.Length, CustomerSkew, CustomerRankOffset);
     }
 

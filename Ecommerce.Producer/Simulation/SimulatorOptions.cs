@@ -14,6 +14,12 @@ public sealed class SimulatorOptions
     /// <summary>Seed for every random choice, order ids included; unset gives a different run each time.</summary>
     public int? Seed { get; set; }
 
+    /// <summary>
+    /// Seed of the store alone: its catalogue (names, prices) and customers (names, regions, popularity) are the same
+    /// on every start, while orders, and their ids, still differ from run to run. <see cref="Seed"/>, when set, wins.
+    /// </summary>
+    public int? StoreSeed { get; set; }
+
     /// <summary>Size of the customer population.</summary>
     public int Customers { get; set; } = 10_000;
 

@@ -40,6 +40,26 @@ public sealed class OrderGeneratorTests
     }
 
     [Fact]
+    public void A_store_seed_keeps_the_catalogue_and_customers_across_runs_while_orders_differ()
+    {
+        var options = new SimulatorOptions { StoreSeed = 2026, Customers = 300 };
+        var first = new OrderGenerator(options, new FixedTimeProvider(Now));
+        var second = new OrderGenerator(options, new FixedTimeProvider(Now));
+        var other = new OrderGenerator(new SimulatorOptions { StoreSeed = 7, Customers = 300 }, new FixedTimeProvider(Now));
+
+        static string[] Catalogue(OrderGenerator g) => g.Store.Products.Select(p => $"{p.Id}|{p.Name}|{p.Category}|{p.Price}").ToArray();
+        static string[] People(OrderGenerator g) => g.Store.Customers.Select(c => $"{c.Id}|{c.Name}|{c.Region}").ToArray();
+        Assert.Equal(Catalogue(first), Catalogue(second));
+        Assert.Equal(People(first), People(second));
+        Assert.NotEqual(Catalogue(first), Catalogue(other));
+        Assert.NotEqual(People(first), People(other));
+
+        var firstIds = Enumerable.Range(0, 200).Select(_ => first.Next().Order.OrderId).ToArray();
+        var secondIds = Enumerable.Range(0, 200).Select(_ => second.Next().Order.OrderId).ToArray();
+        Assert.Empty(firstIds.Intersect(secondIds));
+    }
+
+    [Fact]
     public void Valid_events_carry_exactly_the_wire_format_fields_with_their_types()
     {
         var events = Generate(200, new SimulatorOptions { Seed = 7 });
