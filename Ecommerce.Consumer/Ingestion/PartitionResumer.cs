@@ -51,6 +51,7 @@ public sealed partial class PartitionResumer(
         var byPartition = stored.ToDictionary(s => s.Partition);
         var starts = new List<TopicPartitionOffset>(partitions.Count);
         var toVerify = new List<(TopicPartition Partition, StoredOffset Stored)>();
+        var resets = new List<string>();
         foreach (var partition in partitions)
         {
             if (!byPartition.TryGetValue(partition.Partition.Value, out var resume))
@@ -73,7 +74,7 @@ public sealed partial class PartitionResumer(
 
             if (resume.NextOffset > watermarks.High.Value)
             {
-                Reset(partition, resume, $"the partition ends at offset {watermarks.High.Value}");
+                Reset(partition, resume, resets, $"ends at {watermarks.High.Value}");
                 starts.Add(new TopicPartitionOffset(partition, Offset.Beginning));
             }
             else if (resume.NextOffset < watermarks.Low.Value)
@@ -119,18 +120,24 @@ public sealed partial class PartitionResumer(
                 }
                 else
                 {
-                    Reset(partition, resume, $"record {resume.NextOffset - 1} is not the one that was ingested");
+                    Reset(partition, resume, resets, $"record {resume.NextOffset - 1} is another");
                     starts.Add(new TopicPartitionOffset(partition, Offset.Beginning));
                 }
             }
         }
 
+        if (resets.Count > 0)
+        {
+            // One line for them all: after a restart of the embedded broker, every partition says the same.
+            LogReset(partitions[0].Topic, resets.Count, string.Join(", ", resets));
+        }
+
         return starts;
     }
 
-    private void Reset(TopicPartition partition, StoredOffset resume, string evidence)
+    private void Reset(TopicPartition partition, StoredOffset resume, List<string> resets, string evidence)
     {
-        LogReset(partition.Topic, partition.Partition.Value, resume.NextOffset, evidence);
+        resets.Add($"[{partition.Partition.Value}] stored {resume.NextOffset}, {evidence}");
         try
         {
             writer.ResetOffsetAsync(partition.Topic, partition.Partition.Value, CancellationToken.None).GetAwaiter().GetResult();
@@ -171,8 +178,8 @@ public sealed partial class PartitionResumer(
         return digests;
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Partition {Topic}[{Partition}]: the warehouse would resume at offset {Offset}, but {Evidence}, so the cluster was reset or replaced. Reading the partition from its beginning; orders already ingested are recognised and skipped.")]
-    private partial void LogReset(string topic, int partition, long offset, string evidence);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Topic}: the warehouse's resume points of {Count} partitions do not match the records there ({Partitions}), so the cluster was reset or replaced (the embedded broker starts empty on every run). Reading them from their beginning; orders already ingested are recognised and skipped.")]
+    private partial void LogReset(string topic, int count, string partitions);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Partition {Topic}[{Partition}]: could not read the record before offset {Offset} to check it; resuming there")]
     private partial void LogUnverified(string topic, int partition, long offset);
