@@ -10,8 +10,28 @@ namespace Ecommerce.Tests.Warehouse;
 public abstract class StarSchemaWriterTests
 {
     private static readonly DateTime T0 = new(2026, 3, 1, 9, 0, 0, DateTimeKind.Utc);
+    private static readonly string[] TrickyIds = ["o'1", "o''1", "o\\'2", "o\"3", "o'); DROP TABLE FACT_ORDERS; --"];
 
     protected abstract string Warehouse { get; }
+
+    [Fact]
+    public async Task Order_ids_with_quotes_and_backslashes_are_looked_up_as_written()
+    {
+        // Ids travel into the lookups as row sets (appended on DuckDB, one JSON text on Snowflake): nothing in them may
+        // end a string or match another id.
+        await using var bed = await WarehouseTestBed.CreateAsync(Warehouse);
+        var tricky = TrickyIds.Select((id, i) => WarehouseTestBed.Order(id, T0.AddMinutes(i)))
+            .ToArray();
+
+        var first = await bed.IngestAsync(tricky);
+        var again = await bed.IngestAsync(tricky);
+
+        Assert.Equal(tricky.Length, first.New.Count);
+        Assert.Equal(tricky.Length, again.Duplicates.Count);
+        Assert.Equal(tricky.Length, await bed.CountAsync("FACT_ORDERS"));
+        Assert.Equal(tricky.Select(o => o.Order.OrderId).Order(StringComparer.Ordinal),
+            (await bed.QueryAsync("SELECT ORDER_ID FROM FACT_ORDERS")).Select(r => (string)r[0]!).Order(StringComparer.Ordinal));
+    }
 
     [Fact]
     public async Task An_order_delivered_again_is_a_duplicate_and_stored_once()
