@@ -17,25 +17,25 @@ public static class AnalyticsEndpoints
             queries.MonthlySalesAsync(cancellationToken));
 
         analytics.MapGet("/top-customers", async (AnalyticsQueries queries, CancellationToken cancellationToken, int days = 30, int limit = 5) =>
-        {
-            if (days is < 1 or > 36_500 || limit is < 1 or > 10_000)
-            {
-                return Results.ValidationProblem(new Dictionary<string, string[]>
-                {
-                    ["days"] = days is < 1 or > 36_500 ? ["days must be from 1 to 36500"] : [],
-                    ["limit"] = limit is < 1 or > 10_000 ? ["limit must be from 1 to 10000"] : [],
-                }.Where(e => e.Value.Length > 0).ToDictionary());
-            }
+            Invalid(("days", days, 36_500), ("limit", limit, MaxLimit)) ?? Results.Ok(await queries.TopCustomersAsync(days, limit, cancellationToken)));
 
-            return Results.Ok(await queries.TopCustomersAsync(days, limit, cancellationToken));
-        });
+        analytics.MapGet("/product-quantities", async (AnalyticsQueries queries, CancellationToken cancellationToken, int limit = 100) =>
+            Invalid(("limit", limit, MaxLimit)) ?? Results.Ok(await queries.ProductQuantitiesAsync(limit, cancellationToken)));
 
-        analytics.MapGet("/product-quantities", (AnalyticsQueries queries, CancellationToken cancellationToken) =>
-            queries.ProductQuantitiesAsync(cancellationToken));
-
-        analytics.MapGet("/multi-region-customers", (AnalyticsQueries queries, CancellationToken cancellationToken) =>
-            queries.MultiRegionCustomersAsync(cancellationToken));
+        analytics.MapGet("/multi-region-customers", async (AnalyticsQueries queries, CancellationToken cancellationToken, int limit = 100) =>
+            Invalid(("limit", limit, MaxLimit)) ?? Results.Ok(await queries.MultiRegionCustomersAsync(limit, cancellationToken)));
 
         return endpoints;
+    }
+
+    private const int MaxLimit = 10_000;
+
+    /// <summary>A 400 naming every query parameter outside 1 to its maximum, or null when all are within.</summary>
+    private static IResult? Invalid(params (string Name, int Value, int Max)[] parameters)
+    {
+        var errors = parameters
+            .Where(p => p.Value < 1 || p.Value > p.Max)
+            .ToDictionary(p => p.Name, p => new[] { $"{p.Name} must be from 1 to {p.Max}" });
+        return errors.Count == 0 ? null : Results.ValidationProblem(errors);
     }
 }

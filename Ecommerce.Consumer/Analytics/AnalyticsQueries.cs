@@ -9,7 +9,7 @@ public sealed record RepeatCustomer(string CustomerId, string CustomerName, stri
 
 public sealed record ProductQuantity(string ProductId, string ProductName, string Category, long QuantitySold, long Orders, decimal AveragePrice, decimal Revenue);
 
-public sealed record MultiRegionCustomer(string CustomerId, long Regions, long Orders, DateTime FirstOrderAt, DateTime LastOrderAt);
+public sealed record MultiRegionCustomer(string CustomerId, string CustomerName, string Region, long Regions, long Orders, DateTime FirstOrderAt, DateTime LastOrderAt);
 
 /// <summary>
 /// The four questions of the original project, answered from the star schema with the SQL in <c>sql/analytics</c>
@@ -31,14 +31,16 @@ public sealed class AnalyticsQueries(IWarehouseProvider warehouse, TimeProvider 
             .ToArray();
     }
 
-    public async Task<IReadOnlyList<ProductQuantity>> ProductQuantitiesAsync(CancellationToken cancellationToken) =>
-        (await QueryAsync("analytics/product_quantities.sql", [], cancellationToken))
+    /// <summary>The <paramref name="limit"/> best-selling products.</summary>
+    public async Task<IReadOnlyList<ProductQuantity>> ProductQuantitiesAsync(int limit, CancellationToken cancellationToken) =>
+        (await QueryAsync("analytics/product_quantities.sql", [limit], cancellationToken))
             .Select(r => new ProductQuantity(Text(r[0]), Text(r[1]), Text(r[2]), Long(r[3]), Long(r[4]), Money(r[5]), Money(r[6])))
             .ToArray();
 
-    public async Task<IReadOnlyList<MultiRegionCustomer>> MultiRegionCustomersAsync(CancellationToken cancellationToken) =>
-        (await QueryAsync("analytics/multi_region_customers.sql", [], cancellationToken))
-            .Select(r => new MultiRegionCustomer(Text(r[0]), Long(r[1]), Long(r[2]), (DateTime)r[3]!, (DateTime)r[4]!))
+    /// <summary>Up to <paramref name="limit"/> customers seen in more than one region, most regions first, with their current name and region.</summary>
+    public async Task<IReadOnlyList<MultiRegionCustomer>> MultiRegionCustomersAsync(int limit, CancellationToken cancellationToken) =>
+        (await QueryAsync("analytics/multi_region_customers.sql", [limit], cancellationToken))
+            .Select(r => new MultiRegionCustomer(Text(r[0]), Text(r[1]), Text(r[2]), Long(r[3]), Long(r[4]), (DateTime)r[5]!, (DateTime)r[6]!))
             .ToArray();
 
     private Task<IReadOnlyList<object?[]>> QueryAsync(string script, object?[] parameters, CancellationToken cancellationToken) =>

@@ -86,7 +86,7 @@ public abstract class AnalyticsQueriesTests : IAsyncLifetime
             .OrderByDescending(p => p.QuantitySold).ThenBy(p => p.ProductId, StringComparer.Ordinal)
             .ToList();
 
-        var actual = await _queries.ProductQuantitiesAsync(CancellationToken.None);
+        var actual = await _queries.ProductQuantitiesAsync(10_000, CancellationToken.None);
 
         Assert.Equal(expected.Count, actual.Count);
         for (var i = 0; i < expected.Count; i++)
@@ -99,17 +99,23 @@ public abstract class AnalyticsQueriesTests : IAsyncLifetime
     [Fact]
     public async Task Multi_region_customers_are_those_seen_in_more_than_one_region()
     {
+        var latest = _orders.GroupBy(o => o.CustomerId).ToDictionary(g => g.Key, g => g.MaxBy(o => o.OrderTimestamp));
         var expected = _orders
             .GroupBy(o => o.CustomerId)
             .Where(g => g.Select(o => o.CustomerRegion).Distinct().Count() > 1)
-            .Select(g => new MultiRegionCustomer(g.Key, g.Select(o => o.CustomerRegion).Distinct().Count(), g.Count(), g.Min(o => o.OrderTimestamp), g.Max(o => o.OrderTimestamp)))
+            .Select(g => new MultiRegionCustomer(g.Key, latest[g.Key]!.CustomerName, latest[g.Key]!.CustomerRegion,
+                g.Select(o => o.CustomerRegion).Distinct().Count(), g.Count(), g.Min(o => o.OrderTimestamp), g.Max(o => o.OrderTimestamp)))
             .OrderByDescending(c => c.Regions).ThenByDescending(c => c.Orders).ThenBy(c => c.CustomerId, StringComparer.Ordinal)
             .ToList();
 
-        var actual = await _queries.MultiRegionCustomersAsync(CancellationToken.None);
+        var actual = await _queries.MultiRegionCustomersAsync(10_000, CancellationToken.None);
+        var firstTwo = await _queries.MultiRegionCustomersAsync(2, CancellationToken.None);
+        var topProducts = await _queries.ProductQuantitiesAsync(3, CancellationToken.None);
 
-        Assert.NotEmpty(expected);
+        Assert.True(expected.Count > 2, $"{expected.Count} multi-region customers in the test data");
         Assert.Equal(expected, actual);
+        Assert.Equal(expected.Take(2), firstTwo);
+        Assert.Equal((await _queries.ProductQuantitiesAsync(10_000, CancellationToken.None)).Take(3), topProducts);
     }
 
     [Fact]

@@ -91,6 +91,12 @@ public sealed class SnowflakeIngestionTests : PipelineTest
         var products = await consumer.GetJsonAsync("/api/analytics/product-quantities");
         var units = Convert.ToInt64((await snowflake.QueryAsync("SELECT CAST(SUM(QUANTITY) AS BIGINT) FROM FACT_ORDERS"))[0][0], CultureInfo.InvariantCulture);
         Assert.Equal(units, products.EnumerateArray().Sum(p => p.GetProperty("quantitySold").GetInt64()));
+        using (var refused = await consumer.Http.GetAsync(new Uri("/api/analytics/multi-region-customers?limit=0", UriKind.Relative)))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.Contains("limit must be from 1 to 10000", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
         await consumer.StopAsync(TimeSpan.FromSeconds(30));
     }
 

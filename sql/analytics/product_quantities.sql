@@ -1,4 +1,4 @@
--- Quantity sold, orders, average unit price and revenue per product, best sellers first.
+-- Quantity sold, orders, average unit price and revenue per product, best sellers first. Parameter: row limit.
 SELECT
     p.PRODUCT_ID,
     p.PRODUCT_NAME,
@@ -10,4 +10,5 @@ SELECT
 FROM FACT_ORDERS AS f
 JOIN DIM_PRODUCT AS p ON p.PRODUCT_ID = f.PRODUCT_ID
 GROUP BY p.PRODUCT_ID, p.PRODUCT_NAME, p.CATEGORY
-ORDER BY QUANTITY_SOLD DESC, p.PRODUCT_ID;
+ORDER BY QUANTITY_SOLD DESC, p.PRODUCT_ID
+LIMIT ?;

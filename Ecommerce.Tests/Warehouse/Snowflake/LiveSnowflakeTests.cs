@@ -43,7 +43,7 @@ public sealed class LiveSnowflakeTests
             await bed.IngestAsync(batch);
         }
 
-        var quantities = await new AnalyticsQueries(bed.Provider, bed.Time).ProductQuantitiesAsync(CancellationToken.None);
+        var quantities = await new AnalyticsQueries(bed.Provider, bed.Time).ProductQuantitiesAsync(100, CancellationToken.None);
 
         var expected = events.GroupBy(e => e.Order.ProductId).ToDictionary(g => g.Key, g => (long)g.Sum(e => e.Order.Quantity));
         Assert.Equal(expected, quantities.ToDictionary(q => q.ProductId, q => q.QuantitySold));
