@@ -169,10 +169,10 @@ public sealed partial class BatchWriter(
 
             var writeStarted = time.GetTimestamp();
             var progress = batch.Progress();
-            using (var write = KafkaTracing.Source.StartActivity("MERGE FACT_ORDERS", ActivityKind.Client))
+            using (var write = KafkaTracing.Source.StartActivity("INSERT FACT_ORDERS", ActivityKind.Client))
             {
                 write?.SetTag("db.system.name", writer.SystemName);
-                write?.SetTag("db.operation.name", "MERGE");
+                write?.SetTag("db.operation.name", "INSERT");
                 write?.SetTag("db.collection.name", "FACT_ORDERS");
                 write?.SetTag("db.operation.batch.size", classification.New.Count);
                 var result = await writer.WriteAsync(plan, progress, CancellationToken.None);

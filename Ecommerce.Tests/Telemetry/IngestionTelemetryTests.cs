@@ -91,7 +91,7 @@ public sealed class IngestionTelemetryTests : PipelineTest
         });
 
         // The warehouse write is a child of its batch span, with the database and row counts.
-        var writes = spans.Where(s => s.OperationName == "MERGE FACT_ORDERS").ToList();
+        var writes = spans.Where(s => s.OperationName == "INSERT FACT_ORDERS").ToList();
         Assert.Equal(batches.Count, writes.Count);
         Assert.All(writes, w =>
         {
