@@ -26,7 +26,7 @@ public sealed partial class IngestionWorker(
     private static readonly TimeSpan IdlePoll = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan BusyPoll = TimeSpan.FromMilliseconds(10);
     private static readonly TimeSpan RevokePatience = TimeSpan.FromSeconds(10);
-    private static readonly TimeSpan QuickWrite = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan MaxQuietWait = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan ShutdownPatience = TimeSpan.FromSeconds(20);
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(30);
 
@@ -36,7 +36,7 @@ public sealed partial class IngestionWorker(
     private PendingBatch _batch = null!;
     private InFlightWrite? _inFlight;
     private bool _inRebalance;
-    private TimeSpan _quietWait = QuickWrite;
+    private TimeSpan _quietWait = MaxQuietWait;
     private long _lagReportedAt;
     private long _progressLoggedAt;
     private long _progressIngested;
@@ -84,7 +84,7 @@ public sealed partial class IngestionWorker(
                     config.QueuedMaxMessagesKbytes ??= 16 * 1024;
                     config.ClientId ??= "ecommerce-consumer";
                     // A write is waited for without polling for at most a third of the time the group allows between polls.
-                    _quietWait = TimeSpan.FromMilliseconds(Math.Min(QuickWrite.TotalMilliseconds, (config.MaxPollIntervalMs ?? 300_000) / 3.0));
+                    _quietWait = TimeSpan.FromMilliseconds(Math.Min(MaxQuietWait.TotalMilliseconds, (config.MaxPollIntervalMs ?? 300_000) / 3.0));
                 },
                 builder => builder
                     .SetPartitionsAssignedHandler(OnAssigned)

@@ -280,7 +280,7 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                // The two checks make a stale batch fail rather than commit. Which failure it was is read from the
+                // The check makes a stale batch fail rather than commit. Which failure it was is read from the
                 // warehouse itself, not from the error's text: Snowflake wraps, and may cut, the errors of
                 // multi-statement requests. If the warehouse cannot be read now, the original error stands.
                 Exception? stale = null;

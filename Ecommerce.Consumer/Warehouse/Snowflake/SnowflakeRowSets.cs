@@ -11,8 +11,9 @@ namespace Ecommerce.Consumer.Warehouse.Snowflake;
 /// its values as strings, unpacked in SQL with <c>FLATTEN</c> and cast to the column types. One bind variable instead
 /// of one per value keeps statements small and quick to compile (a bound value costs some 30 bytes of request on
 /// top of itself, and a statement of 15,000 bind variables takes Snowflake long to compile), so a batch takes few
-/// statements. Values travel as strings so that nothing is rounded on the way through a JSON number: whole numbers
-/// and decimals as written, instants as nanoseconds since the epoch, days as seconds since the epoch.
+/// statements. Values travel as strings so that nothing is rounded on the way through a JSON number, in the text the
+/// SQL API gives a bind variable (<see cref="SnowflakeValues.Bind"/>): whole numbers and decimals as written, instants
+/// as nanoseconds since the epoch, days as milliseconds since the epoch.
 /// </summary>
 internal static class SnowflakeRowSets
 {
@@ -86,7 +87,7 @@ internal static class SnowflakeRowSets
             text.Append(i == 0 ? "" : ", ").Append(column.Type switch
             {
                 ColumnType.Timestamp => $"TO_TIMESTAMP_NTZ(CAST({value} AS DECIMAL(38,0)), 9)",
-                ColumnType.Date => $"CAST(TO_TIMESTAMP_NTZ(CAST({value} AS DECIMAL(38,0)), 0) AS DATE)",
+                ColumnType.Date => $"CAST(TO_TIMESTAMP_NTZ(CAST({value} AS DECIMAL(38,0)), 3) AS DATE)",
                 _ => $"CAST({value} AS {sqlType(column)})",
             }).Append(" AS ").Append(column.Name);
         }
@@ -98,20 +99,8 @@ internal static class SnowflakeRowSets
     public static string Empty(RowSet source, Func<Column, string> sqlType) =>
         "(SELECT " + string.Join(", ", source.Columns.Select(c => $"CAST(NULL AS {sqlType(c)}) AS {c.Name}")) + " WHERE 1 = 0)";
 
-    /// <summary>A value as the string the column's cast reads back, or null.</summary>
-    private static string? Text(object? value) => value switch
-    {
-        null => null,
-        string text => text,
-        int or long or short or byte => Convert.ToString(value, CultureInfo.InvariantCulture),
-        decimal number => number.ToString(CultureInfo.InvariantCulture),
-        double number => number.ToString("R", CultureInfo.InvariantCulture),
-        float number => number.ToString("R", CultureInfo.InvariantCulture),
-        bool flag => flag ? "true" : "false",
-        DateTime instant => SnowflakeValues.TimestampText(instant),
-        DateOnly date => ((long)(date.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc) - DateTime.UnixEpoch).TotalSeconds).ToString(CultureInfo.InvariantCulture),
-        _ => throw new NotSupportedException($"Cannot send a value of type {value.GetType()} to Snowflake."),
-    };
+    /// <summary>A value as the string the column's cast reads back (its bind variable's text), or null.</summary>
+    private static string? Text(object? value) => SnowflakeValues.Bind(value, null).Value;
 
     private static string Close(ArrayBufferWriter<byte> buffer)
     {
