@@ -60,17 +60,18 @@ public static class KafkaTracing
     }
 
     /// <summary>Reads the producer's trace context from message headers; <c>default</c> when there is none.</summary>
+    /// <remarks>
+    /// Read directly (W3C <c>traceparent</c> and <c>tracestate</c>) rather than through the propagator, which runs for
+    /// every event and allocates a baggage reader and delegates that a link to the producer's span never uses.
+    /// </remarks>
     public static ActivityContext Extract(Headers? headers)
     {
-        if (headers is null || headers.Count == 0)
+        if (headers is null || headers.Count == 0 || !headers.TryGetLastBytes("traceparent", out var parent))
         {
             return default;
         }
 
-        var context = Propagator.Extract(
-            default,
-            headers,
-            static (carrier, name) => carrier.TryGetLastBytes(name, out var bytes) ? [Encoding.UTF8.GetString(bytes)] : []);
-        return context.ActivityContext;
+        var state = headers.TryGetLastBytes("tracestate", out var stateBytes) ? Encoding.UTF8.GetString(stateBytes) : null;
+        return ActivityContext.TryParse(Encoding.UTF8.GetString(parent), state, isRemote: true, out var context) ? context : default;
     }
 }

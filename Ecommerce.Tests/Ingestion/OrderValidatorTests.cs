@@ -117,6 +117,18 @@ public sealed class OrderValidatorTests
         Assert.NotEqual(OrderValidator.Digest(order), OrderValidator.Digest(changed));
     }
 
+    [Fact]
+    public void The_digest_of_an_order_is_the_same_in_every_version_of_the_service()
+    {
+        // Stored orders keep the digest they were written with; a redelivery must still match it after an upgrade.
+        // The value is the first 16 bytes of SHA-256 over the UTF-8 of the fields joined by U+001F (time as ticks,
+        // price with two decimals), computed outside .NET.
+        var order = new ParsedOrder("o-1", new DateTime(2024, 5, 1, 12, 34, 56, DateTimeKind.Utc).AddTicks(1_234_560), "c-7",
+            "Zoë Ångström", "Nordic 🌍", "p-3", "Kaffee ☕", "Home & Garden", 1234.5m, 3);
+
+        Assert.Equal("9547fd74cdb4e51ebb8f2079f91bd669", OrderValidator.Digest(order));
+    }
+
     [Theory]
     [InlineData("", Rejection.EmptyCode)]
     [InlineData("{\"order_id\": \"1\", ", Rejection.MalformedCode)]
@@ -189,6 +201,16 @@ public sealed class OrderValidatorTests
     [InlineData("order_timestamp", "\"2024-02-30T10:00:00Z\"", Rejection.WrongTypeCode)]
     [InlineData("order_timestamp", "\"2024-05-01T24:00:00Z\"", Rejection.WrongTypeCode)]
     [InlineData("order_timestamp", "\"2024-05-01T12:34:56 Z\"", Rejection.WrongTypeCode)]
+    [InlineData("order_timestamp", "\"2024-05-01T12:34:56.\"", Rejection.WrongTypeCode)]
+    [InlineData("order_timestamp", "\"2024-05-01T12:34:56.1234567890Z\"", Rejection.WrongTypeCode)]
+    [InlineData("order_timestamp", "\"2024-05-01T12:34:56+2:00\"", Rejection.WrongTypeCode)]
+    [InlineData("order_timestamp", "\"2024-05-01T12:34:56+19:00\"", Rejection.WrongTypeCode)]
+    [InlineData("order_timestamp", "\"2024-05-01T12:34:56+02:00x\"", Rejection.WrongTypeCode)]
+    [InlineData("order_timestamp", "\"2024-05-01T12:34:56ZZ\"", Rejection.WrongTypeCode)]
+    [InlineData("order_timestamp", "\"2024-13-01T12:34:56\"", Rejection.WrongTypeCode)]
+    [InlineData("order_timestamp", "\"0000-01-01T00:00:00\"", Rejection.WrongTypeCode)]
+    [InlineData("order_timestamp", "\"2024-05-01T12:34:5\u0665\"", Rejection.WrongTypeCode)]
+    [InlineData("order_timestamp", "\"+024-05-01T12:34:56\"", Rejection.WrongTypeCode)]
     [InlineData("category", "{\"name\": \"Books\"}", Rejection.WrongTypeCode)]
     public void Wrong_types_and_values_out_of_range_are_refused(string field, string rawValue, string code)
     {
