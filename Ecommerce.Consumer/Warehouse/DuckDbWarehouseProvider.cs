@@ -8,11 +8,18 @@ namespace Ecommerce.Consumer.Warehouse;
 /// tables of the writing connection; reads for analytics use connections of their own, so queries never wait
 /// for a batch to commit.
 /// </summary>
+/// <remarks>
+/// A DuckDB file is written by one process at a time (DuckDB locks it), so this process can know which order ids the
+/// file holds: <see cref="StoredOrderIds"/>, loaded from <c>FACT_ORDERS</c> when first needed and kept up to date by
+/// every transaction. Order ids to look up (<see cref="RowSet.OrderIdsToLookUp"/>) that it certainly does not hold are
+/// left out before a statement runs, so checking a batch of new orders costs the same whatever the size of the fact
+/// table. Providers of the same file in one process share the write lock and the ids, as DuckDB shares the database.
+/// </remarks>
 public sealed class DuckDbWarehouseProvider : IWarehouseProvider
 {
     private readonly string _connectionString;
     private readonly DuckDBConnection _writer;
-    private readonly SemaphoreSlim _writerLock = new(1, 1);
+    private readonly SharedDatabase _database;
     private readonly HashSet<string> _stagingTables = new(StringComparer.Ordinal);
 
     public DuckDbWarehouseProvider(string connectionString)
@@ -20,13 +27,17 @@ public sealed class DuckDbWarehouseProvider : IWarehouseProvider
         _connectionString = connectionString;
         _writer = new DuckDBConnection(connectionString);
         _writer.Open();
+        _database = SharedDatabase.Open(_writer.DataSource);
     }
+
+    /// <summary>The order ids the file may hold, once loaded (after the first batch or look-up); null before.</summary>
+    public StoredOrderIds? StoredOrderIds => _database.OrderIds;
 
     public string SystemName => "duckdb";
 
     public async Task ExecuteScriptAsync(string script, CancellationToken cancellationToken)
     {
-        await _writerLock.WaitAsync(cancellationToken);
+        await _database.WriteLock.WaitAsync(cancellationToken);
         try
         {
             using var command = _writer.CreateCommand();
@@ -35,7 +46,9 @@ public sealed class DuckDbWarehouseProvider : IWarehouseProvider
         }
         finally
         {
-            _writerLock.Release();
+            // A script may have stored anything (a schema, or rows): the ids are read again when next needed.
+            _database.OrderIds = null;
+            _database.WriteLock.Release();
         }
     }
 
@@ -49,7 +62,7 @@ public sealed class DuckDbWarehouseProvider : IWarehouseProvider
             return Read(reader, statement.Sql, statement.Parameters);
         }
 
-        await _writerLock.WaitAsync(cancellationToken);
+        await _database.WriteLock.WaitAsync(cancellationToken);
         try
         {
             var sql = Stage(statement, "q");
@@ -57,19 +70,31 @@ public sealed class DuckDbWarehouseProvider : IWarehouseProvider
         }
         finally
         {
-            _writerLock.Release();
+            _database.WriteLock.Release();
         }
     }
 
     public async Task ExecuteTransactionAsync(IReadOnlyList<SqlStatement> statements, CancellationToken cancellationToken)
     {
-        await _writerLock.WaitAsync(cancellationToken);
+        await _database.WriteLock.WaitAsync(cancellationToken);
         try
         {
             // Staging tables are temporary and private to this connection, so they are filled outside the
             // transaction; only the statements that touch the star schema are inside it. Each statement has tables
             // of its own, so two statements may read different row sets of the same name.
             var prepared = statements.Select((statement, index) => (Sql: Stage(statement, $"s{index}"), statement.Parameters)).ToList();
+
+            // Recorded before the transaction runs, and after the look-ups of this very transaction were staged: if it
+            // fails, the ids are merely looked up in vain later; if it commits, every later look-up sees them.
+            var ids = LoadOrderIds();
+            foreach (var statement in statements)
+            {
+                foreach (var id in statement.StoresOrderIds)
+                {
+                    ids.Add(id);
+                }
+            }
+
             using var transaction = _writer.BeginTransaction();
             foreach (var (sql, parameters) in prepared)
             {
@@ -84,21 +109,21 @@ public sealed class DuckDbWarehouseProvider : IWarehouseProvider
         }
         finally
         {
-            _writerLock.Release();
+            _database.WriteLock.Release();
         }
     }
 
     public async ValueTask DisposeAsync()
     {
-        await _writerLock.WaitAsync();
+        await _database.WriteLock.WaitAsync();
         try
         {
             await _writer.DisposeAsync();
         }
         finally
         {
-            _writerLock.Release();
-            _writerLock.Dispose();
+            _database.WriteLock.Release();
+            _database.Release();
         }
     }
 
@@ -122,10 +147,16 @@ public sealed class DuckDbWarehouseProvider : IWarehouseProvider
 
             Execute($"TRUNCATE {table}");
 
+            var ids = source.OrderIdsToLookUp ? LoadOrderIds() : null;
             using (var appender = _writer.CreateAppender("temp", "main", table))
             {
                 foreach (var values in source.Rows)
                 {
+                    if (ids is not null && !ids.MayContain((string)values[0]!))
+                    {
+                        continue; // Certainly not stored: a look-up would find nothing.
+                    }
+
                     var row = appender.CreateRow();
                     for (var i = 0; i < values.Length; i++)
                     {
@@ -140,6 +171,34 @@ public sealed class DuckDbWarehouseProvider : IWarehouseProvider
         }
 
         return sql;
+    }
+
+    /// <summary>The ids of the stored orders, read from FACT_ORDERS when first needed. Call under the write lock.</summary>
+    private StoredOrderIds LoadOrderIds()
+    {
+        if (_database.OrderIds is { } loaded)
+        {
+            return loaded;
+        }
+
+        using var command = _writer.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM duckdb_tables() WHERE lower(table_name) = 'fact_orders' AND schema_name = 'main' AND NOT temporary";
+        var ids = new StoredOrderIds();
+        if (Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) > 0)
+        {
+            command.CommandText = "SELECT COUNT(*) FROM FACT_ORDERS";
+            ids = new StoredOrderIds(Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture));
+            command.CommandText = "SELECT ORDER_ID FROM FACT_ORDERS";
+            command.UseStreamingMode = true; // Chunk by chunk: the whole column at once would take gigabytes.
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                ids.Add(reader.GetString(0));
+            }
+        }
+
+        _database.OrderIds = ids;
+        return ids;
     }
 
     private void Execute(string sql)
@@ -201,6 +260,63 @@ public sealed class DuckDbWarehouseProvider : IWarehouseProvider
             case DateOnly date: row.AppendValue(date); break;
             case bool flag: row.AppendValue(flag); break;
             default: throw new NotSupportedException($"Cannot stage a value of type {value.GetType()}.");
+        }
+    }
+
+    /// <summary>
+    /// What the providers of one DuckDB file in this process share: the write lock, and the ids of its stored orders.
+    /// In-memory databases are private to their connection and share nothing.
+    /// </summary>
+    private sealed class SharedDatabase
+    {
+        private static readonly Dictionary<string, SharedDatabase> ByPath = new(StringComparer.Ordinal);
+        private static readonly Lock Registry = new();
+        private readonly string? _path;
+        private int _references = 1;
+
+        private SharedDatabase(string? path) => _path = path;
+
+        public SemaphoreSlim WriteLock { get; } = new(1, 1);
+
+        /// <summary>Null until first needed, and again after a script ran.</summary>
+        public StoredOrderIds? OrderIds { get; set; }
+
+        public static SharedDatabase Open(string dataSource)
+        {
+            if (string.IsNullOrEmpty(dataSource) || dataSource.StartsWith(":memory:", StringComparison.Ordinal))
+            {
+                return new SharedDatabase(null);
+            }
+
+            var path = Path.GetFullPath(dataSource);
+            lock (Registry)
+            {
+                if (ByPath.TryGetValue(path, out var shared))
+                {
+                    shared._references++;
+                    return shared;
+                }
+
+                return ByPath[path] = new SharedDatabase(path);
+            }
+        }
+
+        public void Release()
+        {
+            lock (Registry)
+            {
+                if (--_references > 0)
+                {
+                    return;
+                }
+
+                if (_path is not null)
+                {
+                    ByPath.Remove(_path);
+                }
+            }
+
+            WriteLock.Dispose();
         }
     }
 }

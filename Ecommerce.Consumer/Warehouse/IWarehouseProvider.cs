@@ -35,7 +35,15 @@ public sealed record Column(string Name, ColumnType Type)
 /// best way (DuckDB appends them to a temporary table, Snowflake binds them as one JSON value), so that the
 /// statements themselves are the same text on every warehouse.
 /// </summary>
-public sealed record RowSet(string Name, IReadOnlyList<Column> Columns, IReadOnlyList<object?[]> Rows);
+public sealed record RowSet(string Name, IReadOnlyList<Column> Columns, IReadOnlyList<object?[]> Rows)
+{
+    /// <summary>
+    /// The rows are order ids (first column) to look up among the stored orders. A provider that knows which ids it
+    /// certainly does not hold (<see cref="StoredOrderIds"/>) leaves those rows out; the statement must then mean the
+    /// same with or without them (a join that finds nothing for them).
+    /// </summary>
+    public bool OrderIdsToLookUp { get; init; }
+}
 
 /// <summary>One SQL statement with its positional (<c>?</c>) parameters and the row sets it reads.</summary>
 public sealed record SqlStatement(string Sql, IReadOnlyList<object?> Parameters, IReadOnlyList<RowSet> Sources)
@@ -46,6 +54,12 @@ public sealed record SqlStatement(string Sql, IReadOnlyList<object?> Parameters,
     }
 
     public static SqlStatement WithSources(string sql, params RowSet[] sources) => new(sql, [], sources);
+
+    /// <summary>
+    /// The order ids this statement stores as facts. A provider that keeps <see cref="StoredOrderIds"/> records them
+    /// before the statement runs.
+    /// </summary>
+    public IReadOnlyList<string> StoresOrderIds { get; init; } = [];
 }
 
 /// <summary>

@@ -128,7 +128,10 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
         if (orders.Count > 0)
         {
             var keys = new RowSet("keys", [new("ORDER_ID", ColumnType.Text)],
-                orders.Select(o => o.Order.OrderId).Distinct(StringComparer.Ordinal).Select(id => new object?[] { id }).ToArray());
+                orders.Select(o => o.Order.OrderId).Distinct(StringComparer.Ordinal).Select(id => new object?[] { id }).ToArray())
+            {
+                OrderIdsToLookUp = true,
+            };
             var rows = await warehouse.QueryAsync(
                 SqlStatement.WithSources(SqlScripts.Get("ingestion/read_existing_orders.sql"), keys), cancellationToken);
             foreach (var row in rows)
@@ -204,7 +207,10 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
             statements.Add(SqlStatement.WithSources(
                 SqlScripts.Get("ingestion/check_batch_is_current.sql"),
                 new RowSet("fence", FenceColumns, fence),
-                new RowSet("new_orders", [new("ORDER_ID", ColumnType.Text)], newOrders.Select(o => new object?[] { o.Order.OrderId }).ToArray()),
+                new RowSet("new_orders", [new("ORDER_ID", ColumnType.Text)], newOrders.Select(o => new object?[] { o.Order.OrderId }).ToArray())
+                {
+                    OrderIdsToLookUp = true,
+                },
                 new RowSet("customers", [new("CUSTOMER_ID", ColumnType.Text)], histories.Keys.Select(id => new object?[] { id }).ToArray()),
                 new RowSet("read_versions", VersionColumns, readVersions)));
         }
@@ -239,7 +245,10 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
             var versionRows = changes.SelectMany(c => c.Changed).Select(VersionRow).ToArray();
             var historyRows = changes.Where(c => c.StoredOrdersMove).SelectMany(c => c.Versions).Select(VersionRow).ToArray();
 
-            statements.Add(SqlStatement.WithSources(SqlScripts.Get("ingestion/insert_fact_orders.sql"), new RowSet("orders", OrderColumns, orderRows)));
+            statements.Add(SqlStatement.WithSources(SqlScripts.Get("ingestion/insert_fact_orders.sql"), new RowSet("orders", OrderColumns, orderRows)) with
+            {
+                StoresOrderIds = newOrders.Select(o => o.Order.OrderId).ToArray(),
+            });
             statements.Add(SqlStatement.WithSources(SqlScripts.Get("ingestion/merge_dim_product.sql"), new RowSet("products", ProductColumns, productRows)));
             if (newDates.Length > 0)
             {

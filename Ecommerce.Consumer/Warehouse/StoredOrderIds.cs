@@ -1,0 +1,146 @@
+using System.IO.Hashing;
+using System.Runtime.InteropServices;
+
+namespace Ecommerce.Consumer.Warehouse;
+
+/// <summary>
+/// The order ids a warehouse may hold, kept in memory by the one process that writes it (the embedded DuckDB file is
+/// locked to a single process). A Bloom filter: an id it has never been given is almost always reported absent, so a
+/// batch of new orders needs no look-up in a fact table of any size; an id it has been given is always reported
+/// present, and only those (true redeliveries, and a few in a million others) are looked up.
+/// </summary>
+/// <remarks>
+/// About 4 bytes per id: 120 MB for 30 million orders, where DuckDB's primary-key index on <c>ORDER_ID</c> held
+/// about 80 bytes per id in memory (812 MB for 10 million). Blocked: each id's bits lie in one 64-byte block, so a
+/// look-up touches one cache line. It grows by adding segments, each twice the last, so it is never rebuilt.
+/// Thread-safe: bits are only ever set, with atomic ORs, and an id is added before the transaction that stores it, so
+/// a reader can see more ids than are stored, never fewer.
+/// </remarks>
+public sealed class StoredOrderIds
+{
+    /// <summary>Bits per id, and bits set per id: a false "may be stored" for about 3 in a million unknown ids (measured).</summary>
+    private const int BitsPerId = 32;
+    private const ulong ProbesPerId = 16;
+    private const int WordsPerBlock = 8;
+    private const long SmallestCapacity = 1 << 20;
+
+    private readonly Lock _growth = new();
+    private volatile Segment[] _segments;
+
+    public StoredOrderIds(long expectedIds = 0) =>
+        _segments = [new Segment(Math.Max(SmallestCapacity, expectedIds + (expectedIds / 8)))];
+
+    /// <summary>Ids added so far (an id added twice counts twice).</summary>
+    public long Count => _segments.Sum(s => s.Added);
+
+    /// <summary>Bytes of memory the filter holds.</summary>
+    public long Bytes => _segments.Sum(s => s.Words.LongLength * sizeof(ulong));
+
+    /// <summary>False when <paramref name="orderId"/> was certainly never added; true when it may have been.</summary>
+    public bool MayContain(string orderId)
+    {
+        var hash = Hash(orderId);
+        foreach (var segment in _segments)
+        {
+            if (segment.MayContain(hash))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    public void Add(string orderId)
+    {
+        var hash = Hash(orderId);
+        var segment = _segments[^1];
+        if (Interlocked.Increment(ref segment.Added) > segment.Capacity)
+        {
+            segment = Grow(segment);
+        }
+
+        segment.Add(hash);
+    }
+
+    private Segment Grow(Segment full)
+    {
+        lock (_growth)
+        {
+            var last = _segments[^1];
+            Interlocked.Decrement(ref full.Added); // Counted in the segment it goes to instead.
+            if (ReferenceEquals(last, full))
+            {
+                last = new Segment(full.Capacity * 2);
+                _segments = [.. _segments, last];
+            }
+
+            Interlocked.Increment(ref last.Added);
+            return last;
+        }
+    }
+
+    private static UInt128 Hash(string orderId) => XxHash128.HashToUInt128(MemoryMarshal.AsBytes(orderId.AsSpan()));
+
+    private sealed class Segment
+    {
+        public Segment(long capacity)
+        {
+            Capacity = capacity;
+            var blocks = Math.Max(1, capacity * BitsPerId / (WordsPerBlock * 64));
+            Words = new ulong[blocks * WordsPerBlock];
+        }
+
+        public long Capacity { get; }
+
+        public long Added;
+
+        public ulong[] Words { get; }
+
+        public bool MayContain(UInt128 hash)
+        {
+            var (block, seed) = Locate(hash);
+            for (var i = 0UL; i < ProbesPerId; i++)
+            {
+                var bit = Probe(seed, i);
+                if ((Volatile.Read(ref Words[block + (bit >> 6)]) & (1UL << (bit & 63))) == 0)
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
+        public void Add(UInt128 hash)
+        {
+            var (block, seed) = Locate(hash);
+            for (var i = 0UL; i < ProbesPerId; i++)
+            {
+                var bit = Probe(seed, i);
+                Interlocked.Or(ref Words[block + (bit >> 6)], 1UL << (bit & 63));
+            }
+        }
+
+        /// <summary>The block, from the high half of the hash; the low half seeds the probes within it.</summary>
+        private (long Block, ulong Seed) Locate(UInt128 hash)
+        {
+            var blocks = (ulong)(Words.LongLength / WordsPerBlock);
+            var block = (long)(ulong)(((UInt128)(ulong)(hash >> 64) * blocks) >> 64) * WordsPerBlock;
+            return (block, (ulong)hash);
+        }
+
+        /// <summary>
+        /// The i-th bit (0 to 511) of an id within its block: each from its own mix of the seed (SplitMix64's
+        /// finaliser). Positions taken from one arithmetic sequence instead were measured 60 times likelier to report
+        /// an unknown id as stored.
+        /// </summary>
+        private static int Probe(ulong seed, ulong i)
+        {
+            var z = seed + (i * 0x9E3779B97F4A7C15UL);
+            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+            return (int)((z ^ (z >> 31)) >> 55);
+        }
+    }
+}
