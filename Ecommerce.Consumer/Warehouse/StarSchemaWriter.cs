@@ -201,7 +201,8 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
 
         // The check first (after the write lock, on Snowflake): this batch's partitions and reads are still current.
         var fence = progress.Where(p => p.FirstOffset is not null).Select(p => new object?[] { p.Topic, p.Partition, p.FirstOffset }).ToArray();
-        var readVersions = histories.Values.SelectMany(h => h.Stored).Select(VersionRow).ToArray();
+        // Each customer's orders as read: another writer that stores one of theirs meanwhile changes the total.
+        var customersAsRead = histories.Select(h => new object?[] { h.Key, h.Value.Stored.Sum(v => v.OrderCount) }).ToArray();
         if (fence.Length > 0 || newOrders.Count > 0)
         {
             statements.Add(SqlStatement.WithSources(
@@ -211,8 +212,7 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
                 {
                     OrderIdsToLookUp = true,
                 },
-                new RowSet("customers", [new("CUSTOMER_ID", ColumnType.Text)], histories.Keys.Select(id => new object?[] { id }).ToArray()),
-                new RowSet("read_versions", VersionColumns, readVersions)));
+                new RowSet("customers", [new("CUSTOMER_ID", ColumnType.Text), new("READ_ORDER_COUNT", ColumnType.BigInt)], customersAsRead)));
         }
 
         if (newOrders.Count > 0)

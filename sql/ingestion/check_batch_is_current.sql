@@ -3,9 +3,10 @@
 --   * progress: a partition of the batch is already stored past where the batch starts in it ({fence}): a consumer
 --     that lost its partitions and writes late, or a transaction that ran after its client gave up on it;
 --   * reads: the batch was classified and its customers' histories rebuilt from reads made before the transaction,
---     and since then one of its new orders ({new_orders}) was stored, or a version of its customers ({customers})
---     no longer is as read ({read_versions}). Every stored order adds to the ORDER_COUNT of some version of its
---     customer, so a history reads the same only if no order of that customer was stored meanwhile.
+--     and since then one of its new orders ({new_orders}) was stored, or one of its customers ({customers}) gained
+--     orders. Every stored order adds one to the ORDER_COUNT of some version of its customer and no order is ever
+--     removed, so a customer's total ORDER_COUNT, as read (READ_ORDER_COUNT, 0 for a customer without versions),
+--     changes exactly when another writer has stored an order of theirs, and with it possibly their history.
 -- Plain SQL has no RAISE that DuckDB and Snowflake share, so the statement fails with a conversion error (its value
 -- says why, for whoever reads the log) and the transaction is rolled back. The ingestion service learns what
 -- happened by reading the offsets, orders and versions again, not from the error's text. The CASE keeps the failing
@@ -28,20 +29,17 @@ FROM (
              JOIN {new_orders} AS n
                  ON f.ORDER_ID = n.ORDER_ID
              UNION ALL
-             SELECT COALESCE(d.CUSTOMER_ID, r.CUSTOMER_ID) AS CHANGED
-             FROM (
-                 SELECT v.CUSTOMER_SK, v.CUSTOMER_ID, v.VALID_FROM, v.VALID_TO, v.LAST_SEEN_AT, v.ORDER_COUNT
+             SELECT k.CUSTOMER_ID AS CHANGED
+             FROM {customers} AS k
+             LEFT JOIN (
+                 SELECT v.CUSTOMER_ID, SUM(v.ORDER_COUNT) AS ORDER_COUNT
                  FROM DIM_CUSTOMER AS v
-                 JOIN {customers} AS k
-                     ON v.CUSTOMER_ID = k.CUSTOMER_ID
+                 JOIN {customers} AS c
+                     ON v.CUSTOMER_ID = c.CUSTOMER_ID
+                 GROUP BY v.CUSTOMER_ID
              ) AS d
-             FULL OUTER JOIN {read_versions} AS r
-                 ON d.CUSTOMER_SK = r.CUSTOMER_SK
-                AND d.VALID_FROM = r.VALID_FROM
-                AND d.VALID_TO IS NOT DISTINCT FROM r.VALID_TO
-                AND d.LAST_SEEN_AT = r.LAST_SEEN_AT
-                AND d.ORDER_COUNT = r.ORDER_COUNT
-             WHERE d.CUSTOMER_SK IS NULL OR r.CUSTOMER_SK IS NULL
+                 ON d.CUSTOMER_ID = k.CUSTOMER_ID
+             WHERE COALESCE(d.ORDER_COUNT, 0) <> k.READ_ORDER_COUNT
          ) AS changed) AS CHANGED_ROWS
 ) AS c
 WHERE c.OVERTAKEN_PARTITIONS > 0 OR c.CHANGED_ROWS > 0;
