@@ -31,11 +31,15 @@ public sealed class BenchContext(string workDirectory, int orders)
             ["Simulator__ProgressInterval"] = "00:01:00",
         });
 
+    /// <summary>
+    /// Starts the ingestion service on <paramref name="warehouse"/>. <c>ECOMMERCE_BENCH_DUCKDB_OPTIONS</c> is appended to
+    /// its connection string, to try DuckDB settings (e.g. <c>;memory_limit=256MB</c>).
+    /// </summary>
     public static ServiceProcess StartConsumer(EmbeddedKafkaBroker broker, string warehouse, int maxBatchSize = 5_000, TimeSpan? maxBatchDelay = null) =>
         ServiceProcess.Start("Ecommerce.Consumer", new Dictionary<string, string?>
         {
             ["ConnectionStrings__kafka"] = broker.BootstrapServers,
-            ["ConnectionStrings__warehouse"] = $"Data Source={warehouse}",
+            ["ConnectionStrings__warehouse"] = $"Data Source={warehouse}{Environment.GetEnvironmentVariable("ECOMMERCE_BENCH_DUCKDB_OPTIONS")}",
             ["Ingestion__MaxBatchSize"] = maxBatchSize.ToString(CultureInfo.InvariantCulture),
             ["Ingestion__MaxBatchDelay"] = (maxBatchDelay ?? TimeSpan.FromMilliseconds(200)).ToString("c", CultureInfo.InvariantCulture),
             ["Logging__LogLevel__Default"] = "Warning",

@@ -5,7 +5,9 @@ using Spectre.Console;
 
 // One command, every figure: see BENCHMARKS.md. Options: --orders N (default 100000), --quick (smaller runs, kept
 // under bench/results only: BENCHMARKS.md shows full runs),
-// --only throughput|original|latency|sweep|scale|snowflake (one part, for investigating; BENCHMARKS.md is then left alone).
+// --only throughput|original|shape|latency|sweep|scale|snowflake (one part, for investigating; BENCHMARKS.md is then left
+// alone); --scale 3000000,30000000 (the sizes of the pre-filled warehouses, cached in ECOMMERCE_BENCH_CACHE or the temp
+// folder). ECOMMERCE_BENCH_DUCKDB_OPTIONS is appended to the consumers' DuckDB connection string.
 var quick = args.Contains("--quick");
 var onlyArg = Array.IndexOf(args, "--only");
 var only = onlyArg >= 0 ? args[onlyArg + 1] : null;
@@ -20,6 +22,10 @@ var snowflakeLatency = snowflakeArg < 0 || args[snowflakeArg + 1].Split(',').Con
     ? args[snowflakeArg + 1].Split(',').Where(run => run != "latency").Select(run => run.Split('x')).Select(p => (int.Parse(p[0], CultureInfo.InvariantCulture), int.Parse(p[1], CultureInfo.InvariantCulture))).ToArray()
     : [(200, 1), (200, 2), (500, 1), (500, 2)];
 var latencySeconds = TimeSpan.FromSeconds(quick ? 5 : 15);
+var scaleArg = Array.IndexOf(args, "--scale");
+long[] scaleSizes = scaleArg >= 0
+    ? args[scaleArg + 1].Split(',').Select(n => long.Parse(n, CultureInfo.InvariantCulture)).ToArray()
+    : quick ? [500_000] : [3_000_000, 30_000_000];
 
 var root = FindRepositoryRoot();
 var work = Path.Combine(Path.GetTempPath(), "ecommerce-bench", Guid.NewGuid().ToString("N")[..8]);
@@ -30,9 +36,10 @@ try
 {
     ThroughputResult throughput = null!;
     double original = 0;
+    ThroughputResult? shape = null;
     var latencies = new List<LatencyResult>();
     var sweep = new List<SweepPoint>();
-    var scale = new List<ScalePoint>();
+    var scale = new List<ScaleResult>();
     var snowflake = new List<SnowflakeResult>();
     (int Size, TimeSpan Delay)[] settings = quick
         ? [(500, TimeSpan.FromMilliseconds(50)), (5_000, TimeSpan.FromMilliseconds(200))]
@@ -55,6 +62,14 @@ try
             AnsiConsole.MarkupLine($"[green]original design[/] {original:N0} orders/s");
         }
 
+        if (Runs("shape"))
+        {
+            var count = quick ? 30_000 : 120_000;
+            status.Status($"Original producer's shape: {count:N0} unkeyed orders at random times, into DuckDB");
+            shape = await OriginalProducerShape.RunAsync(context, count);
+            AnsiConsole.MarkupLine($"[green]original producer's shape[/] {shape.PipelineRate:N0} orders/s, plain drain {shape.BrokerLimitRate:N0}/s, peak {shape.PeakMemoryMb:N0} MB, {shape.CpuSecondsPerMillion:N1} CPU s per million");
+        }
+
         foreach (var rate in Runs("latency") ? (double[])[1_000, 10_000] : [])
         {
             status.Status($"Latency at {rate:N0} orders/s for {latencySeconds.TotalSeconds} s");
@@ -63,12 +78,13 @@ try
             AnsiConsole.MarkupLine($"[green]latency at {rate:N0}/s[/] p50 {latency.P50Ms:N0} ms, p99 {latency.P99Ms:N0} ms");
         }
 
-        foreach (var existing in Runs("scale") ? (int[])[quick ? 500_000 : 3_000_000] : [])
+        foreach (var existing in Runs("scale") ? scaleSizes : [])
         {
-            status.Status($"Pipeline into a warehouse already holding {existing:N0} orders");
-            var rate = await LargeWarehouse.RunAsync(context, existing);
-            scale.Add(new ScalePoint(existing, rate));
-            AnsiConsole.MarkupLine($"[green]pipeline into {existing:N0} existing orders[/] {rate:N0} orders/s");
+            status.Status($"Pipeline into a warehouse already holding {existing:N0} orders (built once, then cached)");
+            var run = await LargeWarehouse.RunAsync(context, existing);
+            scale.Add(run);
+            AnsiConsole.MarkupLine($"[green]pipeline into {existing:N0} existing orders[/] {run.PipelineRate:N0} orders/s, peak {run.PeakMemoryMb:N0} MB, " +
+                $"{run.CpuSecondsPerMillion:N1} CPU s per million, first batch {run.SecondsToFirstBatch:N1} s after start (warehouse {(run.PrefillCached ? "copied from the cache" : "built")} in {run.PrefillSeconds:N0} s)");
         }
 
         foreach (var (latencyMs, consumers) in Runs("snowflake") ? snowflakeRuns : [])
@@ -106,7 +122,7 @@ try
 
     var results = new BenchResults(
         DateTimeOffset.UtcNow, Machine(), "dotnet run -c Release --project bench/Ecommerce.Benchmarks" + (args.Length > 0 ? " -- " + string.Join(' ', args) : ""),
-        throughput, original, latencies, sweep, scale, snowflake);
+        throughput, original, shape, latencies, sweep, scale, snowflake);
     Report.Write(results, root, updatePage: !quick);
     Console.WriteLine();
     Console.WriteLine(Report.Markdown(results));
