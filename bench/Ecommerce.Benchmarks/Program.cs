@@ -8,6 +8,17 @@ using Spectre.Console;
 // --only throughput|original|shape|latency|sweep|scale|snowflake (one part, for investigating; BENCHMARKS.md is then left
 // alone); --scale 3000000,30000000 (the sizes of the pre-filled warehouses, cached in ECOMMERCE_BENCH_CACHE or the temp
 // folder). ECOMMERCE_BENCH_DUCKDB_OPTIONS is appended to the consumers' DuckDB connection string.
+// --report bench/results/<stamp>.json writes BENCHMARKS.md and the charts again from a run's figures, measuring nothing.
+var reportArg = Array.IndexOf(args, "--report");
+if (reportArg >= 0)
+{
+    var saved = System.Text.Json.JsonSerializer.Deserialize<BenchResults>(File.ReadAllText(args[reportArg + 1]))
+        ?? throw new InvalidOperationException($"{args[reportArg + 1]} holds no results.");
+    Report.Write(saved, FindRepositoryRoot(), updatePage: true);
+    Console.WriteLine(Report.Markdown(saved));
+    return;
+}
+
 var quick = args.Contains("--quick");
 var onlyArg = Array.IndexOf(args, "--only");
 var only = onlyArg >= 0 ? args[onlyArg + 1] : null;
