@@ -1,4 +1,5 @@
 using Ecommerce.Consumer.Analytics;
+using Ecommerce.Consumer.DeadLetters;
 using Ecommerce.Consumer.Ingestion;
 
 // The ingestion service: reads orders from Kafka into the star-schema warehouse, exactly once, and answers the
@@ -10,12 +11,14 @@ try
     builder.AddServiceDefaults();
     builder.AddOrderIngestion();
     builder.AddAnalytics();
+    builder.AddDeadLetters();
 
     var app = builder.Build();
 
     app.MapDefaultEndpoints();
     app.MapIngestionStatus();
     app.MapAnalytics();
+    app.MapDeadLetters();
 
     app.Run();
     return Environment.ExitCode;
