@@ -18,6 +18,7 @@ builder.AddProject<Projects.Ecommerce_Producer>("producer")
     .WithReference(kafka)
     .WaitForKafka(kafka)
     .WithConfigurationSection(builder.Configuration, "Simulator")
+    .WithFirstRunBackfill(builder)
     .WithHttpHealthCheck("/health");
 
 builder.Build().Run();

@@ -47,11 +47,8 @@ internal static class ServiceConfigurationExtensions
     {
         var provider = builder.Configuration["Warehouse:Provider"] ?? "DuckDb";
         service.WithEnvironment("Warehouse__Provider", provider);
-        if (provider.Equals("DuckDb", StringComparison.OrdinalIgnoreCase))
+        if (DuckDbPath(builder) is { } path)
         {
-            var path = builder.Configuration["Warehouse:Path"] is { Length: > 0 } configured
-                ? Path.GetFullPath(configured)
-                : Path.Combine(builder.AppHostDirectory, ".data", "ecommerce.duckdb");
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
             service.WithEnvironment("ConnectionStrings__warehouse", $"Data Source={path}");
         }
@@ -61,6 +58,30 @@ internal static class ServiceConfigurationExtensions
         }
 
         return service;
+    }
+
+    /// <summary>The embedded warehouse's file, or null when the warehouse is Snowflake.</summary>
+    public static string? DuckDbPath(IDistributedApplicationBuilder builder) =>
+        !(builder.Configuration["Warehouse:Provider"] ?? "DuckDb").Equals("DuckDb", StringComparison.OrdinalIgnoreCase)
+            ? null
+            : builder.Configuration["Warehouse:Path"] is { Length: > 0 } configured
+                ? Path.GetFullPath(configured)
+                : Path.Combine(builder.AppHostDirectory, ".data", "ecommerce.duckdb");
+
+    /// <summary>
+    /// On a first run (no DuckDB warehouse file yet), the simulator first sends <c>BackfillCount</c> orders spread over
+    /// the past <c>BackfillDays</c> (9,000 over 90 days unless the AppHost's Simulator section says otherwise), so that
+    /// every analytics answer has history to show from the start. Later runs add to that history and send none.
+    /// </summary>
+    public static IResourceBuilder<ProjectResource> WithFirstRunBackfill(this IResourceBuilder<ProjectResource> simulator, IDistributedApplicationBuilder builder)
+    {
+        if (DuckDbPath(builder) is { } path && !File.Exists(path))
+        {
+            simulator.WithEnvironment("Simulator__BackfillDays", builder.Configuration["Simulator:BackfillDays"] ?? "90");
+            simulator.WithEnvironment("Simulator__BackfillCount", builder.Configuration["Simulator:BackfillCount"] ?? "9000");
+        }
+
+        return simulator;
     }
 
     /// <summary>

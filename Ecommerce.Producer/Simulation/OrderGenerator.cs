@@ -66,6 +66,9 @@ public sealed class OrderGenerator
 
     public Store Store { get; }
 
+    /// <summary>Whether the next order belongs to the backfill (sent as fast as the broker takes it, not at the rate).</summary>
+    public bool InBackfill => _options.BackfillDays > 0 && _generated < _options.BackfillCount;
+
     public SimulatedEvent Next()
     {
         var order = NextOrder();

@@ -30,13 +30,18 @@ public sealed partial class SimulatorWorker(
         var started = time.GetTimestamp();
         var lastProgress = started;
         long lastProgressSent = 0;
+        // The backfill (past orders for a first run) goes out as fast as the broker takes it; the rate applies from
+        // the first order of now on.
+        (long At, long Sent)? pacedFrom = null;
         while (!stoppingToken.IsCancellationRequested && (_options.Count == 0 || metrics.Sent < _options.Count))
         {
+            var backfill = generator.InBackfill;
             Send(generator.Next(), stoppingToken);
 
-            if (_options.Rate > 0)
+            if (_options.Rate > 0 && !backfill)
             {
-                await PaceAsync(started, stoppingToken);
+                pacedFrom ??= (time.GetTimestamp(), metrics.Sent - 1);
+                await PaceAsync(pacedFrom.Value, stoppingToken);
             }
 
             if (time.GetElapsedTime(lastProgress) >= _options.ProgressInterval)
@@ -105,10 +110,10 @@ public sealed partial class SimulatorWorker(
         activity?.Dispose();
     }
 
-    private async Task PaceAsync(long started, CancellationToken stoppingToken)
+    private async Task PaceAsync((long At, long Sent) pacedFrom, CancellationToken stoppingToken)
     {
         // Keep to the schedule "order n leaves at n / rate" so that short stalls are caught up, not accumulated.
-        var due = TimeSpan.FromSeconds(metrics.Sent / _options.Rate) - time.GetElapsedTime(started);
+        var due = TimeSpan.FromSeconds((metrics.Sent - pacedFrom.Sent) / _options.Rate) - time.GetElapsedTime(pacedFrom.At);
         if (due > TimeSpan.FromMilliseconds(1))
         {
             try

@@ -52,7 +52,7 @@ public sealed class AppHostTests
         while (product is null)
         {
             timeout.Token.ThrowIfCancellationRequested();
-            var products = await http.GetFromJsonAsync<JsonElement>("/api/analytics/product-quantities", timeout.Token);
+            var products = await http.GetFromJsonAsync<JsonElement>("/api/analytics/product-quantities?limit=10000", timeout.Token);
             product = products.EnumerateArray().Where(p => p.GetProperty("productId").GetString() == productId).Cast<JsonElement?>().FirstOrDefault();
             if (product is null)
             {

@@ -19,4 +19,27 @@ public sealed class SimulatorModelTests
         Assert.Equal("2026", environment["Simulator__StoreSeed"]);
         Assert.DoesNotContain("Simulator__Seed", environment.Keys);
     }
+
+    [Fact]
+    public async Task A_first_run_backfills_ninety_days_and_a_later_one_does_not()
+    {
+        using var directory = new Infrastructure.TempDirectory();
+        var warehouse = directory.File("ecommerce.duckdb");
+
+        var first = await SimulatorEnvironmentAsync(warehouse);
+        Assert.Equal("90", first["Simulator__BackfillDays"]);
+        Assert.Equal("9000", first["Simulator__BackfillCount"]);
+
+        await File.WriteAllBytesAsync(warehouse, []);
+        var later = await SimulatorEnvironmentAsync(warehouse);
+        Assert.DoesNotContain("Simulator__BackfillDays", later.Keys);
+    }
+
+    private static async Task<Dictionary<string, string?>> SimulatorEnvironmentAsync(string warehouse)
+    {
+        await using var builder = await AppModel.BuildAsync("--Kafka:Mode=embedded", "--Kafka:Port=0", $"--Warehouse:Path={warehouse}");
+        return await AppModel.EnvironmentAsync(
+            builder.Resources.OfType<ProjectResource>().Single(p => p.Name == "producer"),
+            key => key.StartsWith("Simulator__", StringComparison.Ordinal));
+    }
 }

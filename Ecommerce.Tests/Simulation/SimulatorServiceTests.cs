@@ -42,6 +42,33 @@ public sealed partial class SimulatorServiceTests : PipelineTest
     }
 
     [Fact]
+    public async Task A_backfill_goes_out_at_once_and_the_rate_applies_from_the_first_order_of_now()
+    {
+        // 2,000 past orders, then 100 at 20 per second: about 5 s in all, where pacing the backfill too would take 105 s.
+        var started = DateTimeOffset.UtcNow;
+        await using var simulator = StartSimulator(2_100, 20, ("Simulator__Seed", "5"), ("Simulator__BackfillDays", "90"), ("Simulator__BackfillCount", "2000"));
+        using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
+        {
+            await simulator.WaitForExitAsync(timeout.Token);
+        }
+
+        Assert.Equal(0, simulator.ExitCode);
+        var seconds = double.Parse(FinishedIn().Match(simulator.Output).Groups[1].Value, CultureInfo.InvariantCulture);
+        Assert.InRange(seconds, 4.5, 60); // The 100 orders of now still keep to the rate.
+
+        var times = Kafka.ReadAll("orders", 2_100, Patience)
+            .Select(r => JsonDocument.Parse(r.Message.Value!).RootElement.GetProperty("order_timestamp").GetDateTimeOffset())
+            .ToArray();
+        // The backfill is spread over 90 days (one order per 65 minutes or so; the last few come close to now).
+        Assert.InRange(times.Count(t => t >= started.AddSeconds(-1)), 100, 101); // The last of the backfill may fall there too.
+        Assert.True(times.Count(t => t < started.AddHours(-2)) >= 1_990);
+        Assert.Contains(times, t => t < started.AddDays(-89));
+    }
+
+    [GeneratedRegex(@"Simulator finished: .* in ([0-9.]+) s")]
+    private static partial Regex FinishedIn();
+
+    [Fact]
     public async Task Sigterm_flushes_what_is_in_flight_so_every_order_counted_as_sent_is_on_the_broker()
     {
         await using var simulator = StartSimulator(count: 0, rate: 2_000);
