@@ -25,6 +25,22 @@ public static class AnalyticsEndpoints
         analytics.MapGet("/multi-region-customers", async (AnalyticsQueries queries, CancellationToken cancellationToken, int limit = 100) =>
             Invalid(("limit", limit, MaxLimit)) ?? Results.Ok(await queries.MultiRegionCustomersAsync(limit, cancellationToken)));
 
+        // Totals of a window and the change against the window before it; the last 24 hours unless given.
+        analytics.MapGet("/summary", async (AnalyticsQueries queries, TimeProvider time, CancellationToken cancellationToken, DateTimeOffset? from, DateTimeOffset? to) =>
+        {
+            var end = (to ?? time.GetUtcNow()).UtcDateTime;
+            var start = (from ?? end.AddDays(-1)).UtcDateTime;
+            if (start >= end || end - start > TimeSpan.FromDays(3_660))
+            {
+                return Results.ValidationProblem(new Dictionary<string, string[]>
+                {
+                    ["from"] = ["from must be before to, and at most ten years before it"],
+                });
+            }
+
+            return Results.Ok(await queries.SalesSummaryAsync(start, end, cancellationToken));
+        });
+
         return endpoints;
     }
 

@@ -11,6 +11,18 @@ public sealed record ProductQuantity(string ProductId, string ProductName, strin
 
 public sealed record MultiRegionCustomer(string CustomerId, string CustomerName, string Region, long Regions, long Orders, DateTime FirstOrderAt, DateTime LastOrderAt);
 
+/// <summary>The sales of one time window.</summary>
+public sealed record SalesTotals(long Orders, long Units, decimal Revenue, decimal AverageOrderValue, long Customers);
+
+/// <summary>
+/// The sales of a window (<see cref="From"/> inclusive to <see cref="To"/> exclusive) and of the window of the same
+/// length just before it (from <see cref="PreviousFrom"/>), with the relative change of each figure (null where the
+/// previous window had none).
+/// </summary>
+public sealed record SalesSummary(
+    DateTime From, DateTime To, DateTime PreviousFrom, SalesTotals Current, SalesTotals Previous,
+    double? OrdersChange, double? RevenueChange, double? AverageOrderValueChange, double? UnitsChange);
+
 /// <summary>
 /// The four questions of the original project, answered from the star schema with the SQL in <c>sql/analytics</c>
 /// (the same text an analyst can run in the warehouse directly).
@@ -42,6 +54,21 @@ public sealed class AnalyticsQueries(IWarehouseProvider warehouse, TimeProvider 
         (await QueryAsync("analytics/multi_region_customers.sql", [limit], cancellationToken))
             .Select(r => new MultiRegionCustomer(Text(r[0]), Text(r[1]), Text(r[2]), Long(r[3]), Long(r[4]), (DateTime)r[5]!, (DateTime)r[6]!))
             .ToArray();
+
+    /// <summary>The sales from <paramref name="from"/> to <paramref name="to"/>, beside those of the window before.</summary>
+    public async Task<SalesSummary> SalesSummaryAsync(DateTime from, DateTime to, CancellationToken cancellationToken)
+    {
+        var previousFrom = from - (to - from);
+        var rows = await QueryAsync("analytics/sales_summary.sql", [previousFrom, from, to], cancellationToken);
+        SalesTotals Totals(int isCurrent) => rows.FirstOrDefault(r => Int(r[0]) == isCurrent) is { } r
+            ? new SalesTotals(Long(r[1]), Long(r[2]), Money(r[3]), Long(r[1]) == 0 ? 0 : decimal.Round(Money(r[3]) / Long(r[1]), 2), Long(r[4]))
+            : new SalesTotals(0, 0, 0, 0, 0);
+        var (current, previous) = (Totals(1), Totals(0));
+        static double? Change(decimal now, decimal before) => before == 0 ? null : (double)((now - before) / before);
+        return new SalesSummary(from, to, previousFrom, current, previous,
+            Change(current.Orders, previous.Orders), Change(current.Revenue, previous.Revenue),
+            Change(current.AverageOrderValue, previous.AverageOrderValue), Change(current.Units, previous.Units));
+    }
 
     private Task<IReadOnlyList<object?[]>> QueryAsync(string script, object?[] parameters, CancellationToken cancellationToken) =>
         warehouse.QueryAsync(new SqlStatement(SqlScripts.Get(script), parameters), cancellationToken);

@@ -56,6 +56,33 @@ public abstract class AnalyticsQueriesTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_summary_gives_the_totals_of_a_window_and_of_the_window_before_it()
+    {
+        var to = Now.UtcDateTime.AddDays(-10);
+        var from = to.AddDays(-30);
+        (long Orders, long Units, decimal Revenue, long Customers) Totals(DateTime start, DateTime end)
+        {
+            var inside = _orders.Where(o => o.OrderTimestamp >= start && o.OrderTimestamp < end).ToList();
+            return (inside.Count, inside.Sum(o => o.Quantity), inside.Sum(o => o.Price * o.Quantity), inside.Select(o => o.CustomerId).Distinct().Count());
+        }
+
+        var summary = await _queries.SalesSummaryAsync(from, to, CancellationToken.None);
+
+        var (orders, units, revenue, customers) = Totals(from, to);
+        var previous = Totals(from.AddDays(-30), from);
+        Assert.True(orders > 100 && previous.Orders > 100);
+        Assert.Equal(from.AddDays(-30), summary.PreviousFrom);
+        Assert.Equal(new SalesTotals(orders, units, revenue, decimal.Round(revenue / orders, 2), customers), summary.Current);
+        Assert.Equal(new SalesTotals(previous.Orders, previous.Units, previous.Revenue, decimal.Round(previous.Revenue / previous.Orders, 2), previous.Customers), summary.Previous);
+        Assert.Equal((double)(revenue - previous.Revenue) / (double)previous.Revenue, summary.RevenueChange!.Value, 9);
+
+        // A window with no orders before it: the totals are zero and there is no change to give.
+        var first = await _queries.SalesSummaryAsync(Now.UtcDateTime.AddYears(-5), Now.UtcDateTime.AddYears(-5).AddDays(1), CancellationToken.None);
+        Assert.Equal(new SalesTotals(0, 0, 0, 0, 0), first.Current);
+        Assert.Null(first.OrdersChange);
+    }
+
+    [Fact]
     public async Task Top_customers_are_the_repeat_customers_of_the_period_most_orders_first()
     {
         var since = Now.UtcDateTime.AddDays(-30);

@@ -97,6 +97,16 @@ public sealed class SnowflakeIngestionTests : PipelineTest
             Assert.Contains("limit must be from 1 to 10000", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         }
 
+        // The summary of the last 24 hours (the default window) holds every order just sent.
+        var summary = await consumer.GetJsonAsync("/api/analytics/summary");
+        Assert.Equal(count, summary.GetProperty("current").GetProperty("orders").GetInt64());
+        Assert.Equal(units, summary.GetProperty("current").GetProperty("units").GetInt64());
+        using (var reversed = await consumer.Http.GetAsync(new Uri("/api/analytics/summary?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z", UriKind.Relative)))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.BadRequest, reversed.StatusCode);
+            Assert.Contains("from must be before to", await reversed.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
         await consumer.StopAsync(TimeSpan.FromSeconds(30));
     }
 
