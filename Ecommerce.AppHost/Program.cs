@@ -12,6 +12,7 @@ builder.AddProject<Projects.Ecommerce_Consumer>("consumer")
     .WaitForKafka(kafka)
     .WithWarehouse(builder)
     .WithConfigurationSection(builder.Configuration, "Ingestion")
+    .WithUrlForEndpoint("http", _ => new ResourceUrlAnnotation { Url = "/dashboard/", DisplayText = "Sales dashboard" })
     .WithHttpHealthCheck("/health");
 
 builder.AddProject<Projects.Ecommerce_Producer>("producer")

@@ -15,6 +15,8 @@ try
 
     var app = builder.Build();
 
+    app.UseDefaultFiles();
+    app.UseStaticFiles(); // The sales dashboard (wwwroot/dashboard) and the chart library it uses.
     app.MapDefaultEndpoints();
     app.MapIngestionStatus();
     app.MapAnalytics();

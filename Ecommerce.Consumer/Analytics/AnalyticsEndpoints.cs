@@ -8,7 +8,10 @@ public static class AnalyticsEndpoints
         return builder;
     }
 
-    /// <summary>The analytics API under <c>/api/analytics</c>, JSON with camelCase fields.</summary>
+    /// <summary>
+    /// The analytics API under <c>/api/analytics</c>, JSON with camelCase fields, and the sales dashboard that shows it
+    /// (<c>/dashboard/</c>, static files from wwwroot that poll the API).
+    /// </summary>
     public static IEndpointRouteBuilder MapAnalytics(this IEndpointRouteBuilder endpoints)
     {
         var analytics = endpoints.MapGroup("/api/analytics");
@@ -24,6 +27,9 @@ public static class AnalyticsEndpoints
 
         analytics.MapGet("/multi-region-customers", async (AnalyticsQueries queries, CancellationToken cancellationToken, int limit = 100) =>
             Invalid(("limit", limit, MaxLimit)) ?? Results.Ok(await queries.MultiRegionCustomersAsync(limit, cancellationToken)));
+
+        analytics.MapGet("/revenue-per-minute", async (AnalyticsQueries queries, CancellationToken cancellationToken, int minutes = 60) =>
+            Invalid(("minutes", minutes, 1_440)) ?? Results.Ok(await queries.RevenuePerMinuteAsync(minutes, cancellationToken)));
 
         // Totals of a window and the change against the window before it; the last 24 hours unless given.
         analytics.MapGet("/summary", async (AnalyticsQueries queries, TimeProvider time, CancellationToken cancellationToken, DateTimeOffset? from, DateTimeOffset? to) =>

@@ -11,6 +11,9 @@ public sealed record ProductQuantity(string ProductId, string ProductName, strin
 
 public sealed record MultiRegionCustomer(string CustomerId, string CustomerName, string Region, long Regions, long Orders, DateTime FirstOrderAt, DateTime LastOrderAt);
 
+/// <summary>Orders and revenue of one category in one minute.</summary>
+public sealed record MinuteSales(DateTime Minute, string Category, long Orders, decimal Revenue);
+
 /// <summary>The sales of one time window.</summary>
 public sealed record SalesTotals(long Orders, long Units, decimal Revenue, decimal AverageOrderValue, long Customers);
 
@@ -54,6 +57,16 @@ public sealed class AnalyticsQueries(IWarehouseProvider warehouse, TimeProvider 
         (await QueryAsync("analytics/multi_region_customers.sql", [limit], cancellationToken))
             .Select(r => new MultiRegionCustomer(Text(r[0]), Text(r[1]), Text(r[2]), Long(r[3]), Long(r[4]), (DateTime)r[5]!, (DateTime)r[6]!))
             .ToArray();
+
+    /// <summary>Orders and revenue per minute and category over the last <paramref name="minutes"/> minutes.</summary>
+    public async Task<IReadOnlyList<MinuteSales>> RevenuePerMinuteAsync(int minutes, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        var since = new DateTime(now.Ticks - (now.Ticks % TimeSpan.TicksPerMinute), DateTimeKind.Utc).AddMinutes(-(minutes - 1));
+        return (await QueryAsync("analytics/revenue_per_minute.sql", [since], cancellationToken))
+            .Select(r => new MinuteSales(DateTime.SpecifyKind((DateTime)r[0]!, DateTimeKind.Utc), Text(r[1]), Long(r[2]), Money(r[3])))
+            .ToArray();
+    }
 
     /// <summary>The sales from <paramref name="from"/> to <paramref name="to"/>, beside those of the window before.</summary>
     public async Task<SalesSummary> SalesSummaryAsync(DateTime from, DateTime to, CancellationToken cancellationToken)
