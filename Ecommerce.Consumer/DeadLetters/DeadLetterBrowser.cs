@@ -41,6 +41,7 @@ public sealed class DeadLetterBrowser(KafkaConsumerFactory<byte[]?, byte[]?> con
         }
 
         var matching = new List<DeadLetterView>();
+        var byCode = new SortedDictionary<string, int>(StringComparer.Ordinal);
         var scanned = 0;
         if (assignments.Count > 0)
         {
@@ -56,10 +57,13 @@ public sealed class DeadLetterBrowser(KafkaConsumerFactory<byte[]?, byte[]?> con
 
                 scanned++;
                 var view = View(record, ShownValueBytes);
-                if ((code is null || string.Equals(view.Code, code, StringComparison.Ordinal))
-                    && (from is null || view.FailedAt >= from) && (to is null || view.FailedAt < to))
+                if ((from is null || view.FailedAt >= from) && (to is null || view.FailedAt < to))
                 {
-                    matching.Add(view);
+                    byCode[view.Code ?? ""] = byCode.GetValueOrDefault(view.Code ?? "") + 1;
+                    if (code is null || string.Equals(view.Code, code, StringComparison.Ordinal))
+                    {
+                        matching.Add(view);
+                    }
                 }
             }
         }
@@ -71,7 +75,7 @@ public sealed class DeadLetterBrowser(KafkaConsumerFactory<byte[]?, byte[]?> con
             .Skip(skip)
             .Take(limit)
             .ToArray();
-        return new DeadLetterPage(matching.Count, scanned, limitReached, page);
+        return new DeadLetterPage(matching.Count, scanned, limitReached, byCode, page);
     }
 
     /// <summary>The dead letters at the given places, whole; a place that holds none is left out.</summary>

@@ -33,7 +33,8 @@ public sealed record DeadLetterSource(string? Topic, int? Partition, long? Offse
 /// <param name="Matching">How many dead letters match the filter (of those scanned).</param>
 /// <param name="Scanned">How many dead letters were read to answer.</param>
 /// <param name="ScanLimitReached">Whether the topic holds more than one request reads; the oldest were not seen.</param>
-public sealed record DeadLetterPage(int Matching, int Scanned, bool ScanLimitReached, IReadOnlyList<DeadLetterView> Items);
+/// <param name="ByCode">How many of the dead letters in the time filter there are of each reason code (whatever the code filter).</param>
+public sealed record DeadLetterPage(int Matching, int Scanned, bool ScanLimitReached, IReadOnlyDictionary<string, int> ByCode, IReadOnlyList<DeadLetterView> Items);
 
 /// <summary>Which dead letters to send to the orders topic again.</summary>
 public sealed record ReplayRequest(IReadOnlyList<DeadLetterPosition>? DeadLetters);

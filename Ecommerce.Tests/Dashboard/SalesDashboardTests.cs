@@ -24,7 +24,8 @@ public sealed class SalesDashboardTests : PipelineTest
         await using var consumer = StartConsumer();
         await consumer.WaitUntilHealthyAsync(Patience);
         // Three months of history first, then orders of now.
-        await using var simulator = StartSimulator(0, 100, ("Simulator__BackfillDays", "90"), ("Simulator__BackfillCount", "3000"));
+        await using var simulator = StartSimulator(0, 100, ("Simulator__BackfillDays", "90"), ("Simulator__BackfillCount", "3000"),
+            ("Simulator__InvalidRate", "0.02"));
 
         using var playwright = await Playwright.CreateAsync();
         await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
@@ -60,6 +61,18 @@ public sealed class SalesDashboardTests : PipelineTest
         Assert.Equal(current.GetProperty("units").GetInt64(), (long)shown["units"]);
         Assert.Equal(current.GetProperty("revenue").GetDecimal(), shown["revenue"]);
         Assert.Equal(current.GetProperty("averageOrderValue").GetDecimal(), shown["averageOrderValue"]);
+
+        // Dead letters: the counts by reason are the API's, and one sent again from the page goes back to the orders topic.
+        var byCode = (await consumer.GetJsonAsync("/api/dead-letters?limit=1")).GetProperty("byCode").EnumerateObject()
+            .ToDictionary(p => p.Name, p => p.Value.GetInt32());
+        Assert.NotEmpty(byCode);
+        await page.ReloadAsync();
+        await WaitForAsync(async () => await page.Locator("#dead-letter-codes tbody tr").CountAsync() == byCode.Count, "the dead-letter counts");
+        var shownCodes = await page.Locator("#dead-letter-codes tbody tr").EvaluateAllAsync<string[][]>("rows => rows.map(r => [r.dataset.code, r.dataset.count])");
+        Assert.Equal(byCode, shownCodes.ToDictionary(c => c[0], c => int.Parse(c[1], CultureInfo.InvariantCulture)));
+        await page.Locator("#dead-letters tbody tr button:not([disabled])").First.ClickAsync();
+        await WaitForAsync(async () => (await page.Locator("#replay-result").TextContentAsync())?.Contains("sent again", StringComparison.Ordinal) == true,
+            "the replay's answer on the page");
         Assert.Empty(errors);
 
         if (Environment.GetEnvironmentVariable("ECOMMERCE_SCREENSHOTS") is { Length: > 0 } folder)

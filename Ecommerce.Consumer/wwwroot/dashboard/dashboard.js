@@ -7,6 +7,10 @@ const money = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD
 const count = new Intl.NumberFormat("en-US");
 const palette = ["#3566d6", "#e07b39", "#2f9e6e", "#b23a8a", "#7a5bd1", "#c9a227", "#4aa3c7", "#8c5a3c"];
 const charts = {};
+// The dead-letter topic is read whole for its counts: every tenth refresh is often enough.
+const deadLetterEvery = 10;
+let cycle = 0;
+let deadLetters = null;
 
 async function get(path) {
   const response = await fetch(path, { cache: "no-store" });
@@ -69,7 +73,7 @@ function byCategory(rows, keyOf, labels, valueOf) {
 async function refresh() {
   const now = new Date();
   const hourAgo = new Date(now.getTime() - 3600_000);
-  const [summary, perMinute, monthly, customers, products, multiRegion, status] = await Promise.all([
+  const [summary, perMinute, monthly, customers, products, multiRegion, status, freshDeadLetters] = await Promise.all([
     get(`/api/analytics/summary?from=${encodeURIComponent(hourAgo.toISOString())}&to=${encodeURIComponent(now.toISOString())}`),
     get("/api/analytics/revenue-per-minute?minutes=60"),
     get("/api/analytics/monthly-sales"),
@@ -77,6 +81,7 @@ async function refresh() {
     get("/api/analytics/product-quantities?limit=8"),
     get("/api/analytics/multi-region-customers?limit=8"),
     get("/api/ingestion/status"),
+    deadLetters === null || cycle++ % deadLetterEvery === 0 ? get("/api/dead-letters?limit=8") : Promise.resolve(null),
   ]);
 
   // The window the tiles show, for whoever compares them with the API.
@@ -121,6 +126,49 @@ async function refresh() {
   }
   document.querySelector('[data-health="ingested"]').dataset.value = String(status.ingested);
   document.getElementById("updated").textContent = now.toLocaleTimeString();
+
+  if (freshDeadLetters === null) {
+    return;
+  }
+
+  deadLetters = freshDeadLetters;
+  const codes = Object.entries(deadLetters.byCode);
+  fillTable("dead-letter-codes", codes, ([code, n]) => [code, "", count.format(n)]);
+  document.querySelectorAll("#dead-letter-codes tbody tr").forEach((tr, i) => { tr.dataset.code = codes[i][0]; tr.dataset.count = String(codes[i][1]); });
+  fillTable("dead-letters", deadLetters.items, d => [
+    d.failedAt ? new Date(d.failedAt).toLocaleString() : "",
+    `${d.code}: ${d.reason}`,
+    d.value ?? `(not text: ${d.valueBytes} bytes)`,
+    d.source ? `${d.source.topic} ${d.source.partition}@${d.source.offset}` : "",
+    "",
+  ]);
+  document.querySelectorAll("#dead-letters tbody tr").forEach((tr, i) => {
+    const d = deadLetters.items[i];
+    const button = document.createElement("button");
+    button.textContent = "Replay";
+    button.disabled = !d.replayable;
+    button.title = d.replayable ? "Send this event to the orders topic again" : "Only the first bytes of this event were kept";
+    button.addEventListener("click", () => replay(d.partition, d.offset, button));
+    tr.lastElementChild.append(button);
+  });
+}
+
+async function replay(partition, offset, button) {
+  button.disabled = true;
+  const result = document.getElementById("replay-result");
+  try {
+    const response = await fetch("/api/dead-letters/replay", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ deadLetters: [{ partition, offset }] }),
+    });
+    const [outcome] = await response.json();
+    result.textContent = outcome.replayed
+      ? `Dead letter ${partition}@${offset} sent again: orders partition ${outcome.ordersPartition}, offset ${outcome.ordersOffset}.`
+      : `Dead letter ${partition}@${offset} not sent: ${outcome.error}`;
+  } catch (error) {
+    result.textContent = `Replay failed: ${error.message}`;
+  }
 }
 
 async function loop() {
