@@ -28,6 +28,7 @@ public sealed class DuckDbWarehouseProvider : IWarehouseProvider
         _writer = new DuckDBConnection(connectionString);
         _writer.Open();
         _database = SharedDatabase.Open(_writer.DataSource);
+        FoldWriteAheadLog();
     }
 
     /// <summary>The order ids the file may hold, once loaded (after the first batch or look-up); null before.</summary>
@@ -171,6 +172,24 @@ public sealed class DuckDbWarehouseProvider : IWarehouseProvider
         }
 
         return sql;
+    }
+
+    /// <summary>
+    /// Writes what DuckDB replayed from the write-ahead log into the file itself. A process that was killed (a stack
+    /// stopped by force) leaves its log behind; DuckDB replays it on the next open but keeps it, and logs would
+    /// otherwise pile up run after run beside a file that holds little. Best effort: another connection of this
+    /// process with a transaction open makes DuckDB refuse, and the log then stays until a later checkpoint.
+    /// </summary>
+    private void FoldWriteAheadLog()
+    {
+        try
+        {
+            Execute("CHECKPOINT");
+        }
+        catch (DuckDBException)
+        {
+            // Nothing is lost either way: the log is replayed on every open until it is folded.
+        }
     }
 
     /// <summary>The ids of the stored orders, read from FACT_ORDERS when first needed. Call under the write lock.</summary>

@@ -50,6 +50,61 @@ public sealed class IngestionServiceTests : PipelineTest
     }
 
     [Fact]
+    public async Task After_a_crash_the_next_start_folds_the_write_ahead_log_into_the_warehouse_file()
+    {
+        // A killed service cannot fold its log into the file (a stack stopped by force, a power cut); DuckDB replays
+        // the log on the next start, and the service then writes it into the file, so that logs do not pile up.
+        var events = Simulate(2_000, seed: 4, invalidRate: 0);
+        await ProduceAsync(events);
+        await using (var crashed = StartConsumer())
+        {
+            await crashed.WaitUntilHealthyAsync(Patience);
+            await WaitForIngestedAsync(crashed, events.Count);
+            crashed.Kill();
+        }
+
+        var log = new FileInfo(WarehousePath + ".wal");
+        Assert.True(log.Exists && log.Length > 0, "the killed service should have left a write-ahead log");
+
+        await using (var restarted = StartConsumer())
+        {
+            await restarted.WaitUntilHealthyAsync(Patience);
+            log.Refresh();
+            Assert.True(!log.Exists || log.Length == 0, $"the write-ahead log still holds {(log.Exists ? log.Length : 0)} bytes after the restart");
+            await restarted.StopAsync(TimeSpan.FromSeconds(30));
+        }
+
+        AssertExactlyOnce(events, await StoredOrdersAsync());
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_stopped_service_leaves_everything_in_the_warehouse_file_and_no_write_ahead_log(bool brokerGoneFirst)
+    {
+        // A user copies, backs up or opens the file after stopping the stack: the file alone must hold the data. Also
+        // when the broker stopped first, as the embedded one in the AppHost does on Ctrl-C.
+        var events = Simulate(2_000, seed: 3, invalidRate: 0);
+        await ProduceAsync(events);
+        await using (var consumer = StartConsumer())
+        {
+            await consumer.WaitUntilHealthyAsync(Patience);
+            await WaitForIngestedAsync(consumer, events.Count);
+            await consumer.GetJsonAsync("/api/analytics/product-quantities"); // A reader connection open beside the writer.
+            if (brokerGoneFirst)
+            {
+                await Kafka.Broker.DisposeAsync();
+            }
+
+            await consumer.StopAsync(TimeSpan.FromSeconds(30));
+        }
+
+        var log = new FileInfo(WarehousePath + ".wal");
+        Assert.True(!log.Exists || log.Length == 0, $"the write-ahead log holds {(log.Exists ? log.Length : 0)} bytes after the stop");
+        AssertExactlyOnce(events, await StoredOrdersAsync());
+    }
+
+    [Fact]
     public async Task Valid_events_land_once_and_invalid_ones_reach_the_dead_letter_topic_with_their_reason()
     {
         var events = Simulate(3_000, seed: 1, invalidRate: 0.05);
