@@ -65,6 +65,39 @@ public sealed partial class SimulatorServiceTests : PipelineTest
         Assert.Contains(times, t => t < started.AddDays(-89));
     }
 
+    [Fact]
+    public async Task Five_starts_with_a_store_seed_send_the_same_store_and_new_order_ids()
+    {
+        // As the AppHost starts it (Simulator:StoreSeed, no run seed): the catalogue and the customers are the same on
+        // every start, the orders are not.
+        const int perRun = 400;
+        for (var run = 0; run < 5; run++)
+        {
+            await using var simulator = StartSimulator(perRun, 0, ("Simulator__StoreSeed", "2026"));
+            using var timeout = new CancellationTokenSource(Patience);
+            await simulator.WaitForExitAsync(timeout.Token);
+            Assert.Equal(0, simulator.ExitCode);
+        }
+
+        var orders = Kafka.ReadAll("orders", 5 * perRun, Patience).Select(r => JsonDocument.Parse(r.Message.Value!).RootElement).ToArray();
+        Assert.Equal(5 * perRun, orders.Select(o => o.GetProperty("order_id").GetString()).Distinct().Count());
+
+        // Every product has one name, category and price across the five runs.
+        var products = orders.GroupBy(o => o.GetProperty("product_id").GetString())
+            .Select(g => g.Select(o => (o.GetProperty("product_name").GetString(), o.GetProperty("category").GetString(), o.GetProperty("price").GetDecimal())).Distinct().Count())
+            .ToArray();
+        Assert.True(products.Length > 20);
+        Assert.All(products, variants => Assert.Equal(1, variants));
+
+        // Customers too, but the simulator lets one move region or change name now and then (2 in 1,000 orders).
+        var customers = orders.GroupBy(o => o.GetProperty("customer_id").GetString())
+            .Where(g => g.Count() > 1)
+            .Select(g => g.Select(o => (o.GetProperty("customer_name").GetString(), o.GetProperty("customer_region").GetString())).Distinct().Count())
+            .ToArray();
+        Assert.True(customers.Length > 50);
+        Assert.True(customers.Count(variants => variants == 1) >= customers.Length * 0.95, $"{customers.Count(v => v > 1)} of {customers.Length} customers differ");
+    }
+
     [GeneratedRegex(@"Simulator finished: .* in ([0-9.]+) s")]
     private static partial Regex FinishedIn();
 
