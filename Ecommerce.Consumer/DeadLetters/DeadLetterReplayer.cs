@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using Confluent.Kafka;
 using Ecommerce.Consumer.Ingestion;
 using Ecommerce.ServiceDefaults.Messaging;
@@ -67,11 +66,11 @@ public sealed partial class DeadLetterReplayer(
                 }
             }
 
-            Add(headers, DeadLetterTopicHeader, record.Topic);
-            Add(headers, DeadLetterPartitionHeader, record.Partition.Value.ToString(CultureInfo.InvariantCulture));
-            Add(headers, DeadLetterOffsetHeader, record.Offset.Value.ToString(CultureInfo.InvariantCulture));
-            Add(headers, ReasonCodeHeader, view.Code ?? "");
-            Add(headers, ReplayedAtHeader, replayedAt);
+            DeadLetterPublisher.AddText(headers, DeadLetterTopicHeader, record.Topic);
+            DeadLetterPublisher.AddText(headers, DeadLetterPartitionHeader, record.Partition.Value.ToString(CultureInfo.InvariantCulture));
+            DeadLetterPublisher.AddText(headers, DeadLetterOffsetHeader, record.Offset.Value.ToString(CultureInfo.InvariantCulture));
+            DeadLetterPublisher.AddText(headers, ReasonCodeHeader, view.Code ?? "");
+            DeadLetterPublisher.AddText(headers, ReplayedAtHeader, replayedAt);
             try
             {
                 var delivery = await _producer.Value.ProduceAsync(_options.Topic,
@@ -96,8 +95,6 @@ public sealed partial class DeadLetterReplayer(
             _producer.Value.Dispose();
         }
     }
-
-    private static void Add(Headers headers, string key, string value) => headers.Add(key, Encoding.UTF8.GetBytes(value));
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Dead letter {Partition}@{Offset} ({Code}) sent to the orders topic again, now partition {OrdersPartition} offset {OrdersOffset}")]
     private partial void LogReplayed(int partition, long offset, string? code, int ordersPartition, long ordersOffset);

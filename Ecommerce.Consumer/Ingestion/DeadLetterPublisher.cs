@@ -124,15 +124,15 @@ public sealed partial class DeadLetterPublisher : IDisposable
         }
         else if (original.Count > 0)
         {
-            Add(headers, HeadersDroppedHeader, original.Count.ToString(CultureInfo.InvariantCulture));
+            AddText(headers, HeadersDroppedHeader, original.Count.ToString(CultureInfo.InvariantCulture));
         }
 
-        Add(headers, ReasonHeader, rejection.Reason);
-        Add(headers, CodeHeader, rejection.Code);
-        Add(headers, SourceTopicHeader, record.Topic);
-        Add(headers, SourcePartitionHeader, record.Partition.Value.ToString(CultureInfo.InvariantCulture));
-        Add(headers, SourceOffsetHeader, record.Offset.Value.ToString(CultureInfo.InvariantCulture));
-        Add(headers, FailedAtHeader, failedAt);
+        AddText(headers, ReasonHeader, rejection.Reason);
+        AddText(headers, CodeHeader, rejection.Code);
+        AddText(headers, SourceTopicHeader, record.Topic);
+        AddText(headers, SourcePartitionHeader, record.Partition.Value.ToString(CultureInfo.InvariantCulture));
+        AddText(headers, SourceOffsetHeader, record.Offset.Value.ToString(CultureInfo.InvariantCulture));
+        AddText(headers, FailedAtHeader, failedAt);
         var key = Bounded(record.Message.Key, metadataOnly ? 0 : MaxKeyBytes, headers, KeyTruncatedHeader);
         var value = Bounded(record.Message.Value, metadataOnly ? 0 : MaxValueBytes, headers, ValueTruncatedHeader);
 
@@ -163,7 +163,7 @@ public sealed partial class DeadLetterPublisher : IDisposable
             return bytes;
         }
 
-        Add(headers, header, bytes.Length.ToString(CultureInfo.InvariantCulture));
+        AddText(headers, header, bytes.Length.ToString(CultureInfo.InvariantCulture));
         return bytes.AsSpan(0, limit).ToArray();
     }
 
@@ -179,7 +179,8 @@ public sealed partial class DeadLetterPublisher : IDisposable
         _producer.Dispose();
     }
 
-    private static void Add(Headers headers, string key, string value) => headers.Add(key, Encoding.UTF8.GetBytes(value));
+    /// <summary>Adds a header whose value is text, as every dead-letter and replay header is (UTF-8).</summary>
+    internal static void AddText(Headers headers, string key, string value) => headers.Add(key, Encoding.UTF8.GetBytes(value));
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The dead letter of {Topic}[{Partition}]@{Offset} is too large for the dead-letter topic ({Reason}); sending it with its metadata only")]
     private partial void LogTooLarge(string topic, int partition, long offset, string reason);

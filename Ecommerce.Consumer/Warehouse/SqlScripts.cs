@@ -14,7 +14,7 @@ public static class SqlScripts
     public static IReadOnlyList<string> Schema() =>
         Directory.GetFiles(Path.Combine(Root, "schema"), "*.sql").Order(StringComparer.Ordinal).Select(File.ReadAllText).ToArray();
 
-    /// <summary>A script by its path under <c>sql/</c>, e.g. <c>ingestion/merge_fact_orders.sql</c>.</summary>
+    /// <summary>A script by its path under <c>sql/</c>, e.g. <c>ingestion/insert_fact_orders.sql</c>.</summary>
     public static string Get(string relativePath)
     {
         lock (CacheLock)

@@ -133,7 +133,7 @@ async function refresh() {
 
   deadLetters = freshDeadLetters;
   const codes = Object.entries(deadLetters.byCode);
-  fillTable("dead-letter-codes", codes, ([code, n]) => [code, "", count.format(n)]);
+  fillTable("dead-letter-codes", codes, ([code, n]) => [code, count.format(n)]);
   document.querySelectorAll("#dead-letter-codes tbody tr").forEach((tr, i) => { tr.dataset.code = codes[i][0]; tr.dataset.count = String(codes[i][1]); });
   fillTable("dead-letters", deadLetters.items, d => [
     d.failedAt ? new Date(d.failedAt).toLocaleString() : "",
