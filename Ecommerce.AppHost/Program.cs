@@ -4,6 +4,7 @@ using Ecommerce.AppHost.Kafka;
 // The whole local stack: a Kafka broker (container, embedded or external: see Kafka:Mode), the order simulator
 // and the ingestion service, with the Aspire dashboard showing their logs, traces and metrics.
 var builder = DistributedApplication.CreateBuilder(args);
+builder.StopServicesFirst();
 
 var kafka = builder.AddKafkaBroker("kafka");
 
@@ -13,13 +14,15 @@ builder.AddProject<Projects.Ecommerce_Consumer>("consumer")
     .WithWarehouse(builder)
     .WithConfigurationSection(builder.Configuration, "Ingestion")
     .WithUrlForEndpoint("http", _ => new ResourceUrlAnnotation { Url = "/dashboard/", DisplayText = "Sales dashboard" })
-    .WithHttpHealthCheck("/health");
+    .WithHttpHealthCheck("/health")
+    .WithPlainHttpOnly();
 
 builder.AddProject<Projects.Ecommerce_Producer>("producer")
     .WithReference(kafka)
     .WaitForKafka(kafka)
     .WithConfigurationSection(builder.Configuration, "Simulator")
     .WithFirstRunBackfill(builder)
-    .WithHttpHealthCheck("/health");
+    .WithHttpHealthCheck("/health")
+    .WithPlainHttpOnly();
 
 builder.Build().Run();

@@ -32,6 +32,18 @@ internal static class ServiceConfigurationExtensions
         return service;
     }
 
+    /// <summary>
+    /// Says that the service serves plain HTTP only. Otherwise Aspire 13 counts every project as a user of its
+    /// development certificate and, on a machine without a trusted one, warns at start and shows a red banner on
+    /// every dashboard page, although nothing here uses HTTPS.
+    /// </summary>
+    public static IResourceBuilder<ProjectResource> WithPlainHttpOnly(this IResourceBuilder<ProjectResource> service)
+    {
+#pragma warning disable ASPIRECERTIFICATES001 // Marked for evaluation in Aspire 13; the one way to say so.
+        return service.WithoutHttpsCertificate();
+#pragma warning restore ASPIRECERTIFICATES001
+    }
+
     /// <summary>Waits for the broker to answer, except for an external cluster, which the AppHost does not run.</summary>
     public static IResourceBuilder<ProjectResource> WaitForKafka(
         this IResourceBuilder<ProjectResource> service, IResourceBuilder<IResourceWithConnectionString> kafka) =>

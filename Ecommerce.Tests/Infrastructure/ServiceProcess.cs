@@ -53,8 +53,38 @@ public sealed class ServiceProcess : IAsyncDisposable
 
     public static ServiceProcess Start(string project, IReadOnlyDictionary<string, string?> environment)
     {
-        var port = FreePort();
-        var baseAddress = new Uri($"http://127.0.0.1:{port}");
+        var baseAddress = new Uri($"http://127.0.0.1:{FreePort()}");
+        var production = new Dictionary<string, string?>
+        {
+            ["DOTNET_ENVIRONMENT"] = "Production",
+            ["ASPNETCORE_ENVIRONMENT"] = "Production",
+        };
+        return Launch(project, ["--urls", baseAddress.ToString()], baseAddress, production.Concat(environment));
+    }
+
+    /// <summary>
+    /// The AppHost as a process, the way <c>dotnet run --project Ecommerce.AppHost</c> runs it (its launch profile's
+    /// settings), with the dashboard on free ports; <see cref="BaseAddress"/> is the dashboard. The services it starts
+    /// listen on the ports of their own launch profiles.
+    /// </summary>
+    public static ServiceProcess StartAppHost(IEnumerable<string> arguments)
+    {
+        var dashboard = new Uri($"http://127.0.0.1:{FreePort()}");
+        var environment = new Dictionary<string, string?>
+        {
+            ["DOTNET_ENVIRONMENT"] = "Development",
+            ["ASPNETCORE_ENVIRONMENT"] = "Development",
+            ["ASPNETCORE_URLS"] = dashboard.ToString(),
+            ["ASPIRE_ALLOW_UNSECURED_TRANSPORT"] = "true",
+            ["ASPIRE_DASHBOARD_OTLP_ENDPOINT_URL"] = $"http://127.0.0.1:{FreePort()}",
+            ["ASPIRE_RESOURCE_SERVICE_ENDPOINT_URL"] = $"http://127.0.0.1:{FreePort()}",
+        };
+        return Launch("Ecommerce.AppHost", arguments, dashboard, environment);
+    }
+
+    private static ServiceProcess Launch(
+        string project, IEnumerable<string> arguments, Uri baseAddress, IEnumerable<KeyValuePair<string, string?>> environment)
+    {
         var start = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
@@ -63,10 +93,11 @@ public sealed class ServiceProcess : IAsyncDisposable
             WorkingDirectory = Path.GetDirectoryName(ServiceAssembly(project))!,
         };
         start.ArgumentList.Add(ServiceAssembly(project));
-        start.ArgumentList.Add("--urls");
-        start.ArgumentList.Add(baseAddress.ToString());
-        start.Environment["DOTNET_ENVIRONMENT"] = "Production";
-        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
         start.Environment["Logging__Console__FormatterName"] = "simple";
         foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("OTEL_", StringComparison.Ordinal)).ToList())
         {
