@@ -151,9 +151,11 @@ public sealed partial class BatchWriter(
         var links = batch.ProducerLinks().ToList();
         using var activity = KafkaTracing.Source.StartActivity(
             $"process {_options.Topic}", ActivityKind.Consumer, parentContext: links.FirstOrDefault().Context, links: links);
-        activity?.SetTag("messaging.system", "kafka");
-        activity?.SetTag("messaging.operation.type", "process");
-        activity?.SetTag("messaging.destination.name", _options.Topic);
+        if (activity is not null)
+        {
+            KafkaTracing.SetOperation(activity, "process", _options.Topic);
+        }
+
         activity?.SetTag("messaging.consumer.group.name", _options.GroupId);
         activity?.SetTag("messaging.batch.message_count", batch.Count);
 

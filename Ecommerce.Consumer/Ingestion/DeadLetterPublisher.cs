@@ -142,9 +142,7 @@ public sealed partial class DeadLetterPublisher : IDisposable
             links: KafkaTracing.Extract(record.Message.Headers) is { } producer && producer != default ? [new ActivityLink(producer)] : null);
         if (activity is not null)
         {
-            activity.SetTag("messaging.system", "kafka");
-            activity.SetTag("messaging.operation.type", "send");
-            activity.SetTag("messaging.destination.name", _options.DeadLetterTopic);
+            KafkaTracing.SetOperation(activity, "send", _options.DeadLetterTopic);
             activity.SetTag("error.type", rejection.Code);
             activity.SetTag("ecommerce.dead_letter.reason", rejection.Reason);
             activity.SetTag("ecommerce.source.partition", record.Partition.Value);

@@ -27,10 +27,7 @@ public static class KafkaTracing
         var activity = Source.StartActivity($"send {topic}", ActivityKind.Producer);
         if (activity is { IsAllDataRequested: true })
         {
-            activity.SetTag("messaging.system", "kafka");
-            activity.SetTag("messaging.operation.type", "send");
-            activity.SetTag("messaging.operation.name", "send");
-            activity.SetTag("messaging.destination.name", topic);
+            SetOperation(activity, "send", topic);
             if (key is not null)
             {
                 activity.SetTag("messaging.kafka.message.key", key);
@@ -38,6 +35,21 @@ public static class KafkaTracing
         }
 
         return activity;
+    }
+
+    /// <summary>
+    /// Tags a messaging span with its system, operation (<c>send</c> or <c>process</c>) and topic. The operation goes
+    /// under today's names and also under <c>messaging.operation</c>, the name the conventions used before, which
+    /// is the one the Aspire dashboard reads to title a span (<c>MSG kafka send orders</c>; without it, the title
+    /// lost the operation).
+    /// </summary>
+    public static void SetOperation(Activity activity, string operation, string topic)
+    {
+        activity.SetTag("messaging.system", "kafka");
+        activity.SetTag("messaging.operation.type", operation);
+        activity.SetTag("messaging.operation.name", operation);
+        activity.SetTag("messaging.operation", operation);
+        activity.SetTag("messaging.destination.name", topic);
     }
 
     /// <summary>Writes the context of <paramref name="activity"/> (or the current one) into the message headers.</summary>

@@ -88,6 +88,8 @@ public sealed class IngestionTelemetryTests : PipelineTest
             Assert.Equal("kafka", b.GetTagItem("messaging.system"));
             Assert.Equal("orders", b.GetTagItem("messaging.destination.name"));
             Assert.True((int)b.GetTagItem("messaging.batch.message_count")! > 0);
+            Assert.Equal("process", b.GetTagItem("messaging.operation.type"));
+            Assert.Equal("MSG kafka process orders", AspireDashboardTitle(b));
         });
 
         // The warehouse write is a child of its batch span, with the database and row counts.
@@ -104,6 +106,7 @@ public sealed class IngestionTelemetryTests : PipelineTest
         var deadLetterSpans = spans.Where(s => s.OperationName == "send orders.dlq").ToList();
         Assert.Equal(invalid, deadLetterSpans.Count);
         Assert.All(deadLetterSpans, s => Assert.False(string.IsNullOrEmpty((string?)s.GetTagItem("ecommerce.dead_letter.reason"))));
+        Assert.All(deadLetterSpans, s => Assert.Equal("MSG kafka send orders.dlq", AspireDashboardTitle(s)));
 
         // Metrics: the counts, the business figures and the batch histograms match the input.
         Assert.Equal(valid.Count, Sum(metrics, "ecommerce.ingestion.events", ("ecommerce.ingestion.outcome", "ingested")));
@@ -121,6 +124,13 @@ public sealed class IngestionTelemetryTests : PipelineTest
         Assert.Equal(EmbeddedKafka.Partitions, Points(metrics.Where(m => m.Name == "ecommerce.ingestion.lag").Take(1).ToList(), "ecommerce.ingestion.lag").Count());
         Assert.All(Points(metrics.Where(m => m.Name == "ecommerce.ingestion.lag").Take(1).ToList(), "ecommerce.ingestion.lag"), p => Assert.Equal(0, p.GetGaugeLastValueLong()));
     }
+
+    /// <summary>
+    /// The title the Aspire dashboard gives a messaging span: "MSG", then the attributes messaging.system,
+    /// messaging.operation and messaging.destination.name (as its trace view composes it).
+    /// </summary>
+    private static string AspireDashboardTitle(Activity span) =>
+        $"MSG {span.GetTagItem("messaging.system")} {span.GetTagItem("messaging.operation")} {span.GetTagItem("messaging.destination.name")}";
 
     private static IEnumerable<MetricPoint> Points(List<MetricSnapshot> metrics, string name, (string Key, string Value)? tag = null)
     {
