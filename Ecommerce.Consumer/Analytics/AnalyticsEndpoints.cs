@@ -16,8 +16,14 @@ public static class AnalyticsEndpoints
     {
         var analytics = endpoints.MapGroup("/api/analytics");
 
-        analytics.MapGet("/monthly-sales", (AnalyticsQueries queries, CancellationToken cancellationToken) =>
-            queries.MonthlySalesAsync(cancellationToken));
+        // All months unless a range of order dates is given (from inclusive, to exclusive, e.g. ?from=2026-01-01&to=2026-07-01).
+        analytics.MapGet("/monthly-sales", async (AnalyticsQueries queries, CancellationToken cancellationToken, DateOnly? from, DateOnly? to) =>
+        {
+            var (start, end) = (from ?? EarliestDate, to ?? LatestDate);
+            return start >= end
+                ? Results.ValidationProblem(new Dictionary<string, string[]> { ["from"] = ["from must be before to"] })
+                : Results.Ok(await queries.MonthlySalesAsync(start, end, cancellationToken));
+        });
 
         analytics.MapGet("/top-customers", async (AnalyticsQueries queries, CancellationToken cancellationToken, int days = 30, int limit = 5) =>
             Invalid(("days", days, 36_500), ("limit", limit, MaxLimit)) ?? Results.Ok(await queries.TopCustomersAsync(days, limit, cancellationToken)));
@@ -51,6 +57,10 @@ public static class AnalyticsEndpoints
     }
 
     private const int MaxLimit = 10_000;
+
+    // Open ends of a date range: before any order the validator accepts, and the last day a date can name.
+    private static readonly DateOnly EarliestDate = new(1900, 1, 1);
+    private static readonly DateOnly LatestDate = new(9999, 12, 31);
 
     /// <summary>A 400 naming every query parameter outside 1 to its maximum, or null when all are within.</summary>
     private static IResult? Invalid(params (string Name, int Value, int Max)[] parameters)

@@ -32,8 +32,8 @@ public sealed record SalesSummary(
 /// </summary>
 public sealed class AnalyticsQueries(IWarehouseProvider warehouse, TimeProvider time)
 {
-    public async Task<IReadOnlyList<MonthlySales>> MonthlySalesAsync(CancellationToken cancellationToken) =>
-        (await QueryAsync("analytics/monthly_sales.sql", [], cancellationToken))
+    public async Task<IReadOnlyList<MonthlySales>> MonthlySalesAsync(DateOnly from, DateOnly to, CancellationToken cancellationToken) =>
+        (await QueryAsync("analytics/monthly_sales.sql", [from, to], cancellationToken))
             .Select(r => new MonthlySales(Int(r[0]), Int(r[1]), Text(r[2]), Text(r[3]), Long(r[4]), Long(r[5]), Money(r[6])))
             .ToArray();
 

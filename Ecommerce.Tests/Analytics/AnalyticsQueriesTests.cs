@@ -49,9 +49,28 @@ public abstract class AnalyticsQueriesTests : IAsyncLifetime
             .OrderBy(s => s.Year).ThenBy(s => s.Month).ThenBy(s => s.Category, StringComparer.Ordinal).ThenBy(s => s.Region, StringComparer.Ordinal)
             .ToList();
 
-        var actual = await _queries.MonthlySalesAsync(CancellationToken.None);
+        var actual = await _queries.MonthlySalesAsync(new DateOnly(1900, 1, 1), new DateOnly(9999, 12, 31), CancellationToken.None);
 
         Assert.True(expected.Select(s => s.Month).Distinct().Count() >= 4);
+        Assert.Equal(expected, actual);
+    }
+
+    [Fact]
+    public async Task Monthly_sales_of_a_date_range_count_only_the_orders_of_those_days()
+    {
+        // A range that starts and ends inside months, so both edge months are partial.
+        var days = _orders.Select(o => DateOnly.FromDateTime(o.OrderTimestamp)).Distinct().Order().ToList();
+        var (from, to) = (days[days.Count / 4], days[days.Count * 3 / 4]);
+        var inside = _orders.Where(o => DateOnly.FromDateTime(o.OrderTimestamp) >= from && DateOnly.FromDateTime(o.OrderTimestamp) < to).ToList();
+        var expected = inside
+            .GroupBy(o => (o.OrderTimestamp.Year, o.OrderTimestamp.Month, o.Category, o.CustomerRegion))
+            .Select(g => new MonthlySales(g.Key.Year, g.Key.Month, g.Key.Category, g.Key.CustomerRegion, g.Count(), g.Sum(o => o.Quantity), g.Sum(o => o.Price * o.Quantity)))
+            .OrderBy(s => s.Year).ThenBy(s => s.Month).ThenBy(s => s.Category, StringComparer.Ordinal).ThenBy(s => s.Region, StringComparer.Ordinal)
+            .ToList();
+
+        var actual = await _queries.MonthlySalesAsync(from, to, CancellationToken.None);
+
+        Assert.InRange(inside.Count, 1, _orders.Count - 1);
         Assert.Equal(expected, actual);
     }
 

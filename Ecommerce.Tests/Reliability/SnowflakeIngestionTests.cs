@@ -107,6 +107,15 @@ public sealed class SnowflakeIngestionTests : PipelineTest
             Assert.Contains("from must be before to", await reversed.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         }
 
+        // Monthly sales over the API: all of them by default, none of a range before any order, a 400 for a reversed range.
+        var monthly = await consumer.GetJsonAsync("/api/analytics/monthly-sales");
+        Assert.Equal(count, monthly.EnumerateArray().Sum(m => m.GetProperty("orders").GetInt64()));
+        Assert.Empty((await consumer.GetJsonAsync("/api/analytics/monthly-sales?from=2001-01-01&to=2001-02-01")).EnumerateArray());
+        using (var reversed = await consumer.Http.GetAsync(new Uri("/api/analytics/monthly-sales?from=2026-02-01&to=2026-01-01", UriKind.Relative)))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.BadRequest, reversed.StatusCode);
+        }
+
         await consumer.StopAsync(TimeSpan.FromSeconds(30));
     }
 
