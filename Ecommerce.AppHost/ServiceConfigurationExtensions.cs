@@ -1,4 +1,3 @@
-using Aspire.Hosting.ApplicationModel;
 using Ecommerce.AppHost.Kafka;
 using Microsoft.Extensions.Configuration;
 

@@ -3,29 +3,6 @@ using Ecommerce.Consumer.Warehouse;
 
 namespace Ecommerce.Consumer.Analytics;
 
-public sealed record MonthlySales(int Year, int Month, string Category, string Region, long Orders, long Units, decimal Revenue);
-
-public sealed record RepeatCustomer(string CustomerId, string CustomerName, string Region, long Orders, decimal Revenue, DateTime LastOrderAt);
-
-public sealed record ProductQuantity(string ProductId, string ProductName, string Category, long QuantitySold, long Orders, decimal AveragePrice, decimal Revenue);
-
-public sealed record MultiRegionCustomer(string CustomerId, string CustomerName, string Region, long Regions, long Orders, DateTime FirstOrderAt, DateTime LastOrderAt);
-
-/// <summary>Orders and revenue of one category in one minute.</summary>
-public sealed record MinuteSales(DateTime Minute, string Category, long Orders, decimal Revenue);
-
-/// <summary>The sales of one time window.</summary>
-public sealed record SalesTotals(long Orders, long Units, decimal Revenue, decimal AverageOrderValue, long Customers);
-
-/// <summary>
-/// The sales of a window (<see cref="From"/> inclusive to <see cref="To"/> exclusive) and of the window of the same
-/// length just before it (from <see cref="PreviousFrom"/>), with the relative change of each figure (null where the
-/// previous window had none).
-/// </summary>
-public sealed record SalesSummary(
-    DateTime From, DateTime To, DateTime PreviousFrom, SalesTotals Current, SalesTotals Previous,
-    double? OrdersChange, double? RevenueChange, double? AverageOrderValueChange, double? UnitsChange);
-
 /// <summary>
 /// The four questions of the original project, answered from the star schema with the SQL in <c>sql/analytics</c>
 /// (the same text an analyst can run in the warehouse directly).

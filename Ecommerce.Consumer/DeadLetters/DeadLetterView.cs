@@ -25,22 +25,3 @@ public sealed record DeadLetterView(
     int ValueBytes,
     long? OriginalValueBytes,
     bool Replayable);
-
-/// <summary>The topic, partition and offset an event was read from before it was refused.</summary>
-public sealed record DeadLetterSource(string? Topic, int? Partition, long? Offset);
-
-/// <summary>A page of dead letters, newest first.</summary>
-/// <param name="Matching">How many dead letters match the filter (of those scanned).</param>
-/// <param name="Scanned">How many dead letters were read to answer.</param>
-/// <param name="ScanLimitReached">Whether the topic holds more than one request reads; the oldest were not seen.</param>
-/// <param name="ByCode">How many of the dead letters in the time filter there are of each reason code (whatever the code filter).</param>
-public sealed record DeadLetterPage(int Matching, int Scanned, bool ScanLimitReached, IReadOnlyDictionary<string, int> ByCode, IReadOnlyList<DeadLetterView> Items);
-
-/// <summary>Which dead letters to send to the orders topic again.</summary>
-public sealed record ReplayRequest(IReadOnlyList<DeadLetterPosition>? DeadLetters);
-
-/// <summary>A dead letter's place on the dead-letter topic, as listed.</summary>
-public sealed record DeadLetterPosition(int Partition, long Offset);
-
-/// <summary>What happened to one dead letter of a replay: sent again (where to), or why not.</summary>
-public sealed record ReplayResult(int Partition, long Offset, bool Replayed, string? Error, int? OrdersPartition, long? OrdersOffset);

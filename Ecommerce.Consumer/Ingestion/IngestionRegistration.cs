@@ -1,5 +1,4 @@
 using Ecommerce.Consumer.Warehouse;
-using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace Ecommerce.Consumer.Ingestion;
 

@@ -1,26 +1,5 @@
 namespace Ecommerce.Consumer.Ingestion;
 
-/// <summary>Progress of one partition: where ingestion has committed to, and how far behind the broker it is.</summary>
-public sealed record PartitionStatus(string Topic, int Partition, long? CommittedOffset, long? HighWatermark)
-{
-    public long? Lag => CommittedOffset is { } committed && HighWatermark is { } high ? Math.Max(0, high - committed) : null;
-}
-
-/// <summary>
-/// Something wrong, in words for everyone (<paramref name="Code"/>, <paramref name="Summary"/>) and the error's own text
-/// (<paramref name="Detail"/>), which may quote configuration, host names or data and is shown outside Production only.
-/// </summary>
-public sealed record Problem(string Code, string Summary, string? Detail)
-{
-    public string Describe(bool withDetail) => withDetail && Detail is { Length: > 0 } ? $"{Summary}: {Detail}" : $"{Summary} ({Code})";
-}
-
-/// <summary>Events deleted upstream (by retention) before ingestion read them: offsets [From, To) of a partition.</summary>
-public sealed record UpstreamGap(string Topic, int Partition, long From, long To, DateTimeOffset ReportedAt)
-{
-    public long Lost => To - From;
-}
-
 /// <summary>Running totals and state of the ingestion service, served by <c>/api/ingestion/status</c>.</summary>
 public sealed class IngestionStatus
 {

@@ -3,20 +3,9 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Ecommerce.Consumer.Orders;
 
 namespace Ecommerce.Consumer.Ingestion;
-
-/// <summary>Why an event was refused: a short stable code (for metrics) and a sentence for people.</summary>
-public sealed record Rejection(string Code, string Reason)
-{
-    public const string EmptyCode = "empty";
-    public const string TooLargeCode = "too_large";
-    public const string MalformedCode = "malformed_json";
-    public const string MissingFieldCode = "missing_field";
-    public const string WrongTypeCode = "wrong_type";
-    public const string OutOfRangeCode = "out_of_range";
-    public const string ConflictCode = "conflict";
-}
 
 /// <summary>
 /// Checks an event against the wire format (see the design: the original Python producer's fields). Either
@@ -415,16 +404,3 @@ public static partial class OrderValidator
         private static string Shorten(string text) => text.Length <= 40 ? text : text[..40] + "...";
     }
 }
-
-/// <summary>The fields of a valid order event.</summary>
-public readonly record struct ParsedOrder(
-    string OrderId,
-    DateTime OrderTimestamp,
-    string CustomerId,
-    string CustomerName,
-    string CustomerRegion,
-    string ProductId,
-    string ProductName,
-    string Category,
-    decimal Price,
-    int Quantity);

@@ -1,13 +1,11 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
 using Confluent.Kafka;
+using Ecommerce.Consumer.Orders;
 using Ecommerce.Consumer.Warehouse;
 using Ecommerce.ServiceDefaults.Messaging;
 
 namespace Ecommerce.Consumer.Ingestion;
-
-/// <summary>An event refused by validation or by the warehouse, with the original record to dead-letter.</summary>
-public sealed record DeadLetter(ConsumeResult<byte[]?, byte[]?> Record, Rejection Rejection);
 
 /// <summary>
 /// The events read since the last write: valid orders, dead letters, and for each partition how far the batch

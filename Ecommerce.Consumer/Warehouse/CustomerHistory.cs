@@ -1,37 +1,5 @@
 namespace Ecommerce.Consumer.Warehouse;
 
-/// <summary>One version of a customer: a row of DIM_CUSTOMER.</summary>
-/// <param name="LastSeenAt">The time of the latest order inside the version.</param>
-/// <param name="OrderCount">How many orders point at the version. Every stored order adds one to some version, so a
-/// history whose rows are unchanged has had no order added since it was read.</param>
-public sealed record CustomerVersion(
-    long Sk, string CustomerId, string Name, string Region, DateTime ValidFrom, DateTime? ValidTo, DateTime LastSeenAt, long OrderCount)
-{
-    public bool IsCurrent => ValidTo is null;
-
-    /// <summary>Whether an order at <paramref name="instant"/> falls among this version's orders (not after the last).</summary>
-    public bool SpansOrderAt(DateTime instant) => ValidFrom <= instant && instant <= LastSeenAt;
-}
-
-/// <summary>An order as evidence of what its customer was called and where they were at the order's time.</summary>
-public readonly record struct CustomerObservation(string OrderId, DateTime Timestamp, string Name, string Region);
-
-/// <summary>A stored order of a customer, with the version it points at.</summary>
-public readonly record struct StoredCustomerOrder(string OrderId, DateTime Timestamp, long Sk);
-
-/// <summary>How a batch changes one customer's history.</summary>
-/// <param name="Versions">The complete new history, oldest first.</param>
-/// <param name="Changed">New versions, and stored ones whose interval, last order or count changed.</param>
-/// <param name="Retired">Surrogate keys of stored versions that no longer exist.</param>
-/// <param name="NewOrderVersions">For each new order id, the surrogate key of the version valid at its time.</param>
-/// <param name="StoredOrdersMove">Whether some stored order now belongs to another version than the one it points at.</param>
-public sealed record CustomerHistoryChange(
-    IReadOnlyList<CustomerVersion> Versions,
-    IReadOnlyList<CustomerVersion> Changed,
-    IReadOnlyList<long> Retired,
-    IReadOnlyDictionary<string, long> NewOrderVersions,
-    bool StoredOrdersMove);
-
 /// <summary>
 /// Type-2 history of a customer as a pure function of their orders. Sort the orders by time; the customer's
 /// name and region at an instant are those of the order at that instant (if several orders share the instant, the

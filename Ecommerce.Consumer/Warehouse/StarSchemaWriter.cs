@@ -1,51 +1,8 @@
 using System.Collections.Concurrent;
 using System.Globalization;
-using Ecommerce.Consumer.Ingestion;
+using Ecommerce.Consumer.Orders;
 
 namespace Ecommerce.Consumer.Warehouse;
-
-/// <summary>
-/// The resume point of one partition after a batch: the next offset, and a digest of the last record. With
-/// <see cref="FirstOffset"/> (where the batch starts in the partition), the write is refused if the warehouse is
-/// already further along.
-/// </summary>
-public sealed record PartitionProgress(string Topic, int Partition, long NextOffset, string LastRecordDigest)
-{
-    public long? FirstOffset { get; init; }
-}
-
-/// <summary>Another writer has already stored part of the batch: its partitions' progress moved on meanwhile.</summary>
-public sealed class StaleBatchException(string message, Exception innerException) : Exception(message, innerException);
-
-/// <summary>A stored resume point, as read back from the warehouse.</summary>
-public sealed record StoredOffset(int Partition, long NextOffset, string LastRecordDigest);
-
-/// <summary>How the orders of a batch relate to what the warehouse already holds.</summary>
-public sealed record BatchClassification(
-    IReadOnlyList<IncomingOrder> New,
-    IReadOnlyList<IncomingOrder> Duplicates,
-    IReadOnlyList<IncomingOrder> Conflicts);
-
-/// <summary>
-/// What a batch needs from the warehouse before its transaction: which of its orders are new, and the rebuilt
-/// history of the customers of those. Made by <see cref="StarSchemaWriter.PlanAsync"/>.
-/// </summary>
-public sealed class BatchPlan
-{
-    internal BatchPlan(BatchClassification classification, Dictionary<string, (IReadOnlyList<CustomerVersion> Stored, CustomerHistoryChange Change)> histories)
-    {
-        Classification = classification;
-        Histories = histories;
-    }
-
-    public BatchClassification Classification { get; }
-
-    /// <summary>Per customer of a new order: the versions as read, and what the new orders change in them.</summary>
-    internal Dictionary<string, (IReadOnlyList<CustomerVersion> Stored, CustomerHistoryChange Change)> Histories { get; }
-}
-
-/// <summary>What one batch write changed.</summary>
-public sealed record BatchWriteResult(int OrdersInserted, int CustomerVersionsWritten, int ProductsWritten, int DatesWritten);
 
 /// <summary>
 /// Writes batches of orders into the star schema of any warehouse, with the SQL in <c>sql/ingestion</c>. Reads

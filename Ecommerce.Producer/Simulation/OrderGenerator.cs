@@ -4,19 +4,6 @@ using Bogus;
 
 namespace Ecommerce.Producer.Simulation;
 
-/// <summary>What an event is meant to be: a valid order, or one of the ways events get broken in the wild.</summary>
-public enum EventKind
-{
-    Valid,
-    MalformedJson,
-    MissingField,
-    NegativeQuantity,
-    WrongType,
-}
-
-/// <summary>One event ready to send: the Kafka key, the payload bytes, and what it was meant to be.</summary>
-public sealed record SimulatedEvent(string Key, byte[] Payload, EventKind Kind, OrderEvent Order);
-
 /// <summary>
 /// Generates the order stream. Purchases follow a Zipf law over customers (a few order very often, most rarely),
 /// customers move region or change name now and then, quantities are mostly small, and a configurable share

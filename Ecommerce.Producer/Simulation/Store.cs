@@ -2,16 +2,6 @@ using Bogus;
 
 namespace Ecommerce.Producer.Simulation;
 
-public sealed record Product(string Id, string Name, string Category, decimal Price);
-
-/// <summary>A customer as the store knows them now; name and region change over time.</summary>
-public sealed class Customer(string id, string name, string region)
-{
-    public string Id { get; } = id;
-    public string Name { get; set; } = name;
-    public string Region { get; set; } = region;
-}
-
 /// <summary>
 /// The simulated store: a product catalog across categories with plausible prices, and a customer population.
 /// Everything is drawn from one seeded <see cref="Randomizer"/>, so a seed reproduces the same store.

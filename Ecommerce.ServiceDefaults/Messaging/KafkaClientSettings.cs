@@ -23,19 +23,3 @@ public abstract class KafkaClientSettings
 
     internal abstract ClientConfig ClientConfig { get; }
 }
-
-public sealed class KafkaProducerSettings : KafkaClientSettings
-{
-    /// <summary>Any librdkafka producer property, bound from the <c>Config</c> sub-section.</summary>
-    public ProducerConfig Config { get; } = new();
-
-    internal override ClientConfig ClientConfig => Config;
-}
-
-public sealed class KafkaConsumerSettings : KafkaClientSettings
-{
-    /// <summary>Any librdkafka consumer property, bound from the <c>Config</c> sub-section.</summary>
-    public ConsumerConfig Config { get; } = new();
-
-    internal override ClientConfig ClientConfig => Config;
-}

@@ -1,5 +1,5 @@
 using Ecommerce.Consumer.Analytics;
-using Ecommerce.Consumer.Ingestion;
+using Ecommerce.Consumer.Orders;
 using Ecommerce.Producer.Simulation;
 using Ecommerce.Tests.Infrastructure;
 using Ecommerce.Tests.Warehouse;

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using Ecommerce.Tests.Infrastructure;
 using Microsoft.Playwright;
 

@@ -1,6 +1,5 @@
 using System.Text;
 using System.Text.Json;
-using Confluent.Kafka;
 using Ecommerce.Consumer.Ingestion;
 using Ecommerce.Consumer.Warehouse;
 using Ecommerce.Producer.Simulation;

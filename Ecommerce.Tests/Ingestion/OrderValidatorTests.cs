@@ -1,5 +1,6 @@
 using System.Text;
 using Ecommerce.Consumer.Ingestion;
+using Ecommerce.Consumer.Orders;
 
 namespace Ecommerce.Tests.Ingestion;
 

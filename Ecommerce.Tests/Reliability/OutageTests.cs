@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
 using Ecommerce.Consumer.Warehouse;
-using Ecommerce.Producer.Simulation;
 using Ecommerce.Tests.Infrastructure;
 
 namespace Ecommerce.Tests.Reliability;

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
-using Ecommerce.Tests.Infrastructure;
 using Confluent.Kafka;
+using Ecommerce.Tests.Infrastructure;
 using Ecommerce.Tests.Infrastructure.Snowflake;
 using Ecommerce.Tests.Warehouse.Differential;
 

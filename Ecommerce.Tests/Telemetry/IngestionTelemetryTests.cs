@@ -3,12 +3,10 @@ using System.Text;
 using Confluent.Kafka;
 using Ecommerce.Consumer.Ingestion;
 using Ecommerce.Producer.Simulation;
-using Ecommerce.ServiceDefaults.Messaging;
 using Ecommerce.Tests.Infrastructure;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Ecommerce.Consumer.Ingestion;
+using Ecommerce.Consumer.Orders;
 using Ecommerce.Consumer.Warehouse;
 using Ecommerce.Consumer.Warehouse.Snowflake;
 using Ecommerce.Tests.Infrastructure;

@@ -6,9 +6,6 @@ using System.Text.Json;
 
 namespace Ecommerce.Consumer.Warehouse.Snowflake;
 
-/// <summary>The rows of a finished statement, every partition fetched, with the columns' Snowflake types.</summary>
-public sealed record SnowflakeResult(string? StatementHandle, IReadOnlyList<SqlApiColumn> Columns, IReadOnlyList<IReadOnlyList<string?>> Rows);
-
 /// <summary>
 /// Runs statements through Snowflake's SQL API v2 the way a production client must:
 /// <list type="bullet">

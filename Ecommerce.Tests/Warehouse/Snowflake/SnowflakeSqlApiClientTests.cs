@@ -1,7 +1,6 @@
 using System.Globalization;
 using Ecommerce.Consumer.Warehouse;
 using Ecommerce.Consumer.Warehouse.Snowflake;
-using Ecommerce.Tests.Infrastructure;
 using Ecommerce.Tests.Infrastructure.Snowflake;
 using Microsoft.Extensions.Logging;
 

@@ -1,9 +1,6 @@
 using System.Diagnostics;
 
-namespace Ecommerce.Consumer.Ingestion;
-
-/// <summary>Where an event was read: enough to find it again, and to say so on the dead-letter topic.</summary>
-public readonly record struct SourcePosition(string Topic, int Partition, long Offset);
+namespace Ecommerce.Consumer.Orders;
 
 /// <summary>A valid order event with its content digest, where it was read, and the producer's trace context.</summary>
 /// <param name="Order">The parsed fields, timestamp in UTC.</param>

@@ -1,5 +1,4 @@
 using System.Globalization;
-using Aspire.Hosting.ApplicationModel;
 
 namespace Ecommerce.AppHost.Kafka;
 
@@ -13,15 +12,4 @@ public sealed class EmbeddedKafkaResource(string name, int port) : Resource(name
 
     public ReferenceExpression ConnectionStringExpression =>
         ReferenceExpression.Create($"127.0.0.1:{Port.ToString(CultureInfo.InvariantCulture)}");
-}
-
-/// <summary>The <c>apache/kafka</c> container, exposing its client listener on a fixed host port.</summary>
-public sealed class KafkaContainerResource(string name) : ContainerResource(name), IResourceWithConnectionString
-{
-    public const string EndpointName = "tcp";
-
-    public EndpointReference PrimaryEndpoint => new(this, EndpointName);
-
-    public ReferenceExpression ConnectionStringExpression =>
-        ReferenceExpression.Create($"{PrimaryEndpoint.Property(EndpointProperty.HostAndPort)}");
 }

@@ -1,0 +1,3 @@
+namespace Ecommerce.Consumer.Analytics;
+
+public sealed record MonthlySales(int Year, int Month, string Category, string Region, long Orders, long Units, decimal Revenue);

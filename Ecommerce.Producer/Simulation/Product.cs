@@ -1,0 +1,3 @@
+namespace Ecommerce.Producer.Simulation;
+
+public sealed record Product(string Id, string Name, string Category, decimal Price);
