@@ -183,11 +183,13 @@ public abstract class AnalyticsQueriesTests : IAsyncLifetime
     }
 }
 
+[Trait("Category", "Fast")]
 public sealed class AnalyticsQueriesOnDuckDbTests : AnalyticsQueriesTests
 {
     protected override string Warehouse => WarehouseTestBed.DuckDb;
 }
 
+[Trait("Category", "Fast")]
 public sealed class AnalyticsQueriesOnSnowflakeTests : AnalyticsQueriesTests
 {
     protected override string Warehouse => WarehouseTestBed.Snowflake;

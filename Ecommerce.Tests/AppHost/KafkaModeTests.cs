@@ -8,6 +8,7 @@ namespace Ecommerce.Tests.AppHost;
 /// The four ways the AppHost provides Kafka, checked on the application model (nothing is started, so the container
 /// mode can be checked on a machine without a container engine).
 /// </summary>
+[Trait("Category", "Fast")]
 public sealed class KafkaModeTests
 {
     private static Task<IDistributedApplicationTestingBuilder> ModelAsync(params string[] args) => AppModel.BuildAsync(args);

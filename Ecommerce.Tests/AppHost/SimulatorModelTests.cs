@@ -3,6 +3,7 @@ using Aspire.Hosting.ApplicationModel;
 namespace Ecommerce.Tests.AppHost;
 
 /// <summary>What the AppHost gives the simulator, checked on the application model.</summary>
+[Trait("Category", "Fast")]
 public sealed class SimulatorModelTests
 {
     [Fact]

@@ -4,6 +4,7 @@ using Aspire.Hosting.Testing;
 namespace Ecommerce.Tests.AppHost;
 
 /// <summary>What the AppHost gives the ingestion service for each warehouse, checked on the application model.</summary>
+[Trait("Category", "Fast")]
 public sealed class WarehouseModelTests
 {
     private static Task<IDistributedApplicationTestingBuilder> ModelAsync(params string[] args) =>

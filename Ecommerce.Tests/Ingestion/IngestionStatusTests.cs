@@ -4,6 +4,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 namespace Ecommerce.Tests.Ingestion;
 
 /// <summary>What /health and the status endpoint say about trouble, in Production and elsewhere.</summary>
+[Trait("Category", "Fast")]
 public sealed class IngestionStatusTests
 {
     private static readonly DateTimeOffset Now = new(2026, 12, 1, 12, 0, 0, TimeSpan.Zero);

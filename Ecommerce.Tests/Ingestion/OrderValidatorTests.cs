@@ -4,6 +4,7 @@ using Ecommerce.Consumer.Orders;
 
 namespace Ecommerce.Tests.Ingestion;
 
+[Trait("Category", "Fast")]
 public sealed class OrderValidatorTests
 {
     // Exactly what the original Python producer sent: json.dumps of a dict with a naive isoformat() timestamp.

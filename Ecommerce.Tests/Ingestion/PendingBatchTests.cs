@@ -6,6 +6,7 @@ using Ecommerce.Tests.Infrastructure;
 
 namespace Ecommerce.Tests.Ingestion;
 
+[Trait("Category", "Fast")]
 public sealed class PendingBatchTests
 {
     private static readonly OrderGenerator Generator = new(new SimulatorOptions { Seed = 11 }, new FixedTimeProvider(DateTimeOffset.UnixEpoch.AddYears(56)));

@@ -4,6 +4,7 @@ using Ecommerce.Tests.Infrastructure;
 
 namespace Ecommerce.Tests.Simulation;
 
+[Trait("Category", "Fast")]
 public sealed class OrderGeneratorTests
 {
     private static readonly DateTimeOffset Now = new(2026, 11, 26, 12, 0, 0, TimeSpan.Zero);

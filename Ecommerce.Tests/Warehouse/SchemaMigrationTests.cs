@@ -5,6 +5,7 @@ using Ecommerce.Tests.Infrastructure;
 namespace Ecommerce.Tests.Warehouse;
 
 /// <summary>A warehouse made by an earlier version of the service is brought up to date at start-up, data kept.</summary>
+[Trait("Category", "Fast")]
 public sealed class SchemaMigrationTests
 {
     /// <summary>The customer and product tables as the service created them before ORDER_COUNT and LAST_ORDER_ID.</summary>

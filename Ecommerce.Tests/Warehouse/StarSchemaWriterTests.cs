@@ -300,6 +300,7 @@ public abstract class StarSchemaWriterTests
     }
 }
 
+[Trait("Category", "Fast")]
 public sealed class StarSchemaWriterOnDuckDbTests : StarSchemaWriterTests
 {
     protected override string Warehouse => WarehouseTestBed.DuckDb;

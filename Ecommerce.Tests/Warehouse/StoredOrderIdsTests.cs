@@ -60,6 +60,7 @@ public sealed class StoredOrderIdsTests
 }
 
 /// <summary>The ids a DuckDB file holds, as its providers know them: read from the file, shared, kept up to date.</summary>
+[Trait("Category", "Fast")]
 public sealed class DuckDbStoredOrderIdsTests
 {
     private static readonly DateTime T0 = new(2026, 3, 1, 9, 0, 0, DateTimeKind.Utc);

@@ -1,6 +1,7 @@
 namespace Ecommerce.Tests.Warehouse.Differential;
 
 /// <summary>The answer key itself, on a log small enough to work out by hand.</summary>
+[Trait("Category", "Fast")]
 public sealed class ReferenceModelTests
 {
     private static readonly DateTime T0 = new(2026, 3, 1, 9, 0, 0, DateTimeKind.Utc);

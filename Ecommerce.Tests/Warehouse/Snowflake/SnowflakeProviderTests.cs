@@ -3,6 +3,7 @@ using Ecommerce.Consumer.Warehouse;
 namespace Ecommerce.Tests.Warehouse.Snowflake;
 
 /// <summary>What the Snowflake provider sends, beyond what lands: settings an account could otherwise change.</summary>
+[Trait("Category", "Fast")]
 public sealed class SnowflakeProviderTests
 {
     [Fact]

@@ -6,6 +6,7 @@ using Microsoft.IdentityModel.JsonWebTokens;
 namespace Ecommerce.Tests.Warehouse.Snowflake;
 
 /// <summary>Snowflake settings and key-pair tokens: what is checked at start-up, and what the JWT says.</summary>
+[Trait("Category", "Fast")]
 public sealed class SnowflakeSettingsTests
 {
     private static SnowflakeOptions Complete(string? privateKey = null) => new()
