@@ -234,7 +234,7 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
         {
             await statement();
         }
-        catch (SnowflakeException ex) when (ex.Message.Contains("does not exist", StringComparison.OrdinalIgnoreCase))
+        catch (SnowflakeException ex) when (ex.IsMissingObject)
         {
             _tablesReady.Clear();
             throw;

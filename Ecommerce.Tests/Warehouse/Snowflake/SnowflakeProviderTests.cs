@@ -49,4 +49,29 @@ public sealed class SnowflakeProviderTests
         Assert.IsNotType<StaleReadException>(error);
         Assert.Contains("DIM_DATE", error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Staging_tables_dropped_by_hand_are_created_again_on_the_next_attempt()
+    {
+        await using var bed = await WarehouseTestBed.CreateAsync(WarehouseTestBed.Snowflake);
+        var t0 = new DateTime(2026, 3, 1, 9, 0, 0, DateTimeKind.Utc);
+        await bed.Writer.WriteAsync([WarehouseTestBed.Order("o-1", t0)], [new("orders", 0, 1, "a") { FirstOffset = 0 }], CancellationToken.None);
+        var staging = (await bed.SnowflakeDouble!.QueryAsync(
+            "SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'ECOMMERCE_STAGE%'")).Select(r => (string)r[0]!).ToList();
+        Assert.NotEmpty(staging);
+        foreach (var table in staging)
+        {
+            await bed.SnowflakeDouble.QueryAsync($"DROP TABLE {table}");
+        }
+
+        // The first attempt meets the missing tables (Snowflake's 002003); the provider forgets them, and the retry
+        // creates them again, as the ingestion service's retry would.
+        await Assert.ThrowsAnyAsync<Exception>(() => bed.Writer.WriteAsync(
+            [WarehouseTestBed.Order("o-2", t0.AddMinutes(1))], [new("orders", 0, 2, "b") { FirstOffset = 1 }], CancellationToken.None));
+        await bed.Writer.WriteAsync(
+            [WarehouseTestBed.Order("o-2", t0.AddMinutes(1))], [new("orders", 0, 2, "b") { FirstOffset = 1 }], CancellationToken.None);
+
+        var stored = await bed.SnowflakeDouble.QueryAsync("SELECT ORDER_ID FROM FACT_ORDERS ORDER BY ORDER_ID");
+        Assert.Equal(["o-1", "o-2"], stored.Select(r => (string)r[0]!));
+    }
 }
