@@ -6,11 +6,22 @@ using Microsoft.Extensions.Options;
 namespace Ecommerce.Consumer.Ingestion;
 
 /// <summary>
-/// Reads orders from Kafka and writes them to the warehouse exactly once. Events are gathered into batches
-/// (<c>MaxBatchSize</c> events or <c>MaxBatchDelay</c>, whichever comes first; a batch due while the previous one is
-/// still being written grows on until that write ends or it is full). A batch is handed to the
-/// <see cref="BatchWriter"/> while the next one is read: one batch in flight at a time, so batches land in order,
-/// and the offsets of a batch are committed to Kafka only after the warehouse transaction that stored them.
+/// Reads orders from Kafka and writes them to the warehouse exactly once, in stages:
+/// <list type="number">
+/// <item><b>read</b>: <see cref="Consume"/> takes the next record (from where <see cref="PartitionResumer"/> said to
+/// start each partition);</item>
+/// <item><b>validate</b>: <see cref="ValidatedRecord.Of"/> (with <see cref="OrderValidator"/>) makes it an order or a
+/// rejection, and <see cref="PendingBatch"/> gathers both (<c>MaxBatchSize</c> events or <c>MaxBatchDelay</c>,
+/// whichever comes first; a batch due while the previous one is still being written grows on until that write ends
+/// or it is full);</item>
+/// <item><b>classify and write</b>: <see cref="BatchWriter"/> asks <see cref="StarSchemaWriter"/> which orders are new,
+/// duplicates or conflicts, sends the rejections and conflicts to the dead-letter topic
+/// (<see cref="DeadLetterPublisher"/>), and stores the new orders with the partitions' resume points in one
+/// warehouse transaction;</item>
+/// <item><b>commit</b>: <see cref="CommitToKafka"/> commits the batch's offsets to the consumer group, only after that
+/// transaction.</item>
+/// </list>
+/// A batch is written while the next one is read: one batch in flight at a time, so batches land in order.
 /// </summary>
 public sealed partial class IngestionWorker(
     KafkaConsumerFactory<byte[]?, byte[]?> consumers,
@@ -25,9 +36,9 @@ public sealed partial class IngestionWorker(
 {
     private static readonly TimeSpan IdlePoll = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan BusyPoll = TimeSpan.FromMilliseconds(10);
-    private static readonly TimeSpan RevokePatience = TimeSpan.FromSeconds(10);
+    private static readonly WritePatience RevokePatience = WritePatience.UpTo(TimeSpan.FromSeconds(10));
     private static readonly TimeSpan MaxQuietWait = TimeSpan.FromSeconds(30);
-    private static readonly TimeSpan ShutdownPatience = TimeSpan.FromSeconds(20);
+    private static readonly WritePatience ShutdownPatience = WritePatience.UpTo(TimeSpan.FromSeconds(20));
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(30);
 
     private readonly IngestionOptions _options = options.Value;
@@ -103,7 +114,7 @@ public sealed partial class IngestionWorker(
 
                 if (_inFlight is { Task.IsCompleted: true })
                 {
-                    FinishInFlight(consumer, commit: true, patience: Timeout.InfiniteTimeSpan);
+                    FinishInFlight(consumer, commit: true, WritePatience.Unlimited);
                 }
 
                 // A batch that is due while the previous one is still being written keeps growing, up to its limits:
@@ -111,7 +122,7 @@ public sealed partial class IngestionWorker(
                 // for it (the write in flight had to end first anyway). Only a full batch waits, reading nothing more.
                 if (BatchIsFull() || (BatchIsDue() && _inFlight is null))
                 {
-                    FinishInFlight(consumer, commit: true, patience: Timeout.InfiniteTimeSpan);
+                    FinishInFlight(consumer, commit: true, WritePatience.Unlimited);
                     StartWrite(_batch, retry: true);
                     _batch = NewBatch();
                 }
@@ -121,7 +132,7 @@ public sealed partial class IngestionWorker(
 
             // Stopping: finish the write in flight, write what was read, commit, leave the group, all within the
             // host's shutdown window; what cannot be written by then is read again on the next start.
-            var landed = FinishInFlight(consumer, commit: true, patience: ShutdownPatience);
+            var landed = FinishInFlight(consumer, commit: true, ShutdownPatience);
             WritePendingAfter(consumer, landed, retry: true, ShutdownPatience);
 
             consumer.Close();
@@ -176,7 +187,7 @@ public sealed partial class IngestionWorker(
         }
 
         _expected[partition] = record.Offset.Value + 1;
-        _batch.Add(record, time.GetTimestamp());
+        _batch.Add(ValidatedRecord.Of(record, time.GetUtcNow().UtcDateTime + _options.MaxFutureSkew), time.GetTimestamp());
     }
 
     private bool BatchIsFull() => _batch.Count >= _options.MaxBatchSize || _batch.Bytes >= _options.MaxBatchBytes;
@@ -200,7 +211,7 @@ public sealed partial class IngestionWorker(
         return remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero;
     }
 
-    private PendingBatch NewBatch() => new(() => time.GetUtcNow().UtcDateTime + _options.MaxFutureSkew);
+    private static PendingBatch NewBatch() => new();
 
     private TimeSpan BatchAge() => time.GetElapsedTime(_batch.StartedAt);
 
@@ -222,7 +233,7 @@ public sealed partial class IngestionWorker(
     /// <paramref name="patience"/> the write is abandoned (its retries stop; it is read again later).
     /// </summary>
     /// <returns>False when the write was abandoned: then no later event of its partitions may be written before it.</returns>
-    private bool FinishInFlight(IConsumer<byte[]?, byte[]?> consumer, bool commit, TimeSpan patience)
+    private bool FinishInFlight(IConsumer<byte[]?, byte[]?> consumer, bool commit, WritePatience patience)
     {
         if (_inFlight is not { } write)
         {
@@ -231,13 +242,13 @@ public sealed partial class IngestionWorker(
 
         if (!write.Task.IsCompleted)
         {
-            if (patience == TimeSpan.Zero)
+            if (patience.Limit == TimeSpan.Zero)
             {
                 write.Abandon.Cancel();
             }
-            else if (patience != Timeout.InfiniteTimeSpan)
+            else if (patience.Limit is { } limit)
             {
-                write.Abandon.CancelAfter(patience);
+                write.Abandon.CancelAfter(limit);
             }
 
             WaitPolling(consumer, write.Task);
@@ -263,7 +274,7 @@ public sealed partial class IngestionWorker(
     /// abandoned, they are dropped instead: their offsets would carry the warehouse's resume point past the abandoned
     /// events, which would then never be read again. Whoever reads the partitions next starts from the warehouse.
     /// </summary>
-    private void WritePendingAfter(IConsumer<byte[]?, byte[]?> consumer, bool previousLanded, bool retry, TimeSpan patience)
+    private void WritePendingAfter(IConsumer<byte[]?, byte[]?> consumer, bool previousLanded, bool retry, WritePatience patience)
     {
         if (_batch.IsEmpty)
         {
@@ -339,6 +350,16 @@ public sealed partial class IngestionWorker(
     }
 
     private sealed record InFlightWrite(Task<IReadOnlyList<PartitionProgress>?> Task, CancellationTokenSource Abandon);
+
+    /// <summary>How long to wait for a write that is still retrying before abandoning it (it is then read again later).</summary>
+    private readonly record struct WritePatience(TimeSpan? Limit)
+    {
+        public static WritePatience Unlimited => new(null);
+
+        public static WritePatience None => new(TimeSpan.Zero);
+
+        public static WritePatience UpTo(TimeSpan limit) => new(limit);
+    }
 
     private void CommitToKafka(IConsumer<byte[]?, byte[]?> consumer, IReadOnlyList<PartitionProgress> progress)
     {
@@ -443,7 +464,7 @@ public sealed partial class IngestionWorker(
         // While the partitions are still ours: let the write in flight finish (abandoning it if it is stuck retrying),
         // then give the pending batch one attempt. Whatever does not land is read again by the next owner, from the
         // warehouse's offsets.
-        var landed = FinishInFlight(consumer, commit: true, patience: RevokePatience);
+        var landed = FinishInFlight(consumer, commit: true, RevokePatience);
         WritePendingAfter(consumer, landed, retry: false, RevokePatience);
 
         Forget(partitions);
@@ -456,7 +477,7 @@ public sealed partial class IngestionWorker(
         _inRebalance = true;
         try
         {
-            FinishInFlight(consumer, commit: false, patience: TimeSpan.Zero);
+            FinishInFlight(consumer, commit: false, WritePatience.None);
         }
         finally
         {

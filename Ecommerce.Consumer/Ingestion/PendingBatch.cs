@@ -3,17 +3,14 @@ using System.Security.Cryptography;
 using Confluent.Kafka;
 using Ecommerce.Consumer.Orders;
 using Ecommerce.Consumer.Warehouse;
-using Ecommerce.ServiceDefaults.Messaging;
 
 namespace Ecommerce.Consumer.Ingestion;
 
 /// <summary>
-/// The events read since the last write: valid orders, dead letters, and for each partition how far the batch
-/// reaches. Flushed as a whole when it is full or old enough.
+/// The events read since the last write, validated: valid orders, dead letters, and for each partition how far the
+/// batch reaches. Flushed as a whole when it is full or old enough.
 /// </summary>
-/// <param name="latestAllowed">The latest order time accepted at the moment an event is read (now plus the allowed
-/// clock skew); none when null.</param>
-public sealed class PendingBatch(Func<DateTime>? latestAllowed = null)
+public sealed class PendingBatch
 {
     private readonly List<IncomingOrder> _orders = [];
     private readonly List<DeadLetter> _deadLetters = [];
@@ -84,8 +81,11 @@ public sealed class PendingBatch(Func<DateTime>? latestAllowed = null)
 
     private long StoredNext(int partition) => _storedElsewhere.GetValueOrDefault(partition, long.MinValue);
 
-    public void Add(ConsumeResult<byte[]?, byte[]?> record, long now)
+    /// <summary>Adds a validated record: its order to the batch's orders, or the record to its dead letters.</summary>
+    public void Add(ValidatedRecord validated, long now)
     {
+        ArgumentNullException.ThrowIfNull(validated);
+        var record = validated.Record;
         if (Count == 0)
         {
             StartedAt = now;
@@ -96,30 +96,15 @@ public sealed class PendingBatch(Func<DateTime>? latestAllowed = null)
         _lastRecords[record.Partition.Value] = record;
         _firstOffsets.TryAdd(record.Partition.Value, record.Offset.Value);
 
-        ParsedOrder order;
-        Rejection? rejection;
-        try
+        if (validated.Order is { } order)
         {
-            if (!OrderValidator.TryParse(record.Message.Value, out order, out rejection, latestAllowed?.Invoke()))
-            {
-                _deadLetters.Add(new DeadLetter(record, rejection!));
-                return;
-            }
+            _orders.Add(order);
+            _orderRecords[(record.Partition.Value, record.Offset.Value)] = record;
         }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
+        else
         {
-            // The validator is meant never to throw; if some input still makes it, that input is dead-lettered with
-            // the error rather than stopping ingestion for everyone.
-            _deadLetters.Add(new DeadLetter(record, new Rejection(Rejection.MalformedCode, $"the event could not be read: {ex.Message}")));
-            return;
+            _deadLetters.Add(new DeadLetter(record, validated.Rejection!));
         }
-
-        _orders.Add(new IncomingOrder(
-            order,
-            OrderValidator.Digest(order),
-            new SourcePosition(record.Topic, record.Partition.Value, record.Offset.Value),
-            KafkaTracing.Extract(record.Message.Headers)));
-        _orderRecords[(record.Partition.Value, record.Offset.Value)] = record;
     }
 
     /// <summary>

@@ -25,7 +25,7 @@ public sealed class PendingBatchTests
         var batch = new PendingBatch();
         foreach (var record in new[] { Record(0, 10), Record(1, 3), Record(0, 11), Record(1, 4) })
         {
-            batch.Add(record, 0);
+            batch.Add(ValidatedRecord.Of(record, latestAllowed: null), 0);
         }
 
         var progress = batch.Progress().OrderBy(p => p.Partition).Select(p => (p.Partition, p.FirstOffset, p.NextOffset));
@@ -39,12 +39,12 @@ public sealed class PendingBatchTests
         var batch = new PendingBatch();
         foreach (var offset in new long[] { 10, 11, 12, 13, 14 })
         {
-            batch.Add(Record(0, offset), 0);
+            batch.Add(ValidatedRecord.Of(Record(0, offset), latestAllowed: null), 0);
         }
 
         foreach (var offset in new long[] { 3, 4, 5 })
         {
-            batch.Add(Record(1, offset), 0);
+            batch.Add(ValidatedRecord.Of(Record(1, offset), latestAllowed: null), 0);
         }
 
         Assert.True(batch.SkipStored([new StoredOffset(0, 13, "x"), new StoredOffset(1, 6, "y"), new StoredOffset(7, 99, "z")]));

@@ -36,13 +36,13 @@ public sealed class IngestionWriter : IDisposable
 
     /// <summary>A record as the consumer would have read it, to add to a <see cref="PendingBatch"/>.</summary>
     public static void Read(PendingBatch batch, string topic, int partition, long offset, byte[]? key, byte[] value) =>
-        batch.Add(new ConsumeResult<byte[]?, byte[]?>
+        batch.Add(ValidatedRecord.Of(new ConsumeResult<byte[]?, byte[]?>
         {
             Topic = topic,
             Partition = new Partition(partition),
             Offset = new Offset(offset),
             Message = new Message<byte[]?, byte[]?> { Key = key, Value = value, Headers = [] },
-        }, Stopwatch.GetTimestamp());
+        }, latestAllowed: null), Stopwatch.GetTimestamp());
 
     public void Dispose() => _metrics.Dispose();
 }
