@@ -171,18 +171,7 @@ public sealed partial class BatchWriter(
 
             var writeStarted = time.GetTimestamp();
             var progress = batch.Progress();
-            using (var write = KafkaTracing.Source.StartActivity("INSERT FACT_ORDERS", ActivityKind.Client))
-            {
-                write?.SetTag("db.system.name", writer.SystemName);
-                write?.SetTag("db.operation.name", "INSERT");
-                write?.SetTag("db.collection.name", "FACT_ORDERS");
-                write?.SetTag("db.operation.batch.size", classification.New.Count);
-                var result = await writer.WriteAsync(plan, progress, CancellationToken.None);
-                write?.SetTag("ecommerce.rows.orders", result.OrdersInserted);
-                write?.SetTag("ecommerce.rows.customer_versions", result.CustomerVersionsWritten);
-                write?.SetTag("ecommerce.rows.products", result.ProductsWritten);
-                write?.SetTag("ecommerce.rows.dates", result.DatesWritten);
-            }
+            await writer.WriteAsync(plan, progress, CancellationToken.None);
 
             Record(batch, classification, time.GetElapsedTime(writeStarted));
             activity?.SetTag("ecommerce.ingested", classification.New.Count);

@@ -4,12 +4,12 @@ using System.Diagnostics.Metrics;
 namespace Ecommerce.Consumer.Ingestion;
 
 /// <summary>The ingestion service's instruments (meter <c>Ecommerce.Consumer</c>).</summary>
-public sealed class IngestionMetrics : IDisposable
+public sealed class IngestionMetrics
 {
     public const string MeterName = "Ecommerce.Consumer";
     public const string OutcomeTag = "ecommerce.ingestion.outcome";
 
-    private readonly Meter _meter = new(MeterName);
+    private readonly Meter _meter;
     private readonly Counter<long> _events;
     private readonly Histogram<int> _batchSize;
     private readonly Histogram<double> _writeDuration;
@@ -18,8 +18,10 @@ public sealed class IngestionMetrics : IDisposable
     private readonly Counter<long> _units;
     private readonly Counter<long> _gap;
 
-    public IngestionMetrics(IngestionStatus status)
+    public IngestionMetrics(IngestionStatus status, IMeterFactory meters)
     {
+        ArgumentNullException.ThrowIfNull(meters);
+        _meter = meters.Create(MeterName); // Owned, and disposed, by the factory.
         _events = _meter.CreateCounter<long>("ecommerce.ingestion.events", "{event}",
             "Events handled, by outcome: ingested, duplicate, conflict or dead_lettered.");
         _batchSize = _meter.CreateHistogram<int>("ecommerce.ingestion.batch.size", "{event}", "Events per written batch.",
@@ -73,5 +75,4 @@ public sealed class IngestionMetrics : IDisposable
         _units.Add(units, tag);
     }
 
-    public void Dispose() => _meter.Dispose();
 }

@@ -3,11 +3,11 @@ using System.Diagnostics.Metrics;
 namespace Ecommerce.Producer.Simulation;
 
 /// <summary>The simulator's instruments (meter <c>Ecommerce.Producer</c>) and the totals behind its status endpoint.</summary>
-public sealed class SimulatorMetrics : IDisposable
+public sealed class SimulatorMetrics
 {
     public const string MeterName = "Ecommerce.Producer";
 
-    private readonly Meter _meter = new(MeterName);
+    private readonly Meter _meter;
     private readonly Counter<long> _produced;
     private readonly Counter<long> _failed;
     private readonly Counter<long> _invalid;
@@ -17,8 +17,10 @@ public sealed class SimulatorMetrics : IDisposable
     private long _failedTotal;
     private long _invalidTotal;
 
-    public SimulatorMetrics()
+    public SimulatorMetrics(IMeterFactory meters)
     {
+        ArgumentNullException.ThrowIfNull(meters);
+        _meter = meters.Create(MeterName); // Owned, and disposed, by the factory.
         _produced = _meter.CreateCounter<long>("ecommerce.orders.produced", "{order}", "Orders the broker acknowledged.");
         _failed = _meter.CreateCounter<long>("ecommerce.orders.failed", "{order}", "Orders the broker did not acknowledge.");
         _invalid = _meter.CreateCounter<long>("ecommerce.orders.invalid_sent", "{event}", "Deliberately invalid events sent.");
@@ -54,6 +56,4 @@ public sealed class SimulatorMetrics : IDisposable
         Interlocked.Increment(ref _failedTotal);
         _failed.Add(1, new KeyValuePair<string, object?>("error.type", reason));
     }
-
-    public void Dispose() => _meter.Dispose();
 }

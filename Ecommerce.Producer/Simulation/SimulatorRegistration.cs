@@ -1,4 +1,5 @@
 using Confluent.Kafka;
+using Ecommerce.ServiceDefaults.Messaging;
 
 namespace Ecommerce.Producer.Simulation;
 
@@ -22,6 +23,8 @@ public static class SimulatorRegistration
             settings.Config.ClientId ??= "ecommerce-producer";
         });
 
+        // One producer for the whole simulator, disposed (after the worker has flushed it) with the container.
+        builder.Services.AddSingleton(sp => sp.GetRequiredService<KafkaProducerFactory<string, byte[]>>().Create());
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<SimulatorMetrics>();
         builder.Services.AddSingleton(sp => new OrderGenerator(options, sp.GetRequiredService<TimeProvider>()));

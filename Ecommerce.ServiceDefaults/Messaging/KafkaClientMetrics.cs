@@ -9,15 +9,17 @@ namespace Ecommerce.ServiceDefaults.Messaging;
 /// integration uses so existing dashboards and alerts keep working. Each client is a series, tagged with its
 /// librdkafka handle name.
 /// </summary>
-public sealed class KafkaClientMetrics : IDisposable
+public sealed class KafkaClientMetrics
 {
     public const string MeterName = "Ecommerce.Messaging.Kafka";
 
-    private readonly Meter _meter = new(MeterName);
+    private readonly Meter _meter;
     private readonly ConcurrentDictionary<string, Snapshot> _latest = new();
 
-    public KafkaClientMetrics()
+    public KafkaClientMetrics(IMeterFactory meters)
     {
+        ArgumentNullException.ThrowIfNull(meters);
+        _meter = meters.Create(MeterName); // Owned, and disposed, by the factory.
         Gauge("messaging.kafka.consumer.queue.message_count", "{messages}", "Events waiting in the consumer's queue.", s => s.ReplyQueue, consumersOnly: true);
         Gauge("messaging.kafka.producer.queue.message_count", "{messages}", "Messages waiting to be sent.", s => s.MessageCount);
         Gauge("messaging.kafka.producer.queue.size", "By", "Bytes waiting to be sent.", s => s.MessageSize);
@@ -62,7 +64,6 @@ public sealed class KafkaClientMetrics : IDisposable
     /// <summary>The last statistics seen for each client, by handle name.</summary>
     public IReadOnlyDictionary<string, Snapshot> Latest => _latest;
 
-    public void Dispose() => _meter.Dispose();
 
     private static long Read(JsonElement root, string property) =>
         root.TryGetProperty(property, out var value) && value.TryGetInt64(out var number) ? number : 0;

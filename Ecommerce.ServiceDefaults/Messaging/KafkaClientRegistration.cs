@@ -16,8 +16,8 @@ public static class KafkaClientRegistration
     public const string ConsumerSectionName = "Aspire:Confluent:Kafka:Consumer";
 
     /// <summary>
-    /// Registers a <see cref="KafkaProducerFactory{TKey,TValue}"/> and a singleton <see cref="IProducer{TKey,TValue}"/>
-    /// for the cluster named <paramref name="connectionName"/>.
+    /// Registers a <see cref="KafkaProducerFactory{TKey,TValue}"/> for the cluster named <paramref name="connectionName"/>.
+    /// Services build the producers they need from it, each with its own tweaks, and own them.
     /// </summary>
     public static IHostApplicationBuilder AddKafkaProducer<TKey, TValue>(
         this IHostApplicationBuilder builder,
@@ -32,14 +32,13 @@ public static class KafkaClientRegistration
         builder.Services.TryAddSingleton<KafkaClientMetrics>();
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton<KafkaProducerFactory<TKey, TValue>>();
-        builder.Services.AddSingleton(sp => sp.GetRequiredService<KafkaProducerFactory<TKey, TValue>>().Create());
         AddHealthCheck(builder, connectionName, settings);
         return builder;
     }
 
     /// <summary>
-    /// Registers a <see cref="KafkaConsumerFactory{TKey,TValue}"/> (for services that need their own rebalance
-    /// handlers) and a singleton <see cref="IConsumer{TKey,TValue}"/> for the cluster named <paramref name="connectionName"/>.
+    /// Registers a <see cref="KafkaConsumerFactory{TKey,TValue}"/> for the cluster named <paramref name="connectionName"/>.
+    /// Services build their consumers from it (each with its own group and rebalance handlers), and own them.
     /// </summary>
     public static IHostApplicationBuilder AddKafkaConsumer<TKey, TValue>(
         this IHostApplicationBuilder builder,
@@ -54,7 +53,6 @@ public static class KafkaClientRegistration
         builder.Services.TryAddSingleton<KafkaClientMetrics>();
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton<KafkaConsumerFactory<TKey, TValue>>();
-        builder.Services.AddSingleton(sp => sp.GetRequiredService<KafkaConsumerFactory<TKey, TValue>>().Create());
         AddHealthCheck(builder, connectionName, settings);
         return builder;
     }

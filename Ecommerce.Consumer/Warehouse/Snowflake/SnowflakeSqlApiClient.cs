@@ -24,8 +24,11 @@ public sealed partial class SnowflakeSqlApiClient(
     SnowflakeOptions options,
     SnowflakeCredentials credentials,
     TimeProvider time,
+    IMeterFactory meters,
     ILogger<SnowflakeSqlApiClient> logger)
 {
+    public const string MeterName = "Ecommerce.Warehouse.Snowflake";
+
     public const string StatementsPath = "api/v2/statements";
     public const string HttpClientKey = "snowflake";
     private const string IncompleteResultCode = "391908";
@@ -33,10 +36,9 @@ public sealed partial class SnowflakeSqlApiClient(
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan FirstPollDelay = TimeSpan.FromMilliseconds(50);
     private static readonly TimeSpan MaxPollDelay = TimeSpan.FromSeconds(2);
-    private static readonly Meter Meter = new("Ecommerce.Warehouse.Snowflake");
-    private static readonly Counter<long> Retries = Meter.CreateCounter<long>(
-        "ecommerce.snowflake.retries", "{attempt}", "Statement submissions and polls retried after a transient failure (429, 5xx, dropped connection, timeout).");
     private static readonly ProductInfoHeaderValue UserAgent = new("Ecommerce.Consumer", typeof(SnowflakeSqlApiClient).Assembly.GetName().Version?.ToString(3) ?? "1.0");
+    private readonly Counter<long> _retries = meters.Create(MeterName).CreateCounter<long>(
+        "ecommerce.snowflake.retries", "{attempt}", "Statement submissions and polls retried after a transient failure (429, 5xx, dropped connection, timeout).");
 
     /// <summary>
     /// The HTTP client this class expects: it decompresses (later result partitions come gzipped), renews pooled
@@ -295,7 +297,7 @@ public sealed partial class SnowflakeSqlApiClient(
             }
 
             LogRetrying(what, attempt, failure, wait.TotalMilliseconds);
-            Retries.Add(1, new KeyValuePair<string, object?>("error.type", errorType));
+            _retries.Add(1, new KeyValuePair<string, object?>("error.type", errorType));
             await Task.Delay(wait, time, cancellationToken);
             delay = TimeSpan.FromTicks(Math.Min(MaxRetryDelay.Ticks, delay.Ticks * 2));
         }

@@ -90,10 +90,7 @@ public sealed class DifferentialRun
         }
         finally
         {
-            foreach (var writer in _writers)
-            {
-                writer.Dispose();
-            }
+            _writers.Clear();
         }
     }
 

@@ -17,7 +17,7 @@ namespace Ecommerce.Tests.Warehouse.Differential;
 /// </summary>
 public abstract class DifferentialTests(EmbeddedKafka kafka, ITestOutputHelper output) : IClassFixture<EmbeddedKafka>, IDisposable
 {
-    private readonly KafkaClientMetrics _clientMetrics = new();
+    private readonly KafkaClientMetrics _clientMetrics = new(TestMeters.Factory);
     private IReadOnlyList<DeadLetterPublisher>? _deadLetters;
 
     private static readonly TimeSpan ShrinkBudget = TimeSpan.FromSeconds(90);
@@ -54,7 +54,6 @@ public abstract class DifferentialTests(EmbeddedKafka kafka, ITestOutputHelper o
             publisher.Dispose();
         }
 
-        _clientMetrics.Dispose();
         GC.SuppressFinalize(this);
     }
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Confluent.Kafka;
 using Ecommerce.Consumer.Ingestion;
 using Ecommerce.Consumer.Warehouse;
+using Ecommerce.Tests.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
@@ -12,11 +13,10 @@ namespace Ecommerce.Tests.Warehouse.Differential;
 /// (<see cref="InterceptingWarehouse"/>), the star-schema writer and the batch writer, dead letters to
 /// <c>orders.dlq</c>.
 /// </summary>
-public sealed class IngestionWriter : IDisposable
+public sealed class IngestionWriter
 {
     public const string DeadLetterTopic = "orders.dlq";
 
-    private readonly IngestionMetrics _metrics;
 
     public IngestionWriter(int id, IWarehouseProvider provider, TimeProvider time, DeadLetterPublisher deadLetters, string topic)
     {
@@ -24,8 +24,7 @@ public sealed class IngestionWriter : IDisposable
         Warehouse = new InterceptingWarehouse(provider);
         var options = Options.Create(new IngestionOptions { Topic = topic, DeadLetterTopic = DeadLetterTopic });
         var status = new IngestionStatus();
-        _metrics = new IngestionMetrics(status);
-        Batches = new BatchWriter(new StarSchemaWriter(Warehouse, time), deadLetters, status, _metrics, options, time, NullLogger<BatchWriter>.Instance);
+        Batches = new BatchWriter(new StarSchemaWriter(Warehouse, time), deadLetters, status, new IngestionMetrics(status, TestMeters.Factory), options, time, NullLogger<BatchWriter>.Instance);
     }
 
     public int Id { get; }
@@ -43,6 +42,4 @@ public sealed class IngestionWriter : IDisposable
             Offset = new Offset(offset),
             Message = new Message<byte[]?, byte[]?> { Key = key, Value = value, Headers = [] },
         }, latestAllowed: null), Stopwatch.GetTimestamp());
-
-    public void Dispose() => _metrics.Dispose();
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Ecommerce.Consumer.Warehouse;
 using Ecommerce.Consumer.Warehouse.Snowflake;
+using Ecommerce.Tests.Infrastructure;
 using Ecommerce.Tests.Infrastructure.Snowflake;
 using Microsoft.Extensions.Logging;
 
@@ -297,7 +298,7 @@ public sealed class SnowflakeSqlApiClientTests : IAsyncLifetime
         options.Validate();
         _http?.Dispose();
         _http = SnowflakeSqlApiClient.CreateHttpClient(options);
-        return new SnowflakeSqlApiClient(_http, options, SnowflakeCredentials.From(options, TimeProvider.System), TimeProvider.System, _log);
+        return new SnowflakeSqlApiClient(_http, options, SnowflakeCredentials.From(options, TimeProvider.System), TimeProvider.System, TestMeters.Factory, _log);
     }
 
     private async Task<long> CountAsync(string table) =>
