@@ -1,12 +1,12 @@
 using Ecommerce.AppHost;
-using Ecommerce.AppHost.Kafka;
+using Ecommerce.Hosting.Kafka;
 
 // The whole local stack: a Kafka broker (container, embedded or external: see Kafka:Mode), the order simulator
 // and the ingestion service, with the Aspire dashboard showing their logs, traces and metrics.
 var builder = DistributedApplication.CreateBuilder(args);
 builder.StopServicesFirst();
 
-var kafka = builder.AddKafkaBroker("kafka");
+var kafka = builder.AddKafkaBroker("kafka", builder.PipelineTopics());
 
 builder.AddProject<Projects.Ecommerce_Consumer>("consumer")
     .WithReference(kafka)

@@ -1,4 +1,5 @@
-using Ecommerce.AppHost.Kafka;
+using Ecommerce.Hosting.Kafka;
+using Ecommerce.ServiceDefaults.Messaging;
 using Microsoft.Extensions.Configuration;
 
 namespace Ecommerce.AppHost;
@@ -29,6 +30,18 @@ internal static class ServiceConfigurationExtensions
         }
 
         return service;
+    }
+
+    /// <summary>
+    /// The topics the services will use, as the settings passed on to them name them (<c>Simulator:Topic</c>,
+    /// <c>Ingestion:Topic</c>, <c>Ingestion:DeadLetterTopic</c>), so that a renamed topic is the one created.
+    /// </summary>
+    public static IEnumerable<string> PipelineTopics(this IDistributedApplicationBuilder builder)
+    {
+        var configuration = builder.Configuration;
+        yield return configuration["Simulator:Topic"] is { Length: > 0 } produced ? produced : KafkaTopics.Orders;
+        yield return configuration["Ingestion:Topic"] is { Length: > 0 } consumed ? consumed : KafkaTopics.Orders;
+        yield return configuration["Ingestion:DeadLetterTopic"] is { Length: > 0 } deadLetters ? deadLetters : KafkaTopics.DeadLetters;
     }
 
     /// <summary>

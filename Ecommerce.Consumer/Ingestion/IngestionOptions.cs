@@ -1,3 +1,5 @@
+using Ecommerce.ServiceDefaults.Messaging;
+
 namespace Ecommerce.Consumer.Ingestion;
 
 /// <summary>The <c>Ingestion</c> configuration section.</summary>
@@ -9,10 +11,10 @@ public sealed class IngestionOptions
     public string GroupId { get; set; } = "ecommerce-ingestion";
 
     /// <summary>Topic the orders come from.</summary>
-    public string Topic { get; set; } = "orders";
+    public string Topic { get; set; } = KafkaTopics.Orders;
 
     /// <summary>Topic invalid events go to, with the reason in their headers.</summary>
-    public string DeadLetterTopic { get; set; } = "orders.dlq";
+    public string DeadLetterTopic { get; set; } = KafkaTopics.DeadLetters;
 
     /// <summary>
     /// A batch is written when it holds this many events... With DuckDB, 5,000 by default: larger batches are no

@@ -1,3 +1,5 @@
+using Ecommerce.ServiceDefaults.Messaging;
+
 namespace Ecommerce.Producer.Simulation;
 
 /// <summary>The <c>Simulator</c> configuration section.</summary>
@@ -36,7 +38,7 @@ public sealed class SimulatorOptions
     public double LateRate { get; set; }
 
     /// <summary>Topic the orders go to.</summary>
-    public string Topic { get; set; } = "orders";
+    public string Topic { get; set; } = KafkaTopics.Orders;
 
     /// <summary>How often a progress line is logged.</summary>
     public TimeSpan ProgressInterval { get; set; } = TimeSpan.FromSeconds(5);

@@ -1,6 +1,6 @@
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
-using Ecommerce.AppHost.Kafka;
+using Ecommerce.Hosting.Kafka;
 
 namespace Ecommerce.Tests.AppHost;
 
@@ -41,6 +41,19 @@ public sealed class KafkaModeTests
         var kafka = Assert.Single(builder.Resources.OfType<EmbeddedKafkaResource>());
         Assert.Equal("127.0.0.1:19093", await kafka.ConnectionStringExpression.GetValueAsync(CancellationToken.None));
         Assert.All(builder.Resources.OfType<ProjectResource>(), p => Assert.Contains(p.Annotations.OfType<WaitAnnotation>(), w => w.Resource == kafka));
+    }
+
+    [Fact]
+    public async Task The_embedded_broker_creates_the_topics_the_services_are_given_renamed_or_not()
+    {
+        await using (var defaults = await ModelAsync("--Kafka:Mode=embedded"))
+        {
+            Assert.Equal(["orders", "orders.dlq"], Assert.Single(defaults.Resources.OfType<EmbeddedKafkaResource>()).Topics);
+        }
+
+        await using var renamed = await ModelAsync(
+            "--Kafka:Mode=embedded", "--Simulator:Topic=sales", "--Ingestion:Topic=sales", "--Ingestion:DeadLetterTopic=sales.refused");
+        Assert.Equal(["sales", "sales.refused"], Assert.Single(renamed.Resources.OfType<EmbeddedKafkaResource>()).Topics);
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using Confluent.Kafka;
-using Ecommerce.AppHost.Kafka;
+using Ecommerce.Hosting.Kafka;
+using Ecommerce.ServiceDefaults.Messaging;
 
 namespace Ecommerce.Tests.Infrastructure;
 
@@ -17,7 +18,7 @@ public sealed class EmbeddedKafka : IAsyncLifetime
 
     public Task InitializeAsync()
     {
-        Broker = EmbeddedKafkaBroker.Start(0, KafkaHostingExtensions.Topics.ToDictionary(t => t, _ => Partitions));
+        Broker = EmbeddedKafkaBroker.Start(0, KafkaTopics.All.ToDictionary(t => t, _ => Partitions));
         return Task.CompletedTask;
     }
 

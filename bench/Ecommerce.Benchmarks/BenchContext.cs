@@ -1,7 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using Confluent.Kafka;
-using Ecommerce.AppHost.Kafka;
+using Ecommerce.Hosting.Kafka;
+using Ecommerce.ServiceDefaults.Messaging;
 using Ecommerce.Tests.Infrastructure;
 
 namespace Ecommerce.Benchmarks;
@@ -17,7 +18,7 @@ public sealed class BenchContext(string workDirectory, int orders)
     public const int Partitions = 12;
 
     public static EmbeddedKafkaBroker StartBroker() =>
-        EmbeddedKafkaBroker.Start(0, KafkaHostingExtensions.Topics.ToDictionary(t => t, _ => Partitions));
+        EmbeddedKafkaBroker.Start(0, KafkaTopics.All.ToDictionary(t => t, _ => Partitions));
 
     public string NewWarehouse() => Path.Combine(WorkDirectory, $"warehouse-{Guid.NewGuid():N}.duckdb");
 

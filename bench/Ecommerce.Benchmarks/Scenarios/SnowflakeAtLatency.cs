@@ -1,5 +1,5 @@
 using System.Globalization;
-using Ecommerce.AppHost.Kafka;
+using Ecommerce.Hosting.Kafka;
 using Ecommerce.Tests.Infrastructure;
 using Ecommerce.Tests.Infrastructure.Snowflake;
 

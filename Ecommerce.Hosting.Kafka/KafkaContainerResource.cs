@@ -1,4 +1,4 @@
-namespace Ecommerce.AppHost.Kafka;
+namespace Ecommerce.Hosting.Kafka;
 
 /// <summary>The <c>apache/kafka</c> container, exposing its client listener on a fixed host port.</summary>
 public sealed class KafkaContainerResource(string name) : ContainerResource(name), IResourceWithConnectionString

@@ -1,4 +1,4 @@
-namespace Ecommerce.AppHost.Kafka;
+namespace Ecommerce.Hosting.Kafka;
 
 /// <summary>How the AppHost provides Kafka, read from the <c>Kafka</c> configuration section.</summary>
 public enum KafkaMode

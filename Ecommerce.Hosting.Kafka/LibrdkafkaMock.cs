@@ -1,7 +1,7 @@
 using System.Reflection;
 using System.Runtime.InteropServices;
 
-namespace Ecommerce.AppHost.Kafka;
+namespace Ecommerce.Hosting.Kafka;
 
 /// <summary>
 /// The few functions of librdkafka's C API needed to run its built-in mock cluster (rdkafka_mock.h), which

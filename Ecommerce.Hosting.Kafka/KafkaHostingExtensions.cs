@@ -7,27 +7,28 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
 
-namespace Ecommerce.AppHost.Kafka;
+namespace Ecommerce.Hosting.Kafka;
 
 public static class KafkaHostingExtensions
 {
-    /// <summary>Topics the pipeline uses, created up front so their partition count is known.</summary>
-    public static readonly string[] Topics = ["orders", "orders.dlq"];
-
     private const string ContainerImage = "apache/kafka";
     private const string ContainerTag = "4.1.0";
 
     /// <summary>
     /// Adds the Kafka cluster named <paramref name="name"/> in the mode <c>Kafka:Mode</c> asks for, and returns
-    /// it as a resource with a connection string that services take with <c>WithReference</c>.
+    /// it as a resource with a connection string that services take with <c>WithReference</c>. The embedded broker
+    /// creates <paramref name="topics"/> up front, so their partition count is known; a container broker creates
+    /// topics on first use with the same count; an external cluster's topics are its operators' business.
     /// </summary>
-    public static IResourceBuilder<IResourceWithConnectionString> AddKafkaBroker(this IDistributedApplicationBuilder builder, string name)
+    public static IResourceBuilder<IResourceWithConnectionString> AddKafkaBroker(
+        this IDistributedApplicationBuilder builder, string name, IEnumerable<string> topics)
     {
+        ArgumentNullException.ThrowIfNull(topics);
         var options = KafkaHostOptions.FromConfiguration(builder.Configuration);
         var (mode, why) = ChooseMode(options.Mode);
         builder.Eventing.Subscribe<BeforeStartEvent>((evt, _) =>
         {
-            evt.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Ecommerce.AppHost.Kafka")
+            evt.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Ecommerce.Hosting.Kafka")
                 .LogInformation("Kafka mode: {Mode} ({Reason})", mode.ToString().ToLowerInvariant(), why);
             return Task.CompletedTask;
         });
@@ -35,7 +36,7 @@ public static class KafkaHostingExtensions
         return mode switch
         {
             KafkaMode.Container => AddContainer(builder, name, options),
-            KafkaMode.Embedded => AddEmbedded(builder, name, options),
+            KafkaMode.Embedded => AddEmbedded(builder, name, options, topics.Distinct(StringComparer.Ordinal).ToArray()),
             _ => AddExternal(builder, name),
         };
     }
@@ -53,12 +54,12 @@ public static class KafkaHostingExtensions
     }
 
     private static IResourceBuilder<IResourceWithConnectionString> AddEmbedded(
-        IDistributedApplicationBuilder builder, string name, KafkaHostOptions options)
+        IDistributedApplicationBuilder builder, string name, KafkaHostOptions options, IReadOnlyList<string> topicNames)
     {
         // The connection string must be known before anything starts, so a port of 0 is settled here.
         var port = options.Port == 0 ? FreeLoopbackPort() : options.Port;
-        var resource = new EmbeddedKafkaResource(name, port);
-        var topics = Topics.ToDictionary(topic => topic, _ => options.Partitions);
+        var resource = new EmbeddedKafkaResource(name, port, topicNames);
+        var topics = topicNames.ToDictionary(topic => topic, _ => options.Partitions);
 
         // Disposed with the AppHost's services, so the broker lives exactly as long as the app.
         builder.Services.AddSingleton(_ => new EmbeddedBrokerLifetime(resource));

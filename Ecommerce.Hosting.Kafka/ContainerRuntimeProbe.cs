@@ -1,7 +1,7 @@
 using System.ComponentModel;
 using System.Diagnostics;
 
-namespace Ecommerce.AppHost.Kafka;
+namespace Ecommerce.Hosting.Kafka;
 
 /// <summary>
 /// Asks the container runtime Aspire would use whether its engine answers. A Docker client without an engine

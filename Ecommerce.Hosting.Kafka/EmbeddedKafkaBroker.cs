@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 
-namespace Ecommerce.AppHost.Kafka;
+namespace Ecommerce.Hosting.Kafka;
 
 /// <summary>
 /// A Kafka-protocol broker without a container or a JVM: librdkafka's mock cluster, hosted in this process,

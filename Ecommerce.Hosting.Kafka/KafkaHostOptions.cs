@@ -1,7 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.Configuration;
 
-namespace Ecommerce.AppHost.Kafka;
+namespace Ecommerce.Hosting.Kafka;
 
 public sealed record KafkaHostOptions(KafkaMode Mode, int Port, bool DataVolume, int Partitions)
 {
