@@ -1,6 +1,8 @@
 using Ecommerce.Consumer.Analytics;
 using Ecommerce.Consumer.DeadLetters;
 using Ecommerce.Consumer.Ingestion;
+using Ecommerce.ServiceDefaults;
+using Microsoft.Extensions.Options;
 
 // The ingestion service: reads orders from Kafka into the star-schema warehouse, exactly once, and answers the
 // analytics questions over HTTP.
@@ -14,6 +16,7 @@ try
     builder.AddDeadLetters();
 
     var app = builder.Build();
+    app.Services.CheckSettings();
 
     app.UseDefaultFiles();
     app.UseStaticFiles(); // The sales dashboard (wwwroot/dashboard) and the chart library it uses.
@@ -25,9 +28,10 @@ try
     app.Run();
     return Environment.ExitCode;
 }
-catch (InvalidOperationException ex)
+catch (Exception ex) when (ex is InvalidConfigurationException or OptionsValidationException)
 {
-    // Settings are checked while the service is put together; say which one is wrong, without a crash dump.
+    // A wrong setting, found while the service is put together or starts: say which one, without a crash dump.
+    // Anything else is a defect and keeps its stack trace.
     Console.Error.WriteLine($"Ecommerce.Consumer cannot start: {ex.Message}");
     return 1;
 }

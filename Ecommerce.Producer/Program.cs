@@ -1,4 +1,6 @@
 using Ecommerce.Producer.Simulation;
+using Ecommerce.ServiceDefaults;
+using Microsoft.Extensions.Options;
 
 // The order simulator: a store's orders, sent to Kafka topic "orders" at a configurable rate.
 try
@@ -9,6 +11,7 @@ try
     builder.AddOrderSimulator();
 
     var app = builder.Build();
+    app.Services.CheckSettings();
 
     app.MapDefaultEndpoints();
     app.MapSimulatorStatus();
@@ -16,9 +19,10 @@ try
     app.Run();
     return Environment.ExitCode;
 }
-catch (InvalidOperationException ex)
+catch (Exception ex) when (ex is InvalidConfigurationException or OptionsValidationException)
 {
-    // Settings are checked while the service is put together; say which one is wrong, without a crash dump.
+    // A wrong setting, found while the service is put together or starts: say which one, without a crash dump.
+    // Anything else is a defect and keeps its stack trace.
     Console.Error.WriteLine($"Ecommerce.Producer cannot start: {ex.Message}");
     return 1;
 }

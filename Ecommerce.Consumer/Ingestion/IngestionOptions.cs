@@ -1,9 +1,10 @@
+using Ecommerce.ServiceDefaults;
 using Ecommerce.ServiceDefaults.Messaging;
 
 namespace Ecommerce.Consumer.Ingestion;
 
 /// <summary>The <c>Ingestion</c> configuration section.</summary>
-public sealed class IngestionOptions
+public sealed class IngestionOptions : ISettings
 {
     public const string SectionName = "Ingestion";
 
@@ -56,32 +57,32 @@ public sealed class IngestionOptions
     {
         if (Consumers is < 1 or > 64)
         {
-            throw new InvalidOperationException($"{SectionName}:Consumers is {Consumers}; expected 1 to 64.");
+            throw new InvalidConfigurationException($"{SectionName}:Consumers is {Consumers}; expected 1 to 64.");
         }
 
         if (string.IsNullOrWhiteSpace(GroupId))
         {
-            throw new InvalidOperationException($"{SectionName}:GroupId is empty; expected a consumer group name.");
+            throw new InvalidConfigurationException($"{SectionName}:GroupId is empty; expected a consumer group name.");
         }
 
         if (MaxBatchSize < 1)
         {
-            throw new InvalidOperationException($"{SectionName}:MaxBatchSize is {MaxBatchSize}; expected 1 or more.");
+            throw new InvalidConfigurationException($"{SectionName}:MaxBatchSize is {MaxBatchSize}; expected 1 or more.");
         }
 
         if (MaxBatchBytes < 64 * 1024)
         {
-            throw new InvalidOperationException($"{SectionName}:MaxBatchBytes is {MaxBatchBytes}; expected 65536 (64 KiB) or more.");
+            throw new InvalidConfigurationException($"{SectionName}:MaxBatchBytes is {MaxBatchBytes}; expected 65536 (64 KiB) or more.");
         }
 
         if (MaxFutureSkew < TimeSpan.Zero || MaxFutureSkew > TimeSpan.FromDays(7))
         {
-            throw new InvalidOperationException($"{SectionName}:MaxFutureSkew is {MaxFutureSkew}; expected 00:00:00 to 7.00:00:00.");
+            throw new InvalidConfigurationException($"{SectionName}:MaxFutureSkew is {MaxFutureSkew}; expected 00:00:00 to 7.00:00:00.");
         }
 
         if (MaxBatchDelay <= TimeSpan.Zero)
         {
-            throw new InvalidOperationException($"{SectionName}:MaxBatchDelay is {MaxBatchDelay}; expected a positive duration such as 00:00:00.200.");
+            throw new InvalidConfigurationException($"{SectionName}:MaxBatchDelay is {MaxBatchDelay}; expected a positive duration such as 00:00:00.200.");
         }
     }
 }

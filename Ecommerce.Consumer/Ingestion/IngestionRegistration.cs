@@ -1,4 +1,5 @@
 using Ecommerce.Consumer.Warehouse;
+using Ecommerce.ServiceDefaults;
 
 namespace Ecommerce.Consumer.Ingestion;
 
@@ -7,14 +8,15 @@ public static class IngestionRegistration
     /// <summary>Registers the ingestion pipeline: Kafka clients, validation, dead letters, the worker and its health.</summary>
     public static IHostApplicationBuilder AddOrderIngestion(this IHostApplicationBuilder builder)
     {
-        var options = builder.Configuration.GetSection(IngestionOptions.SectionName).Get<IngestionOptions>() ?? new IngestionOptions();
-        if (builder.Configuration[$"{IngestionOptions.SectionName}:{nameof(IngestionOptions.MaxBatchSize)}"] is null && WarehouseRegistration.UsesSnowflake(builder.Configuration))
+        var configuration = builder.Configuration;
+        builder.AddSettings<IngestionOptions>(IngestionOptions.SectionName).PostConfigure(options =>
         {
-            options.MaxBatchSize = IngestionOptions.SnowflakeMaxBatchSize;
-        }
-
-        options.Validate();
-        builder.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(options));
+            // Larger batches by default on Snowflake, where a statement costs a round trip whatever its size.
+            if (configuration[$"{IngestionOptions.SectionName}:{nameof(IngestionOptions.MaxBatchSize)}"] is null && WarehouseRegistration.UsesSnowflake(configuration))
+            {
+                options.MaxBatchSize = IngestionOptions.SnowflakeMaxBatchSize;
+            }
+        });
 
         builder.AddKafkaConsumer<byte[]?, byte[]?>("kafka");
         builder.AddKafkaProducer<byte[]?, byte[]?>("kafka");
@@ -28,7 +30,9 @@ public static class IngestionRegistration
         builder.Services.AddSingleton<DeadLetterPublisher>();
         builder.Services.AddSingleton<PartitionResumer>();
         builder.Services.AddSingleton<BatchWriter>();
-        for (var i = 0; i < options.Consumers; i++)
+        // The one setting needed to put the service together: how many workers. A wrong value stops the start anyway.
+        var consumers = configuration.GetValue($"{IngestionOptions.SectionName}:{nameof(IngestionOptions.Consumers)}", new IngestionOptions().Consumers);
+        for (var i = 0; i < consumers; i++)
         {
             builder.Services.AddSingleton<IHostedService>(sp => ActivatorUtilities.CreateInstance<IngestionWorker>(sp));
         }

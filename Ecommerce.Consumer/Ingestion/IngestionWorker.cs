@@ -1,5 +1,6 @@
 using Confluent.Kafka;
 using Ecommerce.Consumer.Warehouse;
+using Ecommerce.ServiceDefaults;
 using Ecommerce.ServiceDefaults.Messaging;
 using Microsoft.Extensions.Options;
 
@@ -60,10 +61,10 @@ public sealed partial class IngestionWorker(
         {
             await writer.EnsureSchemaAsync(cancellationToken);
         }
-        catch (Exception ex) when (ex is not (InvalidOperationException or OperationCanceledException))
+        catch (Exception ex) when (ex is not (InvalidConfigurationException or OperationCanceledException))
         {
             // E.g. a Snowflake role without CREATE TABLE on the schema: say so in one line, with the warehouse's words.
-            throw new InvalidOperationException($"The {writer.SystemName} warehouse could not be prepared (sql/schema): {ex.Message}", ex);
+            throw new InvalidConfigurationException($"The {writer.SystemName} warehouse could not be prepared (sql/schema): {ex.Message}", ex);
         }
 
         await base.StartAsync(cancellationToken);

@@ -1,4 +1,6 @@
 using Ecommerce.Consumer.Warehouse.Snowflake;
+using Ecommerce.ServiceDefaults;
+using Microsoft.Extensions.Options;
 
 namespace Ecommerce.Consumer.Warehouse;
 
@@ -23,7 +25,7 @@ public static class WarehouseRegistration
             var connectionString = builder.Configuration.GetConnectionString(ConnectionName);
             if (string.IsNullOrWhiteSpace(connectionString))
             {
-                throw new InvalidOperationException(
+                throw new InvalidConfigurationException(
                     $"ConnectionStrings:{ConnectionName} is not set. Give the DuckDB file, e.g. the environment variable " +
                     $"ConnectionStrings__{ConnectionName}=\"Data Source=/var/lib/ecommerce/ecommerce.duckdb\".");
             }
@@ -36,7 +38,7 @@ public static class WarehouseRegistration
         }
         else
         {
-            throw new InvalidOperationException($"{ProviderKey} is '{provider}'; expected DuckDb or Snowflake.");
+            throw new InvalidConfigurationException($"{ProviderKey} is '{provider}'; expected DuckDb or Snowflake.");
         }
 
         builder.Services.AddSingleton<StarSchemaWriter>();
@@ -45,21 +47,20 @@ public static class WarehouseRegistration
 
     private static void AddSnowflake(IHostApplicationBuilder builder)
     {
-        var options = builder.Configuration.GetSection(SnowflakeOptions.SectionName).Get<SnowflakeOptions>() ?? new SnowflakeOptions();
-        options.Validate();
-        // The key is read and parsed now, so that a missing file or a wrong passphrase stops the start-up.
-        var credentials = SnowflakeCredentials.From(options, TimeProvider.System);
-
-        builder.Services.AddSingleton(options);
-        builder.Services.AddSingleton(credentials);
+        builder.AddSettings<SnowflakeOptions>(SnowflakeOptions.SectionName);
+        builder.Services.AddSingleton(sp => sp.GetRequiredService<IOptions<SnowflakeOptions>>().Value);
+        builder.Services.AddSingleton(sp => SnowflakeCredentials.From(sp.GetRequiredService<SnowflakeOptions>(), sp.GetRequiredService<TimeProvider>()));
+        // The key is read and parsed with the settings, so that a missing file or a wrong passphrase stops the start-up.
+        builder.Services.AddSettingsCheck(services => services.GetRequiredService<SnowflakeCredentials>());
         // An HttpClient of its own, outside IHttpClientFactory: the service defaults give factory clients a retry
         // handler, and a generic retry would resubmit a statement without the requestId + retry=true that keep
         // Snowflake from running it twice. The SQL API client does its own retries. (Tracing and HTTP metrics come
         // from the runtime's own instrumentation, so this client is still on the dashboard.)
-        builder.Services.AddKeyedSingleton(SnowflakeSqlApiClient.HttpClientKey, (_, _) => SnowflakeSqlApiClient.CreateHttpClient(options));
+        builder.Services.AddKeyedSingleton(SnowflakeSqlApiClient.HttpClientKey, (sp, _) => SnowflakeSqlApiClient.CreateHttpClient(sp.GetRequiredService<SnowflakeOptions>()));
         builder.Services.AddSingleton(sp => ActivatorUtilities.CreateInstance<SnowflakeSqlApiClient>(
             sp, sp.GetRequiredKeyedService<HttpClient>(SnowflakeSqlApiClient.HttpClientKey)));
-        builder.Services.AddSingleton<IWarehouseProvider>(sp => new SnowflakeWarehouseProvider(sp.GetRequiredService<SnowflakeSqlApiClient>(), options, sp.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton<IWarehouseProvider>(sp => new SnowflakeWarehouseProvider(
+            sp.GetRequiredService<SnowflakeSqlApiClient>(), sp.GetRequiredService<SnowflakeOptions>(), sp.GetRequiredService<TimeProvider>()));
     }
 
     private static DuckDbWarehouseProvider OpenDuckDb(string connectionString)
@@ -70,7 +71,7 @@ public static class WarehouseRegistration
         }
         catch (Exception ex) when (ex is DuckDB.NET.Data.DuckDBException or IOException or UnauthorizedAccessException)
         {
-            throw new InvalidOperationException(
+            throw new InvalidConfigurationException(
                 $"The DuckDB warehouse given by ConnectionStrings:{ConnectionName} ('{connectionString}') could not be opened: {ex.Message}", ex);
         }
     }

@@ -1,9 +1,10 @@
 using Ecommerce.ServiceDefaults.Messaging;
+using Ecommerce.ServiceDefaults;
 
 namespace Ecommerce.Producer.Simulation;
 
 /// <summary>The <c>Simulator</c> configuration section.</summary>
-public sealed class SimulatorOptions
+public sealed class SimulatorOptions : ISettings
 {
     public const string SectionName = "Simulator";
 
@@ -50,7 +51,7 @@ public sealed class SimulatorOptions
         {
             if (!condition)
             {
-                throw new InvalidOperationException($"{SectionName}:{key} is '{value}'; {expectation}.");
+                throw new InvalidConfigurationException($"{SectionName}:{key} is '{value}'; {expectation}.");
             }
         }
 

@@ -1,5 +1,7 @@
 using Confluent.Kafka;
+using Ecommerce.ServiceDefaults;
 using Ecommerce.ServiceDefaults.Messaging;
+using Microsoft.Extensions.Options;
 
 namespace Ecommerce.Producer.Simulation;
 
@@ -8,9 +10,7 @@ public static class SimulatorRegistration
     /// <summary>Registers the order simulator: its options, the store and generator, the Kafka producer and the worker.</summary>
     public static IHostApplicationBuilder AddOrderSimulator(this IHostApplicationBuilder builder)
     {
-        var options = builder.Configuration.GetSection(SimulatorOptions.SectionName).Get<SimulatorOptions>() ?? new SimulatorOptions();
-        options.Validate();
-        builder.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(options));
+        builder.AddSettings<SimulatorOptions>(SimulatorOptions.SectionName);
 
         builder.AddKafkaProducer<string, byte[]>("kafka", settings =>
         {
@@ -27,7 +27,7 @@ public static class SimulatorRegistration
         builder.Services.AddSingleton(sp => sp.GetRequiredService<KafkaProducerFactory<string, byte[]>>().Create());
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<SimulatorMetrics>();
-        builder.Services.AddSingleton(sp => new OrderGenerator(options, sp.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton(sp => new OrderGenerator(sp.GetRequiredService<IOptions<SimulatorOptions>>().Value, sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddHostedService<SimulatorWorker>();
         return builder;
     }
@@ -35,7 +35,7 @@ public static class SimulatorRegistration
     /// <summary><c>GET /api/simulator/status</c>: what the simulator has sent so far.</summary>
     public static IEndpointRouteBuilder MapSimulatorStatus(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGet("/api/simulator/status", (SimulatorMetrics metrics, Microsoft.Extensions.Options.IOptions<SimulatorOptions> options) => new
+        endpoints.MapGet("/api/simulator/status", (SimulatorMetrics metrics, IOptions<SimulatorOptions> options) => new
         {
             sent = metrics.Sent,
             delivered = metrics.Delivered,

@@ -1,4 +1,5 @@
 using Confluent.Kafka;
+using Ecommerce.ServiceDefaults;
 using Ecommerce.ServiceDefaults.Messaging;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -79,7 +80,7 @@ public static class KafkaClientRegistration
 
         if (string.IsNullOrWhiteSpace(settings.ClientConfig.BootstrapServers))
         {
-            throw new InvalidOperationException(
+            throw new InvalidConfigurationException(
                 $"No Kafka bootstrap servers are configured for '{connectionName}'. Set ConnectionStrings:{connectionName} " +
                 $"(environment variable ConnectionStrings__{connectionName}), or {sectionName}:Config:BootstrapServers.");
         }

@@ -27,6 +27,31 @@ public sealed class ConfigurationErrorTests
     }
 
     [Fact]
+    public async Task A_wrong_setting_of_a_section_stops_each_service_with_one_line_naming_the_key()
+    {
+        using var directory = new TempDirectory();
+        var cases = new (string Project, string Key, string Value, string Expected)[]
+        {
+            ("Ecommerce.Consumer", "Ingestion__MaxBatchSize", "0", "Ingestion:MaxBatchSize is 0; expected 1 or more."),
+            ("Ecommerce.Producer", "Simulator__InvalidRate", "2", "Simulator:InvalidRate is '2'; expected a share from 0 to 1."),
+        };
+        foreach (var (project, key, value, expected) in cases)
+        {
+            await using var service = ServiceProcess.Start(project, new Dictionary<string, string?>
+            {
+                ["ConnectionStrings__kafka"] = "127.0.0.1:9",
+                ["ConnectionStrings__warehouse"] = $"Data Source={directory.File($"{project}.duckdb")}",
+                [key] = value,
+            });
+
+            await Assert.ThrowsAsync<InvalidOperationException>(() => service.WaitUntilHealthyAsync(Patience));
+            Assert.Equal(1, service.ExitCode);
+            Assert.Contains($"{project} cannot start: {expected}", service.Output, StringComparison.Ordinal);
+            Assert.DoesNotContain("   at ", service.Output, StringComparison.Ordinal); // No stack trace for a setting.
+        }
+    }
+
+    [Fact]
     public async Task An_unwritable_warehouse_path_stops_the_consumer_naming_the_setting()
     {
         await using var service = ServiceProcess.Start("Ecommerce.Consumer", new Dictionary<string, string?>

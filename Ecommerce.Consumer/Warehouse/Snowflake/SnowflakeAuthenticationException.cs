@@ -1,10 +1,12 @@
+using Ecommerce.ServiceDefaults;
+
 namespace Ecommerce.Consumer.Warehouse.Snowflake;
 
 /// <summary>
 /// Snowflake rejected the credentials (HTTP 401 or 403). Permanent until the settings change, so it is an
-/// <see cref="InvalidOperationException"/>: at start-up the service stops with this message instead of retrying.
+/// <see cref="InvalidConfigurationException"/>: at start-up the service stops with this message instead of retrying.
 /// </summary>
-public sealed class SnowflakeAuthenticationException : InvalidOperationException
+public sealed class SnowflakeAuthenticationException : InvalidConfigurationException
 {
     public SnowflakeAuthenticationException()
     {

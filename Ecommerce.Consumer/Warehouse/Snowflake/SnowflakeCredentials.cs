@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Ecommerce.ServiceDefaults;
 
 namespace Ecommerce.Consumer.Warehouse.Snowflake;
 
@@ -33,7 +34,7 @@ public abstract class SnowflakeCredentials
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw new InvalidOperationException($"{key} ('{options.PrivateKeyPath}') cannot be read: {ex.Message}", ex);
+            throw new InvalidConfigurationException($"{key} ('{options.PrivateKeyPath}') cannot be read: {ex.Message}", ex);
         }
 
         var rsa = RSA.Create();
@@ -43,7 +44,7 @@ public abstract class SnowflakeCredentials
             {
                 if (string.IsNullOrEmpty(options.PrivateKeyPassphrase))
                 {
-                    throw new InvalidOperationException(
+                    throw new InvalidConfigurationException(
                         $"The private key of {key} is encrypted and {SnowflakeOptions.SectionName}:PrivateKeyPassphrase is not set.");
                 }
 
@@ -60,7 +61,7 @@ public abstract class SnowflakeCredentials
         {
             rsa.Dispose();
             // The message of a wrong passphrase or a malformed file; the key material itself is never echoed.
-            throw new InvalidOperationException(
+            throw new InvalidConfigurationException(
                 $"{key} does not hold a usable RSA private key in PEM form (PKCS#8, optionally encrypted): {ex.Message}", ex);
         }
     }

@@ -1,10 +1,12 @@
+using Ecommerce.ServiceDefaults;
+
 namespace Ecommerce.Consumer.Warehouse.Snowflake;
 
 /// <summary>
 /// The <c>Snowflake</c> configuration section. Secrets (the private key, its passphrase, a token) come from the
 /// environment, user secrets or Aspire parameters marked secret; never from a committed file.
 /// </summary>
-public sealed partial class SnowflakeOptions
+public sealed partial class SnowflakeOptions : ISettings
 {
     public const string SectionName = "Snowflake";
 
@@ -92,7 +94,7 @@ public sealed partial class SnowflakeOptions
         if (!AccountIdentifier().IsMatch(Account!.Trim()))
         {
             // Not echoed: the value goes into the host name the signed JWT is sent to, and a wrong one may hold anything.
-            throw new InvalidOperationException(
+            throw new InvalidConfigurationException(
                 $"{SectionName}:Account is not an account identifier: expected letters, digits, '-', '_' and '.' only, such as " +
                 "myorg-myaccount or xy12345.eu-west-1 (no scheme, host name, path or port).");
         }
@@ -103,26 +105,26 @@ public sealed partial class SnowflakeOptions
             var hasKey = !string.IsNullOrWhiteSpace(PrivateKey);
             if (!hasPath && !hasKey)
             {
-                throw new InvalidOperationException(
+                throw new InvalidConfigurationException(
                     $"No Snowflake credential is set. Set {SectionName}:PrivateKeyPath (a PKCS#8 PEM file) or {SectionName}:PrivateKey for " +
                     $"key-pair authentication, or {SectionName}:Token with {SectionName}:TokenType for a programmatic access or OAuth token.");
             }
 
             if (hasPath && LooksLikeKey(PrivateKeyPath!))
             {
-                throw new InvalidOperationException(
+                throw new InvalidConfigurationException(
                     $"{SectionName}:PrivateKeyPath holds what looks like a key, not the path of a key file. Give the key itself as " +
                     $"{SectionName}:PrivateKey (a secret), or write it to a file and name that file here.");
             }
 
             if (hasPath && hasKey)
             {
-                throw new InvalidOperationException($"Both {SectionName}:PrivateKeyPath and {SectionName}:PrivateKey are set; set only one.");
+                throw new InvalidConfigurationException($"Both {SectionName}:PrivateKeyPath and {SectionName}:PrivateKey are set; set only one.");
             }
         }
         else if (TokenType is { Length: > 0 } type && !IsKnownTokenType(type))
         {
-            throw new InvalidOperationException(
+            throw new InvalidConfigurationException(
                 $"{SectionName}:TokenType is '{type}'; expected PROGRAMMATIC_ACCESS_TOKEN or OAUTH.");
         }
 
@@ -132,7 +134,7 @@ public sealed partial class SnowflakeOptions
             var loopbackHttp = url.Scheme == Uri.UriSchemeHttp && url.IsLoopback;
             if (!url.IsAbsoluteUri || !(secure || loopbackHttp))
             {
-                throw new InvalidOperationException(
+                throw new InvalidConfigurationException(
                     $"{SectionName}:BaseUrl is '{url}'; expected an https URL (plain http only for a loopback address).");
             }
         }
@@ -142,7 +144,7 @@ public sealed partial class SnowflakeOptions
         Positive(RetryFor, nameof(RetryFor));
         if (MaxBytesPerStatement is < 4_096 or > 16_000_000)
         {
-            throw new InvalidOperationException(
+            throw new InvalidConfigurationException(
                 $"{SectionName}:MaxBytesPerStatement is {MaxBytesPerStatement}; expected 4096 to 16000000.");
         }
     }
@@ -163,7 +165,7 @@ public sealed partial class SnowflakeOptions
     {
         if (string.IsNullOrWhiteSpace(value))
         {
-            throw new InvalidOperationException(
+            throw new InvalidConfigurationException(
                 $"{SectionName}:{key} is not set; it is {meaning}. Set it, e.g. with the environment variable {SectionName}__{key}.");
         }
     }
@@ -172,7 +174,7 @@ public sealed partial class SnowflakeOptions
     {
         if (value <= TimeSpan.Zero)
         {
-            throw new InvalidOperationException($"{SectionName}:{key} is {value}; expected a positive duration such as 00:01:00.");
+            throw new InvalidConfigurationException($"{SectionName}:{key} is {value}; expected a positive duration such as 00:01:00.");
         }
     }
 }

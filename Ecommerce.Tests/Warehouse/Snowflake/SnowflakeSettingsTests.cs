@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Ecommerce.Consumer.Warehouse.Snowflake;
+using Ecommerce.ServiceDefaults;
 using Ecommerce.Tests.Infrastructure;
 using Microsoft.IdentityModel.JsonWebTokens;
 
@@ -30,7 +31,7 @@ public sealed class SnowflakeSettingsTests
         var options = Complete();
         typeof(SnowflakeOptions).GetProperty(key)!.SetValue(options, null);
 
-        var error = Assert.Throws<InvalidOperationException>(options.Validate);
+        var error = Assert.Throws<InvalidConfigurationException>(options.Validate);
 
         Assert.Contains($"Snowflake:{key} is not set", error.Message, StringComparison.Ordinal);
         Assert.Contains($"Snowflake__{key}", error.Message, StringComparison.Ordinal);
@@ -46,7 +47,7 @@ public sealed class SnowflakeSettingsTests
         options.PrivateKey = null;
         options.PrivateKeyPath = pem;
 
-        var error = Assert.Throws<InvalidOperationException>(options.Validate);
+        var error = Assert.Throws<InvalidConfigurationException>(options.Validate);
 
         Assert.Contains("Snowflake:PrivateKeyPath", error.Message, StringComparison.Ordinal);
         Assert.Contains("Snowflake:PrivateKey", error.Message, StringComparison.Ordinal);
@@ -66,7 +67,7 @@ public sealed class SnowflakeSettingsTests
         var options = Complete();
         options.Account = account;
 
-        var error = Assert.Throws<InvalidOperationException>(options.Validate);
+        var error = Assert.Throws<InvalidConfigurationException>(options.Validate);
 
         Assert.Contains("Snowflake:Account is not an account identifier", error.Message, StringComparison.Ordinal);
         Assert.DoesNotContain(account, error.Message, StringComparison.Ordinal);
@@ -91,7 +92,7 @@ public sealed class SnowflakeSettingsTests
         var options = Complete();
         options.PrivateKey = null;
 
-        var error = Assert.Throws<InvalidOperationException>(options.Validate);
+        var error = Assert.Throws<InvalidConfigurationException>(options.Validate);
 
         Assert.Contains("Snowflake:PrivateKeyPath", error.Message, StringComparison.Ordinal);
         Assert.Contains("Snowflake:Token", error.Message, StringComparison.Ordinal);
@@ -105,7 +106,7 @@ public sealed class SnowflakeSettingsTests
         var options = Complete();
         options.BaseUrl = new Uri(url);
 
-        Assert.Contains("Snowflake:BaseUrl", Assert.Throws<InvalidOperationException>(options.Validate).Message, StringComparison.Ordinal);
+        Assert.Contains("Snowflake:BaseUrl", Assert.Throws<InvalidConfigurationException>(options.Validate).Message, StringComparison.Ordinal);
 
         options.BaseUrl = new Uri("http://127.0.0.1:8080/");
         options.Validate();
@@ -173,12 +174,12 @@ public sealed class SnowflakeSettingsTests
         Assert.Equal(KeyPairCredentials.Fingerprint(key), credentials.PublicKeyFingerprint);
 
         options.PrivateKeyPassphrase = "wrong";
-        var error = Assert.Throws<InvalidOperationException>(() => SnowflakeCredentials.From(options, TimeProvider.System));
+        var error = Assert.Throws<InvalidConfigurationException>(() => SnowflakeCredentials.From(options, TimeProvider.System));
         Assert.Contains("Snowflake:PrivateKey", error.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("correct horse", error.Message, StringComparison.Ordinal);
 
         options.PrivateKeyPassphrase = null;
-        Assert.Contains("Snowflake:PrivateKeyPassphrase", Assert.Throws<InvalidOperationException>(() => SnowflakeCredentials.From(options, TimeProvider.System)).Message, StringComparison.Ordinal);
+        Assert.Contains("Snowflake:PrivateKeyPassphrase", Assert.Throws<InvalidConfigurationException>(() => SnowflakeCredentials.From(options, TimeProvider.System)).Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -191,7 +192,7 @@ public sealed class SnowflakeSettingsTests
         options.PrivateKey = null;
         options.PrivateKeyPath = path;
 
-        var error = Assert.Throws<InvalidOperationException>(() => SnowflakeCredentials.From(options, TimeProvider.System));
+        var error = Assert.Throws<InvalidConfigurationException>(() => SnowflakeCredentials.From(options, TimeProvider.System));
 
         Assert.Contains("Snowflake:PrivateKeyPath", error.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("s3cr3t", error.Message, StringComparison.Ordinal);
