@@ -6,6 +6,9 @@ namespace Ecommerce.AppHost;
 
 internal static class ServiceConfigurationExtensions
 {
+    /// <summary>The warehouse's name in the model, and so its connection string's (<c>ConnectionStrings:warehouse</c>).</summary>
+    private const string WarehouseName = "warehouse";
+
     /// <summary>Keys of the AppHost's Snowflake section that are passed on as they are: none of them is a secret.</summary>
     private static readonly string[] SnowflakeTuningKeys =
         ["QueryTag", "StatementTimeout", "RequestTimeout", "RetryFor", "MaxBytesPerStatement", "BaseUrl"];
@@ -62,9 +65,10 @@ internal static class ServiceConfigurationExtensions
         kafka.Resource is EmbeddedKafkaResource or KafkaContainerResource ? service.WaitFor(kafka) : service;
 
     /// <summary>
-    /// Gives the ingestion service its warehouse. DuckDB (the default): a file in the AppHost's .data folder, so the
-    /// warehouse survives restarts of the stack; <c>Warehouse:Path</c> moves it. Snowflake: the account settings as
-    /// Aspire parameters (see <see cref="WithSnowflake"/>).
+    /// Gives the ingestion service its warehouse. DuckDB (the default): a <see cref="DuckDbWarehouseResource"/>, a file
+    /// in the AppHost's .data folder, so the warehouse survives restarts of the stack (<c>Warehouse:Path</c> moves it),
+    /// referenced for its connection string. Snowflake: the account settings as Aspire parameters (see
+    /// <see cref="WithSnowflake"/>).
     /// </summary>
     public static IResourceBuilder<ProjectResource> WithWarehouse(
         this IResourceBuilder<ProjectResource> service, IDistributedApplicationBuilder builder)
@@ -74,7 +78,14 @@ internal static class ServiceConfigurationExtensions
         if (DuckDbPath(builder) is { } path)
         {
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            service.WithEnvironment("ConnectionStrings__warehouse", $"Data Source={path}");
+            var warehouse = builder.AddResource(new DuckDbWarehouseResource(WarehouseName, path))
+                .WithInitialState(new CustomResourceSnapshot
+                {
+                    ResourceType = "DuckDB file",
+                    State = new ResourceStateSnapshot("Ready", KnownResourceStateStyles.Success),
+                    Properties = [new("path", path)],
+                });
+            service.WithReference(warehouse);
         }
         else if (provider.Equals("Snowflake", StringComparison.OrdinalIgnoreCase))
         {

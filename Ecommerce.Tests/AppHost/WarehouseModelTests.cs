@@ -1,5 +1,6 @@
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
+using Ecommerce.AppHost;
 
 namespace Ecommerce.Tests.AppHost;
 
@@ -41,6 +42,7 @@ public sealed class WarehouseModelTests
         Assert.Equal("ecommerce-staging", environment["Snowflake__QueryTag"]);
         Assert.StartsWith("-----BEGIN PRIVATE KEY-----", environment["Snowflake__PrivateKey"], StringComparison.Ordinal);
         Assert.DoesNotContain("ConnectionStrings__warehouse", environment.Keys);
+        Assert.Empty(builder.Resources.OfType<DuckDbWarehouseResource>());
 
         var parameters = builder.Resources.OfType<ParameterResource>().ToDictionary(p => p.Name);
         Assert.True(parameters["snowflake-private-key"].Secret);
@@ -93,7 +95,10 @@ public sealed class WarehouseModelTests
         var environment = await ConsumerEnvironmentAsync(builder);
 
         Assert.Equal("DuckDb", environment["Warehouse__Provider"]);
-        Assert.EndsWith("ecommerce.duckdb", environment["ConnectionStrings__warehouse"], StringComparison.Ordinal);
+        var warehouse = Assert.Single(builder.Resources.OfType<DuckDbWarehouseResource>());
+        Assert.Equal("warehouse", warehouse.Name);
+        Assert.EndsWith("ecommerce.duckdb", warehouse.Path, StringComparison.Ordinal);
+        Assert.Equal($"Data Source={warehouse.Path}", environment["ConnectionStrings__warehouse"]);
         Assert.DoesNotContain(environment.Keys, key => key.StartsWith("Snowflake__", StringComparison.Ordinal));
         Assert.DoesNotContain(builder.Resources.OfType<ParameterResource>(), p => p.Name.StartsWith("snowflake-", StringComparison.Ordinal));
     }
