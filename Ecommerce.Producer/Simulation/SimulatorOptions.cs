@@ -1,5 +1,5 @@
-using Ecommerce.ServiceDefaults.Messaging;
 using Ecommerce.ServiceDefaults;
+using Ecommerce.ServiceDefaults.Messaging;
 
 namespace Ecommerce.Producer.Simulation;
 

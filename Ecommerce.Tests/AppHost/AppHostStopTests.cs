@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json;
 using DuckDB.NET.Data;
-using Ecommerce.Tests.Infrastructure;
+using Ecommerce.Testing;
 using TempDirectory = Ecommerce.Tests.Infrastructure.TempDirectory;
 
 namespace Ecommerce.Tests.AppHost;

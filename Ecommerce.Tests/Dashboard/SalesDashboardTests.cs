@@ -1,4 +1,5 @@
 using System.Globalization;
+using Ecommerce.Testing;
 using Ecommerce.Tests.Infrastructure;
 using Microsoft.Playwright;
 

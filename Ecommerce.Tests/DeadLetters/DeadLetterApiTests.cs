@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using DuckDB.NET.Data;
 using Ecommerce.Consumer.DeadLetters;
+using Ecommerce.Testing;
 using Ecommerce.Tests.Infrastructure;
 
 namespace Ecommerce.Tests.DeadLetters;

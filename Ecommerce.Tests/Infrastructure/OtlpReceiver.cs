@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Text;
+using Ecommerce.Testing;
 
 namespace Ecommerce.Tests.Infrastructure;
 

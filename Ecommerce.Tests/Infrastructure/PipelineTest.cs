@@ -1,5 +1,6 @@
 using System.Globalization;
-using Ecommerce.Tests.Infrastructure.Snowflake;
+using Ecommerce.Testing;
+using Ecommerce.Testing.Snowflake;
 
 namespace Ecommerce.Tests.Infrastructure;
 

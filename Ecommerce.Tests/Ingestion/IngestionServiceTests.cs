@@ -3,6 +3,7 @@ using System.Text.Json;
 using Ecommerce.Consumer.Ingestion;
 using Ecommerce.Consumer.Warehouse;
 using Ecommerce.Producer.Simulation;
+using Ecommerce.Testing;
 using Ecommerce.Tests.Infrastructure;
 
 namespace Ecommerce.Tests.Ingestion;

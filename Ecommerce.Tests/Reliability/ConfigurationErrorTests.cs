@@ -1,7 +1,8 @@
 using System.Net;
 using System.Text.Json;
+using Ecommerce.Testing;
+using Ecommerce.Testing.Snowflake;
 using Ecommerce.Tests.Infrastructure;
-using Ecommerce.Tests.Infrastructure.Snowflake;
 
 namespace Ecommerce.Tests.Reliability;
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Ecommerce.Consumer.Warehouse;
+using Ecommerce.Testing;
 using Ecommerce.Tests.Infrastructure;
 
 namespace Ecommerce.Tests.Reliability;

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Ecommerce.Consumer.Warehouse;
+using Ecommerce.Testing;
 using Ecommerce.Tests.Infrastructure;
 
 namespace Ecommerce.Tests.Reliability;

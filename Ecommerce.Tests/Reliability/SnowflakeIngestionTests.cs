@@ -1,8 +1,9 @@
 using System.Globalization;
 using System.Text.Json;
 using Confluent.Kafka;
+using Ecommerce.Testing;
+using Ecommerce.Testing.Snowflake;
 using Ecommerce.Tests.Infrastructure;
-using Ecommerce.Tests.Infrastructure.Snowflake;
 using Ecommerce.Tests.Warehouse.Differential;
 
 namespace Ecommerce.Tests.Reliability;

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Ecommerce.Producer.Simulation;
+using Ecommerce.Testing;
 using Ecommerce.Tests.Infrastructure;
 
 namespace Ecommerce.Tests.Simulation;

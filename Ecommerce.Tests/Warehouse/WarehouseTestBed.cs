@@ -4,8 +4,8 @@ using Ecommerce.Consumer.Ingestion;
 using Ecommerce.Consumer.Orders;
 using Ecommerce.Consumer.Warehouse;
 using Ecommerce.Consumer.Warehouse.Snowflake;
+using Ecommerce.Testing.Snowflake;
 using Ecommerce.Tests.Infrastructure;
-using Ecommerce.Tests.Infrastructure.Snowflake;
 using Ecommerce.Tests.Warehouse.Snowflake;
 using Microsoft.Extensions.Logging.Abstractions;
 

@@ -3,7 +3,7 @@ using System.Globalization;
 using Confluent.Kafka;
 using Ecommerce.Hosting.Kafka;
 using Ecommerce.ServiceDefaults.Messaging;
-using Ecommerce.Tests.Infrastructure;
+using Ecommerce.Testing;
 
 namespace Ecommerce.Benchmarks;
 

@@ -1,8 +1,8 @@
 using System.Globalization;
 using Ecommerce.Consumer.Warehouse;
 using Ecommerce.Consumer.Warehouse.Snowflake;
+using Ecommerce.Testing.Snowflake;
 using Ecommerce.Tests.Infrastructure;
-using Ecommerce.Tests.Infrastructure.Snowflake;
 using Microsoft.Extensions.Logging;
 
 namespace Ecommerce.Tests.Warehouse.Snowflake;

@@ -1,7 +1,7 @@
 using System.Globalization;
 using Ecommerce.Hosting.Kafka;
-using Ecommerce.Tests.Infrastructure;
-using Ecommerce.Tests.Infrastructure.Snowflake;
+using Ecommerce.Testing;
+using Ecommerce.Testing.Snowflake;
 
 namespace Ecommerce.Benchmarks.Scenarios;
 

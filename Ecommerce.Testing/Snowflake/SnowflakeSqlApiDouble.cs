@@ -16,7 +16,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
-namespace Ecommerce.Tests.Infrastructure.Snowflake;
+namespace Ecommerce.Testing.Snowflake;
 
 /// <summary>
 /// A TEST DOUBLE of Snowflake's SQL API v2, not Snowflake. A loopback HTTP server that checks what a real account

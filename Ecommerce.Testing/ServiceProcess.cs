@@ -5,7 +5,7 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 
-namespace Ecommerce.Tests.Infrastructure;
+namespace Ecommerce.Testing;
 
 /// <summary>
 /// One of the solution's services running as a real process, the way a user starts it standalone:
