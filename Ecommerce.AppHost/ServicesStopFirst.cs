@@ -10,8 +10,11 @@ internal sealed partial class ServicesStopFirst(
     ResourceNotificationService notifications,
     ILogger<ServicesStopFirst> logger) : IHostedLifecycleService
 {
-    /// <summary>How long a service may take to stop; a service that takes longer is left to the orchestrator.</summary>
-    internal static readonly TimeSpan StopBudget = TimeSpan.FromSeconds(20);
+    /// <summary>
+    /// How long a service may take to stop: the ingestion service may spend up to 30 s (its host's shutdown timeout)
+    /// finishing a write into a slow warehouse. The AppHost's own shutdown timeout can end the wait sooner.
+    /// </summary>
+    internal static readonly TimeSpan StopBudget = TimeSpan.FromSeconds(35);
 
     private static readonly string[] StoppedStates =
         [KnownResourceStates.Finished, KnownResourceStates.Exited, KnownResourceStates.FailedToStart];
@@ -28,29 +31,53 @@ internal sealed partial class ServicesStopFirst(
         var started = TimeProvider.System.GetTimestamp();
         using var budget = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         budget.CancelAfter(StopBudget);
-        await Task.WhenAll(services.Select(service => StopAsync(service, budget.Token)));
-        LogServicesStopped(string.Join(", ", services.Select(s => s.Name)), TimeProvider.System.GetElapsedTime(started).TotalSeconds);
+        var stopped = await Task.WhenAll(services.Select(service => StopAsync(service, cancellationToken, budget.Token)));
+        var seconds = TimeProvider.System.GetElapsedTime(started).TotalSeconds;
+        if (stopped.All(s => s))
+        {
+            LogServicesStopped(string.Join(", ", services.Select(s => s.Name)), seconds);
+        }
+        else
+        {
+            LogSomeServicesNotStopped(string.Join(", ", services.Where((_, i) => !stopped[i]).Select(s => s.Name)), seconds);
+        }
     }
 
     private bool IsRunning(ProjectResource service) =>
         notifications.TryGetCurrentState(service.Name, out var evt) && evt.Snapshot.State?.Text == KnownResourceStates.Running;
 
-    private async Task StopAsync(ProjectResource service, CancellationToken cancellationToken)
+    /// <summary>Stops one service and waits for it; never throws, since the rest of the shutdown must go on.</summary>
+    private async Task<bool> StopAsync(ProjectResource service, CancellationToken shutdown, CancellationToken budget)
     {
         try
         {
-            var result = await commands.ExecuteCommandAsync(service, KnownResourceCommands.StopCommand, cancellationToken);
+            var result = await commands.ExecuteCommandAsync(service, KnownResourceCommands.StopCommand, budget);
             if (!result.Success)
             {
                 LogStopRefused(service.Name, result.Message);
-                return;
+                return false;
             }
 
-            await notifications.WaitForResourceAsync(service.Name, StoppedStates, cancellationToken);
+            await notifications.WaitForResourceAsync(service.Name, StoppedStates, budget);
+            return true;
         }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException) when (budget.IsCancellationRequested)
         {
-            LogStopTookTooLong(service.Name, StopBudget.TotalSeconds);
+            if (shutdown.IsCancellationRequested)
+            {
+                LogShutdownTimedOut(service.Name);
+            }
+            else
+            {
+                LogStopTookTooLong(service.Name, StopBudget.TotalSeconds);
+            }
+
+            return false;
+        }
+        catch (Exception ex)
+        {
+            LogStopFailed(ex, service.Name);
+            return false;
         }
     }
 
@@ -67,9 +94,18 @@ internal sealed partial class ServicesStopFirst(
     [LoggerMessage(Level = LogLevel.Information, Message = "Stopped {Services} before the broker and the dashboard, in {Seconds:F1} s")]
     private partial void LogServicesStopped(string services, double seconds);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Services} had not stopped after {Seconds:F1} s; the orchestrator stops them with the rest")]
+    private partial void LogSomeServicesNotStopped(string services, double seconds);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not stop {Service} first: {Reason}")]
     private partial void LogStopRefused(string service, string? reason);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{Service} did not stop within {Seconds} s; the orchestrator stops it with the rest")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Service} did not stop within {Seconds} s")]
     private partial void LogStopTookTooLong(string service, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The AppHost's shutdown timeout ended the wait for {Service} to stop")]
+    private partial void LogShutdownTimedOut(string service);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Stopping {Service} first failed")]
+    private partial void LogStopFailed(Exception exception, string service);
 }

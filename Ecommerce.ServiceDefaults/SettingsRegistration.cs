@@ -17,7 +17,7 @@ public static class SettingsRegistration
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddSingleton<IValidateOptions<T>, SettingsValidator<T>>();
-        builder.Services.AddSettingsCheck(services => _ = services.GetRequiredService<IOptions<T>>().Value);
+        builder.Services.AddSettingsCheck(services => Bound(() => services.GetRequiredService<IOptions<T>>().Value));
         return builder.Services.AddOptions<T>().BindConfiguration(sectionName).ValidateOnStart();
     }
 
@@ -35,6 +35,23 @@ public static class SettingsRegistration
         foreach (var check in services.GetServices<SettingsCheck>())
         {
             check.Run(services);
+        }
+    }
+
+    /// <summary>
+    /// Runs a binding, turning the binder's own complaint (a value that does not convert, such as
+    /// <c>Ingestion:MaxBatchDelay=fast</c>; its message names the key) into a configuration error.
+    /// </summary>
+    public static TResult Bound<TResult>(Func<TResult> bind)
+    {
+        ArgumentNullException.ThrowIfNull(bind);
+        try
+        {
+            return bind();
+        }
+        catch (InvalidOperationException ex) when (ex is not InvalidConfigurationException)
+        {
+            throw new InvalidConfigurationException(ex.Message, ex);
         }
     }
 

@@ -74,5 +74,4 @@ public sealed class IngestionMetrics
         _revenue.Add((double)revenue, tag);
         _units.Add(units, tag);
     }
-
 }

@@ -53,11 +53,13 @@ public sealed class IngestionOptions : ISettings
     /// </summary>
     public int Consumers { get; set; } = 1;
 
+    public const int MaxConsumers = 64;
+
     public void Validate()
     {
-        if (Consumers is < 1 or > 64)
+        if (Consumers is < 1 or > MaxConsumers)
         {
-            throw new InvalidConfigurationException($"{SectionName}:Consumers is {Consumers}; expected 1 to 64.");
+            throw new InvalidConfigurationException($"{SectionName}:Consumers is {Consumers}; expected 1 to {MaxConsumers}.");
         }
 
         if (string.IsNullOrWhiteSpace(GroupId))

@@ -30,9 +30,11 @@ public static class IngestionRegistration
         builder.Services.AddSingleton<DeadLetterPublisher>();
         builder.Services.AddSingleton<PartitionResumer>();
         builder.Services.AddSingleton<BatchWriter>();
-        // The one setting needed to put the service together: how many workers. A wrong value stops the start anyway.
-        var consumers = configuration.GetValue($"{IngestionOptions.SectionName}:{nameof(IngestionOptions.Consumers)}", new IngestionOptions().Consumers);
-        for (var i = 0; i < consumers; i++)
+        // The one setting needed to put the service together: how many workers. Out of range, it is refused (naming the
+        // key) by CheckSettings before any worker exists; until then the count is kept within range.
+        var consumers = SettingsRegistration.Bound(() => configuration.GetValue(
+            $"{IngestionOptions.SectionName}:{nameof(IngestionOptions.Consumers)}", new IngestionOptions().Consumers));
+        for (var i = 0; i < Math.Clamp(consumers, 1, IngestionOptions.MaxConsumers); i++)
         {
             builder.Services.AddSingleton<IHostedService>(sp => ActivatorUtilities.CreateInstance<IngestionWorker>(sp));
         }

@@ -8,8 +8,25 @@ namespace Ecommerce.Consumer.Ingestion;
 /// The validate stage's verdict on one record read from Kafka: either the order to store (with its content digest,
 /// where it was read and the producer's trace context), or why it goes to the dead-letter topic.
 /// </summary>
-public sealed record ValidatedRecord(ConsumeResult<byte[]?, byte[]?> Record, IncomingOrder? Order, Rejection? Rejection)
+public sealed class ValidatedRecord
 {
+    // Only Of makes one, so a verdict always has exactly one of an order and a rejection.
+    private ValidatedRecord(ConsumeResult<byte[]?, byte[]?> record, IncomingOrder? order, Rejection? rejection)
+    {
+        Record = record;
+        Order = order;
+        Rejection = rejection;
+    }
+
+    /// <summary>The record as consumed.</summary>
+    public ConsumeResult<byte[]?, byte[]?> Record { get; }
+
+    /// <summary>The order to store, when the record is valid.</summary>
+    public IncomingOrder? Order { get; }
+
+    /// <summary>Why the record goes to the dead-letter topic, when it is not valid.</summary>
+    public Rejection? Rejection { get; }
+
     /// <summary>Validates <paramref name="record"/> against the wire format. Never throws on data.</summary>
     /// <param name="record">The record as consumed.</param>
     /// <param name="latestAllowed">The latest order time accepted now (now plus the allowed clock skew); none when null.</param>

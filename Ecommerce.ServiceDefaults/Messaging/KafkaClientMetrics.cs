@@ -64,7 +64,6 @@ public sealed class KafkaClientMetrics
     /// <summary>The last statistics seen for each client, by handle name.</summary>
     public IReadOnlyDictionary<string, Snapshot> Latest => _latest;
 
-
     private static long Read(JsonElement root, string property) =>
         root.TryGetProperty(property, out var value) && value.TryGetInt64(out var number) ? number : 0;
 

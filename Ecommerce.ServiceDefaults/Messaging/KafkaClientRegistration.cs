@@ -62,8 +62,12 @@ public static class KafkaClientRegistration
         IHostApplicationBuilder builder, string sectionName, string connectionName, KafkaClientSettings settings, ClientConfig config)
     {
         var section = builder.Configuration.GetSection(sectionName);
-        section.Bind(settings);
-        section.GetSection("Config").Bind(config);
+        SettingsRegistration.Bound(() =>
+        {
+            section.Bind(settings);
+            section.GetSection("Config").Bind(config);
+            return settings;
+        });
 
         if (builder.Configuration.GetConnectionString(connectionName) is { Length: > 0 } connectionString)
         {

@@ -24,8 +24,9 @@ public sealed partial class StructureTests
     [MemberData(nameof(Layers))]
     public void A_layer_of_the_ingestion_service_uses_only_the_layers_below_it(string layer, string[] allowed)
     {
+        // Written out in full, or (inside namespace Ecommerce.Consumer.X) from the parent namespace, as Ingestion.Y.
         var offending = SourceFiles(Path.Combine("Ecommerce.Consumer", layer))
-            .SelectMany(file => ConsumerNamespaceUse().Matches(File.ReadAllText(file))
+            .SelectMany(file => ConsumerNamespaceUse().Matches(File.ReadAllText(file)).Concat(SiblingNamespaceUse().Matches(File.ReadAllText(file)))
                 .Select(m => (File: Path.GetFileName(file), Layer: m.Groups["layer"].Value)))
             .Where(use => !allowed.Contains(use.Layer))
             .Select(use => $"{use.File} uses {use.Layer}")
@@ -41,6 +42,7 @@ public sealed partial class StructureTests
     [InlineData("Ecommerce.ServiceDefaults")]
     [InlineData("Ecommerce.Hosting.Kafka")]
     [InlineData("Ecommerce.AppHost")]
+    [InlineData("Ecommerce.Testing")]
     public void Every_public_type_is_in_a_file_of_its_name(string project)
     {
         var files = SourceFiles(project).Select(Path.GetFileNameWithoutExtension).ToHashSet(StringComparer.Ordinal);
@@ -71,4 +73,17 @@ public sealed partial class StructureTests
 
     [GeneratedRegex(@"\bEcommerce\.Consumer\.(?<layer>[A-Za-z]+)")]
     private static partial Regex ConsumerNamespaceUse();
+
+    // A folder's name followed by a type, not after a dot (so batch.Orders.Count is a property, not the Orders folder).
+    [GeneratedRegex(@"(?<![\w.])(?<layer>Orders|Warehouse|Ingestion|Analytics|DeadLetters)\.[A-Z]\w*")]
+    private static partial Regex SiblingNamespaceUse();
+
+    [Fact]
+    public void The_ingestion_service_adds_no_global_using_that_would_hide_a_layers_use()
+    {
+        var project = File.ReadAllText(SourceFiles("Ecommerce.Consumer").First(f => f.EndsWith("Program.cs", StringComparison.Ordinal))
+            .Replace("Program.cs", "Ecommerce.Consumer.csproj", StringComparison.Ordinal));
+        Assert.DoesNotMatch(@"<Using\s+Include=""Ecommerce\.Consumer", project);
+        Assert.DoesNotContain(SourceFiles("Ecommerce.Consumer"), file => File.ReadAllText(file).Contains("global using Ecommerce.Consumer", StringComparison.Ordinal));
+    }
 }

@@ -3,8 +3,18 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Ecommerce.Tests.Infrastructure;
 
-/// <summary>A meter factory for the pieces tests build by hand, as the host's container would give them one.</summary>
-public static class TestMeters
+/// <summary>
+/// A meter factory for the pieces tests build by hand, as the host's container would give them one. Dispose it with
+/// its owner: its meters (and the gauges that observe a test's state) go with it.
+/// </summary>
+public sealed class TestMeters : IMeterFactory
 {
-    public static IMeterFactory Factory { get; } = new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<IMeterFactory>();
+    private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+
+    /// <summary>One factory for the whole run, for clients whose instruments hold no state of a test.</summary>
+    public static IMeterFactory Shared { get; } = new TestMeters();
+
+    public Meter Create(MeterOptions options) => _services.GetRequiredService<IMeterFactory>().Create(options);
+
+    public void Dispose() => _services.Dispose();
 }

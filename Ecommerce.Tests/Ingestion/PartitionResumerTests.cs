@@ -48,18 +48,16 @@ public sealed class PartitionResumerTests(EmbeddedKafka kafka) : IClassFixture<E
     /// <summary>A resumer as the service builds it, and a consumer of the test's broker outside any group.</summary>
     private sealed class Parts : IDisposable
     {
-        private readonly KafkaClientMetrics _clientMetrics = new(TestMeters.Factory);
-        private readonly IngestionMetrics _metrics;
+        private readonly TestMeters _meters = new();
 
         public Parts(EmbeddedKafka kafka, StarSchemaWriter writer)
         {
             var settings = new KafkaConsumerSettings { DisableMetrics = true };
             settings.Config.BootstrapServers = kafka.BootstrapServers;
-            var consumers = new KafkaConsumerFactory<byte[]?, byte[]?>(settings, _clientMetrics, NullLoggerFactory.Instance);
+            var consumers = new KafkaConsumerFactory<byte[]?, byte[]?>(settings, new KafkaClientMetrics(_meters), NullLoggerFactory.Instance);
             var status = new IngestionStatus();
-            _metrics = new IngestionMetrics(status, TestMeters.Factory);
             Resumer = new PartitionResumer(writer, consumers,
-                new UpstreamGapReporter(status, _metrics, TimeProvider.System, NullLogger<UpstreamGapReporter>.Instance), NullLogger<PartitionResumer>.Instance);
+                new UpstreamGapReporter(status, new IngestionMetrics(status, _meters), TimeProvider.System, NullLogger<UpstreamGapReporter>.Instance), NullLogger<PartitionResumer>.Instance);
             Consumer = consumers.Create(c => c.GroupId = $"resumer-{Guid.NewGuid():N}");
         }
 
@@ -70,6 +68,7 @@ public sealed class PartitionResumerTests(EmbeddedKafka kafka) : IClassFixture<E
         public void Dispose()
         {
             Consumer.Dispose();
+            _meters.Dispose();
         }
     }
 

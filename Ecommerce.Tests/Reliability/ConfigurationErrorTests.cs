@@ -35,6 +35,10 @@ public sealed class ConfigurationErrorTests
         {
             ("Ecommerce.Consumer", "Ingestion__MaxBatchSize", "0", "Ingestion:MaxBatchSize is 0; expected 1 or more."),
             ("Ecommerce.Producer", "Simulator__InvalidRate", "2", "Simulator:InvalidRate is '2'; expected a share from 0 to 1."),
+            // Values the binder cannot convert: its own message, which names the key.
+            ("Ecommerce.Consumer", "Ingestion__MaxBatchDelay", "fast", "Failed to convert configuration value 'fast' at 'Ingestion:MaxBatchDelay'"),
+            ("Ecommerce.Consumer", "Ingestion__Consumers", "two", "Failed to convert configuration value 'two' at 'Ingestion:Consumers'"),
+            ("Ecommerce.Producer", "Simulator__Rate", "fast", "Failed to convert configuration value 'fast' at 'Simulator:Rate'"),
         };
         foreach (var (project, key, value, expected) in cases)
         {

@@ -59,7 +59,7 @@ public sealed class WarehouseTestBed : IAsyncDisposable
             configure?.Invoke(options);
             options.Validate();
             bed._http = SnowflakeSqlApiClient.CreateHttpClient(options);
-            var client = new SnowflakeSqlApiClient(bed._http, options, SnowflakeCredentials.From(options, TimeProvider.System), TimeProvider.System, TestMeters.Factory,
+            var client = new SnowflakeSqlApiClient(bed._http, options, SnowflakeCredentials.From(options, TimeProvider.System), TimeProvider.System, TestMeters.Shared,
                 NullLogger<SnowflakeSqlApiClient>.Instance);
             bed.Provider = new SnowflakeWarehouseProvider(client, options, bed.Time);
         }
@@ -90,7 +90,7 @@ public sealed class WarehouseTestBed : IAsyncDisposable
             _configure?.Invoke(options);
             options.Validate();
             var http = SnowflakeSqlApiClient.CreateHttpClient(options);
-            var client = new SnowflakeSqlApiClient(http, options, SnowflakeCredentials.From(options, TimeProvider.System), TimeProvider.System, TestMeters.Factory,
+            var client = new SnowflakeSqlApiClient(http, options, SnowflakeCredentials.From(options, TimeProvider.System), TimeProvider.System, TestMeters.Shared,
                 NullLogger<SnowflakeSqlApiClient>.Instance);
             provider = new SnowflakeWarehouseProvider(client, options, Time);
             _others.Add(new DisposeAction(http.Dispose));
@@ -161,13 +161,13 @@ public sealed class WarehouseTestBed : IAsyncDisposable
         var options = LiveSnowflake.Options() ?? throw new InvalidOperationException(LiveSnowflake.SkipReason);
         _http = SnowflakeSqlApiClient.CreateHttpClient(options);
         var credentials = SnowflakeCredentials.From(options, TimeProvider.System);
-        _liveAdmin = new SnowflakeSqlApiClient(_http, options, credentials, TimeProvider.System, TestMeters.Factory, NullLogger<SnowflakeSqlApiClient>.Instance);
+        _liveAdmin = new SnowflakeSqlApiClient(_http, options, credentials, TimeProvider.System, TestMeters.Shared, NullLogger<SnowflakeSqlApiClient>.Instance);
         _liveSchema = $"ECOMMERCE_TEST_{Guid.NewGuid():N}".ToUpperInvariant();
         await _liveAdmin.ExecuteAsync("CREATE SCHEMA IDENTIFIER(?)", [SnowflakeValues.Bind(_liveSchema, null)], 1, CancellationToken.None);
 
         options.Schema = _liveSchema;
         configure?.Invoke(options);
-        var client = new SnowflakeSqlApiClient(_http, options, credentials, TimeProvider.System, TestMeters.Factory, NullLogger<SnowflakeSqlApiClient>.Instance);
+        var client = new SnowflakeSqlApiClient(_http, options, credentials, TimeProvider.System, TestMeters.Shared, NullLogger<SnowflakeSqlApiClient>.Instance);
         Provider = new SnowflakeWarehouseProvider(client, options, Time);
     }
 

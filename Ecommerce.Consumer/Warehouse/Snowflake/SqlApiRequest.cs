@@ -4,7 +4,7 @@ namespace Ecommerce.Consumer.Warehouse.Snowflake;
 
 // The request and response bodies of Snowflake's SQL API v2 (POST /api/v2/statements and
 // GET /api/v2/statements/{handle}), as far as this service uses them (SqlApi*.cs). The loopback test double in
-// Ecommerce.Tests reads and writes the same shapes.
+// Ecommerce.Testing reads and writes the same shapes.
 
 /// <summary>The body of a statement submission.</summary>
 public sealed class SqlApiRequest

@@ -19,12 +19,13 @@ public sealed class ConflictRaceTests(EmbeddedKafka kafka) : IClassFixture<Embed
     {
         var topic = $"orders.race.{Guid.NewGuid():N}";
         await using var bed = await WarehouseTestBed.CreateAsync(warehouse);
-        var metrics = new KafkaClientMetrics(TestMeters.Factory);
+        using var meters = new TestMeters();
+        var metrics = new KafkaClientMetrics(meters);
         var publishers = DifferentialRun.CreatePublishers(kafka.BootstrapServers, metrics);
         try
         {
-            var loser = new IngestionWriter(0, bed.Provider, bed.Time, publishers[0], topic);
-            var winner = new IngestionWriter(1, bed.OpenAnotherProvider(), bed.Time, publishers[1], topic);
+            using var loser = new IngestionWriter(0, bed.Provider, bed.Time, publishers[0], topic);
+            using var winner = new IngestionWriter(1, bed.OpenAnotherProvider(), bed.Time, publishers[1], topic);
 
             var first = Order("""{"order_id":"o-1","order_timestamp":"2026-03-01T10:00:00Z","customer_id":"C1","customer_name":"Ada","customer_region":"North","product_id":"P1","product_name":"Lamp","category":"Home","price":2.5,"quantity":1}""");
             var other = Order("""{"order_id":"o-1","order_timestamp":"2026-03-01T10:00:00Z","customer_id":"C1","customer_name":"Ada","customer_region":"North","product_id":"P1","product_name":"Lamp","category":"Home","price":2.5,"quantity":7}""");

@@ -90,7 +90,10 @@ public sealed class DifferentialRun
         }
         finally
         {
-            _writers.Clear();
+            foreach (var writer in _writers)
+            {
+                writer.Dispose();
+            }
         }
     }
 

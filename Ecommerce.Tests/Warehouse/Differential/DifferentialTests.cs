@@ -17,8 +17,10 @@ namespace Ecommerce.Tests.Warehouse.Differential;
 /// </summary>
 public abstract class DifferentialTests(EmbeddedKafka kafka, ITestOutputHelper output) : IClassFixture<EmbeddedKafka>, IDisposable
 {
-    private readonly KafkaClientMetrics _clientMetrics = new(TestMeters.Factory);
+    private readonly TestMeters _meters = new();
     private IReadOnlyList<DeadLetterPublisher>? _deadLetters;
+
+    private KafkaClientMetrics ClientMetrics => field ??= new(_meters);
 
     private static readonly TimeSpan ShrinkBudget = TimeSpan.FromSeconds(90);
 
@@ -54,12 +56,13 @@ public abstract class DifferentialTests(EmbeddedKafka kafka, ITestOutputHelper o
             publisher.Dispose();
         }
 
+        _meters.Dispose();
         GC.SuppressFinalize(this);
     }
 
     private Task<IReadOnlyList<string>> RunAsync(OrderLog log)
     {
-        _deadLetters ??= DifferentialRun.CreatePublishers(kafka.BootstrapServers, _clientMetrics);
+        _deadLetters ??= DifferentialRun.CreatePublishers(kafka.BootstrapServers, ClientMetrics);
         return DifferentialRun.RunAsync(log, Warehouse, kafka.BootstrapServers, _deadLetters);
     }
 

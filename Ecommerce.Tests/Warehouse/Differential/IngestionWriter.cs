@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Confluent.Kafka;
 using Ecommerce.Consumer.Ingestion;
 using Ecommerce.Consumer.Warehouse;
+using Ecommerce.ServiceDefaults.Messaging;
 using Ecommerce.Tests.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -13,10 +14,11 @@ namespace Ecommerce.Tests.Warehouse.Differential;
 /// (<see cref="InterceptingWarehouse"/>), the star-schema writer and the batch writer, dead letters to
 /// <c>orders.dlq</c>.
 /// </summary>
-public sealed class IngestionWriter
+public sealed class IngestionWriter : IDisposable
 {
-    public const string DeadLetterTopic = "orders.dlq";
+    public const string DeadLetterTopic = KafkaTopics.DeadLetters;
 
+    private readonly TestMeters _meters = new();
 
     public IngestionWriter(int id, IWarehouseProvider provider, TimeProvider time, DeadLetterPublisher deadLetters, string topic)
     {
@@ -24,7 +26,7 @@ public sealed class IngestionWriter
         Warehouse = new InterceptingWarehouse(provider);
         var options = Options.Create(new IngestionOptions { Topic = topic, DeadLetterTopic = DeadLetterTopic });
         var status = new IngestionStatus();
-        Batches = new BatchWriter(new StarSchemaWriter(Warehouse, time), deadLetters, status, new IngestionMetrics(status, TestMeters.Factory), options, time, NullLogger<BatchWriter>.Instance);
+        Batches = new BatchWriter(new StarSchemaWriter(Warehouse, time), deadLetters, status, new IngestionMetrics(status, _meters), options, time, NullLogger<BatchWriter>.Instance);
     }
 
     public int Id { get; }
@@ -42,4 +44,6 @@ public sealed class IngestionWriter
             Offset = new Offset(offset),
             Message = new Message<byte[]?, byte[]?> { Key = key, Value = value, Headers = [] },
         }, latestAllowed: null), Stopwatch.GetTimestamp());
+
+    public void Dispose() => _meters.Dispose();
 }

@@ -298,7 +298,7 @@ public sealed class SnowflakeSqlApiClientTests : IAsyncLifetime
         options.Validate();
         _http?.Dispose();
         _http = SnowflakeSqlApiClient.CreateHttpClient(options);
-        return new SnowflakeSqlApiClient(_http, options, SnowflakeCredentials.From(options, TimeProvider.System), TimeProvider.System, TestMeters.Factory, _log);
+        return new SnowflakeSqlApiClient(_http, options, SnowflakeCredentials.From(options, TimeProvider.System), TimeProvider.System, TestMeters.Shared, _log);
     }
 
     private async Task<long> CountAsync(string table) =>
