@@ -54,10 +54,10 @@ public sealed class PartitionResumerTests(EmbeddedKafka kafka) : IClassFixture<E
         {
             var settings = new KafkaConsumerSettings { DisableMetrics = true };
             settings.Config.BootstrapServers = kafka.BootstrapServers;
-            var consumers = new KafkaConsumerFactory<byte[]?, byte[]?>(settings, new KafkaClientMetrics(_meters), NullLoggerFactory.Instance);
+            var consumers = new KafkaConsumerFactory<byte[]?, byte[]?>(settings, new KafkaClientMetrics(_meters.Factory), NullLoggerFactory.Instance);
             var status = new IngestionStatus();
             Resumer = new PartitionResumer(writer, consumers,
-                new UpstreamGapReporter(status, new IngestionMetrics(status, _meters), TimeProvider.System, NullLogger<UpstreamGapReporter>.Instance), NullLogger<PartitionResumer>.Instance);
+                new UpstreamGapReporter(status, new IngestionMetrics(status, _meters.Factory), TimeProvider.System, NullLogger<UpstreamGapReporter>.Instance), NullLogger<PartitionResumer>.Instance);
             Consumer = consumers.Create(c => c.GroupId = $"resumer-{Guid.NewGuid():N}");
         }
 

@@ -20,7 +20,7 @@ public sealed class ConflictRaceTests(EmbeddedKafka kafka) : IClassFixture<Embed
         var topic = $"orders.race.{Guid.NewGuid():N}";
         await using var bed = await WarehouseTestBed.CreateAsync(warehouse);
         using var meters = new TestMeters();
-        var metrics = new KafkaClientMetrics(meters);
+        var metrics = new KafkaClientMetrics(meters.Factory);
         var publishers = DifferentialRun.CreatePublishers(kafka.BootstrapServers, metrics);
         try
         {

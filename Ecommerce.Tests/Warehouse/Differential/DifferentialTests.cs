@@ -20,7 +20,7 @@ public abstract class DifferentialTests(EmbeddedKafka kafka, ITestOutputHelper o
     private readonly TestMeters _meters = new();
     private IReadOnlyList<DeadLetterPublisher>? _deadLetters;
 
-    private KafkaClientMetrics ClientMetrics => field ??= new(_meters);
+    private KafkaClientMetrics ClientMetrics => field ??= new(_meters.Factory);
 
     private static readonly TimeSpan ShrinkBudget = TimeSpan.FromSeconds(90);
 

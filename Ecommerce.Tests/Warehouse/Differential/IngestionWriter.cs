@@ -26,7 +26,7 @@ public sealed class IngestionWriter : IDisposable
         Warehouse = new InterceptingWarehouse(provider);
         var options = Options.Create(new IngestionOptions { Topic = topic, DeadLetterTopic = DeadLetterTopic });
         var status = new IngestionStatus();
-        Batches = new BatchWriter(new StarSchemaWriter(Warehouse, time), deadLetters, status, new IngestionMetrics(status, _meters), options, time, NullLogger<BatchWriter>.Instance);
+        Batches = new BatchWriter(new StarSchemaWriter(Warehouse, time), deadLetters, status, new IngestionMetrics(status, _meters.Factory), options, time, NullLogger<BatchWriter>.Instance);
     }
 
     public int Id { get; }
