@@ -97,6 +97,7 @@ public sealed class IngestionTelemetryTests : PipelineTest
         {
             Assert.Contains(batches, b => b.SpanId == w.ParentSpanId && b.TraceId == w.TraceId);
             Assert.Equal("duckdb", w.GetTagItem("db.system.name"));
+            Assert.Equal("DATA duckdb INSERT FACT_ORDERS", $"DATA {w.GetTagItem("db.system")} {w.OperationName}"); // The Aspire dashboard's title.
         });
         Assert.Equal(valid.Count, writes.Sum(w => (int)w.GetTagItem("ecommerce.rows.orders")!));
 
