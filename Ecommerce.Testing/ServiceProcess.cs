@@ -266,13 +266,7 @@ public sealed class ServiceProcess : IAsyncDisposable
         var here = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
         var framework = here.Name;
         var configuration = here.Parent!.Name;
-        var root = here;
-        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Ecommerce.sln")))
-        {
-            root = root.Parent;
-        }
-
-        var path = Path.Combine(root?.FullName ?? ".", project, "bin", configuration, framework, $"{project}.dll");
+        var path = Path.Combine(RepositoryRoot.Find(), project, "bin", configuration, framework, $"{project}.dll");
         return File.Exists(path) ? path : throw new FileNotFoundException($"Build {project} first; {path} is missing.", path);
     }
 

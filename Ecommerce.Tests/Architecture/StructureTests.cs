@@ -1,5 +1,6 @@
 using System.Reflection;
 using System.Text.RegularExpressions;
+using Ecommerce.Testing;
 
 namespace Ecommerce.Tests.Architecture;
 
@@ -60,13 +61,7 @@ public sealed partial class StructureTests
 
     private static IEnumerable<string> SourceFiles(string folder)
     {
-        var root = new DirectoryInfo(AppContext.BaseDirectory);
-        while (!File.Exists(Path.Combine(root.FullName, "Ecommerce.sln")))
-        {
-            root = root.Parent ?? throw new DirectoryNotFoundException("Ecommerce.sln not found above the test binaries");
-        }
-
-        return Directory.EnumerateFiles(Path.Combine(root.FullName, folder), "*.cs", SearchOption.AllDirectories)
+        return Directory.EnumerateFiles(Path.Combine(RepositoryRoot.Find(), folder), "*.cs", SearchOption.AllDirectories)
             .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
                 && !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal));
     }

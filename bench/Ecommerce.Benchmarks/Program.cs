@@ -1,6 +1,7 @@
 using System.Globalization;
 using Ecommerce.Benchmarks;
 using Ecommerce.Benchmarks.Scenarios;
+using Ecommerce.Testing;
 using Spectre.Console;
 
 // One command, every figure: see BENCHMARKS.md. Options: --orders N (default 100000), --quick (smaller runs, kept
@@ -14,7 +15,7 @@ if (reportArg >= 0)
 {
     var saved = System.Text.Json.JsonSerializer.Deserialize<BenchResults>(File.ReadAllText(args[reportArg + 1]))
         ?? throw new InvalidOperationException($"{args[reportArg + 1]} holds no results.");
-    Report.Write(saved, FindRepositoryRoot(), updatePage: true);
+    Report.Write(saved, RepositoryRoot.Find(), updatePage: true);
     Console.WriteLine(Report.Markdown(saved));
     return;
 }
@@ -38,7 +39,7 @@ long[] scaleSizes = scaleArg >= 0
     ? args[scaleArg + 1].Split(',').Select(n => long.Parse(n, CultureInfo.InvariantCulture)).ToArray()
     : quick ? [500_000] : [3_000_000, 30_000_000];
 
-var root = FindRepositoryRoot();
+var root = RepositoryRoot.Find();
 var work = Path.Combine(Path.GetTempPath(), "ecommerce-bench", Guid.NewGuid().ToString("N")[..8]);
 Directory.CreateDirectory(work);
 var context = new BenchContext(work, orders);
@@ -141,17 +142,6 @@ try
 finally
 {
     Directory.Delete(work, recursive: true);
-}
-
-static string FindRepositoryRoot()
-{
-    var directory = new DirectoryInfo(AppContext.BaseDirectory);
-    while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Ecommerce.sln")))
-    {
-        directory = directory.Parent;
-    }
-
-    return directory?.FullName ?? throw new InvalidOperationException("Run the benchmarks from within the repository.");
 }
 
 static string Machine()
