@@ -13,6 +13,15 @@ public static class KafkaHostingExtensions
 {
     private const string ContainerImage = "apache/kafka";
     private const string ContainerTag = "4.1.0";
+    private const string UiImage = "kafbat/kafka-ui";
+    private const string UiTag = "v1.4.2";
+
+    /// <summary>
+    /// The broker's listener for other containers of the app. Its clients' listener advertises
+    /// <c>localhost:&lt;port&gt;</c>, which inside another container is that container itself; this one advertises
+    /// the broker's name, which resolves on the container network the orchestrator puts the app's containers on.
+    /// </summary>
+    private const string ContainerNetworkPort = "9094";
 
     /// <summary>
     /// Adds the Kafka cluster named <paramref name="name"/> in the mode <c>Kafka:Mode</c> asks for, and returns
@@ -28,8 +37,15 @@ public static class KafkaHostingExtensions
         var (mode, why) = ChooseMode(options.Mode);
         builder.Eventing.Subscribe<BeforeStartEvent>((evt, _) =>
         {
-            evt.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Ecommerce.Hosting.Kafka")
-                .LogInformation("Kafka mode: {Mode} ({Reason})", mode.ToString().ToLowerInvariant(), why);
+            var logger = evt.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Ecommerce.Hosting.Kafka");
+            logger.LogInformation("Kafka mode: {Mode} ({Reason})", mode.ToString().ToLowerInvariant(), why);
+            if (options.Ui && mode != KafkaMode.Container)
+            {
+                logger.LogWarning(
+                    "Kafka:Ui is true but the broker is {Mode}, not a container: the Kafka UI runs only beside the container broker (Kafka:Mode=container)",
+                    mode.ToString().ToLowerInvariant());
+            }
+
             return Task.CompletedTask;
         });
 
@@ -115,10 +131,12 @@ public static class KafkaHostingExtensions
             .WithEndpoint(port: port, targetPort: 9092, name: KafkaContainerResource.EndpointName, isProxied: false)
             .WithEnvironment("KAFKA_NODE_ID", "1")
             .WithEnvironment("KAFKA_PROCESS_ROLES", "broker,controller")
-            .WithEnvironment("KAFKA_LISTENERS", "PLAINTEXT://:9092,CONTROLLER://:9093")
-            .WithEnvironment("KAFKA_ADVERTISED_LISTENERS", $"PLAINTEXT://localhost:{port.ToString(CultureInfo.InvariantCulture)}")
+            .WithEnvironment("KAFKA_LISTENERS", $"PLAINTEXT://:9092,CONTROLLER://:9093,INTERNAL://:{ContainerNetworkPort}")
+            .WithEnvironment("KAFKA_ADVERTISED_LISTENERS",
+                $"PLAINTEXT://localhost:{port.ToString(CultureInfo.InvariantCulture)},INTERNAL://{name}:{ContainerNetworkPort}")
             .WithEnvironment("KAFKA_CONTROLLER_LISTENER_NAMES", "CONTROLLER")
-            .WithEnvironment("KAFKA_LISTENER_SECURITY_PROTOCOL_MAP", "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT")
+            .WithEnvironment("KAFKA_INTER_BROKER_LISTENER_NAME", "PLAINTEXT")
+            .WithEnvironment("KAFKA_LISTENER_SECURITY_PROTOCOL_MAP", "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,INTERNAL:PLAINTEXT")
             .WithEnvironment("KAFKA_CONTROLLER_QUORUM_VOTERS", "1@localhost:9093")
             .WithEnvironment("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", "1")
             .WithEnvironment("KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", "1")
@@ -134,7 +152,30 @@ public static class KafkaHostingExtensions
             kafka.WithVolume("ecommerce-kafka-data", "/var/lib/kafka/data");
         }
 
+        if (options.Ui)
+        {
+            AddUi(builder, kafka);
+        }
+
         return builder.CreateResourceBuilder<IResourceWithConnectionString>(kafka.Resource);
+    }
+
+    /// <summary>
+    /// A kafbat Kafka UI container (topics, messages, consumer groups and their lag) nested under the broker on the
+    /// dashboard. It is a local tool, so it is left out of any deployment manifest.
+    /// </summary>
+    private static void AddUi(IDistributedApplicationBuilder builder, IResourceBuilder<KafkaContainerResource> kafka)
+    {
+        var name = kafka.Resource.Name;
+        builder.AddContainer($"{name}-ui", UiImage, UiTag)
+            .WithImageRegistry("docker.io")
+            .WithHttpEndpoint(targetPort: 8080, name: "http")
+            .WithUrlForEndpoint("http", url => url.DisplayText = "Kafka UI")
+            .WithEnvironment("KAFKA_CLUSTERS_0_NAME", name)
+            .WithEnvironment("KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS", $"{name}:{ContainerNetworkPort}")
+            .WithParentRelationship(kafka)
+            .WaitFor(kafka)
+            .ExcludeFromManifest();
     }
 
     private static IResourceBuilder<IResourceWithConnectionString> AddExternal(IDistributedApplicationBuilder builder, string name)

@@ -25,10 +25,48 @@ public sealed class KafkaModeTests
         Assert.Equal((19092, 9092, false), (endpoint.Port, endpoint.TargetPort, endpoint.IsProxied));
         var environment = await EnvironmentOf(kafka);
         Assert.Equal("broker,controller", environment["KAFKA_PROCESS_ROLES"]);
-        Assert.Equal("PLAINTEXT://localhost:19092", environment["KAFKA_ADVERTISED_LISTENERS"]);
+        Assert.Equal("PLAINTEXT://localhost:19092,INTERNAL://kafka:9094", environment["KAFKA_ADVERTISED_LISTENERS"]);
         Assert.Equal("12", environment["KAFKA_NUM_PARTITIONS"]);
         Assert.Contains(kafka.Annotations.OfType<ContainerMountAnnotation>(), m => m.Target == "/var/lib/kafka/data");
         Assert.All(builder.Resources.OfType<ProjectResource>(), p => Assert.Contains(p.Annotations.OfType<WaitAnnotation>(), w => w.Resource == kafka));
+        Assert.DoesNotContain(builder.Resources, r => r.Name == "kafka-ui");
+    }
+
+    [Fact]
+    public async Task With_Kafka_Ui_a_kafbat_container_beside_the_container_broker_reaches_it_on_the_container_network()
+    {
+        await using var builder = await ModelAsync("--Kafka:Mode=container", "--Kafka:Port=19092", "--Kafka:Ui=true");
+
+        var kafka = Assert.Single(builder.Resources.OfType<KafkaContainerResource>());
+        var ui = Assert.IsAssignableFrom<ContainerResource>(Assert.Single(builder.Resources, r => r.Name == "kafka-ui"));
+        Assert.Equal("kafbat/kafka-ui", ui.Annotations.OfType<ContainerImageAnnotation>().Single().Image);
+        Assert.Equal(8080, Assert.Single(ui.Annotations.OfType<EndpointAnnotation>(), e => e.UriScheme == "http").TargetPort);
+
+        // The UI's bootstrap address must be one the broker both listens on and advertises under a name other
+        // containers resolve (the broker's resource name), not the host's localhost port.
+        var uiEnvironment = await EnvironmentOf(ui);
+        Assert.Equal("kafka", uiEnvironment["KAFKA_CLUSTERS_0_NAME"]);
+        Assert.Equal("kafka:9094", uiEnvironment["KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS"]);
+        var brokerEnvironment = await EnvironmentOf(kafka);
+        Assert.Contains("INTERNAL://:9094", brokerEnvironment["KAFKA_LISTENERS"], StringComparison.Ordinal);
+        Assert.Contains("INTERNAL://kafka:9094", brokerEnvironment["KAFKA_ADVERTISED_LISTENERS"], StringComparison.Ordinal);
+        Assert.Contains("INTERNAL:PLAINTEXT", brokerEnvironment["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"], StringComparison.Ordinal);
+
+        Assert.Contains(ui.Annotations.OfType<WaitAnnotation>(), w => w.Resource == kafka);
+        Assert.Contains(ui.Annotations.OfType<ResourceRelationshipAnnotation>(), r => r.Resource == kafka && r.Type == "Parent");
+        Assert.Contains(ManifestPublishingCallbackAnnotation.Ignore, ui.Annotations);
+    }
+
+    [Fact]
+    public async Task Kafka_Ui_adds_no_container_when_the_broker_is_not_one_and_a_value_that_is_not_a_boolean_is_refused()
+    {
+        await using (var builder = await ModelAsync("--Kafka:Mode=embedded", "--Kafka:Port=0", "--Kafka:Ui=true"))
+        {
+            Assert.Empty(builder.Resources.OfType<ContainerResource>());
+        }
+
+        var failure = await Assert.ThrowsAnyAsync<Exception>(() => ModelAsync("--Kafka:Mode=container", "--Kafka:Ui=yes"));
+        Assert.Contains("Kafka:Ui is 'yes'", failure.ToString(), StringComparison.Ordinal);
     }
 
     private static Task<Dictionary<string, string?>> EnvironmentOf(IResource resource) => AppModel.EnvironmentAsync(resource);
