@@ -67,14 +67,16 @@ public sealed class IngestionStatus
 
     public void RecordBatch(int received, int ingested, int duplicates, int conflicts, int deadLettered, DateTimeOffset at)
     {
-        Interlocked.Add(ref _received, received);
-        Interlocked.Add(ref _ingested, ingested);
-        Interlocked.Add(ref _duplicates, duplicates);
-        Interlocked.Add(ref _conflicts, conflicts);
-        Interlocked.Add(ref _deadLettered, deadLettered);
-        Interlocked.Increment(ref _batches);
+        // Under the lock the snapshot takes, so a status read sees a batch's counts all or not at all (received
+        // always equals the sum of the outcomes); the Interlocked writes keep the lock-free single-value reads whole.
         lock (_lock)
         {
+            Interlocked.Add(ref _received, received);
+            Interlocked.Add(ref _ingested, ingested);
+            Interlocked.Add(ref _duplicates, duplicates);
+            Interlocked.Add(ref _conflicts, conflicts);
+            Interlocked.Add(ref _deadLettered, deadLettered);
+            Interlocked.Increment(ref _batches);
             _lastBatchAt = at;
         }
     }
