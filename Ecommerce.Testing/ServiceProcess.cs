@@ -235,7 +235,14 @@ public sealed class ServiceProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        Kill();
+        // A test that failed half-way may leave what the process started (the AppHost's orchestrator and services):
+        // they go too, so they neither load the machine nor hold ports for the tests after it.
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit(10_000);
+        }
+
         Http.Dispose();
         await Task.Yield();
         _process.Dispose();

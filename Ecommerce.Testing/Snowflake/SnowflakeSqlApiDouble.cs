@@ -569,13 +569,14 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
 
             var executing = _clock.Elapsed;
             var answer = await ExecuteAsync(body, handle);
-            _byHandle[handle] = answer;
+            // Recorded before the answer can be fetched, so a client that has its answer finds the run in Runs.
             _runs.Enqueue(new StatementRun(
                 request?["parameters"]?["QUERY_TAG"]?.GetValue<string>(), StatementRun.KindOf(statements), Math.Max(1, statements.Count),
                 started, locked - started, executing - locked, _clock.Elapsed - executing, answer.Status == 200)
             {
                 DatabaseWait = _databaseWaits.TryRemove(handle, out var wait) ? wait : TimeSpan.Zero,
             });
+            _byHandle[handle] = answer;
             return answer;
         }
         finally

@@ -63,8 +63,10 @@ public sealed class AppHostTests
         Assert.Equal(37.50m, product.Value.GetProperty("revenue").GetDecimal());
 
         // The simulator's orders flow too.
-        var status = await http.GetFromJsonAsync<JsonElement>("/api/ingestion/status", timeout.Token);
-        Assert.True(status.GetProperty("ingested").GetInt64() > 1);
+        while ((await http.GetFromJsonAsync<JsonElement>("/api/ingestion/status", timeout.Token)).GetProperty("ingested").GetInt64() <= 1)
+        {
+            await Task.Delay(250, timeout.Token);
+        }
 
         var stopping = Stopwatch.StartNew();
         await app.StopAsync(timeout.Token);
@@ -107,19 +109,23 @@ public sealed class AppHostTests
 
         // Each service's first export may hold other spans (the consumer's warehouse write can leave before its
         // "process orders" span), so wait for every expected name, not only for each service to have spoken.
-        (string Path, string Text)[] expected =
+        // Span names are matched exactly: the consumer's "send orders.dlq" must not pass for the simulator's "send orders".
+        (string What, Func<bool> Seen)[] expected =
         [
-            ("/v1/traces", "producer"), ("/v1/traces", "consumer"),
-            ("/v1/traces", "send orders"), ("/v1/traces", "process orders"),
-            ("/v1/metrics", "ecommerce.orders.produced"), ("/v1/metrics", "ecommerce.ingestion.events"),
+            ("traces of the producer", () => receiver.Received("/v1/traces", "producer")),
+            ("traces of the consumer", () => receiver.Received("/v1/traces", "consumer")),
+            ("span 'send orders'", () => receiver.ReceivedSpanNamed("send orders")),
+            ("span 'process orders'", () => receiver.ReceivedSpanNamed("process orders")),
+            ("metric ecommerce.orders.produced", () => receiver.Received("/v1/metrics", "ecommerce.orders.produced")),
+            ("metric ecommerce.ingestion.events", () => receiver.Received("/v1/metrics", "ecommerce.ingestion.events")),
         ];
         var deadline = DateTime.UtcNow.AddSeconds(90);
-        while (expected.Any(e => !receiver.Received(e.Path, e.Text)) && DateTime.UtcNow < deadline)
+        while (expected.Any(e => !e.Seen()) && DateTime.UtcNow < deadline)
         {
             await Task.Delay(250, timeout.Token);
         }
 
-        var missing = expected.Where(e => !receiver.Received(e.Path, e.Text)).Select(e => $"{e.Text} on {e.Path}").ToList();
+        var missing = expected.Where(e => !e.Seen()).Select(e => e.What).ToList();
         Assert.True(missing.Count == 0, $"never exported within 90 s: {string.Join(", ", missing)}");
         Assert.Equal(["consumer", "producer"], configured.Keys.Order());
         Assert.All(configured.Values, endpoint => Assert.False(string.IsNullOrWhiteSpace(endpoint)));

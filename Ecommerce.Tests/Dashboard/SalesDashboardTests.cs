@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using Ecommerce.Testing;
 using Ecommerce.Tests.Infrastructure;
 using Microsoft.Playwright;
@@ -95,23 +96,17 @@ public sealed class SalesDashboardTests : PipelineTest
             .ToDictionary(v => v[0], v => decimal.Parse(v[1], NumberStyles.Float, CultureInfo.InvariantCulture));
     }
 
-    /// <summary>The ingested count once it has stopped moving.</summary>
+    /// <summary>
+    /// The ingested count once every partition is read and committed to its end (no lag left): final, unlike a count
+    /// that merely stood still for a moment, which a slow batch on a busy machine can fake.
+    /// </summary>
     private static async Task<long> SettledIngestedAsync(ServiceProcess consumer)
     {
-        long last = -1;
-        for (var i = 0; i < 60; i++)
-        {
-            var now = (await consumer.GetJsonAsync("/api/ingestion/status")).GetProperty("ingested").GetInt64();
-            if (now == last)
-            {
-                return now;
-            }
-
-            last = now;
-            await Task.Delay(1_000);
-        }
-
-        throw new TimeoutException("Ingestion did not settle.");
+        var status = await consumer.WaitForStatusAsync("/api/ingestion/status",
+            s => s.GetProperty("partitions").GetArrayLength() == EmbeddedKafka.Partitions
+                && s.GetProperty("partitions").EnumerateArray().All(p => p.GetProperty("lag").ValueKind == JsonValueKind.Number && p.GetProperty("lag").GetInt64() == 0),
+            TimeSpan.FromSeconds(90), "no lag left");
+        return status.GetProperty("ingested").GetInt64();
     }
 
     private static async Task WaitForAsync(Func<Task<bool>> condition, string what)

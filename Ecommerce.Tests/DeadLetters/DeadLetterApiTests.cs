@@ -36,9 +36,14 @@ public sealed class DeadLetterApiTests : PipelineTest
         // An order from a few seconds ahead, refused by a consumer that allows no clock skew; it becomes valid as
         // soon as its time has come. Beside it, two events that never will: text that is not JSON, and bytes that
         // are not even text.
-        var due = DateTime.UtcNow.AddSeconds(6);
         await using var consumer = StartConsumer(settings: ("Ingestion__MaxFutureSkew", "00:00:00"));
         await consumer.WaitUntilHealthyAsync(Patience);
+
+        // The order must be read before its time comes, so its time is set only once the consumer holds every
+        // partition, with a margin for a slow fetch on a busy machine.
+        await consumer.WaitForStatusAsync(
+            "/api/ingestion/status", s => s.GetProperty("partitions").GetArrayLength() == EmbeddedKafka.Partitions, Patience, "every partition assigned");
+        var due = DateTime.UtcNow.AddSeconds(12);
         await Kafka.ProduceAsync("orders", [("C1", Order("early-1", due)), ("k2", Encoding.UTF8.GetBytes("<b>not json</b>")), (null, [0xff, 0xfe, 0x00, 0x81])]);
         await consumer.WaitForStatusAsync("/api/ingestion/status", s => s.GetProperty("deadLettered").GetInt64() == 3, Patience, "three dead letters");
 

@@ -34,6 +34,23 @@ public sealed class OtlpReceiver : IDisposable
         return _exports.Any(e => e.Path == path && e.Body.AsSpan().IndexOf(needle) >= 0);
     }
 
+    /// <summary>
+    /// Whether a trace export held a span named exactly <paramref name="name"/>: the name as the protobuf field it is
+    /// (Span.name, field 5, length-delimited: tag 0x2A, then its length), so "send orders" does not match inside
+    /// "send orders.dlq".
+    /// </summary>
+    public bool ReceivedSpanNamed(string name)
+    {
+        var text = Encoding.UTF8.GetBytes(name);
+        if (text.Length > 127)
+        {
+            throw new ArgumentException("Only names shorter than 128 bytes (a one-byte length) are supported.", nameof(name));
+        }
+
+        byte[] needle = [0x2A, (byte)text.Length, .. text];
+        return _exports.Any(e => e.Path == "/v1/traces" && e.Body.AsSpan().IndexOf(needle) >= 0);
+    }
+
     public void Dispose()
     {
         _listener.Stop();
