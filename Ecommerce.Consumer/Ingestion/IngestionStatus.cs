@@ -109,9 +109,9 @@ public sealed class IngestionStatus
 
     public void RecordGap(UpstreamGap gap)
     {
-        Interlocked.Add(ref _lostUpstream, gap.Lost);
         lock (_lock)
         {
+            Interlocked.Add(ref _lostUpstream, gap.Lost);
             _gaps.Enqueue(gap);
             while (_gaps.Count > GapsKept)
             {
@@ -140,9 +140,11 @@ public sealed class IngestionStatus
 
     public object Snapshot(DateTimeOffset now)
     {
-        var (state, reason) = State(now);
         lock (_lock)
         {
+            // Inside the lock (it is re-entrant; the state reads the gaps under it too), so the state and the totals
+            // and gaps beside it are of one moment.
+            var (state, reason) = State(now);
             return new
             {
                 received = Interlocked.Read(ref _received),
