@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using Ecommerce.Testing;
 using Ecommerce.Testing.Snowflake;
 
@@ -26,6 +27,18 @@ public abstract class PipelineTest : IAsyncLifetime
         await Kafka.DisposeAsync();
         Scratch.Dispose();
     }
+
+    /// <summary>Whether an <c>/api/ingestion/status</c> answer shows the service holding every partition of the test's broker.</summary>
+    protected static bool OwnsEveryPartition(JsonElement status) =>
+        status.GetProperty("partitions").GetArrayLength() == EmbeddedKafka.Partitions;
+
+    /// <summary>
+    /// Whether a status answer shows every partition held, read to its end and committed (no lag left): what the
+    /// service reports then is final for what was on the broker.
+    /// </summary>
+    protected static bool CaughtUp(JsonElement status) =>
+        OwnsEveryPartition(status)
+        && status.GetProperty("partitions").EnumerateArray().All(p => p.GetProperty("lag").ValueKind == JsonValueKind.Number && p.GetProperty("lag").GetInt64() == 0);
 
     /// <summary>The ingestion service on this test's broker and warehouse; <paramref name="settings"/> add or override keys.</summary>
     protected ServiceProcess StartConsumer(EmbeddedKafka? kafka = null, string? warehousePath = null, params (string Key, string? Value)[] settings) =>
