@@ -223,26 +223,23 @@ public sealed class ServiceProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>SIGKILL: the process dies at once, mid-whatever, like a crash or an OOM kill.</summary>
+    /// <summary>
+    /// SIGKILL: the process dies at once, mid-whatever, like a crash or an OOM kill. What it started goes too (the
+    /// AppHost's orchestrator and services, when a test fails half-way), so nothing is left to load the machine or
+    /// hold ports for the tests after it; a service started here has no children of its own.
+    /// </summary>
     public void Kill()
     {
         if (!_process.HasExited)
         {
-            _process.Kill();
+            _process.Kill(entireProcessTree: true);
             _process.WaitForExit(10_000);
         }
     }
 
     public async ValueTask DisposeAsync()
     {
-        // A test that failed half-way may leave what the process started (the AppHost's orchestrator and services):
-        // they go too, so they neither load the machine nor hold ports for the tests after it.
-        if (!_process.HasExited)
-        {
-            _process.Kill(entireProcessTree: true);
-            _process.WaitForExit(10_000);
-        }
-
+        Kill();
         Http.Dispose();
         await Task.Yield();
         _process.Dispose();
