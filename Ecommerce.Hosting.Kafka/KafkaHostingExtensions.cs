@@ -38,12 +38,13 @@ public static class KafkaHostingExtensions
         builder.Eventing.Subscribe<BeforeStartEvent>((evt, _) =>
         {
             var logger = evt.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Ecommerce.Hosting.Kafka");
-            logger.LogInformation("Kafka mode: {Mode} ({Reason})", mode.ToString().ToLowerInvariant(), why);
+            var modeName = mode.ToString().ToLowerInvariant();
+            logger.LogInformation("Kafka mode: {Mode} ({Reason})", modeName, why);
             if (options.Ui && mode != KafkaMode.Container)
             {
                 logger.LogWarning(
                     "Kafka:Ui is true but the broker is {Mode}, not a container: the Kafka UI runs only beside the container broker (Kafka:Mode=container)",
-                    mode.ToString().ToLowerInvariant());
+                    modeName);
             }
 
             return Task.CompletedTask;
