@@ -42,7 +42,6 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
     private readonly RSA _key = RSA.Create(2048);
     private readonly DuckDBConnection _database = new("Data Source=:memory:");
     private readonly SemaphoreSlim _databaseLock = new(1, 1);
-    private readonly SemaphoreSlim _writeLockRow = new(1, 1);
     private readonly JsonWebTokenHandler _tokens = new();
     private readonly ConcurrentQueue<(SnowflakeFault Fault, Func<RecordedRequest, bool> AppliesTo)> _faults = new();
     private readonly TaskCompletionSource _held = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -55,11 +54,13 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
     private readonly ConcurrentQueue<StatementRun> _runs = new();
     private readonly ConcurrentDictionary<string, TimeSpan> _databaseWaits = new(StringComparer.Ordinal);
     private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
+    private readonly SnowflakeSessions _sessions;
     private int _statementsRun;
 
     private SnowflakeSqlApiDouble()
     {
         _database.Open();
+        _sessions = new SnowflakeSessions(_database, () => _clock.Elapsed, _violations.Enqueue);
         using (var functions = _database.CreateCommand())
         {
             // Snowflake's functions for reading JSON row sets, in DuckDB's words: GET of an array element (as text: the
@@ -107,6 +108,20 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
     /// lock makes them.
     /// </summary>
     public TimeSpan StatementLatency { get; set; }
+
+    /// <summary>
+    /// How long a commit stays invisible to statements of other sessions that were already running when it happened, as
+    /// Snowflake's default read consistency allows (<see cref="SnowflakeSessions"/>): 50 ms unless set, so that every
+    /// test meets it; 0 sees every commit at once (the benchmark, whose figures are about latency, not visibility).
+    /// </summary>
+    public TimeSpan ReadLag
+    {
+        get => _sessions.ReadLag;
+        set => _sessions.ReadLag = value;
+    }
+
+    /// <summary>Statements that were served a view older than the database's current state, because of <see cref="ReadLag"/>.</summary>
+    public int LaggedReads => _sessions.LaggedReads;
 
     /// <summary>
     /// When set, the error message of a failed multi-statement request is cut to this many characters, as Snowflake
@@ -225,7 +240,7 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
         await _databaseLock.WaitAsync();
         _database.Dispose();
         _databaseLock.Dispose();
-        _writeLockRow.Dispose();
+        _sessions.Dispose();
         _key.Dispose();
     }
 
@@ -536,43 +551,49 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
     }
 
     /// <summary>
-    /// Runs a submission on the database (after its <see cref="StatementLatency"/>) and keeps its answer under a new
-    /// statement handle.
+    /// Runs a submission on the database and keeps its answer under a new statement handle. Each statement first
+    /// takes the table lock it needs (<see cref="SnowflakeSessions"/>), then spends its <see cref="StatementLatency"/>;
+    /// the request's effect is applied when its last statement's time is up, with every statement seeing the database
+    /// as a session started on the request's arrival would. Locks are held until then.
     /// </summary>
     private async Task<StoredAnswer> RunAsync(string body)
     {
         var handle = Guid.NewGuid().ToString();
         var request = TryRead(body);
         var statements = SqlText.SplitStatements(request?["statement"]?.GetValue<string>() ?? "");
-        // The statements before the one that takes the write-lock row (BEGIN) run before the lock is held; from it to
-        // the end of the request (COMMIT), the row stays locked.
-        var lockAt = statements.ToList().FindIndex(s => s.StartsWith("UPDATE " + SnowflakeWarehouseProvider.WriteLockTable, StringComparison.OrdinalIgnoreCase));
-        var takesWriteLock = lockAt >= 0;
-        var started = _clock.Elapsed;
-        if (takesWriteLock)
-        {
-            if (StatementLatency > TimeSpan.Zero && lockAt > 0)
-            {
-                await Task.Delay(StatementLatency * lockAt);
-            }
-
-            await _writeLockRow.WaitAsync();
-        }
-
-        var locked = _clock.Elapsed;
+        var session = _sessions.Open(handle);
+        var started = session.Started;
+        var held = new Dictionary<string, SemaphoreSlim>(StringComparer.OrdinalIgnoreCase);
+        var lockWait = TimeSpan.Zero;
+        var times = new TimeSpan[statements.Count];
         try
         {
-            if (StatementLatency > TimeSpan.Zero)
+            for (var i = 0; i < Math.Max(1, statements.Count); i++)
             {
-                await Task.Delay(StatementLatency * Math.Max(1, statements.Count - Math.Max(0, lockAt)));
+                if (i < statements.Count && SnowflakeSessions.LockedTable(statements[i]) is { } table)
+                {
+                    var waiting = _clock.Elapsed;
+                    await _sessions.AcquireAsync(table, held);
+                    lockWait += _clock.Elapsed - waiting;
+                }
+
+                if (i < statements.Count)
+                {
+                    times[i] = _clock.Elapsed;
+                }
+
+                if (StatementLatency > TimeSpan.Zero)
+                {
+                    await Task.Delay(StatementLatency);
+                }
             }
 
             var executing = _clock.Elapsed;
-            var answer = await ExecuteAsync(body, handle);
+            var answer = await ExecuteAsync(body, handle, session, times);
             // Recorded before the answer can be fetched, so a client that has its answer finds the run in Runs.
             _runs.Enqueue(new StatementRun(
                 request?["parameters"]?["QUERY_TAG"]?.GetValue<string>(), StatementRun.KindOf(statements), Math.Max(1, statements.Count),
-                started, locked - started, executing - locked, _clock.Elapsed - executing, answer.Status == 200)
+                started, lockWait, executing - started - lockWait, _clock.Elapsed - executing, answer.Status == 200)
             {
                 DatabaseWait = _databaseWaits.TryRemove(handle, out var wait) ? wait : TimeSpan.Zero,
             });
@@ -581,14 +602,12 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
         }
         finally
         {
-            if (takesWriteLock)
-            {
-                _writeLockRow.Release();
-            }
+            _sessions.Forget(handle);
+            SnowflakeSessions.Release(held);
         }
     }
 
-    private async Task<StoredAnswer> ExecuteAsync(string body, string handle)
+    private async Task<StoredAnswer> ExecuteAsync(string body, string handle, SnowflakeSessions.Session session, TimeSpan[] times)
     {
         var request = TryRead(body);
         if (request?["statement"]?.GetValue<string>() is not { Length: > 0 } text)
@@ -641,12 +660,15 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
         {
             var next = 0;
             var inTransaction = false;
+            var abortOnError = false;
             JsonArray? rows = null;
             JsonArray? rowType = null;
             for (var i = 0; i < statements.Count; i++)
             {
+                abortOnError |= AbortOnError().IsMatch(statements[i]);
                 var sql = Translate(statements[i]);
                 var placeholders = SqlText.CountPlaceholders(sql);
+                string[] shadowed = [];
                 try
                 {
                     if (next + placeholders > values.Count)
@@ -654,6 +676,7 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
                         throw new InvalidOperationException($"Bind variable {next + placeholders} not set.");
                     }
 
+                    shadowed = session.Prepare(sql, i < times.Length ? times[i] : _clock.Elapsed);
                     using var command = _database.CreateCommand();
                     command.CommandText = sql;
                     foreach (var value in values.Skip(next).Take(placeholders))
@@ -662,33 +685,59 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
                     }
 
                     next += placeholders;
-                    using var reader = command.ExecuteReader();
-                    Interlocked.Increment(ref _statementsRun);
-                    inTransaction = IsBegin(sql) || (inTransaction && !IsCommit(sql));
-                    if (i == 0)
+                    using (var reader = command.ExecuteReader())
                     {
-                        (rowType, rows) = Encode(reader);
+                        Interlocked.Increment(ref _statementsRun);
+                        if (i == 0)
+                        {
+                            (rowType, rows) = Encode(reader);
+                        }
+                    }
+
+                    session.Ran(sql, inTransaction);
+                    if (IsBegin(sql))
+                    {
+                        inTransaction = true;
+                    }
+                    else if (IsCommit(sql))
+                    {
+                        inTransaction = false;
+                        session.Committed();
                     }
                 }
                 catch (Exception ex) when (ex is DuckDBException or InvalidOperationException)
                 {
                     if (inTransaction)
                     {
-                        Rollback();
+                        if (!abortOnError)
+                        {
+                            // Snowflake rolls back the failed statement only; the transaction stays open, holding its locks,
+                            // until someone ends it (sql-reference/transactions, "Failed statements within a transaction";
+                            // an abandoned one that blocks others is aborted after about 5 minutes).
+                            _violations.Enqueue(
+                                $"a statement failed inside a transaction whose session did not set TRANSACTION_ABORT_ON_ERROR: Snowflake leaves such a transaction open, with its locks ({Abbreviate(statements[i])})");
+                        }
+
+                        RollBack(session);
                     }
 
-                    // In a multi-statement request Snowflake reports the failing statement through its runner.
-                    var wrapped = $"JavaScript execution error: Uncaught Execution of multiple statements failed on statement \"{Abbreviate(statements[i])}\" (at line 1, position 0). {ex.Message}";
+                    // In a multi-statement request Snowflake reports the failing statement through its runner, and the
+                    // statements after it do not run (developer-guide/sql-api/submitting-multiple-statements).
+                    var wrapped = $"JavaScript execution error: Uncaught Execution of multiple statements failed on statement \"{Abbreviate(statements[i])}\" (at line 1, position 0).\n{ex.Message} in SYSTEM$MULTISTMT";
                     return statements.Count > 1
                         ? Failed(422, "100132", MultiStatementErrorLimit is { } limit && wrapped.Length > limit ? wrapped[..limit] : wrapped, "P0000", handle)
                         : Failed(422, ex.Message.Contains("does not exist", StringComparison.OrdinalIgnoreCase) ? "002003" : "001003", $"SQL compilation error: {ex.Message}", ex.Message.Contains("does not exist", StringComparison.OrdinalIgnoreCase) ? "42S02" : "42000", handle);
+                }
+                finally
+                {
+                    session.Unshadow(shadowed);
                 }
             }
 
             if (inTransaction)
             {
                 // The request is a session of its own: what it left uncommitted goes with it.
-                Rollback();
+                RollBack(session);
             }
 
             if (statements.Count > 1)
@@ -701,6 +750,7 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
         }
         finally
         {
+            session.End();
             _databaseLock.Release();
         }
     }
@@ -757,23 +807,44 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
 
     private static bool IsCommit(string sql) => sql.Trim().Equals("COMMIT", StringComparison.OrdinalIgnoreCase);
 
-    private void Rollback()
+    private void RollBack(SnowflakeSessions.Session session)
     {
         using var rollback = _database.CreateCommand();
         rollback.CommandText = "ROLLBACK";
         rollback.ExecuteNonQuery();
+        session.RolledBack();
     }
 
-    /// <summary>Bind variables in their documented text forms, turned into values for DuckDB.</summary>
-    private static List<object?> Bindings(JsonObject? bindings)
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\s*ALTER\s+SESSION\s+SET\s+TRANSACTION_ABORT_ON_ERROR\s*=\s*TRUE\s*$", System.Text.RegularExpressions.RegexOptions.IgnoreCase)]
+    private static partial System.Text.RegularExpressions.Regex AbortOnError();
+
+    /// <summary>
+    /// Bind variables in their documented text forms, turned into values for DuckDB. The documentation
+    /// (developer-guide/sql-api/submitting-requests) says a value must be a string and lists FIXED for fixed-point
+    /// numbers with integers as its examples; a value that is not a string, or a FIXED value with a fraction, is
+    /// something it does not promise to accept, so the double takes note of it.
+    /// </summary>
+    private List<object?> Bindings(JsonObject? bindings)
     {
         var values = new List<object?>();
         for (var n = 1; bindings is not null && n <= bindings.Count; n++)
         {
             var binding = bindings[n.ToString(CultureInfo.InvariantCulture)] ?? throw new FormatException($"Bind variable {n} is missing.");
             var type = binding["type"]?.GetValue<string>() ?? throw new FormatException($"Bind variable {n} has no type.");
-            var text = binding["value"]?.GetValue<string>();
-            values.Add(text is null ? null : Parse(type, text));
+            if (binding["value"] is not JsonValue value || value.GetValueKind() != JsonValueKind.String)
+            {
+                _violations.Enqueue($"bind variable {n} ({type}) has a value that is not a string: {binding["value"]?.ToJsonString() ?? "null"}");
+                values.Add(null);
+                continue;
+            }
+
+            var text = value.GetValue<string>();
+            if (type == "FIXED" && !long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _))
+            {
+                _violations.Enqueue($"bind variable {n} is FIXED with '{text}', which is not an integer");
+            }
+
+            values.Add(Parse(type, text));
         }
 
         return values;
@@ -905,6 +976,11 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
         if (childHandles is not null)
         {
             body["statementHandles"] = new JsonArray(childHandles.Select(h => (JsonNode)JsonValue.Create(h)).ToArray());
+            // The API reference's multi-statement example counts rows that its summary does not carry (numRows 56090 beside
+            // one row of data): such an answer's count is no promise about its data.
+            var metadata = (JsonObject)body["resultSetMetaData"]!;
+            metadata["numRows"] = childHandles.Length + 1;
+            metadata["partitionInfo"]![0]!["rowCount"] = childHandles.Length + 1;
         }
 
         return new StoredAnswer(handle, 200, body, partitions);

@@ -18,6 +18,11 @@ public sealed record StatementRun(
     /// <summary>stage (an insert into a staging table), transaction (a batch), cleanup (staged rows deleted), read, or other.</summary>
     public static string KindOf(IReadOnlyList<string> statements)
     {
+        if (statements.Any(s => s.TrimStart().StartsWith("BEGIN", StringComparison.OrdinalIgnoreCase)))
+        {
+            return "transaction";
+        }
+
         var first = statements.Count == 0 ? "" : statements[0].TrimStart();
         while (first.StartsWith("--", StringComparison.Ordinal))
         {
@@ -27,7 +32,6 @@ public sealed record StatementRun(
 
         return first switch
         {
-            _ when first.StartsWith("BEGIN", StringComparison.OrdinalIgnoreCase) => "transaction",
             _ when first.StartsWith("INSERT INTO " + SnowflakeWarehouseProvider.StagingTablePrefix, StringComparison.OrdinalIgnoreCase) => "stage",
             _ when first.StartsWith("DELETE FROM " + SnowflakeWarehouseProvider.StagingTablePrefix, StringComparison.OrdinalIgnoreCase) => "cleanup",
             _ when first.StartsWith("SELECT", StringComparison.OrdinalIgnoreCase) || first.StartsWith("WITH", StringComparison.OrdinalIgnoreCase) => "read",

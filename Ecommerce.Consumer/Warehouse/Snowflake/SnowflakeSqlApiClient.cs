@@ -15,7 +15,7 @@ namespace Ecommerce.Consumer.Warehouse.Snowflake;
 /// honouring <c>Retry-After</c>, for <see cref="SnowflakeOptions.RetryFor"/> (and at least once);</item>
 /// <item>202 (still running) followed by polling the statement handle, and a cancel when nobody waits any more;</item>
 /// <item>SQL errors (422) and refused credentials (401/403) surfaced at once with Snowflake's code and message;</item>
-/// <item>results read from every partition, and checked to be complete.</item>
+/// <item>results read from every partition, and checked to be complete (a multi-statement request's summary excepted).</item>
 /// </list>
 /// The HTTP client given here must not retry by itself: a blind retry would resubmit without <c>retry=true</c>.
 /// </summary>
@@ -190,6 +190,14 @@ public sealed partial class SnowflakeSqlApiClient(
         if (first.Code == IncompleteResultCode)
         {
             throw new SnowflakeException($"Snowflake returned an incomplete result for statement {first.StatementHandle}: {first.Message}");
+        }
+
+        if (first.StatementHandles is not null)
+        {
+            // A multi-statement request answers with a summary row, and its row count describes something else: the API
+            // reference's own example shows numRows 56090 beside one row (developer-guide/sql-api/reference). The
+            // statements' results are behind their handles; nothing here needs them.
+            return new SnowflakeResult(first.StatementHandle, columns, rows);
         }
 
         var partitions = first.ResultSetMetaData?.PartitionInfo ?? [];

@@ -20,6 +20,13 @@ public sealed class SqlApiResponse
     [JsonPropertyName("statementHandle")]
     public string? StatementHandle { get; init; }
 
+    /// <summary>
+    /// Present on the answer to a multi-statement request: the handle of each statement, whose own results are fetched by
+    /// handle. Such an answer carries a one-row summary, not the statements' rows.
+    /// </summary>
+    [JsonPropertyName("statementHandles")]
+    public List<string>? StatementHandles { get; init; }
+
     [JsonPropertyName("resultSetMetaData")]
     public SqlApiResultSetMetaData? ResultSetMetaData { get; init; }
 

@@ -1,0 +1,316 @@
+using System.Collections.Concurrent;
+using System.Text.RegularExpressions;
+using DuckDB.NET.Data;
+
+namespace Ecommerce.Testing.Snowflake;
+
+/// <summary>
+/// How the double's sessions (one per request, as in the SQL API) lock and see each other, each rule as Snowflake
+/// documents it in https://docs.snowflake.com/en/sql-reference/transactions, and no kinder:
+/// <list type="bullet">
+/// <item>Resource locking: UPDATE, DELETE and MERGE lock the table they change until their transaction ends, and other
+/// UPDATE, DELETE and MERGE statements on it wait; INSERTs take no lock. Here a lock is held to the end of the request,
+/// also outside a transaction (where Snowflake releases it at the statement's end): longer, never shorter.</item>
+/// <item>Read consistency across sessions, under the account default READ_CONSISTENCY_MODE = SESSION: a statement sees
+/// what was committed before its session started and what its own session did, but "might not see" what another,
+/// concurrently running session committed since. Here such a commit stays invisible until <see cref="ReadLag"/> after
+/// it (the documentation gives no bound; the release note of 2025-09-19 calls them "near-concurrent" changes).</item>
+/// <item>A DML statement works on the latest committed rows of the table it changes: they are locked to it, and a
+/// statement that changed an older version would undo the commit it waited for. So do the transaction's later reads of
+/// a table it changed with UPDATE, DELETE or MERGE (no other session can change it until the transaction ends); a
+/// statement sees the changes of earlier statements of its own transaction ("Read committed isolation").</item>
+/// </list>
+/// A read of a table the transaction only inserted into would see its own rows beside a possibly stale view of the
+/// others'; the double cannot serve that mix, so it reports it as a violation when another session's commit is at stake.
+/// </summary>
+internal sealed partial class SnowflakeSessions : IDisposable
+{
+    private readonly DuckDBConnection _database;
+    private readonly Action<string> _violation;
+    private readonly Func<TimeSpan> _now;
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _tableLocks = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, TimeSpan> _inFlight = new(StringComparer.Ordinal);
+    private readonly List<Commit> _commits = []; // Used under the double's database lock, as everything below.
+    private readonly string _spill = Path.Combine(Path.GetTempPath(), $"snowflake-double-{Guid.NewGuid():N}");
+    private string[]? _tables;
+    private int _copies;
+
+    public SnowflakeSessions(DuckDBConnection database, Func<TimeSpan> now, Action<string> violation)
+    {
+        _database = database;
+        _now = now;
+        _violation = violation;
+        Directory.CreateDirectory(_spill);
+    }
+
+    /// <summary>How long another session's commit stays invisible to a statement of a session started before it.</summary>
+    public TimeSpan ReadLag { get; set; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>Statements that were served a view older than the database's current state (for tests of the double).</summary>
+    public int LaggedReads { get; private set; }
+
+    /// <summary>A new session: a request that has arrived. Its view of other sessions' commits starts now.</summary>
+    public Session Open(string handle)
+    {
+        var started = _now();
+        _inFlight[handle] = started;
+        return new Session(this, handle, started);
+    }
+
+    /// <summary>The table an UPDATE, DELETE or MERGE locks, or null for any other statement.</summary>
+    public static string? LockedTable(string sql) => LockingDml().Match(sql) is { Success: true } m ? m.Groups["table"].Value.ToUpperInvariant() : null;
+
+    /// <summary>Whether the statement, past its leading comments, starts with <paramref name="keyword"/>.</summary>
+    public static bool StartsWith(string sql, string keyword) =>
+        Regex.IsMatch(sql, $@"^{LeadingComments}{keyword}\b", RegexOptions.IgnoreCase | RegexOptions.Singleline);
+
+    /// <summary>Whitespace and comments before a statement's first word.</summary>
+    private const string LeadingComments = @"(\s|--[^\n]*(\n|$)|/\*.*?\*/)*";
+
+    /// <summary>The table a statement changes (rows or definition), or null when it changes none.</summary>
+    public static string? ChangedTable(string sql) => ChangingStatement().Match(sql) is { Success: true } m ? m.Groups["table"].Value.ToUpperInvariant() : null;
+
+    /// <summary>Waits for the lock of <paramref name="table"/> unless <paramref name="held"/> has it already.</summary>
+    public async Task AcquireAsync(string table, Dictionary<string, SemaphoreSlim> held)
+    {
+        if (held.ContainsKey(table))
+        {
+            return;
+        }
+
+        var gate = _tableLocks.GetOrAdd(table, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync();
+        held[table] = gate;
+    }
+
+    /// <summary>A request that ends without running (refused before it reached the database) holds back no commit.</summary>
+    public void Forget(string handle) => _inFlight.TryRemove(handle, out _);
+
+    public static void Release(Dictionary<string, SemaphoreSlim> held)
+    {
+        foreach (var gate in held.Values)
+        {
+            gate.Release();
+        }
+
+        held.Clear();
+    }
+
+    public void Dispose()
+    {
+        foreach (var commit in _commits)
+        {
+            commit.Before?.Dispose();
+        }
+
+        _commits.Clear();
+        try
+        {
+            Directory.Delete(_spill, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A temporary folder; the system cleans it.
+        }
+    }
+
+    private string[] Tables()
+    {
+        if (_tables is null)
+        {
+            using var command = _database.CreateCommand();
+            command.CommandText = "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' AND table_catalog = current_database()";
+            using var reader = command.ExecuteReader();
+            var names = new List<string>();
+            while (reader.Read())
+            {
+                names.Add(reader.GetString(0));
+            }
+
+            _tables = [.. names];
+        }
+
+        return _tables;
+    }
+
+    private static void Execute(DuckDBConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    /// <summary>The database as it is now, kept for statements that must not see the commit about to happen.</summary>
+    private DuckDBConnection Snapshot()
+    {
+        var snapshot = _database.Duplicate();
+        snapshot.Open();
+        Execute(snapshot, "BEGIN TRANSACTION");
+        // DuckDB starts a transaction's view at its first read, not at BEGIN.
+        Execute(snapshot, "SELECT COUNT(*) FROM information_schema.tables");
+        return snapshot;
+    }
+
+    private void Record(Session session, HashSet<string> tables, DuckDBConnection? before)
+    {
+        _inFlight.TryRemove(session.Handle, out _);
+        if (tables.Count > 0 && before is not null)
+        {
+            _commits.Add(new Commit(_now(), tables, before));
+        }
+        else
+        {
+            before?.Dispose();
+        }
+
+        // A commit matters to a statement only if it came after the statement's session started: the oldest session
+        // still running (or, with none, now) says which can go.
+        var horizon = _inFlight.IsEmpty ? _now() : _inFlight.Values.Min();
+        var expired = _commits.TakeWhile(c => c.At <= horizon).ToArray();
+        foreach (var commit in expired)
+        {
+            commit.Before?.Dispose();
+        }
+
+        _commits.RemoveRange(0, expired.Length);
+    }
+
+    [GeneratedRegex(@"^" + LeadingComments + @"(UPDATE|DELETE\s+FROM|MERGE\s+INTO)\s+(?<table>[A-Za-z_][A-Za-z0-9_$]*)", RegexOptions.IgnoreCase | RegexOptions.Singleline)]
+    private static partial Regex LockingDml();
+
+    [GeneratedRegex(@"^" + LeadingComments + @"(INSERT\s+INTO|UPDATE|DELETE\s+FROM|MERGE\s+INTO|CREATE\s+(TRANSIENT\s+|TEMP\s+|TEMPORARY\s+)?TABLE(\s+IF\s+NOT\s+EXISTS)?|DROP\s+TABLE(\s+IF\s+EXISTS)?|ALTER\s+TABLE(\s+IF\s+EXISTS)?)\s+(?<table>[A-Za-z_][A-Za-z0-9_$]*)", RegexOptions.IgnoreCase | RegexOptions.Singleline)]
+    private static partial Regex ChangingStatement();
+
+    private sealed record Commit(TimeSpan At, HashSet<string> Tables, DuckDBConnection? Before);
+
+    /// <summary>One request's session: what it has changed and locked, and the view each of its statements gets.</summary>
+    public sealed class Session(SnowflakeSessions rules, string handle, TimeSpan started)
+    {
+        private readonly HashSet<string> _locked = new(StringComparer.OrdinalIgnoreCase);
+        private readonly HashSet<string> _inserted = new(StringComparer.OrdinalIgnoreCase);
+        private readonly HashSet<string> _pending = new(StringComparer.OrdinalIgnoreCase);
+        private readonly HashSet<string> _committed = new(StringComparer.OrdinalIgnoreCase);
+        private DuckDBConnection? _before;
+
+        public string Handle => handle;
+
+        /// <summary>When the session started, by the double's clock.</summary>
+        public TimeSpan Started => started;
+
+        /// <summary>
+        /// Before statement <paramref name="sql"/> runs (at <paramref name="at"/>, by the double's clock): the tables it reads
+        /// whose recent commits by other sessions it must not see are shadowed by temporary copies as they were then.
+        /// Returns the names shadowed, for <see cref="Unshadow"/>.
+        /// </summary>
+        public string[] Prepare(string sql, TimeSpan at)
+        {
+            var changes = ChangedTable(sql);
+            if (changes is not null && rules.ReadLag > TimeSpan.Zero)
+            {
+                // Sessions that must not see this one's changes yet read the database as it was before them.
+                _before ??= rules.Snapshot();
+            }
+
+            if (rules.ReadLag <= TimeSpan.Zero || rules._commits.Count == 0)
+            {
+                return [];
+            }
+
+            var horizon = TimeSpan.FromTicks(Math.Max(started.Ticks, (at - rules.ReadLag).Ticks));
+            var unseen = rules._commits.Where(c => c.At > horizon).ToArray();
+            if (unseen.Length == 0)
+            {
+                return [];
+            }
+
+            var shadowed = new List<string>();
+            foreach (var table in rules.Tables())
+            {
+                if (table.Equals(changes, StringComparison.OrdinalIgnoreCase) || _locked.Contains(table)
+                    || !unseen.Any(c => c.Tables.Contains(table))
+                    || !Regex.IsMatch(sql, $@"\b{Regex.Escape(table)}\b", RegexOptions.IgnoreCase))
+                {
+                    continue;
+                }
+
+                if (_inserted.Contains(table))
+                {
+                    rules._violation(
+                        $"a statement read {table}, which its session had inserted into, while another session's commit there was not yet visible to it: " +
+                        "Snowflake promises no view that holds both (sql-reference/transactions, read consistency across sessions)");
+                    continue;
+                }
+
+                // The database before the first commit this statement must not see.
+                var path = Path.Combine(rules._spill, $"{Interlocked.Increment(ref rules._copies)}.parquet");
+                try
+                {
+                    Execute(unseen[0].Before!, $"COPY (SELECT * FROM main.{table}) TO '{path}' (FORMAT PARQUET)");
+                }
+                catch (DuckDBException)
+                {
+                    throw new InvalidOperationException($"Object '{table}' does not exist or not authorized (created by a session whose commit is not visible yet).");
+                }
+
+                Execute(rules._database, $"CREATE TEMP TABLE {table} AS SELECT * FROM main.{table} WHERE FALSE");
+                Execute(rules._database, $"INSERT INTO temp.main.{table} BY NAME SELECT * FROM read_parquet('{path}')");
+                File.Delete(path);
+                shadowed.Add(table);
+            }
+
+            if (shadowed.Count > 0)
+            {
+                rules.LaggedReads++;
+            }
+
+            return [.. shadowed];
+        }
+
+        public void Unshadow(string[] shadowed)
+        {
+            foreach (var table in shadowed)
+            {
+                Execute(rules._database, $"DROP TABLE IF EXISTS temp.main.{table}");
+            }
+        }
+
+        /// <summary>After statement <paramref name="sql"/> succeeded, inside an explicit transaction or not.</summary>
+        public void Ran(string sql, bool inTransaction)
+        {
+            if (ChangedTable(sql) is not { } table)
+            {
+                return;
+            }
+
+            (inTransaction ? _pending : _committed).Add(table);
+            if (LockedTable(sql) is not null)
+            {
+                _locked.Add(table);
+            }
+            else if (StartsWith(sql, "INSERT"))
+            {
+                _inserted.Add(table);
+            }
+            else
+            {
+                rules._tables = null; // A definition changed: the list of tables is read again.
+            }
+        }
+
+        public void Committed()
+        {
+            _committed.UnionWith(_pending);
+            _pending.Clear();
+            _locked.Clear();
+        }
+
+        public void RolledBack()
+        {
+            _pending.Clear();
+            _locked.Clear();
+        }
+
+        /// <summary>The request is over: what it committed becomes a commit other sessions see after the read lag.</summary>
+        public void End() => rules.Record(this, _committed, _before);
+    }
+}
