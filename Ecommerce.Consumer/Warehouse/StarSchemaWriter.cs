@@ -47,15 +47,10 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
         new("IS_CURRENT", ColumnType.Boolean), new("LAST_SEEN_AT", ColumnType.Timestamp), new("ORDER_COUNT", ColumnType.BigInt),
     ];
 
-    private static readonly Column[] FenceColumns =
-    [
-        new("TOPIC", ColumnType.Text), new("PARTITION_ID", ColumnType.Integer), new("FIRST_OFFSET", ColumnType.BigInt),
-    ];
-
     private static readonly Column[] OffsetColumns =
     [
         new("TOPIC", ColumnType.Text), new("PARTITION_ID", ColumnType.Integer), new("NEXT_OFFSET", ColumnType.BigInt),
-        new("LAST_RECORD_DIGEST", ColumnType.Text), new("UPDATED_AT", ColumnType.Timestamp),
+        new("LAST_RECORD_DIGEST", ColumnType.Text), new("UPDATED_AT", ColumnType.Timestamp), new("FIRST_OFFSET", ColumnType.BigInt),
     ];
 
     public string SystemName => warehouse.SystemName;
@@ -185,20 +180,38 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
         var result = new BatchWriteResult(0, 0, 0, 0);
         DateOnly[] newDates = [];
 
-        // The check first (after the write lock, on Snowflake): this batch's partitions and reads are still current.
-        var fence = progress.Where(p => p.FirstOffset is not null).Select(p => new object?[] { p.Topic, p.Partition, p.FirstOffset }).ToArray();
-        // Each customer's orders as read: another writer that stores one of theirs meanwhile changes the total.
-        var customersAsRead = histories.Select(h => new object?[] { h.Key, h.Value.Stored.Sum(v => v.OrderCount) }).ToArray();
-        if (fence.Length > 0 || newOrders.Count > 0)
+        // Every row the transaction claims, finds or writes is marked with its id (the BATCH_ID columns), so that the
+        // check reads back only marks of its own: see sql/ingestion/check_batch_is_current.sql.
+        var batch = new RowSet("batch", [new("ID", ColumnType.Text)], [[Guid.NewGuid().ToString("N")]]);
+        var offsets = new RowSet("offsets", OffsetColumns,
+            progress.Select(p => new object?[] { p.Topic, p.Partition, p.NextOffset, p.LastRecordDigest, now, p.FirstOffset }).ToArray());
+        var fenced = progress.Any(p => p.FirstOffset is not null);
+        if (progress.Count > 0)
         {
-            statements.Add(SqlStatement.WithSources(
-                SqlScripts.Get("ingestion/check_batch_is_current.sql"),
-                new RowSet("fence", FenceColumns, fence),
-                new RowSet("new_orders", [new("ORDER_ID", ColumnType.Text)], newOrders.Select(o => new object?[] { o.Order.OrderId }).ToArray())
-                {
-                    OrderIdsToLookUp = true,
-                },
-                new RowSet("customers", [new("CUSTOMER_ID", ColumnType.Text), new("READ_ORDER_COUNT", ColumnType.BigInt)], customersAsRead)));
+            // First: claims the partitions (or finds them stored further) and advances them.
+            statements.Add(SqlStatement.WithSources(SqlScripts.Get("ingestion/merge_offsets.sql"), offsets, batch));
+        }
+
+        // Each customer's orders as read: another writer that stores one of theirs meanwhile changes the total.
+        var customers = new RowSet("customers", [new("CUSTOMER_ID", ColumnType.Text), new("READ_ORDER_COUNT", ColumnType.BigInt)],
+            histories.Select(h => new object?[] { h.Key, h.Value.Stored.Sum(v => v.OrderCount) }).ToArray());
+        var newOrderIds = new RowSet("new_orders", [new("ORDER_ID", ColumnType.Text)], newOrders.Select(o => new object?[] { o.Order.OrderId }).ToArray())
+        {
+            OrderIdsToLookUp = true,
+        };
+        if (fenced || newOrders.Count > 0)
+        {
+            if (newOrders.Count > 0)
+            {
+                statements.Add(SqlStatement.WithSources(SqlScripts.Get("ingestion/mark_stored_orders.sql"), newOrderIds, batch));
+            }
+
+            if (customers.Rows.Count > 0)
+            {
+                statements.Add(SqlStatement.WithSources(SqlScripts.Get("ingestion/mark_customer_versions.sql"), customers, batch));
+            }
+
+            statements.Add(SqlStatement.WithSources(SqlScripts.Get("ingestion/check_batch_is_current.sql"), offsets, newOrderIds, customers, batch));
         }
 
         if (newOrders.Count > 0)
@@ -231,7 +244,7 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
             var versionRows = changes.SelectMany(c => c.Changed).Select(VersionRow).ToArray();
             var historyRows = changes.Where(c => c.StoredOrdersMove).SelectMany(c => c.Versions).Select(VersionRow).ToArray();
 
-            statements.Add(SqlStatement.WithSources(SqlScripts.Get("ingestion/insert_fact_orders.sql"), new RowSet("orders", OrderColumns, orderRows)) with
+            statements.Add(SqlStatement.WithSources(SqlScripts.Get("ingestion/insert_fact_orders.sql"), new RowSet("orders", OrderColumns, orderRows), batch) with
             {
                 StoresOrderIds = newOrders.Select(o => o.Order.OrderId).ToArray(),
             });
@@ -248,19 +261,13 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
                     new RowSet("retired", [new("CUSTOMER_SK", ColumnType.BigInt)], retiredRows)));
             }
 
-            statements.Add(SqlStatement.WithSources(SqlScripts.Get("ingestion/merge_dim_customer.sql"), new RowSet("versions", VersionColumns, versionRows)));
+            statements.Add(SqlStatement.WithSources(SqlScripts.Get("ingestion/merge_dim_customer.sql"), new RowSet("versions", VersionColumns, versionRows), batch));
             if (historyRows.Length > 0)
             {
                 statements.Add(SqlStatement.WithSources(SqlScripts.Get("ingestion/repoint_facts.sql"), new RowSet("history", VersionColumns, historyRows)));
             }
 
             result = new BatchWriteResult(orderRows.Length, versionRows.Length, productRows.Length, newDates.Length);
-        }
-
-        if (progress.Count > 0)
-        {
-            var offsetRows = progress.Select(p => new object?[] { p.Topic, p.Partition, p.NextOffset, p.LastRecordDigest, now }).ToArray();
-            statements.Add(SqlStatement.WithSources(SqlScripts.Get("ingestion/merge_offsets.sql"), new RowSet("offsets", OffsetColumns, offsetRows)));
         }
 
         if (statements.Count > 0)

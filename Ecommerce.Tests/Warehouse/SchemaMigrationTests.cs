@@ -30,7 +30,7 @@ public sealed class SchemaMigrationTests
         var writer = new StarSchemaWriter(warehouse, TimeProvider.System);
         await writer.EnsureSchemaAsync(CancellationToken.None); // FACT_ORDERS etc. are created, the two tables altered.
         await warehouse.ExecuteScriptAsync(
-            "INSERT INTO FACT_ORDERS VALUES ('o-1', TIMESTAMP '2026-03-01 09:00:00', DATE '2026-03-01', 'C1', 7, 'P1', 10.00, 1, 10.00, 'd', 'orders', 0, 0, TIMESTAMP '2026-03-01 09:00:00');" +
+            "INSERT INTO FACT_ORDERS VALUES ('o-1', TIMESTAMP '2026-03-01 09:00:00', DATE '2026-03-01', 'C1', 7, 'P1', 10.00, 1, 10.00, 'd', 'orders', 0, 0, TIMESTAMP '2026-03-01 09:00:00', NULL);" +
             "UPDATE DIM_CUSTOMER SET ORDER_COUNT = NULL", CancellationToken.None);
 
         // As on the next start: the missing count is filled from the facts.

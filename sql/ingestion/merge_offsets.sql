@@ -1,11 +1,18 @@
--- Advance the resume point of each partition in the batch. Never backwards: a consumer that lost a partition
--- in a rebalance and writes late cannot undo the progress of the one that took it over.
+-- First statement of every batch transaction, right after the write lock: claim the batch's partitions and advance
+-- their resume points, marking each row this batch changed with its BATCH_ID ({batch}). A partition the batch starts
+-- in (FIRST_OFFSET) is claimed only if nobody stored it past that point: a consumer that lost its partitions and
+-- writes late, or a transaction that ran after its client gave up on it, claims nothing there and
+-- check_batch_is_current.sql refuses it. A partition without a FIRST_OFFSET only ever moves forward.
+-- The decision is made by the MERGE itself, on the rows it changes: a statement that changes rows works on their
+-- latest committed version, while a plain read in Snowflake may miss another session's commit of a moment ago.
 MERGE INTO INGESTION_OFFSETS AS t
-USING {offsets} AS s
+USING (SELECT o.*, b.ID AS BATCH_ID FROM {offsets} AS o CROSS JOIN {batch} AS b) AS s
     ON t.TOPIC = s.TOPIC AND t.PARTITION_ID = s.PARTITION_ID
-WHEN MATCHED AND s.NEXT_OFFSET > t.NEXT_OFFSET THEN UPDATE SET
+WHEN MATCHED AND (CASE WHEN s.FIRST_OFFSET IS NULL THEN s.NEXT_OFFSET > t.NEXT_OFFSET
+                       ELSE t.NEXT_OFFSET <= s.FIRST_OFFSET END) THEN UPDATE SET
     NEXT_OFFSET = s.NEXT_OFFSET,
     LAST_RECORD_DIGEST = s.LAST_RECORD_DIGEST,
-    UPDATED_AT = s.UPDATED_AT
-WHEN NOT MATCHED THEN INSERT (TOPIC, PARTITION_ID, NEXT_OFFSET, LAST_RECORD_DIGEST, UPDATED_AT)
-VALUES (s.TOPIC, s.PARTITION_ID, s.NEXT_OFFSET, s.LAST_RECORD_DIGEST, s.UPDATED_AT);
+    UPDATED_AT = s.UPDATED_AT,
+    BATCH_ID = s.BATCH_ID
+WHEN NOT MATCHED THEN INSERT (TOPIC, PARTITION_ID, NEXT_OFFSET, LAST_RECORD_DIGEST, UPDATED_AT, BATCH_ID)
+VALUES (s.TOPIC, s.PARTITION_ID, s.NEXT_OFFSET, s.LAST_RECORD_DIGEST, s.UPDATED_AT, s.BATCH_ID);

@@ -1,7 +1,8 @@
 -- Star schema of the e-commerce pipeline, for DuckDB and Snowflake alike.
 -- Applied on every start of the ingestion service: it creates what is missing and never drops, replaces or
 -- empties a table. Money is DECIMAL(18,2): exact, with cents (a bare NUMBER would round them away on Snowflake).
--- Timestamps are UTC.
+-- Timestamps are UTC. BATCH_ID, on customer versions, facts and resume points, names the batch transaction that last
+-- wrote the row (003_batch_marks.sql says what else it is for).
 
 -- Customers, slowly changing (type 2): a new version whenever the name or region changes. VALID_TO is NULL on
 -- the current version. LAST_SEEN_AT is the latest order within the version, ORDER_COUNT how many orders point at it.
@@ -14,7 +15,8 @@ CREATE TABLE IF NOT EXISTS DIM_CUSTOMER (
     VALID_TO         TIMESTAMP,
     IS_CURRENT       BOOLEAN       NOT NULL,
     LAST_SEEN_AT     TIMESTAMP     NOT NULL,
-    ORDER_COUNT      BIGINT
+    ORDER_COUNT      BIGINT,
+    BATCH_ID         VARCHAR(32)
 );
 
 -- Products: the name and category of each product id's latest order (LAST_ORDER_ID, LAST_SEEN_AT).
@@ -58,7 +60,8 @@ CREATE TABLE IF NOT EXISTS FACT_ORDERS (
     SOURCE_TOPIC      VARCHAR(255)   NOT NULL,
     SOURCE_PARTITION  INTEGER        NOT NULL,
     SOURCE_OFFSET     BIGINT         NOT NULL,
-    INGESTED_AT       TIMESTAMP      NOT NULL
+    INGESTED_AT       TIMESTAMP      NOT NULL,
+    BATCH_ID          VARCHAR(32)
 );
 
 -- Where ingestion resumes: per topic partition, the next offset to read, written in the same transaction as
@@ -70,5 +73,6 @@ CREATE TABLE IF NOT EXISTS INGESTION_OFFSETS (
     NEXT_OFFSET         BIGINT        NOT NULL,
     LAST_RECORD_DIGEST  VARCHAR(64)   NOT NULL,
     UPDATED_AT          TIMESTAMP     NOT NULL,
+    BATCH_ID            VARCHAR(32),
     PRIMARY KEY (TOPIC, PARTITION_ID)
 );

@@ -73,8 +73,10 @@ public sealed partial class SnowflakeOptions : ISettings
 
     /// <summary>
     /// Bytes of row data one statement carries. A row set travels as one bind variable holding its rows as JSON; a
-    /// larger set takes several statements. Snowflake advises keeping a statement, bound values included, under
-    /// 1 MB; 900,000 bytes is about 4,500 orders or 20,000 order ids.
+    /// larger set takes several statements. At most 1,000,000: Snowflake keeps a statement over 1 MB, bound values
+    /// included, only cut short in its query history (user-guide/query-size-limits), and resubmitting a statement
+    /// with its requestId and retry=true (how this client retries without running anything twice) finds the first
+    /// run there (developer-guide/sql-api/submitting-requests). 900,000 bytes is about 4,500 orders or 20,000 order ids.
     /// </summary>
     public int MaxBytesPerStatement { get; set; } = 900_000;
 
@@ -142,10 +144,11 @@ public sealed partial class SnowflakeOptions : ISettings
         Positive(StatementTimeout, nameof(StatementTimeout));
         Positive(RequestTimeout, nameof(RequestTimeout));
         Positive(RetryFor, nameof(RetryFor));
-        if (MaxBytesPerStatement is < 4_096 or > 16_000_000)
+        if (MaxBytesPerStatement is < 4_096 or > 1_000_000)
         {
             throw new InvalidConfigurationException(
-                $"{SectionName}:MaxBytesPerStatement is {MaxBytesPerStatement}; expected 4096 to 16000000.");
+                $"{SectionName}:MaxBytesPerStatement is {MaxBytesPerStatement}; expected 4096 to 1000000 (Snowflake cuts statements over 1 MB " +
+                "in its query history, and a retried statement is matched there).");
         }
     }
 

@@ -10,13 +10,20 @@ public static class SnowflakeValues
 {
     private static readonly DateTime Epoch = DateTime.UnixEpoch;
 
+    /// <summary>
+    /// A value as a bind variable, in a form the SQL API documents (developer-guide/sql-api/submitting-requests): every
+    /// value a string; FIXED for whole numbers, as its examples show; a decimal with a fraction as TEXT, which Snowflake
+    /// converts where a number is expected (the statement may CAST it). NULL has no documented form: write it into the
+    /// statement as the literal NULL instead (as <see cref="SnowflakeWarehouseProvider"/> does).
+    /// </summary>
     public static SqlApiBinding Bind(object? value, ColumnType? declared) => value switch
     {
-        null => new SqlApiBinding(BindingType(declared ?? ColumnType.Text), null),
+        null => throw new ArgumentNullException(nameof(value), $"A NULL {declared?.ToString() ?? "value"} is not bound: the SQL API documents no form for it; write NULL into the statement."),
         string text => new SqlApiBinding("TEXT", text),
-        int or long or short or byte => new SqlApiBinding("FIXED", Convert.ToString(value, CultureInfo.InvariantCulture)),
-        decimal number => new SqlApiBinding("FIXED", number.ToString(CultureInfo.InvariantCulture)),
-        double or float => new SqlApiBinding("REAL", Convert.ToString(value, CultureInfo.InvariantCulture)),
+        int or long or short or byte => new SqlApiBinding("FIXED", Convert.ToString(value, CultureInfo.InvariantCulture)!),
+        decimal number when number == decimal.Truncate(number) => new SqlApiBinding("FIXED", decimal.Truncate(number).ToString(CultureInfo.InvariantCulture)),
+        decimal number => new SqlApiBinding("TEXT", number.ToString(CultureInfo.InvariantCulture)),
+        double or float => new SqlApiBinding("REAL", Convert.ToString(value, CultureInfo.InvariantCulture)!),
         bool flag => new SqlApiBinding("BOOLEAN", flag ? "true" : "false"),
         DateTime instant => new SqlApiBinding("TIMESTAMP_NTZ", TimestampText(instant)),
         DateOnly date => new SqlApiBinding("DATE", DateText(date)),
@@ -91,14 +98,4 @@ public static class SnowflakeValues
         var negative = text.StartsWith('-');
         return DateTime.SpecifyKind(Epoch.AddTicks((seconds * TimeSpan.TicksPerSecond) + (negative ? -ticks : ticks)), DateTimeKind.Utc);
     }
-
-    private static string BindingType(ColumnType type) => type switch
-    {
-        ColumnType.Text => "TEXT",
-        ColumnType.Integer or ColumnType.BigInt or ColumnType.Decimal => "FIXED",
-        ColumnType.Timestamp => "TIMESTAMP_NTZ",
-        ColumnType.Date => "DATE",
-        ColumnType.Boolean => "BOOLEAN",
-        _ => throw new ArgumentOutOfRangeException(nameof(type), type, null),
-    };
 }

@@ -44,6 +44,7 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
     private readonly Lock _cleanupGate = new();
     private readonly List<(string BatchId, string[] Tables)> _toClean = [];
     private Task _cleanup = Task.CompletedTask;
+    private int _checkTables;
 
     public string SystemName => "snowflake";
 
@@ -103,31 +104,47 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
                 $"pass the values as a row set instead: {parameterized.Sql}");
         }
 
+        await CheckTablesAfterFailureAsync(cancellationToken);
         await EnsureTableAsync(WriteLockTable, CreateWriteLockAsync, cancellationToken);
 
-        // If staging fails part way, the rows already staged are tagged with an id no transaction will ever read.
+        // If staging fails part way, the rows already staged are tagged with an id no transaction will ever read. A row
+        // set that several statements read (the batch's id, its offsets) is staged once.
         var batchId = Guid.NewGuid().ToString("N"); // Hex digits only: the one literal ever written into SQL text.
-        var staged = statements
-            .SelectMany((statement, index) => statement.Sources.Select(source => (SetNo: index, Source: source)))
-            .Where(s => s.Source.Rows.Count > 0)
-            .ToArray();
+        var sets = new List<RowSet>();
+        foreach (var source in statements.SelectMany(s => s.Sources))
+        {
+            if (source.Rows.Count > 0 && !sets.Exists(set => ReferenceEquals(set, source)))
+            {
+                sets.Add(source);
+            }
+        }
+
         await Parallel.ForEachAsync(
-            staged.SelectMany(s => SnowflakeRowSets.Encode(s.Source, options.MaxBytesPerStatement).Select(json => (s.SetNo, s.Source, Json: json))),
+            sets.SelectMany((source, setNo) => SnowflakeRowSets.Encode(source, options.MaxBytesPerStatement).Select(json => (SetNo: setNo, Source: source, Json: json))),
             new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = cancellationToken },
             async (part, token) => await StageAsync(batchId, part.SetNo, part.Source, part.Json, token));
 
-        var text = new StringBuilder("BEGIN TRANSACTION;\n");
+        // TRANSACTION_ABORT_ON_ERROR: by default a failed statement leaves its explicit transaction open, holding its locks
+        // (sql-reference/transactions, "Failed statements within a transaction"; the parameter defaults to FALSE). What
+        // becomes of a transaction still open when a multi-statement request ends is not documented for the SQL API; its
+        // statements run inside a system procedure (SYSTEM$MULTISTMT, named in its errors), and a transaction left active
+        // at the end of a procedure is rolled back with an error, while a session that just goes away leaves it
+        // detached with its locks until Snowflake aborts it (after 5 idle minutes if it blocks others). The write lock
+        // must not hang on either: the session aborts the transaction at the first failure. The SQL API's "parameters"
+        // do not take this one, so it is a statement of the request.
+        var text = new StringBuilder("ALTER SESSION SET TRANSACTION_ABORT_ON_ERROR = TRUE;\nBEGIN TRANSACTION;\n");
         text.Append(CultureInfo.InvariantCulture, $"UPDATE {WriteLockTable} SET TAKEN_AT = CAST(CURRENT_TIMESTAMP AS TIMESTAMP_NTZ) WHERE LOCK_ID = 1;\n");
-        for (var i = 0; i < statements.Count; i++)
+        foreach (var statement in statements)
         {
-            var setNo = i;
-            text.Append(Render(statements[i], [], source => source.Rows.Count == 0 ? SnowflakeRowSets.Empty(source, SqlType) : StagedRowSet(batchId, setNo, source)))
+            text.Append(Render(statement, [], source => source.Rows.Count == 0
+                    ? SnowflakeRowSets.Empty(source, SqlType)
+                    : StagedRowSet(batchId, sets.FindIndex(set => ReferenceEquals(set, source)), source)))
                 .Append(";\n");
         }
 
         text.Append("COMMIT;");
-        await ForgetTablesIfMissingAsync(() => client.ExecuteAsync(text.ToString(), [], statements.Count + 3, cancellationToken));
-        CleanUpAfterCommit(batchId, staged.Select(s => StagingTable(s.Source)).Distinct(StringComparer.Ordinal).ToArray());
+        await CheckTablesOnFailureAsync(() => client.ExecuteAsync(text.ToString(), [], statements.Count + 4, cancellationToken));
+        CleanUpAfterCommit(batchId, sets.Select(StagingTable).Distinct(StringComparer.Ordinal).ToArray());
     }
 
     public async ValueTask DisposeAsync()
@@ -221,22 +238,55 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
             .AppendJoin(", ", source.Columns.Select(c => c.Name))
             .Append("\nFROM ")
             .Append(BoundRowSet(source, json, bindings)).Append(" AS s");
-        await ForgetTablesIfMissingAsync(() => client.ExecuteAsync(text.ToString(), bindings, 1, cancellationToken));
+        await CheckTablesOnFailureAsync(() => client.ExecuteAsync(text.ToString(), bindings, 1, cancellationToken));
     }
 
     /// <summary>
-    /// When a table this provider created is gone (dropped by hand, the schema recreated), forgets what it
-    /// created, so that the batch's retry creates the tables again instead of failing until a restart.
+    /// Runs a statement that writes to tables this provider created; when Snowflake refuses it (a SQL error), the next
+    /// batch first checks that those tables are still there. Someone may have dropped one (by hand, or by recreating the
+    /// schema), and the error does not say so in a form to rely on: inside a multi-statement request every failure is
+    /// Snowflake's 100132 with SQL state P0000, the failing statement's own error only in the text
+    /// (developer-guide/sql-api/submitting-multiple-statements).
     /// </summary>
-    private async Task ForgetTablesIfMissingAsync(Func<Task> statement)
+    private async Task CheckTablesOnFailureAsync(Func<Task> statement)
     {
         try
         {
             await statement();
         }
-        catch (SnowflakeException ex) when (ex.IsMissingObject)
+        catch (SnowflakeException ex) when (ex.HttpStatus == 422)
         {
-            _tablesReady.Clear();
+            Volatile.Write(ref _checkTables, 1);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// After a refused statement: forgets the tables of this provider that no longer exist, so that they are created
+    /// again (empty: the write lock and staged rows hold nothing that outlives a batch). One query; the star schema's own
+    /// tables are not touched here, since creating one of those again would hide the loss of its rows.
+    /// </summary>
+    private async Task CheckTablesAfterFailureAsync(CancellationToken cancellationToken)
+    {
+        if (Interlocked.Exchange(ref _checkTables, 0) == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            var result = await client.ExecuteAsync(
+                "SELECT TABLE_NAME FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_SCHEMA = CURRENT_SCHEMA() AND TABLE_NAME LIKE 'ECOMMERCE%'",
+                [], 1, cancellationToken);
+            var present = result.Rows.Select(row => row[0]).ToHashSet(StringComparer.OrdinalIgnoreCase);
+            foreach (var table in _tablesReady.Keys.Where(table => !present.Contains(table)))
+            {
+                _tablesReady.TryRemove(table, out _);
+            }
+        }
+        catch
+        {
+            Volatile.Write(ref _checkTables, 1);
             throw;
         }
     }
@@ -376,8 +426,16 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
                     throw new ArgumentException($"The statement has more '?' placeholders than the {statement.Parameters.Count} parameters given.", nameof(statement));
                 }
 
-                bindings.Add(SnowflakeValues.Bind(statement.Parameters[parameter++], null));
-                text.Append('?');
+                if (statement.Parameters[parameter++] is { } value)
+                {
+                    bindings.Add(SnowflakeValues.Bind(value, null));
+                    text.Append('?');
+                }
+                else
+                {
+                    // The SQL API documents no bind form for NULL (SnowflakeValues.Bind).
+                    text.Append("NULL");
+                }
             }
             else if (c == '{' && sql.IndexOf('}', i) is var end and > 0 && end > i && statement.Sources.FirstOrDefault(s => s.Name == sql[(i + 1)..end]) is { } source)
             {

@@ -1,4 +1,6 @@
+using System.Globalization;
 using Ecommerce.Consumer.Warehouse;
+using Ecommerce.Consumer.Warehouse.Snowflake;
 
 namespace Ecommerce.Tests.Warehouse.Snowflake;
 
@@ -74,4 +76,88 @@ public sealed class SnowflakeProviderTests
         var stored = await bed.SnowflakeDouble.QueryAsync("SELECT ORDER_ID FROM FACT_ORDERS ORDER BY ORDER_ID");
         Assert.Equal(["o-1", "o-2"], stored.Select(r => (string)r[0]!));
     }
+
+    [Fact]
+    public async Task A_write_lock_table_dropped_while_the_service_runs_is_created_again_and_nothing_else_is_touched()
+    {
+        await using var bed = await WarehouseTestBed.CreateAsync(WarehouseTestBed.Snowflake);
+        var t0 = new DateTime(2026, 3, 1, 9, 0, 0, DateTimeKind.Utc);
+        await bed.Writer.WriteAsync([WarehouseTestBed.Order("o-1", t0)], [new("orders", 0, 1, "a") { FirstOffset = 0 }], CancellationToken.None);
+        await bed.SnowflakeDouble!.QueryAsync($"DROP TABLE {SnowflakeWarehouseProvider.WriteLockTable}");
+
+        // Inside the batch's multi-statement request the missing table is only Snowflake's 100132 / P0000; the provider
+        // must not need the inner text to recover, and the retry (as the ingestion service makes it) lands.
+        var error = await Assert.ThrowsAnyAsync<SnowflakeException>(() => bed.Writer.WriteAsync(
+            [WarehouseTestBed.Order("o-2", t0.AddMinutes(1))], [new("orders", 0, 2, "b") { FirstOffset = 1 }], CancellationToken.None));
+        Assert.Equal("100132", error.Code);
+        await bed.Writer.WriteAsync([WarehouseTestBed.Order("o-2", t0.AddMinutes(1))], [new("orders", 0, 2, "b") { FirstOffset = 1 }], CancellationToken.None);
+        await bed.Writer.WriteAsync([WarehouseTestBed.Order("o-3", t0.AddMinutes(2))], [new("orders", 0, 3, "c") { FirstOffset = 2 }], CancellationToken.None);
+
+        Assert.Equal(["o-1", "o-2", "o-3"], (await bed.QueryAsync("SELECT ORDER_ID FROM FACT_ORDERS ORDER BY ORDER_ID")).Select(r => (string)r[0]!));
+        // Nothing that holds data was dropped or created again: only the lock table came back.
+        var created = bed.SnowflakeDouble.Requests.Where(r => r.Method == "POST" && r.Detail.Contains("CREATE", StringComparison.Ordinal)).Select(r => r.Detail).ToArray();
+        Assert.DoesNotContain(created, d => d.Contains("DROP", StringComparison.Ordinal));
+        Assert.Equal(2, created.Count(d => d.StartsWith($"CREATE TABLE IF NOT EXISTS {SnowflakeWarehouseProvider.WriteLockTable}", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task A_writer_that_waited_for_the_lock_is_refused_when_the_holder_stored_its_order_though_its_reads_lag_behind()
+    {
+        // The holder commits while the waiter's session is already open; under READ_CONSISTENCY_MODE = SESSION the
+        // waiter's plain reads may not see that commit (here: not for 30 s). Only what its own statements change and
+        // lock is fresh, so its check must rest on that, or the order is stored twice (FACT_ORDERS has no key).
+        await using var bed = await WarehouseTestBed.CreateAsync(WarehouseTestBed.Snowflake);
+        var snowflake = bed.SnowflakeDouble!;
+        await bed.IngestAsync(WarehouseTestBed.Order("o-0", T0));
+        snowflake.ReadLag = TimeSpan.FromSeconds(30);
+        snowflake.StatementLatency = TimeSpan.FromMilliseconds(500);
+        var holder = new StarSchemaWriter(bed.OpenAnotherProvider(), bed.Time);
+        var order = WarehouseTestBed.Order("o-1", T0.AddMinutes(1), customerId: "C2");
+        Task? holding = null;
+        var waiter = new StarSchemaWriter(new Differential.InterceptingWarehouse(bed.Provider)
+        {
+            // After the waiter's reads, the holder writes the same order (another partition: orders keyed by nothing) and
+            // takes the write lock before the waiter's transaction arrives.
+            BeforeNextTransaction = async () =>
+            {
+                var before = snowflake.Requests.Count(r => r.IsBatchTransaction);
+                holding = holder.WriteAsync([order with { Source = new("orders", 1, 0) }], [new("orders", 1, 1, "h") { FirstOffset = 0 }], CancellationToken.None);
+                while (snowflake.Requests.Count(r => r.IsBatchTransaction) == before)
+                {
+                    await Task.Delay(20);
+                }
+
+                await Task.Delay(TimeSpan.FromSeconds(1));
+            },
+        }, bed.Time);
+
+        var plan = await waiter.PlanAsync([order with { Source = new("orders", 0, 1) }], CancellationToken.None);
+        Assert.Single(plan.Classification.New);
+        await Assert.ThrowsAsync<StaleReadException>(() => waiter.WriteAsync(plan, [new("orders", 0, 2, "w") { FirstOffset = 1 }], CancellationToken.None));
+        await holding!;
+
+        // The scenario happened as described: the refused transaction waited for the lock.
+        var transactions = snowflake.Runs.Where(r => r.Kind == "transaction").ToArray();
+        Assert.Contains(transactions, r => !r.Succeeded && r.LockWait > TimeSpan.FromMilliseconds(500));
+        Assert.Equal(1L, Convert.ToInt64((await snowflake.QueryAsync("SELECT COUNT(*) FROM FACT_ORDERS WHERE ORDER_ID = 'o-1'"))[0][0], CultureInfo.InvariantCulture));
+        Assert.True(snowflake.LaggedReads > 0);
+    }
+
+    [Fact]
+    public async Task Parameters_are_bound_in_the_documented_forms_a_fraction_as_text_and_null_as_a_literal()
+    {
+        await using var bed = await WarehouseTestBed.CreateAsync(WarehouseTestBed.Snowflake);
+
+        var row = Assert.Single(await bed.QueryAsync("SELECT CAST(? AS DECIMAL(18,2)) * 2, ? IS NULL, CAST(? AS BIGINT) + 1", 12.34m, null, 41m));
+
+        Assert.Equal(24.68m, Convert.ToDecimal(row[0], CultureInfo.InvariantCulture));
+        Assert.Equal(true, row[1]);
+        Assert.Equal(42L, Convert.ToInt64(row[2], CultureInfo.InvariantCulture));
+        var request = bed.SnowflakeDouble!.Requests.Last(r => r.Detail.StartsWith("SELECT CAST(?", StringComparison.Ordinal));
+        Assert.Contains("NULL IS NULL", request.Detail, StringComparison.Ordinal);
+        // The double takes note of any other form (a FIXED value with a fraction, a value that is not a string); the bed
+        // asserts on dispose that it took none.
+    }
+
+    private static readonly DateTime T0 = new(2026, 3, 1, 9, 0, 0, DateTimeKind.Utc);
 }

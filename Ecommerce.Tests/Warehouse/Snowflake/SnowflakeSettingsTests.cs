@@ -21,6 +21,31 @@ public sealed class SnowflakeSettingsTests
     };
 
     [Theory]
+    [InlineData(2_000_000, false)]
+    [InlineData(1_000_001, false)]
+    [InlineData(4_095, false)]
+    [InlineData(1_000_000, true)]
+    [InlineData(4_096, true)]
+    public void Statements_stay_within_the_megabyte_that_snowflakes_query_history_keeps_whole(int maxBytes, bool accepted)
+    {
+        // Over 1 MB a statement is cut in query history (user-guide/query-size-limits), where a resubmission with its
+        // requestId and retry=true is matched: such a retry could run a batch twice.
+        var options = Complete();
+        options.MaxBytesPerStatement = maxBytes;
+
+        var error = Record.Exception(options.Validate);
+
+        if (accepted)
+        {
+            Assert.Null(error);
+        }
+        else
+        {
+            Assert.Contains("Snowflake:MaxBytesPerStatement", Assert.IsType<InvalidConfigurationException>(error).Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Theory]
     [InlineData(nameof(SnowflakeOptions.Account))]
     [InlineData(nameof(SnowflakeOptions.User))]
     [InlineData(nameof(SnowflakeOptions.Warehouse))]

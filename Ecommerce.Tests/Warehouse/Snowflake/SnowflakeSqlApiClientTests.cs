@@ -59,6 +59,16 @@ public sealed class SnowflakeSqlApiClientTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_multi_statement_answer_is_taken_as_its_summary_whatever_row_count_it_states()
+    {
+        // The API reference's own multi-statement example states numRows 56090 beside one row of data; the double
+        // answers in kind, so a client that checked the count against the rows would refuse every batch transaction.
+        var result = await Client().ExecuteAsync("SELECT 1; SELECT 2; SELECT 3", [], 3, CancellationToken.None);
+
+        Assert.Equal("Multiple statements executed successfully.", Assert.Single(result.Rows)[0]);
+    }
+
+    [Fact]
     public async Task Bursts_of_429_and_503_are_retried_with_the_same_request_id_and_the_statement_runs_once()
     {
         var client = Client();
