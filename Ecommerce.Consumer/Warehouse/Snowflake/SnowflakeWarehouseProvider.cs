@@ -13,8 +13,10 @@ namespace Ecommerce.Consumer.Warehouse.Snowflake;
 /// <list type="number">
 /// <item>its row sets are staged: bound <c>INSERT</c>s into transient staging tables, tagged with a batch id this
 /// provider generated (several at once, each retry-safe through its requestId);</item>
-/// <item>one multi-statement request: <c>BEGIN</c>; take the write lock; the batch's statements, reading their row
-/// sets from the staging tables; <c>COMMIT</c>. All of it lands or none of it.</item>
+/// <item>one multi-statement request: <c>TRANSACTION_ABORT_ON_ERROR</c> on; <c>BEGIN</c>; take the write lock; the
+/// batch's statements, reading their row sets from the staging tables; <c>COMMIT</c>. All of it lands or none of it.
+/// Its session starts after the staging requests have committed, so it sees their rows (a session sees everything
+/// committed before it started: sql-reference/transactions, "Read consistency across sessions").</item>
 /// </list>
 /// Staged rows are deleted once their transaction has committed, by a request of their own that the next batch
 /// does not wait for. When the outcome of a transaction is unknown (a timeout, a dropped connection) it may still
@@ -27,7 +29,9 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
     /// <summary>
     /// One row, updated first thing in every batch transaction. Snowflake accepts but does not enforce primary
     /// keys, so two writers merging the same new key at once could both insert it; the lock makes batch
-    /// transactions take turns, and each one's statements start after the previous one committed.
+    /// transactions take turns. A turn does not make the previous holder's commit visible to plain reads of the
+    /// waiter (its session started before that commit), which is why the batch's check reads only rows its own
+    /// statements changed (sql/ingestion/check_batch_is_current.sql).
     /// </summary>
     public const string WriteLockTable = "ECOMMERCE_WRITE_LOCK";
 
