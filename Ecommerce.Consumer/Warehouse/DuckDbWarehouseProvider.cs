@@ -36,6 +36,9 @@ public sealed class DuckDbWarehouseProvider : IWarehouseProvider
 
     public string SystemName => "duckdb";
 
+    /// <summary>True: one process writes the file, its transactions take turns under the write lock, and each sees every commit before it.</summary>
+    public bool TransactionsSeeEveryCommit => true;
+
     public async Task ExecuteScriptAsync(string script, CancellationToken cancellationToken)
     {
         await _database.WriteLock.WaitAsync(cancellationToken);

@@ -9,6 +9,14 @@ public interface IWarehouseProvider : IAsyncDisposable
     /// <summary>The OpenTelemetry <c>db.system.name</c> of this warehouse, e.g. <c>duckdb</c>.</summary>
     string SystemName { get; }
 
+    /// <summary>
+    /// Whether a transaction's plain reads see every commit made before them. False (the safe answer) where a session
+    /// may miss another session's commit made after it started, as Snowflake's default read consistency allows: a
+    /// batch transaction then proves it is current on rows its own statements marked. True on a warehouse whose one
+    /// writing process runs its transactions in turn, where a read is the cheaper proof.
+    /// </summary>
+    bool TransactionsSeeEveryCommit => false;
+
     /// <summary>Runs a script of several <c>;</c>-separated statements (the schema).</summary>
     Task ExecuteScriptAsync(string script, CancellationToken cancellationToken);
 

@@ -180,8 +180,8 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
         var result = new BatchWriteResult(0, 0, 0, 0);
         DateOnly[] newDates = [];
 
-        // Every row the transaction claims, finds or writes is marked with its id (the BATCH_ID columns), so that the
-        // check reads back only marks of its own: see sql/ingestion/check_batch_is_current.sql.
+        // The rows the transaction claims or finds are marked with its id (the BATCH_ID columns), so that the check reads
+        // back marks of its own: see sql/ingestion/check_batch_is_current.sql.
         var batch = new RowSet("batch", [new("ID", ColumnType.Text)], [[Guid.NewGuid().ToString("N")]]);
         var offsets = new RowSet("offsets", OffsetColumns,
             progress.Select(p => new object?[] { p.Topic, p.Partition, p.NextOffset, p.LastRecordDigest, now, p.FirstOffset }).ToArray());
@@ -201,17 +201,23 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
         };
         if (fenced || newOrders.Count > 0)
         {
-            if (newOrders.Count > 0)
+            // Where a plain read may miss another writer's commit (Snowflake), the orders and customers the check needs are
+            // first marked by statements that change them, which work on their latest committed version; elsewhere a
+            // read is exact and cheaper (two statements less, no rows rewritten).
+            var marks = !warehouse.TransactionsSeeEveryCommit;
+            if (marks && newOrders.Count > 0)
             {
                 statements.Add(SqlStatement.WithSources(SqlScripts.Get("ingestion/mark_stored_orders.sql"), newOrderIds, batch));
             }
 
-            if (customers.Rows.Count > 0)
+            if (marks && customers.Rows.Count > 0)
             {
                 statements.Add(SqlStatement.WithSources(SqlScripts.Get("ingestion/mark_customer_versions.sql"), customers, batch));
             }
 
-            statements.Add(SqlStatement.WithSources(SqlScripts.Get("ingestion/check_batch_is_current.sql"), offsets, newOrderIds, customers, batch));
+            statements.Add(SqlStatement.WithSources(
+                SqlScripts.Get(marks ? "ingestion/check_batch_is_current.sql" : "ingestion/check_batch_is_current_by_reading.sql"),
+                offsets, newOrderIds, customers, batch));
         }
 
         if (newOrders.Count > 0)
@@ -244,7 +250,7 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
             var versionRows = changes.SelectMany(c => c.Changed).Select(VersionRow).ToArray();
             var historyRows = changes.Where(c => c.StoredOrdersMove).SelectMany(c => c.Versions).Select(VersionRow).ToArray();
 
-            statements.Add(SqlStatement.WithSources(SqlScripts.Get("ingestion/insert_fact_orders.sql"), new RowSet("orders", OrderColumns, orderRows), batch) with
+            statements.Add(SqlStatement.WithSources(SqlScripts.Get("ingestion/insert_fact_orders.sql"), new RowSet("orders", OrderColumns, orderRows)) with
             {
                 StoresOrderIds = newOrders.Select(o => o.Order.OrderId).ToArray(),
             });
@@ -261,7 +267,7 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
                     new RowSet("retired", [new("CUSTOMER_SK", ColumnType.BigInt)], retiredRows)));
             }
 
-            statements.Add(SqlStatement.WithSources(SqlScripts.Get("ingestion/merge_dim_customer.sql"), new RowSet("versions", VersionColumns, versionRows), batch));
+            statements.Add(SqlStatement.WithSources(SqlScripts.Get("ingestion/merge_dim_customer.sql"), new RowSet("versions", VersionColumns, versionRows)));
             if (historyRows.Length > 0)
             {
                 statements.Add(SqlStatement.WithSources(SqlScripts.Get("ingestion/repoint_facts.sql"), new RowSet("history", VersionColumns, historyRows)));

@@ -1,19 +1,16 @@
 -- Customer versions a batch created or reshaped. A version's name and region never change; its validity
--- interval, last order and order count do (closed by a newer version, split by a late event, extended). BATCH_ID names
--- the batch that wrote the version last.
+-- interval, last order and order count do (closed by a newer version, split by a late event, extended).
 MERGE INTO DIM_CUSTOMER AS t
-USING (SELECT v.*, b.ID AS BATCH_ID FROM {versions} AS v CROSS JOIN {batch} AS b) AS s
+USING {versions} AS s
     ON t.CUSTOMER_SK = s.CUSTOMER_SK
 WHEN MATCHED THEN UPDATE SET
     VALID_FROM = s.VALID_FROM,
     VALID_TO = s.VALID_TO,
     IS_CURRENT = s.IS_CURRENT,
     LAST_SEEN_AT = s.LAST_SEEN_AT,
-    ORDER_COUNT = s.ORDER_COUNT,
-    BATCH_ID = s.BATCH_ID
+    ORDER_COUNT = s.ORDER_COUNT
 WHEN NOT MATCHED THEN INSERT (
-    CUSTOMER_SK, CUSTOMER_ID, CUSTOMER_NAME, CUSTOMER_REGION, VALID_FROM, VALID_TO, IS_CURRENT, LAST_SEEN_AT, ORDER_COUNT,
-    BATCH_ID)
+    CUSTOMER_SK, CUSTOMER_ID, CUSTOMER_NAME, CUSTOMER_REGION, VALID_FROM, VALID_TO, IS_CURRENT, LAST_SEEN_AT, ORDER_COUNT)
 VALUES (
     s.CUSTOMER_SK, s.CUSTOMER_ID, s.CUSTOMER_NAME, s.CUSTOMER_REGION, s.VALID_FROM, s.VALID_TO, s.IS_CURRENT, s.LAST_SEEN_AT,
-    s.ORDER_COUNT, s.BATCH_ID);
+    s.ORDER_COUNT);

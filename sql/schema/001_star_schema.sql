@@ -1,8 +1,8 @@
 -- Star schema of the e-commerce pipeline, for DuckDB and Snowflake alike.
 -- Applied on every start of the ingestion service: it creates what is missing and never drops, replaces or
 -- empties a table. Money is DECIMAL(18,2): exact, with cents (a bare NUMBER would round them away on Snowflake).
--- Timestamps are UTC. BATCH_ID, on customer versions, facts and resume points, names the batch transaction that last
--- wrote the row (003_batch_marks.sql says what else it is for).
+-- Timestamps are UTC. BATCH_ID, on customer versions, facts and resume points, is where a batch transaction marks the
+-- rows it claims or finds, to prove it is still current (003_batch_marks.sql).
 
 -- Customers, slowly changing (type 2): a new version whenever the name or region changes. VALID_TO is NULL on
 -- the current version. LAST_SEEN_AT is the latest order within the version, ORDER_COUNT how many orders point at it.

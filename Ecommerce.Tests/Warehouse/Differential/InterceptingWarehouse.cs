@@ -23,6 +23,8 @@ public sealed class InterceptingWarehouse(IWarehouseProvider inner) : IWarehouse
 
     public string SystemName => inner.SystemName;
 
+    public bool TransactionsSeeEveryCommit => inner.TransactionsSeeEveryCommit;
+
     public Task ExecuteScriptAsync(string script, CancellationToken cancellationToken) => inner.ExecuteScriptAsync(script, cancellationToken);
 
     public Task<IReadOnlyList<object?[]>> QueryAsync(SqlStatement statement, CancellationToken cancellationToken) => inner.QueryAsync(statement, cancellationToken);
