@@ -224,38 +224,47 @@ internal sealed partial class SnowflakeSessions : IDisposable
             }
 
             var shadowed = new List<string>();
-            foreach (var table in rules.Tables())
+            try
             {
-                if (table.Equals(changes, StringComparison.OrdinalIgnoreCase) || _locked.Contains(table)
-                    || !unseen.Any(c => c.Tables.Contains(table))
-                    || !Regex.IsMatch(sql, $@"\b{Regex.Escape(table)}\b", RegexOptions.IgnoreCase))
+                foreach (var table in rules.Tables())
                 {
-                    continue;
-                }
+                    if (table.Equals(changes, StringComparison.OrdinalIgnoreCase) || _locked.Contains(table)
+                        || !unseen.Any(c => c.Tables.Contains(table))
+                        || !Regex.IsMatch(sql, $@"\b{Regex.Escape(table)}\b", RegexOptions.IgnoreCase))
+                    {
+                        continue;
+                    }
 
-                if (_inserted.Contains(table))
-                {
-                    rules._violation(
-                        $"a statement read {table}, which its session had inserted into, while another session's commit there was not yet visible to it: " +
-                        "Snowflake promises no view that holds both (sql-reference/transactions, read consistency across sessions)");
-                    continue;
-                }
+                    if (_inserted.Contains(table))
+                    {
+                        rules._violation(
+                            $"a statement read {table}, which its session had inserted into, while another session's commit there was not yet visible to it: " +
+                            "Snowflake promises no view that holds both (sql-reference/transactions, read consistency across sessions)");
+                        continue;
+                    }
 
-                // The database before the first commit this statement must not see.
-                var path = Path.Combine(rules._spill, $"{Interlocked.Increment(ref rules._copies)}.parquet");
-                try
-                {
-                    Execute(unseen[0].Before!, $"COPY (SELECT * FROM main.{table}) TO '{path}' (FORMAT PARQUET)");
-                }
-                catch (DuckDBException)
-                {
-                    throw new InvalidOperationException($"Object '{table}' does not exist or not authorized (created by a session whose commit is not visible yet).");
-                }
+                    // The database before the first commit this statement must not see.
+                    var path = Path.Combine(rules._spill, $"{Interlocked.Increment(ref rules._copies)}.parquet");
+                    try
+                    {
+                        Execute(unseen[0].Before!, $"COPY (SELECT * FROM main.{table}) TO '{path}' (FORMAT PARQUET)");
+                    }
+                    catch (DuckDBException)
+                    {
+                        throw new InvalidOperationException($"Object '{table}' does not exist or not authorized (created by a session whose commit is not visible yet).");
+                    }
 
-                Execute(rules._database, $"CREATE TEMP TABLE {table} AS SELECT * FROM main.{table} WHERE FALSE");
-                Execute(rules._database, $"INSERT INTO temp.main.{table} BY NAME SELECT * FROM read_parquet('{path}')");
-                File.Delete(path);
-                shadowed.Add(table);
+                    Execute(rules._database, $"CREATE TEMP TABLE {table} AS SELECT * FROM main.{table} WHERE FALSE");
+                    Execute(rules._database, $"INSERT INTO temp.main.{table} BY NAME SELECT * FROM read_parquet('{path}')");
+                    File.Delete(path);
+                    shadowed.Add(table);
+                }
+            }
+            catch
+            {
+                // A statement that cannot be given its view does not run; nor may a half-made view outlive it.
+                Unshadow([.. shadowed]);
+                throw;
             }
 
             if (shadowed.Count > 0)

@@ -564,7 +564,7 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
         var session = _sessions.Open(handle);
         var started = session.Started;
         var held = new Dictionary<string, SemaphoreSlim>(StringComparer.OrdinalIgnoreCase);
-        var lockWait = TimeSpan.Zero;
+        TimeSpan? locked = null;
         var times = new TimeSpan[statements.Count];
         try
         {
@@ -572,9 +572,8 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
             {
                 if (i < statements.Count && SnowflakeSessions.LockedTable(statements[i]) is { } table)
                 {
-                    var waiting = _clock.Elapsed;
                     await _sessions.AcquireAsync(table, held);
-                    lockWait += _clock.Elapsed - waiting;
+                    locked ??= _clock.Elapsed;
                 }
 
                 if (i < statements.Count)
@@ -593,7 +592,7 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
             // Recorded before the answer can be fetched, so a client that has its answer finds the run in Runs.
             _runs.Enqueue(new StatementRun(
                 request?["parameters"]?["QUERY_TAG"]?.GetValue<string>(), StatementRun.KindOf(statements), Math.Max(1, statements.Count),
-                started, lockWait, executing - started - lockWait, _clock.Elapsed - executing, answer.Status == 200)
+                started, (locked ?? started) - started, executing - (locked ?? started), _clock.Elapsed - executing, answer.Status == 200)
             {
                 DatabaseWait = _databaseWaits.TryRemove(handle, out var wait) ? wait : TimeSpan.Zero,
             });
