@@ -33,15 +33,6 @@ public class SnowflakeException : Exception
 
     public string? SqlState { get; }
 
-    /// <summary>
-    /// A table or other object the statement names does not exist (or the role may not see it): Snowflake's error
-    /// 002003, SQL state 42S02. Decided on the code, never on the message, which Snowflake words and cuts as it likes.
-    /// </summary>
-    public bool IsMissingObject => Code == ObjectDoesNotExistCode || SqlState == ObjectDoesNotExistSqlState;
-
-    private const string ObjectDoesNotExistCode = "002003";
-    private const string ObjectDoesNotExistSqlState = "42S02";
-
     /// <summary>The query id, to look the statement up in Snowflake's query history.</summary>
     public string? StatementHandle { get; }
 }

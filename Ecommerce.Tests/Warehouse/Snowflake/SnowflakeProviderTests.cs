@@ -66,8 +66,8 @@ public sealed class SnowflakeProviderTests
             await bed.SnowflakeDouble.QueryAsync($"DROP TABLE {table}");
         }
 
-        // The first attempt meets the missing tables (Snowflake's 002003); the provider forgets them, and the retry
-        // creates them again, as the ingestion service's retry would.
+        // The first attempt meets the missing tables (a refused statement); the provider then checks which of its tables
+        // exist, and the retry creates them again, as the ingestion service's retry would.
         await Assert.ThrowsAnyAsync<Exception>(() => bed.Writer.WriteAsync(
             [WarehouseTestBed.Order("o-2", t0.AddMinutes(1))], [new("orders", 0, 2, "b") { FirstOffset = 1 }], CancellationToken.None));
         await bed.Writer.WriteAsync(
