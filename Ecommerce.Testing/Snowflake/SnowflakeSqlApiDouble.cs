@@ -583,7 +583,7 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
 
                 if (StatementLatency > TimeSpan.Zero)
                 {
-                    await Task.Delay(StatementLatency);
+                    await WaitUntilAsync(_clock.Elapsed + StatementLatency);
                 }
             }
 
@@ -603,6 +603,15 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
         {
             _sessions.Forget(handle);
             SnowflakeSessions.Release(held);
+        }
+    }
+
+    /// <summary>Waits until the double's clock reads <paramref name="due"/>: never less (a timer may fire a little early).</summary>
+    private async Task WaitUntilAsync(TimeSpan due)
+    {
+        for (var left = due - _clock.Elapsed; left > TimeSpan.Zero; left = due - _clock.Elapsed)
+        {
+            await Task.Delay(left + TimeSpan.FromMilliseconds(1));
         }
     }
 
