@@ -95,6 +95,13 @@ public sealed partial class IngestionWorker(
                     // full batches' worth, held for nothing. 16 MB keeps the fetcher ahead of the writer.
                     config.QueuedMaxMessagesKbytes ??= 16 * 1024;
                     config.ClientId ??= "ecommerce-consumer";
+                    // A member that goes silent (a crash, an OOM kill, a lost node) keeps its partitions for the session
+                    // timeout, and nothing is ingested from them meanwhile: librdkafka's 45 s default stopped ingestion for
+                    // 91 s after a SIGKILL on the embedded broker (bench --only failover), 12.6 s with 6 s. 6 s is the
+                    // least a broker accepts by default (group.min.session.timeout.ms), and what every process test has run
+                    // with. Heartbeats (every 3 s) come from a thread of librdkafka's own, which the .NET garbage collector
+                    // does not pause.
+                    config.SessionTimeoutMs ??= 6_000;
                     // A write is waited for without polling for at most a third of the time the group allows between polls.
                     _quietWait = TimeSpan.FromMilliseconds(Math.Min(MaxQuietWait.TotalMilliseconds, (config.MaxPollIntervalMs ?? 300_000) / 3.0));
                 },

@@ -7,7 +7,8 @@ using Spectre.Console;
 // One command, every figure: see BENCHMARKS.md. Options: --orders N (default 100000), --quick (smaller runs, kept
 // under bench/results only: BENCHMARKS.md shows full runs),
 // --only throughput|original|shape|latency|sweep|scale|snowflake (one part, for investigating; BENCHMARKS.md is then left
-// alone); --scale 3000000,30000000 (the sizes of the pre-filled warehouses, cached in ECOMMERCE_BENCH_CACHE or the temp
+// alone); --only failover (not part of a full run yet: the pauses when the ingestion service is killed or stopped and
+// started again, printed only); --scale 3000000,30000000 (the sizes of the pre-filled warehouses, cached in ECOMMERCE_BENCH_CACHE or the temp
 // folder). ECOMMERCE_BENCH_DUCKDB_OPTIONS is appended to the consumers' DuckDB connection string.
 // --report bench/results/<stamp>.json writes BENCHMARKS.md and the charts again from a run's figures, measuring nothing.
 var reportArg = Array.IndexOf(args, "--report");
@@ -107,6 +108,15 @@ try
             snowflake.Add(run);
             AnsiConsole.MarkupLine($"[green]snowflake {latencyMs} ms x {consumers}[/] {run.Rate:N0} orders/s, {run.RequestsPerThousand:N1} requests and {run.KilobytesPerThousand:N0} KB per 1,000 orders");
             AnsiConsole.WriteLine(run.Timeline ?? "");
+        }
+
+        foreach (var kill in only == "failover" ? [true, false] : Array.Empty<bool>())
+        {
+            status.Status($"Failover: {(kill ? "SIGKILL" : "SIGTERM")} and restart");
+            var run = await Failover.RestartAsync(context, kill, sessionTimeoutMs: null);
+            AnsiConsole.MarkupLine(
+                $"[green]failover[/] {run.Case}: no batch committed for {run.PauseSeconds:F1} s; {run.Delivered:N0} orders delivered, " +
+                $"{run.Stored:N0} stored ({run.DistinctStored:N0} distinct)");
         }
 
         if (Runs("snowflake") && snowflakeLatency)
