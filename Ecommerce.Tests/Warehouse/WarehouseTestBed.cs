@@ -163,7 +163,7 @@ public sealed class WarehouseTestBed : IAsyncDisposable
         var credentials = SnowflakeCredentials.From(options, TimeProvider.System);
         _liveAdmin = new SnowflakeSqlApiClient(_http, options, credentials, TimeProvider.System, TestMeters.Shared, NullLogger<SnowflakeSqlApiClient>.Instance);
         _liveSchema = $"ECOMMERCE_TEST_{Guid.NewGuid():N}".ToUpperInvariant();
-        await _liveAdmin.ExecuteAsync("CREATE SCHEMA IDENTIFIER(?)", [SnowflakeValues.Bind(_liveSchema, null)], 1, CancellationToken.None);
+        await _liveAdmin.ExecuteAsync("CREATE SCHEMA IDENTIFIER(?)", [SnowflakeValues.Bind(_liveSchema)], 1, CancellationToken.None);
 
         options.Schema = _liveSchema;
         configure?.Invoke(options);
@@ -175,7 +175,7 @@ public sealed class WarehouseTestBed : IAsyncDisposable
     {
         if (_liveAdmin is not null && _liveSchema is not null)
         {
-            await _liveAdmin.ExecuteAsync("DROP SCHEMA IF EXISTS IDENTIFIER(?)", [SnowflakeValues.Bind(_liveSchema, null)], 1, CancellationToken.None);
+            await _liveAdmin.ExecuteAsync("DROP SCHEMA IF EXISTS IDENTIFIER(?)", [SnowflakeValues.Bind(_liveSchema)], 1, CancellationToken.None);
         }
 
         foreach (var other in _others)

@@ -100,7 +100,7 @@ internal static class SnowflakeRowSets
         "(SELECT " + string.Join(", ", source.Columns.Select(c => $"CAST(NULL AS {sqlType(c)}) AS {c.Name}")) + " WHERE 1 = 0)";
 
     /// <summary>A value as the string the column's cast reads back (its bind variable's text), or null.</summary>
-    private static string? Text(object? value) => value is null ? null : SnowflakeValues.Bind(value, null).Value;
+    private static string? Text(object? value) => value is null ? null : SnowflakeValues.Bind(value).Value;
 
     private static string Close(ArrayBufferWriter<byte> buffer)
     {

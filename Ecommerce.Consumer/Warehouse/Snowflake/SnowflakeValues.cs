@@ -16,9 +16,9 @@ public static class SnowflakeValues
     /// converts where a number is expected (the statement may CAST it). NULL has no documented form: write it into the
     /// statement as the literal NULL instead (as <see cref="SnowflakeWarehouseProvider"/> does).
     /// </summary>
-    public static SqlApiBinding Bind(object? value, ColumnType? declared) => value switch
+    public static SqlApiBinding Bind(object value) => value switch
     {
-        null => throw new ArgumentNullException(nameof(value), $"A NULL {declared?.ToString() ?? "value"} is not bound: the SQL API documents no form for it; write NULL into the statement."),
+        null => throw new ArgumentNullException(nameof(value), "NULL is not bound: the SQL API documents no form for it; write NULL into the statement."),
         string text => new SqlApiBinding("TEXT", text),
         int or long or short or byte => new SqlApiBinding("FIXED", Convert.ToString(value, CultureInfo.InvariantCulture)!),
         decimal number when number == decimal.Truncate(number) => new SqlApiBinding("FIXED", decimal.Truncate(number).ToString(CultureInfo.InvariantCulture)),

@@ -232,8 +232,8 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
         await ExpireStagedRowsAsync(table, cancellationToken);
         var bindings = new List<SqlApiBinding>
         {
-            SnowflakeValues.Bind(batchId, ColumnType.Text),
-            SnowflakeValues.Bind(setNo, ColumnType.Integer),
+            SnowflakeValues.Bind(batchId),
+            SnowflakeValues.Bind(setNo),
         };
         var text = new StringBuilder();
         text.Append(CultureInfo.InvariantCulture, $"INSERT INTO {table} (BATCH_ID, SET_NO, STAGED_AT, ")
@@ -387,7 +387,7 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
             return SnowflakeRowSets.Empty(source, SqlType);
         }
 
-        bindings.Add(SnowflakeValues.Bind(json, ColumnType.Text));
+        bindings.Add(SnowflakeValues.Bind(json));
         return SnowflakeRowSets.Select(source, SqlType);
     }
 
@@ -432,7 +432,7 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
 
                 if (statement.Parameters[parameter++] is { } value)
                 {
-                    bindings.Add(SnowflakeValues.Bind(value, null));
+                    bindings.Add(SnowflakeValues.Bind(value));
                     text.Append('?');
                 }
                 else

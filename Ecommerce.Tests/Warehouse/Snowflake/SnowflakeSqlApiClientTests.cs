@@ -79,7 +79,7 @@ public sealed class SnowflakeSqlApiClientTests : IAsyncLifetime
         var runsBefore = _double.StatementsRun;
 
         var started = DateTime.UtcNow;
-        await client.ExecuteAsync("INSERT INTO T VALUES (?)", [SnowflakeValues.Bind(7L, null)], 1, CancellationToken.None);
+        await client.ExecuteAsync("INSERT INTO T VALUES (?)", [SnowflakeValues.Bind(7L)], 1, CancellationToken.None);
 
         Assert.True(DateTime.UtcNow - started >= TimeSpan.FromSeconds(0.9), "the client did not wait as long as Retry-After asked");
         Assert.Equal(1, _double.StatementsRun - runsBefore);
