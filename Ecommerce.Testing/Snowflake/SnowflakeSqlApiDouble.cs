@@ -112,7 +112,7 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
     /// <summary>
     /// How long a commit stays invisible to statements of other sessions that were already running when it happened, as
     /// Snowflake's default read consistency allows (<see cref="SnowflakeSessions"/>): 50 ms unless set, so that every
-    /// test meets it; 0 sees every commit at once (the benchmark, whose figures are about latency, not visibility).
+    /// test and the benchmark meet it; 0 shows every commit at once.
     /// </summary>
     public TimeSpan ReadLag
     {

@@ -113,7 +113,7 @@ try
         foreach (var kill in only == "failover" ? [true, false] : Array.Empty<bool>())
         {
             status.Status($"Failover: {(kill ? "SIGKILL" : "SIGTERM")} and restart");
-            var run = await Failover.RestartAsync(context, kill, sessionTimeoutMs: null);
+            var run = await Failover.RestartAsync(context, kill);
             AnsiConsole.MarkupLine(
                 $"[green]failover[/] {run.Case}: no batch committed for {run.PauseSeconds:F1} s; {run.Delivered:N0} orders delivered, " +
                 $"{run.Stored:N0} stored ({run.DistinctStored:N0} distinct)");

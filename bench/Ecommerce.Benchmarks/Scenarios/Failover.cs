@@ -7,7 +7,7 @@ using Ecommerce.Testing;
 namespace Ecommerce.Benchmarks.Scenarios;
 
 /// <summary>One failover: how it was caused, how long no batch was committed, and whether every order landed once.</summary>
-public sealed record FailoverResult(string Case, int? SessionTimeoutMs, double PauseSeconds, long Delivered, long Stored, long DistinctStored);
+public sealed record FailoverResult(string Case, double PauseSeconds, long Delivered, long Stored, long DistinctStored);
 
 /// <summary>
 /// How long ingestion stops when the ingestion service is replaced: one consumer on DuckDB, the simulator sending a
@@ -19,14 +19,14 @@ public static class Failover
 {
     private const double Rate = 1_000;
 
-    /// <param name="sessionTimeoutMs">The consumers' session timeout, or null for the service's default (6 s; librdkafka's
-    /// own 45 s gave 90.8 s after a SIGKILL and 45.4 s after a SIGTERM on 2026-12-03).</param>
-    public static async Task<FailoverResult> RestartAsync(BenchContext context, bool kill, int? sessionTimeoutMs)
+    /// <remarks>With the service's default session timeout, 6 s (librdkafka's own 45 s gave 90.8 s after a SIGKILL and 45.4 s
+    /// after a SIGTERM on 2026-12-03).</remarks>
+    public static async Task<FailoverResult> RestartAsync(BenchContext context, bool kill)
     {
         ArgumentNullException.ThrowIfNull(context);
         await using var broker = BenchContext.StartBroker();
         var warehouse = context.NewWarehouse();
-        var consumer = BenchContext.StartConsumer(broker, warehouse, sessionTimeoutMs: sessionTimeoutMs);
+        var consumer = BenchContext.StartConsumer(broker, warehouse);
         ServiceProcess? replacement = null;
         try
         {
@@ -48,7 +48,7 @@ public static class Failover
                 await consumer.StopAsync(TimeSpan.FromSeconds(30));
             }
 
-            replacement = BenchContext.StartConsumer(broker, warehouse, sessionTimeoutMs: sessionTimeoutMs);
+            replacement = BenchContext.StartConsumer(broker, warehouse);
             await replacement.WaitForStatusAsync("/api/ingestion/status", s => s.GetProperty("batches").GetInt64() > 0,
                 TimeSpan.FromMinutes(3), "a first batch committed by the new process");
             var pause = clock.Elapsed.TotalSeconds;
@@ -64,7 +64,7 @@ public static class Failover
             await replacement.StopAsync(TimeSpan.FromSeconds(30));
             await using var provider = new DuckDbWarehouseProvider($"Data Source={warehouse}");
             var rows = await provider.QueryAsync(new SqlStatement("SELECT COUNT(*), COUNT(DISTINCT ORDER_ID) FROM FACT_ORDERS"), CancellationToken.None);
-            return new FailoverResult(kill ? "SIGKILL, restart at once" : "SIGTERM, restart at once", sessionTimeoutMs, pause, delivered,
+            return new FailoverResult(kill ? "SIGKILL, restart at once" : "SIGTERM, restart at once", pause, delivered,
                 Convert.ToInt64(rows[0][0], CultureInfo.InvariantCulture), Convert.ToInt64(rows[0][1], CultureInfo.InvariantCulture));
         }
         finally
