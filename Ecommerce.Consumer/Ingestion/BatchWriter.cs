@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Ecommerce.Consumer.Landing;
 using Ecommerce.Consumer.Warehouse;
 using Ecommerce.ServiceDefaults.Messaging;
 using Microsoft.Extensions.Options;
@@ -12,6 +13,7 @@ namespace Ecommerce.Consumer.Ingestion;
 /// </summary>
 public sealed partial class BatchWriter(
     StarSchemaWriter writer,
+    LandingWriter landing,
     DeadLetterPublisher deadLetters,
     IngestionStatus status,
     IngestionMetrics metrics,
@@ -161,6 +163,11 @@ public sealed partial class BatchWriter(
 
         try
         {
+            if (_options.WritePath == IngestionWritePath.Landed)
+            {
+                return await LandOnceAsync(batch);
+            }
+
             var plan = await writer.PlanAsync(batch.Orders, CancellationToken.None);
             var classification = plan.Classification;
             var refused = batch.NotYetDeadLettered(batch.DeadLetters
@@ -184,6 +191,31 @@ public sealed partial class BatchWriter(
             activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
             throw;
         }
+    }
+
+    /// <summary>
+    /// The Landed write path: dead letters first, then the orders and the partitions' progress appended to the landing
+    /// layer. Which orders are new is the modeller's to say (<see cref="Landing.LandedOrderModeller"/>).
+    /// </summary>
+    private async Task<IReadOnlyList<PartitionProgress>> LandOnceAsync(PendingBatch batch)
+    {
+        var refused = batch.NotYetDeadLettered(batch.DeadLetters);
+        await deadLetters.PublishAsync(refused, CancellationToken.None);
+        batch.MarkDeadLettered(refused);
+
+        var started = time.GetTimestamp();
+        var progress = batch.Progress();
+        await landing.LandAsync(batch, progress, CancellationToken.None);
+
+        status.RecordLanding(batch.Count, batch.Orders.Count, batch.DeadLetters.Count, time.GetUtcNow());
+        metrics.RecordBatch(batch.Count, time.GetElapsedTime(started));
+        metrics.RecordEvents("landed", batch.Orders.Count);
+        foreach (var group in batch.DeadLetters.GroupBy(d => d.Rejection.Code))
+        {
+            metrics.RecordEvents("dead_lettered", group.Count(), group.Key);
+        }
+
+        return progress;
     }
 
     private void Record(PendingBatch batch, BatchClassification classification, TimeSpan writeDuration)

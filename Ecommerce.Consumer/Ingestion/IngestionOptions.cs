@@ -55,6 +55,23 @@ public sealed class IngestionOptions : ISettings
 
     public const int MaxConsumers = 64;
 
+    /// <summary>
+    /// How a batch reaches the star schema (docs/write-path.md). <see cref="IngestionWritePath.Direct"/>: each batch
+    /// in one transaction of its own, facts, dimensions and resume points together; writers take turns.
+    /// <see cref="IngestionWritePath.Landed"/>: each batch is appended to a landing table, which any number of
+    /// processes do at once, and one process at a time models what has landed in cycles that grow with the backlog.
+    /// </summary>
+    public IngestionWritePath WritePath { get; set; } = IngestionWritePath.Direct;
+
+    /// <summary>Landed path: how long the modelling lease lasts unless renewed (the most modelling pauses when its holder dies).</summary>
+    public TimeSpan ModelLeaseDuration { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Landed path: how long the modeller waits after a cycle that found nothing landed.</summary>
+    public TimeSpan ModelPollInterval { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Landed path: the most landed orders of one partition a modelling cycle takes.</summary>
+    public int MaxModelledPerPartition { get; set; } = 10_000;
+
     public void Validate()
     {
         if (Consumers is < 1 or > MaxConsumers)
@@ -80,6 +97,26 @@ public sealed class IngestionOptions : ISettings
         if (MaxFutureSkew < TimeSpan.Zero || MaxFutureSkew > TimeSpan.FromDays(7))
         {
             throw new InvalidConfigurationException($"{SectionName}:MaxFutureSkew is {MaxFutureSkew}; expected 00:00:00 to 7.00:00:00.");
+        }
+
+        if (!Enum.IsDefined(WritePath))
+        {
+            throw new InvalidConfigurationException($"{SectionName}:WritePath is {WritePath}; expected Direct or Landed.");
+        }
+
+        if (ModelLeaseDuration < TimeSpan.FromSeconds(3) || ModelLeaseDuration > TimeSpan.FromHours(1))
+        {
+            throw new InvalidConfigurationException($"{SectionName}:ModelLeaseDuration is {ModelLeaseDuration}; expected 00:00:03 to 01:00:00.");
+        }
+
+        if (ModelPollInterval <= TimeSpan.Zero || ModelPollInterval > TimeSpan.FromMinutes(1))
+        {
+            throw new InvalidConfigurationException($"{SectionName}:ModelPollInterval is {ModelPollInterval}; expected a positive duration up to 00:01:00.");
+        }
+
+        if (MaxModelledPerPartition < 1)
+        {
+            throw new InvalidConfigurationException($"{SectionName}:MaxModelledPerPartition is {MaxModelledPerPartition}; expected 1 or more.");
         }
 
         if (MaxBatchDelay <= TimeSpan.Zero)

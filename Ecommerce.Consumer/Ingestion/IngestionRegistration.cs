@@ -1,3 +1,4 @@
+using Ecommerce.Consumer.Landing;
 using Ecommerce.Consumer.Warehouse;
 using Ecommerce.ServiceDefaults;
 
@@ -30,6 +31,15 @@ public static class IngestionRegistration
         builder.Services.AddSingleton<DeadLetterPublisher>();
         builder.Services.AddSingleton<PartitionResumer>();
         builder.Services.AddSingleton<BatchWriter>();
+        builder.Services.AddSingleton<LandingWriter>();
+        builder.Services.AddSingleton<LandedOrderModeller>();
+        // A value that is not a write path is refused, naming the key, when the settings are checked.
+        if (Enum.TryParse<IngestionWritePath>(configuration[$"{IngestionOptions.SectionName}:{nameof(IngestionOptions.WritePath)}"], ignoreCase: true, out var path)
+            && path == IngestionWritePath.Landed)
+        {
+            builder.Services.AddHostedService<ModellingService>();
+        }
+
         // The one setting needed to put the service together: how many workers. Out of range, it is refused (naming the
         // key) by CheckSettings before any worker exists; until then the count is kept within range.
         var consumers = SettingsRegistration.Bound(() => configuration.GetValue(

@@ -11,7 +11,7 @@ public sealed class IngestionStatus
     private readonly Lock _lock = new();
     private readonly Dictionary<int, PartitionStatus> _partitions = [];
     private readonly Queue<UpstreamGap> _gaps = new();
-    private long _received, _ingested, _duplicates, _conflicts, _deadLettered, _batches, _lostUpstream;
+    private long _received, _ingested, _duplicates, _conflicts, _deadLettered, _batches, _lostUpstream, _landed, _modelled;
     private Problem? _writeFailure;
     private Problem? _failure;
     private DateTimeOffset? _lastBatchAt;
@@ -80,6 +80,42 @@ public sealed class IngestionStatus
             _lastBatchAt = at;
         }
     }
+
+    /// <summary>
+    /// A batch landed (Ingestion:WritePath = Landed): its invalid events dead-lettered, its orders appended to the
+    /// landing layer. What the orders are (new, duplicates, conflicts) is counted when they are modelled, by whichever
+    /// process models: until then they are <c>awaitingModel</c> here.
+    /// </summary>
+    public void RecordLanding(int received, int landed, int deadLettered, DateTimeOffset at)
+    {
+        lock (_lock)
+        {
+            Interlocked.Add(ref _received, received);
+            Interlocked.Add(ref _landed, landed);
+            Interlocked.Add(ref _deadLettered, deadLettered);
+            Interlocked.Increment(ref _batches);
+            _lastBatchAt = at;
+        }
+    }
+
+    /// <summary>A modelling transaction of this process committed: the landed orders it took, by outcome.</summary>
+    public void RecordModelled(int ingested, int duplicates, int conflicts)
+    {
+        lock (_lock)
+        {
+            Interlocked.Add(ref _modelled, ingested + duplicates + conflicts);
+            Interlocked.Add(ref _ingested, ingested);
+            Interlocked.Add(ref _duplicates, duplicates);
+            Interlocked.Add(ref _conflicts, conflicts);
+            Interlocked.Add(ref _deadLettered, conflicts);
+        }
+    }
+
+    /// <summary>Orders this process landed (Landed write path).</summary>
+    public long Landed => Interlocked.Read(ref _landed);
+
+    /// <summary>Landed orders (of any process) this process modelled.</summary>
+    public long Modelled => Interlocked.Read(ref _modelled);
 
     public void SetPartition(PartitionStatus partition)
     {
@@ -153,6 +189,8 @@ public sealed class IngestionStatus
                 conflicts = Conflicts,
                 deadLettered = DeadLettered,
                 batches = Batches,
+                landed = Landed,
+                modelled = Modelled,
                 lastBatchAt = _lastBatchAt,
                 state,
                 reason,

@@ -78,6 +78,10 @@ public sealed class DuckDbWarehouseProvider : IWarehouseProvider
         }
     }
 
+    /// <summary>One transaction: DuckDB takes any number of rows in one statement.</summary>
+    public Task AppendAsync(SqlStatement statement, CancellationToken cancellationToken) =>
+        ExecuteTransactionAsync([statement], cancellationToken);
+
     public async Task ExecuteTransactionAsync(IReadOnlyList<SqlStatement> statements, CancellationToken cancellationToken)
     {
         await _database.WriteLock.WaitAsync(cancellationToken);

@@ -26,6 +26,13 @@ public interface IWarehouseProvider : IAsyncDisposable
     /// </summary>
     Task<IReadOnlyList<object?[]>> QueryAsync(SqlStatement statement, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Runs one statement that appends the rows of its row set (<c>INSERT ... SELECT ... FROM {rows}</c>) outside any
+    /// transaction of several statements. A row set too large for one statement is appended slice by slice, in the
+    /// set's order, each slice committed by itself: a failure leaves the slices before it stored and none after it.
+    /// </summary>
+    Task AppendAsync(SqlStatement statement, CancellationToken cancellationToken);
+
     /// <summary>Applies the statements in order as one transaction: all of them, or none.</summary>
     Task ExecuteTransactionAsync(IReadOnlyList<SqlStatement> statements, CancellationToken cancellationToken);
 }

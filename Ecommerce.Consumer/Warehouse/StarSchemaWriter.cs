@@ -66,13 +66,17 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
 
     public async Task<IReadOnlyList<StoredOffset>> ReadOffsetsAsync(string topic, CancellationToken cancellationToken)
     {
-        var rows = await warehouse.QueryAsync(new SqlStatement(SqlScripts.Get("ingestion/read_offsets.sql"), topic), cancellationToken);
+        var rows = await warehouse.QueryAsync(new SqlStatement(SqlScripts.Get("ingestion/read_offsets.sql"), topic, topic), cancellationToken);
         return rows.Select(row => new StoredOffset(Convert.ToInt32(row[0], CultureInfo.InvariantCulture),
             Convert.ToInt64(row[1], CultureInfo.InvariantCulture), (string)row[2]!)).ToArray();
     }
 
-    public Task ResetOffsetAsync(string topic, int partition, CancellationToken cancellationToken) =>
-        warehouse.ExecuteTransactionAsync([new SqlStatement(SqlScripts.Get("ingestion/reset_offset.sql"), topic, partition)], cancellationToken);
+    /// <summary>Forgets a partition's resume points, the batch transactions' and the landings' (one statement each).</summary>
+    public async Task ResetOffsetAsync(string topic, int partition, CancellationToken cancellationToken)
+    {
+        await warehouse.ExecuteTransactionAsync([new SqlStatement(SqlScripts.Get("ingestion/reset_offset.sql"), topic, partition)], cancellationToken);
+        await warehouse.ExecuteTransactionAsync([new SqlStatement(SqlScripts.Get("ingestion/reset_landed_progress.sql"), topic, partition)], cancellationToken);
+    }
 
     /// <summary>Tells new orders from redeliveries (same id and content) and conflicts (same id, other content).</summary>
     public async Task<BatchClassification> ClassifyAsync(IReadOnlyList<IncomingOrder> orders, CancellationToken cancellationToken)
@@ -157,7 +161,7 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
         span?.SetTag("db.operation.batch.size", plan.Classification.New.Count);
         try
         {
-            var result = await WriteInOneTransactionAsync(plan, progress, cancellationToken);
+            var result = await WriteInOneTransactionAsync(plan, progress, [], cancellationToken);
             span?.SetTag("ecommerce.rows.orders", result.OrdersInserted);
             span?.SetTag("ecommerce.rows.customer_versions", result.CustomerVersionsWritten);
             span?.SetTag("ecommerce.rows.products", result.ProductsWritten);
@@ -171,7 +175,27 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
         }
     }
 
-    private async Task<BatchWriteResult> WriteInOneTransactionAsync(BatchPlan plan, IReadOnlyList<PartitionProgress> progress, CancellationToken cancellationToken)
+    /// <summary>
+    /// Models landed orders (Ingestion:WritePath = Landed): as <see cref="WriteAsync(BatchPlan, IReadOnlyList{PartitionProgress}, CancellationToken)"/>,
+    /// with no partition progress (the landings recorded it), and the transaction first takes the landed rows in
+    /// <paramref name="claims"/> (sql/ingestion/claim_landed_orders.sql). Throws <see cref="StaleReadException"/> (and
+    /// writes nothing) when another transaction took one of them, or changed what the plan read, meanwhile.
+    /// </summary>
+    public Task<BatchWriteResult> ModelAsync(BatchPlan plan, IReadOnlyList<LandedClaim> claims, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        ArgumentNullException.ThrowIfNull(claims);
+        return WriteInOneTransactionAsync(plan, [], claims, cancellationToken);
+    }
+
+    private static readonly Column[] ClaimColumns =
+    [
+        new("LANDING_ID", ColumnType.Text), new("SOURCE_TOPIC", ColumnType.Text), new("SOURCE_PARTITION", ColumnType.Integer),
+        new("SOURCE_OFFSET", ColumnType.BigInt), new("OUTCOME", ColumnType.Text), new("MODELLED_AT", ColumnType.Timestamp),
+    ];
+
+    private async Task<BatchWriteResult> WriteInOneTransactionAsync(
+        BatchPlan plan, IReadOnlyList<PartitionProgress> progress, IReadOnlyList<LandedClaim> claims, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow().UtcDateTime;
         var newOrders = plan.Classification.New;
@@ -199,6 +223,15 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
         {
             OrderIdsToLookUp = true,
         };
+        var claimed = new RowSet("claims", ClaimColumns,
+            claims.Select(c => new object?[] { c.LandingId, c.Source.Topic, c.Source.Partition, c.Source.Offset, c.Outcome, now }).ToArray());
+        if (claims.Count > 0)
+        {
+            // Takes the landed rows first (a table lock on LANDED_ORDERS until the end; landings are INSERTs and do not wait).
+            statements.Add(SqlStatement.WithSources(SqlScripts.Get("ingestion/claim_landed_orders.sql"), claimed, batch));
+            statements.Add(SqlStatement.WithSources(SqlScripts.Get("ingestion/check_landed_claims.sql"), claimed, batch));
+        }
+
         if (fenced || newOrders.Count > 0)
         {
             // Where a plain read may miss another writer's commit (Snowflake), the orders and customers the check needs are
@@ -294,7 +327,7 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
                 Exception? stale = null;
                 try
                 {
-                    stale = await FindStalenessAsync(newOrders, progress, histories, ex, cancellationToken);
+                    stale = await FindStalenessAsync(newOrders, progress, claimed, histories, ex, cancellationToken);
                 }
                 catch (Exception diagnosis) when (diagnosis is not OperationCanceledException)
                 {
@@ -319,7 +352,7 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
     /// customer's versions no longer as read, a <see cref="StaleReadException"/>; otherwise null.
     /// </summary>
     private async Task<Exception?> FindStalenessAsync(
-        IReadOnlyList<IncomingOrder> newOrders, IReadOnlyList<PartitionProgress> progress,
+        IReadOnlyList<IncomingOrder> newOrders, IReadOnlyList<PartitionProgress> progress, RowSet claims,
         Dictionary<string, (IReadOnlyList<CustomerVersion> Stored, CustomerHistoryChange Change)> histories, Exception error, CancellationToken cancellationToken)
     {
         foreach (var topic in progress.Where(p => p.FirstOffset is not null).Select(p => p.Topic).Distinct(StringComparer.Ordinal))
@@ -332,6 +365,15 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
                     return new StaleBatchException(
                         $"The batch is no longer current: partition {partition.Partition} is already stored up to offset {offset.NextOffset}", error);
                 }
+            }
+        }
+
+        if (claims.Rows.Count > 0)
+        {
+            var taken = await warehouse.QueryAsync(SqlStatement.WithSources(SqlScripts.Get("ingestion/read_taken_claims.sql"), claims), cancellationToken);
+            if (taken.Count > 0)
+            {
+                return new StaleReadException($"Another modelling transaction took {taken.Count} of the landed orders this one read", error);
             }
         }
 

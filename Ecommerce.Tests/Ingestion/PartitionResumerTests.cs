@@ -81,6 +81,8 @@ public sealed class PartitionResumerTests(EmbeddedKafka kafka) : IClassFixture<E
 
         public Task<IReadOnlyList<object?[]>> QueryAsync(SqlStatement statement, CancellationToken cancellationToken) => throw new IOException("unreachable");
 
+        public Task AppendAsync(SqlStatement statement, CancellationToken cancellationToken) => throw new IOException("unreachable");
+
         public Task ExecuteTransactionAsync(IReadOnlyList<SqlStatement> statements, CancellationToken cancellationToken) => throw new IOException("unreachable");
 
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;

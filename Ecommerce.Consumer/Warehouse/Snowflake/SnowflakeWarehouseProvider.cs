@@ -91,6 +91,22 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
         return answers.SelectMany(rows => rows).ToArray();
     }
 
+    /// <summary>
+    /// One autocommitted statement per slice of the row set, bound as JSON, one after another: no staging, no write lock,
+    /// no transaction. Snowflake lets INSERTs into one table run side by side ("Only UPDATE and DELETE DML operations are
+    /// blocked when a table is locked", sql-reference/transactions, "Resource locking"), so this is the write every
+    /// ingestion process makes at once.
+    /// </summary>
+    public async Task AppendAsync(SqlStatement statement, CancellationToken cancellationToken)
+    {
+        foreach (var slice in Slice(statement))
+        {
+            var bindings = new List<SqlApiBinding>();
+            var sql = Render(statement, bindings, source => BoundRowSet(source, slice[SourceIndex(statement, source)], bindings));
+            await client.ExecuteAsync(sql, bindings, 1, cancellationToken);
+        }
+    }
+
     public async Task ExecuteTransactionAsync(IReadOnlyList<SqlStatement> statements, CancellationToken cancellationToken)
     {
         if (statements.Count == 1 && statements[0].Sources.Count == 0)

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Ecommerce.Consumer.Ingestion;
+using Ecommerce.Consumer.Warehouse;
 using Ecommerce.ServiceDefaults.Messaging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -27,27 +28,32 @@ public sealed class DifferentialRun
     private readonly int[] _owner;
     private readonly long[] _position;
     private readonly int _maxBatch;
+    private readonly IngestionWritePath _path;
+    private readonly int _maxModelled;
     private readonly StringBuilder _schedule = new();
     private WarehouseTestBed _bed = null!;
 
     /// <summary>The run's own source topic name, so that runs sharing the broker's dead-letter topic tell theirs apart.</summary>
     private string Topic { get; } = $"orders.differential.{Guid.NewGuid():N}";
 
-    private DifferentialRun(OrderLog stream)
+    private DifferentialRun(OrderLog stream, IngestionWritePath path)
     {
+        _path = path;
         _stream = stream;
         _random = new Random(unchecked((stream.Seed * 7919) + 17));
         _owner = new int[stream.Partitions.Count];
         _position = new long[stream.Partitions.Count];
         _maxBatch = _random.Next(1, 40);
+        _maxModelled = _random.Next(1, 30);
     }
 
     /// <summary>The differences between the warehouse and the model (none when the run is right), each a line.</summary>
-    /// <param name="deadLetters">One publisher per writer (two), to the broker's <c>orders.dlq</c>: shared by the runs of a
+    /// <param name="deadLetters">One publisher per writer (four), to the broker's <c>orders.dlq</c>: shared by the runs of a
     /// test, which tell their dead letters apart by their source topic, each run's own.</param>
-    public static async Task<IReadOnlyList<string>> RunAsync(OrderLog stream, string warehouse, string bootstrapServers, IReadOnlyList<DeadLetterPublisher> deadLetters)
+    public static async Task<IReadOnlyList<string>> RunAsync(
+        OrderLog stream, string warehouse, string bootstrapServers, IReadOnlyList<DeadLetterPublisher> deadLetters, IngestionWritePath path = IngestionWritePath.Direct)
     {
-        var run = new DifferentialRun(stream);
+        var run = new DifferentialRun(stream, path);
         try
         {
             return await run.ExecuteAsync(warehouse, bootstrapServers, deadLetters);
@@ -62,10 +68,11 @@ public sealed class DifferentialRun
     {
         await using var bed = await WarehouseTestBed.CreateAsync(warehouse);
         _bed = bed;
-        var writerCount = _stream.Partitions.Count > 1 && _random.Next(2) == 0 ? 2 : 1;
+        // One writer in half the runs; otherwise two to four, as many as there are partitions to share.
+        var writerCount = _stream.Partitions.Count > 1 && _random.Next(2) == 0 ? _random.Next(2, Math.Min(MaxWriters, _stream.Partitions.Count) + 1) : 1;
         for (var w = 0; w < writerCount; w++)
         {
-            _writers.Add(new IngestionWriter(w, w == 0 ? bed.Provider : bed.OpenAnotherProvider(), bed.Time, deadLetters[w], Topic));
+            _writers.Add(new IngestionWriter(w, w == 0 ? bed.Provider : bed.OpenAnotherProvider(), bed.Time, deadLetters[w], Topic, _path, _maxModelled));
         }
 
         try
@@ -75,12 +82,26 @@ public sealed class DifferentialRun
                 _owner[p] = p % writerCount;
             }
 
-            _schedule.Append(CultureInfo.InvariantCulture, $"{writerCount} writer(s), batches of up to {_maxBatch}; ");
+            _schedule.Append(CultureInfo.InvariantCulture, $"{_path}: {writerCount} writer(s), batches of up to {_maxBatch}; ");
+            if (_path == IngestionWritePath.Landed)
+            {
+                _schedule.Append(CultureInfo.InvariantCulture, $"modelling cycles of up to {_maxModelled} per partition; ");
+            }
+
             await IngestEverythingAsync();
+            if (_path == IngestionWritePath.Landed)
+            {
+                await ModelEverythingAsync();
+            }
+
             var differences = new List<string>();
             var model = new ReferenceModel(_stream);
             differences.AddRange(await WarehouseComparison.CompareTablesAsync(model, _bed.QueryAsync, Topic));
             differences.AddRange(WarehouseComparison.CompareDeadLetters(model, bootstrapServers, DeadLetterTopic, Topic));
+            if (_path == IngestionWritePath.Landed)
+            {
+                differences.AddRange(await CompareLandedOutcomesAsync());
+            }
             if (differences.Count > 0)
             {
                 differences.Add($"schedule: {_schedule}");
@@ -113,6 +134,13 @@ public sealed class DifferentialRun
             }
 
             var writer = _writers[_random.Next(_writers.Count)];
+            var other = _writers.Count > 1 ? _writers.Where(w => w != writer).ElementAt(_random.Next(_writers.Count - 1)) : null;
+            if (_path == IngestionWritePath.Landed && _random.NextDouble() < 0.3)
+            {
+                await ModelAsync(writer, other);
+                continue;
+            }
+
             if (!HasUnread(writer))
             {
                 // Everything this writer owns was read; what is not stored yet was abandoned: read it again.
@@ -124,7 +152,6 @@ public sealed class DifferentialRun
             }
 
             var batch = Read(writer);
-            var other = _writers.Count > 1 ? _writers[1 - writer.Id] : null;
             var roll = _random.NextDouble();
             if (roll < 0.05)
             {
@@ -172,6 +199,96 @@ public sealed class DifferentialRun
                 await WriteAsync(writer, batch);
             }
         }
+    }
+
+    /// <summary>
+    /// One modelling cycle of <paramref name="writer"/>, under a random schedule: plain; overtaken by another writer's
+    /// cycle between its reads and its transaction; or failing before its transaction or after its commit. A cycle that
+    /// fails or is refused leaves the landed rows for a later one.
+    /// </summary>
+    private async Task ModelAsync(IngestionWriter writer, IngestionWriter? other)
+    {
+        var roll = _random.NextDouble();
+        if (roll < 0.25 && other is not null)
+        {
+            Log($"w{writer.Id} models, overtaken by w{other.Id}");
+            writer.Warehouse.BeforeNextTransaction = () => TryModelAsync(other);
+        }
+        else if (roll < 0.35)
+        {
+            Log($"w{writer.Id} models, fails");
+            writer.Warehouse.NextTransactionFault = InterceptingWarehouse.Fault.BeforeCommit;
+        }
+        else if (roll < 0.45)
+        {
+            Log($"w{writer.Id} models, commit unheard");
+            writer.Warehouse.NextTransactionFault = InterceptingWarehouse.Fault.AfterCommit;
+        }
+        else
+        {
+            Log($"w{writer.Id} models");
+        }
+
+        await TryModelAsync(writer);
+        // A hook the cycle did not reach (it found nothing landed) must not fall on the writer's next landing.
+        writer.Warehouse.BeforeNextTransaction = null;
+        writer.Warehouse.NextTransactionFault = InterceptingWarehouse.Fault.None;
+    }
+
+    private static async Task<int> TryModelAsync(IngestionWriter writer)
+    {
+        try
+        {
+            return await writer.Modeller.ModelOnceAsync(CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is StaleReadException or IOException)
+        {
+            return -1;
+        }
+    }
+
+    /// <summary>Once everything has landed: modelling cycles of random writers until one finds nothing waiting.</summary>
+    private async Task ModelEverythingAsync()
+    {
+        for (var cycle = 0; ; cycle++)
+        {
+            if (cycle > 5_000)
+            {
+                throw new InvalidOperationException("the landed orders were not modelled after 5,000 cycles");
+            }
+
+            var writer = _writers[_random.Next(_writers.Count)];
+            Log($"w{writer.Id} models");
+            if (await TryModelAsync(writer) == 0)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The landing layer's own account: every landed row modelled, and each stored order the outcome NEW of exactly one
+    /// landed row (redeliveries and conflicts are the others), so that an analyst auditing LANDED_ORDERS finds the facts.
+    /// </summary>
+    private async Task<IReadOnlyList<string>> CompareLandedOutcomesAsync()
+    {
+        var differences = new List<string>();
+        var waiting = await _bed.QueryAsync("SELECT COUNT(*) FROM LANDED_ORDERS WHERE SOURCE_TOPIC = ? AND (MODEL_BATCH IS NULL OR OUTCOME IS NULL)", [Topic]);
+        if (Convert.ToInt64(waiting[0][0], CultureInfo.InvariantCulture) != 0)
+        {
+            differences.Add($"LANDED_ORDERS has {waiting[0][0]} rows not modelled");
+        }
+
+        var newIds = (await _bed.QueryAsync("SELECT ORDER_ID FROM LANDED_ORDERS WHERE SOURCE_TOPIC = ? AND OUTCOME = 'NEW'", [Topic]))
+            .Select(r => (string)r[0]!).Order(StringComparer.Ordinal).ToArray();
+        var factIds = (await _bed.QueryAsync("SELECT ORDER_ID FROM FACT_ORDERS WHERE SOURCE_TOPIC = ?", [Topic]))
+            .Select(r => (string)r[0]!).Order(StringComparer.Ordinal).ToArray();
+        if (!newIds.SequenceEqual(factIds, StringComparer.Ordinal))
+        {
+            differences.Add($"LANDED_ORDERS marks {newIds.Length} rows NEW ({newIds.Distinct(StringComparer.Ordinal).Count()} ids) for {factIds.Length} stored orders");
+        }
+
+        return differences;
     }
 
     private bool HasUnread(IngestionWriter writer) =>
@@ -228,9 +345,12 @@ public sealed class DifferentialRun
 
     private void Log(string what) => _schedule.Append(what).Append("; ");
 
+    /// <summary>The most writers a run has.</summary>
+    public const int MaxWriters = 4;
+
     /// <summary>Dead-letter publishers for the writers of runs, to <c>orders.dlq</c> of a broker.</summary>
     public static IReadOnlyList<DeadLetterPublisher> CreatePublishers(string bootstrapServers, KafkaClientMetrics metrics) =>
-        Enumerable.Range(0, 2).Select(_ =>
+        Enumerable.Range(0, MaxWriters).Select(_ =>
         {
             var settings = new KafkaProducerSettings { DisableMetrics = true };
             settings.Config.BootstrapServers = bootstrapServers;

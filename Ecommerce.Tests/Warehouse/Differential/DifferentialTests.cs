@@ -29,6 +29,9 @@ public abstract class DifferentialTests(EmbeddedKafka kafka, ITestOutputHelper o
     /// <summary>Seeds every run of the suite covers on this warehouse.</summary>
     protected abstract int SuiteSeeds { get; }
 
+    /// <summary>The write path the runs take.</summary>
+    protected virtual IngestionWritePath Path => IngestionWritePath.Direct;
+
     [Fact]
     public async Task Random_order_logs_land_exactly_as_the_reference_model_says()
     {
@@ -46,7 +49,7 @@ public abstract class DifferentialTests(EmbeddedKafka kafka, ITestOutputHelper o
             }
         }
 
-        output.WriteLine($"{Warehouse}: {seeds.Count} random logs, {events} events, all as the model says, in {started.Elapsed.TotalSeconds:F1} s");
+        output.WriteLine($"{Warehouse} ({Path}): {seeds.Count} random logs, {events} events, all as the model says, in {started.Elapsed.TotalSeconds:F1} s");
     }
 
     public void Dispose()
@@ -63,7 +66,7 @@ public abstract class DifferentialTests(EmbeddedKafka kafka, ITestOutputHelper o
     private Task<IReadOnlyList<string>> RunAsync(OrderLog log)
     {
         _deadLetters ??= DifferentialRun.CreatePublishers(kafka.BootstrapServers, ClientMetrics);
-        return DifferentialRun.RunAsync(log, Warehouse, kafka.BootstrapServers, _deadLetters);
+        return DifferentialRun.RunAsync(log, Warehouse, kafka.BootstrapServers, _deadLetters, Path);
     }
 
     private List<int> Seeds()
@@ -86,7 +89,7 @@ public abstract class DifferentialTests(EmbeddedKafka kafka, ITestOutputHelper o
     private async Task<string> DescribeFailureAsync(OrderLog log, IReadOnlyList<string> differences)
     {
         var text = new StringBuilder()
-            .AppendLine(CultureInfo.InvariantCulture, $"{Warehouse}: {log.Shape} differs from the reference model.")
+            .AppendLine(CultureInfo.InvariantCulture, $"{Warehouse} ({Path}): {log.Shape} differs from the reference model.")
             .AppendLine(CultureInfo.InvariantCulture, $"Replay: ECOMMERCE_DIFFERENTIAL_SEED={log.Seed} dotnet test --filter \"FullyQualifiedName~{GetType().Name}\"")
             .AppendJoin(Environment.NewLine, differences).AppendLine();
 
@@ -136,4 +139,22 @@ public sealed class SnowflakeDifferentialTests(EmbeddedKafka kafka, ITestOutputH
     protected override string Warehouse => WarehouseTestBed.Snowflake;
 
     protected override int SuiteSeeds => 15;
+}
+
+public sealed class DuckDbLandedDifferentialTests(EmbeddedKafka kafka, ITestOutputHelper output) : DifferentialTests(kafka, output)
+{
+    protected override string Warehouse => WarehouseTestBed.DuckDb;
+
+    protected override IngestionWritePath Path => IngestionWritePath.Landed;
+
+    protected override int SuiteSeeds => 25;
+}
+
+public sealed class SnowflakeLandedDifferentialTests(EmbeddedKafka kafka, ITestOutputHelper output) : DifferentialTests(kafka, output)
+{
+    protected override string Warehouse => WarehouseTestBed.Snowflake;
+
+    protected override IngestionWritePath Path => IngestionWritePath.Landed;
+
+    protected override int SuiteSeeds => 10;
 }

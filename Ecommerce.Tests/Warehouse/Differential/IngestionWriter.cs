@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Confluent.Kafka;
 using Ecommerce.Consumer.Ingestion;
+using Ecommerce.Consumer.Landing;
 using Ecommerce.Consumer.Warehouse;
 using Ecommerce.ServiceDefaults.Messaging;
 using Ecommerce.Tests.Infrastructure;
@@ -11,7 +12,7 @@ namespace Ecommerce.Tests.Warehouse.Differential;
 
 /// <summary>
 /// One ingestion writer as the service builds it, in the test process: a real provider behind the test's hooks
-/// (<see cref="InterceptingWarehouse"/>), the star-schema writer and the batch writer, dead letters to
+/// (<see cref="InterceptingWarehouse"/>), the star-schema writer, the batch writer and the modeller, dead letters to
 /// <c>orders.dlq</c>.
 /// </summary>
 public sealed class IngestionWriter : IDisposable
@@ -20,13 +21,20 @@ public sealed class IngestionWriter : IDisposable
 
     private readonly TestMeters _meters = new();
 
-    public IngestionWriter(int id, IWarehouseProvider provider, TimeProvider time, DeadLetterPublisher deadLetters, string topic)
+    public IngestionWriter(int id, IWarehouseProvider provider, TimeProvider time, DeadLetterPublisher deadLetters, string topic,
+        IngestionWritePath path = IngestionWritePath.Direct, int maxModelledPerPartition = 10_000)
     {
         Id = id;
         Warehouse = new InterceptingWarehouse(provider);
-        var options = Options.Create(new IngestionOptions { Topic = topic, DeadLetterTopic = DeadLetterTopic });
+        var options = Options.Create(new IngestionOptions
+        {
+            Topic = topic, DeadLetterTopic = DeadLetterTopic, WritePath = path, MaxModelledPerPartition = maxModelledPerPartition,
+        });
         var status = new IngestionStatus();
-        Batches = new BatchWriter(new StarSchemaWriter(Warehouse, time), deadLetters, status, new IngestionMetrics(status, _meters.Factory), options, time, NullLogger<BatchWriter>.Instance);
+        var metrics = new IngestionMetrics(status, _meters.Factory);
+        var writer = new StarSchemaWriter(Warehouse, time);
+        Batches = new BatchWriter(writer, new LandingWriter(Warehouse, time), deadLetters, status, metrics, options, time, NullLogger<BatchWriter>.Instance);
+        Modeller = new LandedOrderModeller(Warehouse, writer, deadLetters, status, metrics, options, time);
     }
 
     public int Id { get; }
@@ -34,6 +42,9 @@ public sealed class IngestionWriter : IDisposable
     public InterceptingWarehouse Warehouse { get; }
 
     public BatchWriter Batches { get; }
+
+    /// <summary>This writer's modeller (the Landed write path): one cycle per call, as the modelling service runs it.</summary>
+    public LandedOrderModeller Modeller { get; }
 
     /// <summary>A record as the consumer would have read it, to add to a <see cref="PendingBatch"/>.</summary>
     public static void Read(PendingBatch batch, string topic, int partition, long offset, byte[]? key, byte[] value) =>

@@ -4,8 +4,8 @@ namespace Ecommerce.Tests.Warehouse.Differential;
 
 /// <summary>
 /// A real warehouse provider with two hooks for schedules a test wants to force: run something just before the next
-/// batch transaction (another writer's whole batch, between this writer's reads and its write), and fail the next
-/// transaction either before it runs or after it committed (an outcome the writer never learns).
+/// batch transaction or append (another writer's whole batch, between this writer's reads and its write), and fail the
+/// next one either before it runs or after it committed (an outcome the writer never learns).
 /// </summary>
 public sealed class InterceptingWarehouse(IWarehouseProvider inner) : IWarehouseProvider
 {
@@ -29,7 +29,14 @@ public sealed class InterceptingWarehouse(IWarehouseProvider inner) : IWarehouse
 
     public Task<IReadOnlyList<object?[]>> QueryAsync(SqlStatement statement, CancellationToken cancellationToken) => inner.QueryAsync(statement, cancellationToken);
 
-    public async Task ExecuteTransactionAsync(IReadOnlyList<SqlStatement> statements, CancellationToken cancellationToken)
+    /// <summary>An append (a landing) is a write as a transaction is: the hooks and faults apply to it alike.</summary>
+    public Task AppendAsync(SqlStatement statement, CancellationToken cancellationToken) =>
+        WriteAsync(() => inner.AppendAsync(statement, cancellationToken));
+
+    public Task ExecuteTransactionAsync(IReadOnlyList<SqlStatement> statements, CancellationToken cancellationToken) =>
+        WriteAsync(() => inner.ExecuteTransactionAsync(statements, cancellationToken));
+
+    private async Task WriteAsync(Func<Task> write)
     {
         if (BeforeNextTransaction is { } before)
         {
@@ -44,7 +51,7 @@ public sealed class InterceptingWarehouse(IWarehouseProvider inner) : IWarehouse
             throw new IOException("Injected: the connection dropped before the transaction ran.");
         }
 
-        await inner.ExecuteTransactionAsync(statements, cancellationToken);
+        await write();
         if (fault == Fault.AfterCommit)
         {
             throw new IOException("Injected: the connection dropped after the transaction committed.");

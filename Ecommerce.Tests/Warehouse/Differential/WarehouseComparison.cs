@@ -40,9 +40,12 @@ public static class WarehouseComparison
             });
         Compare("DIM_DATE", model.Dates, dates, differences);
 
-        var offsets = (await query("SELECT PARTITION_ID, NEXT_OFFSET FROM INGESTION_OFFSETS WHERE TOPIC = ?", [topic]))
+        // A partition resumes after the furthest point stored by a batch transaction (direct path) or a landing.
+        var offsets = (await query(
+                "SELECT PARTITION_ID, MAX(NEXT_OFFSET) FROM (SELECT PARTITION_ID, NEXT_OFFSET FROM INGESTION_OFFSETS WHERE TOPIC = ? " +
+                "UNION ALL SELECT PARTITION_ID, NEXT_OFFSET FROM LANDED_PROGRESS WHERE TOPIC = ?) AS p GROUP BY PARTITION_ID", [topic, topic]))
             .Select(r => ReferenceModel.OffsetLine(Convert.ToInt32(r[0], CultureInfo.InvariantCulture), Convert.ToInt64(r[1], CultureInfo.InvariantCulture)));
-        Compare("INGESTION_OFFSETS", model.Offsets, offsets, differences);
+        Compare("resume points", model.Offsets, offsets, differences);
         return differences;
     }
 

@@ -1,0 +1,55 @@
+using Ecommerce.Consumer.Warehouse;
+
+namespace Ecommerce.Consumer.Landing;
+
+/// <summary>
+/// The modelling lease (MODEL_LEASE): one ingestion process models at a time, so that processes do not read the same
+/// landed rows and refuse each other's transactions. Advisory only: two holders at once (clocks that disagree, a
+/// holder paused past its lease) cost refused transactions, never a wrong row, because each modelling transaction
+/// proves it took every row it read (sql/ingestion/check_landed_claims.sql).
+/// </summary>
+public sealed class ModelLease(IWarehouseProvider warehouse, TimeProvider time, TimeSpan duration)
+{
+    private long _renewedAt;
+    private bool _held;
+
+    /// <summary>This process's name in MODEL_LEASE: host, process and a random part (a restarted process is another holder).</summary>
+    public string Holder { get; } = $"{Truncate(Environment.MachineName, 20)}/{Environment.ProcessId}/{Guid.NewGuid():N}"; // At most 64 characters.
+
+    /// <summary>
+    /// Whether this process holds the lease, taking or renewing it when a third of it has passed: two statements
+    /// (take, read back) then, none otherwise.
+    /// </summary>
+    public async Task<bool> HoldAsync(CancellationToken cancellationToken)
+    {
+        if (_held && time.GetElapsedTime(_renewedAt) < duration / 3)
+        {
+            return true;
+        }
+
+        var started = time.GetTimestamp();
+        var now = time.GetUtcNow().UtcDateTime;
+        await warehouse.ExecuteTransactionAsync(
+            [new SqlStatement(SqlScripts.Get("ingestion/take_model_lease.sql"), Holder, now + duration, Holder, now)], cancellationToken);
+        var rows = await warehouse.QueryAsync(new SqlStatement(SqlScripts.Get("ingestion/read_model_lease.sql")), cancellationToken);
+        _held = rows.Count > 0 && rows.All(r => (string?)r[0] == Holder);
+        if (_held)
+        {
+            _renewedAt = started;
+        }
+
+        return _held;
+    }
+
+    /// <summary>Gives the lease up, so that another process models at once instead of when it expires.</summary>
+    public async Task ReleaseAsync(CancellationToken cancellationToken)
+    {
+        if (_held)
+        {
+            _held = false;
+            await warehouse.ExecuteTransactionAsync([new SqlStatement(SqlScripts.Get("ingestion/release_model_lease.sql"), Holder)], cancellationToken);
+        }
+    }
+
+    private static string Truncate(string text, int length) => text.Length <= length ? text : text[..length];
+}

@@ -1,0 +1,56 @@
+-- The landing layer, written when Ingestion:WritePath is Landed (see docs/write-path.md). Ingestion processes only
+-- append here, which Snowflake lets many sessions do at once; one modeller at a time (MODEL_LEASE) turns what has
+-- landed into facts and customer versions.
+
+-- Every valid order event as it was read, with where it came from. A record may land more than once (a retried
+-- write, a partition that moved to another process before its last landing was seen): the modeller keeps the first
+-- delivery of each order id, as ingestion always has. MODEL_BATCH names the modelling transaction that took the row,
+-- OUTCOME what it made of it (NEW, DUPLICATE or CONFLICT); both are NULL while the row waits to be modelled.
+-- RECORD_KEY (base64) and RECORD_VALUE (the JSON as sent) are what a conflict is dead-lettered with.
+CREATE TABLE IF NOT EXISTS LANDED_ORDERS (
+    LANDING_ID        VARCHAR(32)    NOT NULL,
+    SOURCE_TOPIC      VARCHAR(255)   NOT NULL,
+    SOURCE_PARTITION  INTEGER        NOT NULL,
+    SOURCE_OFFSET     BIGINT         NOT NULL,
+    ORDER_ID          VARCHAR(64)    NOT NULL,
+    ORDER_TIMESTAMP   TIMESTAMP      NOT NULL,
+    CUSTOMER_ID       VARCHAR(64)    NOT NULL,
+    CUSTOMER_NAME     VARCHAR(200)   NOT NULL,
+    CUSTOMER_REGION   VARCHAR(100)   NOT NULL,
+    PRODUCT_ID        VARCHAR(64)    NOT NULL,
+    PRODUCT_NAME      VARCHAR(200)   NOT NULL,
+    CATEGORY          VARCHAR(100)   NOT NULL,
+    PRICE             DECIMAL(18,2)  NOT NULL,
+    QUANTITY          INTEGER        NOT NULL,
+    CONTENT_DIGEST    VARCHAR(64)    NOT NULL,
+    RECORD_KEY        VARCHAR,
+    RECORD_VALUE      VARCHAR        NOT NULL,
+    LANDED_AT         TIMESTAMP      NOT NULL,
+    MODEL_BATCH       VARCHAR(32),
+    OUTCOME           VARCHAR(16),
+    MODELLED_AT       TIMESTAMP
+);
+
+-- Where each landing left each partition: one row per landing and partition, appended, never updated. A partition
+-- resumes after the furthest of these and INGESTION_OFFSETS (read_offsets.sql).
+CREATE TABLE IF NOT EXISTS LANDED_PROGRESS (
+    LANDING_ID          VARCHAR(32)   NOT NULL,
+    TOPIC               VARCHAR(255)  NOT NULL,
+    PARTITION_ID        INTEGER       NOT NULL,
+    NEXT_OFFSET         BIGINT        NOT NULL,
+    LAST_RECORD_DIGEST  VARCHAR(64)   NOT NULL,
+    LANDED_AT           TIMESTAMP     NOT NULL
+);
+
+-- Which ingestion process models, until when. Advisory: it keeps processes from modelling the same rows at once and
+-- refusing each other; what makes modelling exactly-once is the claim its transaction checks (check_landed_claims.sql).
+CREATE TABLE IF NOT EXISTS MODEL_LEASE (
+    LEASE_ID    INTEGER       NOT NULL,
+    HOLDER      VARCHAR(64),
+    EXPIRES_AT  TIMESTAMP
+);
+
+MERGE INTO MODEL_LEASE AS t
+USING (SELECT 1 AS LEASE_ID) AS s
+    ON t.LEASE_ID = s.LEASE_ID
+WHEN NOT MATCHED THEN INSERT (LEASE_ID, HOLDER, EXPIRES_AT) VALUES (s.LEASE_ID, NULL, NULL);
