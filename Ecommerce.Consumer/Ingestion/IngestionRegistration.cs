@@ -33,13 +33,6 @@ public static class IngestionRegistration
         builder.Services.AddSingleton<BatchWriter>();
         builder.Services.AddSingleton<LandingWriter>();
         builder.Services.AddSingleton<LandedOrderModeller>();
-        // A value that is not a write path is refused, naming the key, when the settings are checked.
-        if (Enum.TryParse<IngestionWritePath>(configuration[$"{IngestionOptions.SectionName}:{nameof(IngestionOptions.WritePath)}"], ignoreCase: true, out var path)
-            && path == IngestionWritePath.Landed)
-        {
-            builder.Services.AddHostedService<ModellingService>();
-        }
-
         // The one setting needed to put the service together: how many workers. Out of range, it is refused (naming the
         // key) by CheckSettings before any worker exists; until then the count is kept within range.
         var consumers = SettingsRegistration.Bound(() => configuration.GetValue(
@@ -47,6 +40,14 @@ public static class IngestionRegistration
         for (var i = 0; i < Math.Clamp(consumers, 1, IngestionOptions.MaxConsumers); i++)
         {
             builder.Services.AddSingleton<IHostedService>(sp => ActivatorUtilities.CreateInstance<IngestionWorker>(sp));
+        }
+
+        // After the workers: hosted services start in order, and the first worker's start applies the schema the modeller needs.
+        // A value that is not a write path is refused, naming the key, when the settings are checked.
+        if (Enum.TryParse<IngestionWritePath>(configuration[$"{IngestionOptions.SectionName}:{nameof(IngestionOptions.WritePath)}"], ignoreCase: true, out var path)
+            && path == IngestionWritePath.Landed)
+        {
+            builder.Services.AddHostedService<ModellingService>();
         }
 
         builder.Services.AddHealthChecks().AddCheck<IngestionHealthCheck>("ingestion", tags: ["ready"]);

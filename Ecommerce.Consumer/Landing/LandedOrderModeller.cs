@@ -58,7 +58,7 @@ public sealed class LandedOrderModeller(
                 new Rejection(Rejection.ConflictCode, $"order '{l.Order.Order.OrderId}' was already ingested with different content; the first version is kept"))).ToArray(),
             cancellationToken);
 
-        var claims = landed.Select(l => new LandedClaim(l.LandingId, l.Order.Source,
+        var claims = landed.Select(l => new LandedClaim(l.LandingId, l.Order,
             conflicts.Contains(l.Order) ? LandedClaim.Conflict : duplicates.Contains(l.Order) ? LandedClaim.Duplicate : LandedClaim.New)).ToArray();
         var started = time.GetTimestamp();
         await writer.ModelAsync(plan, claims, cancellationToken);

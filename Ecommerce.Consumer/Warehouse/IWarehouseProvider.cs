@@ -28,8 +28,8 @@ public interface IWarehouseProvider : IAsyncDisposable
 
     /// <summary>
     /// Runs one statement that appends the rows of its row set (<c>INSERT ... SELECT ... FROM {rows}</c>) outside any
-    /// transaction of several statements. A row set too large for one statement is appended slice by slice, in the
-    /// set's order, each slice committed by itself: a failure leaves the slices before it stored and none after it.
+    /// transaction of several statements. A row set too large for one statement may be appended in slices, each
+    /// committed by itself, in any order: after a failure, any of them may be stored.
     /// </summary>
     Task AppendAsync(SqlStatement statement, CancellationToken cancellationToken);
 

@@ -192,6 +192,7 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
     [
         new("LANDING_ID", ColumnType.Text), new("SOURCE_TOPIC", ColumnType.Text), new("SOURCE_PARTITION", ColumnType.Integer),
         new("SOURCE_OFFSET", ColumnType.BigInt), new("OUTCOME", ColumnType.Text), new("MODELLED_AT", ColumnType.Timestamp),
+        new("CUSTOMER_SK", ColumnType.BigInt),
     ];
 
     private async Task<BatchWriteResult> WriteInOneTransactionAsync(
@@ -223,13 +224,17 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
         {
             OrderIdsToLookUp = true,
         };
-        var claimed = new RowSet("claims", ClaimColumns,
-            claims.Select(c => new object?[] { c.LandingId, c.Source.Topic, c.Source.Partition, c.Source.Offset, c.Outcome, now }).ToArray());
+        // A new order's claim carries the customer version it points at, so that its fact is made from the landed row itself.
+        var claimed = new RowSet("claims", ClaimColumns, claims.Select(c => new object?[]
+        {
+            c.LandingId, c.Source.Topic, c.Source.Partition, c.Source.Offset, c.Outcome, now,
+            c.Outcome == LandedClaim.New ? histories[c.Order.Order.CustomerId].Change.NewOrderVersions[c.Order.Order.OrderId] : null,
+        }).ToArray());
         if (claims.Count > 0)
         {
-            // Takes the landed rows first (a table lock on LANDED_ORDERS until the end; landings are INSERTs and do not wait).
-            statements.Add(SqlStatement.WithSources(SqlScripts.Get("ingestion/claim_landed_orders.sql"), claimed, batch));
-            statements.Add(SqlStatement.WithSources(SqlScripts.Get("ingestion/check_landed_claims.sql"), claimed, batch));
+            // First: finds (and marks) any outcome another modelling transaction recorded for the landed rows read as waiting.
+            statements.Add(SqlStatement.WithSources(SqlScripts.Get("ingestion/mark_taken_landings.sql"), claimed, batch));
+            statements.Add(SqlStatement.WithSources(SqlScripts.Get("ingestion/check_landed_claims.sql"), batch));
         }
 
         if (fenced || newOrders.Count > 0)
@@ -255,7 +260,7 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
 
         if (newOrders.Count > 0)
         {
-            var orderRows = newOrders.Select(incoming =>
+            var orderRows = claims.Count > 0 ? [] : newOrders.Select(incoming =>
             {
                 var order = incoming.Order;
                 var sk = histories[order.CustomerId].Change.NewOrderVersions[order.OrderId];
@@ -283,7 +288,10 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
             var versionRows = changes.SelectMany(c => c.Changed).Select(VersionRow).ToArray();
             var historyRows = changes.Where(c => c.StoredOrdersMove).SelectMany(c => c.Versions).Select(VersionRow).ToArray();
 
-            statements.Add(SqlStatement.WithSources(SqlScripts.Get("ingestion/insert_fact_orders.sql"), new RowSet("orders", OrderColumns, orderRows)) with
+            // Landed orders are in the warehouse already: their facts are made from the landed rows (no second upload).
+            statements.Add((claims.Count > 0
+                ? SqlStatement.WithSources(SqlScripts.Get("ingestion/insert_fact_orders_from_landing.sql"), claimed)
+                : SqlStatement.WithSources(SqlScripts.Get("ingestion/insert_fact_orders.sql"), new RowSet("orders", OrderColumns, orderRows))) with
             {
                 StoresOrderIds = newOrders.Select(o => o.Order.OrderId).ToArray(),
             });
@@ -306,7 +314,12 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
                 statements.Add(SqlStatement.WithSources(SqlScripts.Get("ingestion/repoint_facts.sql"), new RowSet("history", VersionColumns, historyRows)));
             }
 
-            result = new BatchWriteResult(orderRows.Length, versionRows.Length, productRows.Length, newDates.Length);
+            result = new BatchWriteResult(newOrders.Count, versionRows.Length, productRows.Length, newDates.Length);
+        }
+
+        if (claims.Count > 0)
+        {
+            statements.Add(SqlStatement.WithSources(SqlScripts.Get("ingestion/record_landed_outcomes.sql"), claimed, batch));
         }
 
         if (statements.Count > 0)

@@ -9,8 +9,11 @@ namespace Ecommerce.Testing.Snowflake;
 /// documents it in https://docs.snowflake.com/en/sql-reference/transactions, and no kinder:
 /// <list type="bullet">
 /// <item>Resource locking: UPDATE, DELETE and MERGE lock the table they change until their transaction ends, and other
-/// UPDATE, DELETE and MERGE statements on it wait; INSERTs take no lock. Here a lock is held to the end of the request,
-/// also outside a transaction (where Snowflake releases it at the statement's end): longer, never shorter.</item>
+/// UPDATE, DELETE and MERGE statements on it wait. INSERTs "often can run in parallel with other INSERT and COPY
+/// operations, and sometimes can run in parallel with an UPDATE, DELETE, or MERGE statement": here they take no lock,
+/// run beside each other, and always wait while another session holds the table's lock. A lock is held to the end of
+/// the request, also outside a transaction (where Snowflake releases it at the statement's end): longer, never
+/// shorter.</item>
 /// <item>Read consistency across sessions, under the account default READ_CONSISTENCY_MODE = SESSION: a statement sees
 /// what was committed before its session started and what its own session did, but "might not see" what another,
 /// concurrently running session committed since. Here such a commit stays invisible until <see cref="ReadLag"/> after
@@ -81,6 +84,25 @@ internal sealed partial class SnowflakeSessions : IDisposable
         var gate = _tableLocks.GetOrAdd(table, _ => new SemaphoreSlim(1, 1));
         await gate.WaitAsync();
         held[table] = gate;
+    }
+
+    /// <summary>The table an INSERT appends to, or null for any other statement.</summary>
+    public static string? InsertedTable(string sql) => Insert().Match(sql) is { Success: true } m ? m.Groups["table"].Value.ToUpperInvariant() : null;
+
+    /// <summary>
+    /// Waits, before an INSERT into <paramref name="table"/>, until no other session holds its lock; takes no lock
+    /// (INSERTs run beside each other).
+    /// </summary>
+    public async Task WaitUntilUnlockedAsync(string table, Dictionary<string, SemaphoreSlim> held)
+    {
+        if (held.ContainsKey(table))
+        {
+            return;
+        }
+
+        var gate = _tableLocks.GetOrAdd(table, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync();
+        gate.Release();
     }
 
     /// <summary>A request that ends without running (refused before it reached the database) holds back no commit.</summary>
@@ -177,6 +199,9 @@ internal sealed partial class SnowflakeSessions : IDisposable
 
     [GeneratedRegex(@"^" + LeadingComments + @"(UPDATE|DELETE\s+FROM|MERGE\s+INTO)\s+(?<table>[A-Za-z_][A-Za-z0-9_$]*)", RegexOptions.IgnoreCase | RegexOptions.Singleline)]
     private static partial Regex LockingDml();
+
+    [GeneratedRegex(@"^" + LeadingComments + @"INSERT\s+INTO\s+(?<table>[A-Za-z_][A-Za-z0-9_$]*)", RegexOptions.IgnoreCase | RegexOptions.Singleline)]
+    private static partial Regex Insert();
 
     [GeneratedRegex(@"^" + LeadingComments + @"(INSERT\s+INTO|UPDATE|DELETE\s+FROM|MERGE\s+INTO|CREATE\s+(TRANSIENT\s+|TEMP\s+|TEMPORARY\s+)?TABLE(\s+IF\s+NOT\s+EXISTS)?|DROP\s+TABLE(\s+IF\s+EXISTS)?|ALTER\s+TABLE(\s+IF\s+EXISTS)?)\s+(?<table>[A-Za-z_][A-Za-z0-9_$]*)", RegexOptions.IgnoreCase | RegexOptions.Singleline)]
     private static partial Regex ChangingStatement();

@@ -575,6 +575,10 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
                     await _sessions.AcquireAsync(table, held);
                     locked ??= _clock.Elapsed;
                 }
+                else if (i < statements.Count && SnowflakeSessions.InsertedTable(statements[i]) is { } appended)
+                {
+                    await _sessions.WaitUntilUnlockedAsync(appended, held);
+                }
 
                 if (i < statements.Count)
                 {

@@ -199,15 +199,19 @@ public sealed class SnowflakeIngestionTests : PipelineTest
         await second.StopAsync(TimeSpan.FromSeconds(30));
     }
 
-    [Fact]
-    public async Task Two_consumers_of_orders_not_keyed_by_customer_build_exactly_the_history_the_reference_model_computes()
+    [Theory]
+    [InlineData("Direct")]
+    [InlineData("Landed")]
+    public async Task Two_consumers_of_orders_not_keyed_by_customer_build_exactly_the_history_the_reference_model_computes(string writePath)
     {
         // As the issue found it: 3,600 orders of 300 customers whose regions change, keyed by order id (so a customer's
         // orders are spread over every partition and both consumers), arriving in random time order.
         var log = OrderLog.Generate(seed: 1212, events: 3_600, customers: 300, partitions: EmbeddedKafka.Partitions, keying: StreamKeying.OrderId, lateness: 1.0);
         await using var snowflake = await SnowflakeSqlApiDouble.StartAsync();
-        await using var first = StartConsumerOnSnowflake(snowflake, ("Ingestion__MaxBatchSize", "150"), ("Snowflake__QueryTag", "consumer-1"));
-        await using var second = StartConsumerOnSnowflake(snowflake, ("Ingestion__MaxBatchSize", "150"), ("Snowflake__QueryTag", "consumer-2"));
+        await using var first = StartConsumerOnSnowflake(snowflake,
+            ("Ingestion__MaxBatchSize", "150"), ("Snowflake__QueryTag", "consumer-1"), ("Ingestion__WritePath", writePath), ("Ingestion__MaxModelledPerPartition", "100"));
+        await using var second = StartConsumerOnSnowflake(snowflake,
+            ("Ingestion__MaxBatchSize", "150"), ("Snowflake__QueryTag", "consumer-2"), ("Ingestion__WritePath", writePath), ("Ingestion__MaxModelledPerPartition", "100"));
         await Task.WhenAll(first.WaitUntilHealthyAsync(Patience), second.WaitUntilHealthyAsync(Patience));
         await Task.WhenAll(
             first.WaitForStatusAsync("/api/ingestion/status", s => s.GetProperty("partitions").GetArrayLength() > 0, Patience, "the first consumer to own partitions"),
@@ -223,9 +227,15 @@ public sealed class SnowflakeIngestionTests : PipelineTest
         var deadline = DateTime.UtcNow + Patience;
         while (true)
         {
-            var stored = (await snowflake.QueryAsync("SELECT PARTITION_ID, NEXT_OFFSET FROM INGESTION_OFFSETS WHERE TOPIC = 'orders'"))
+            // Every event stored (direct) or landed, and (landed) nothing left to model.
+            var stored = (await snowflake.QueryAsync(
+                    "SELECT PARTITION_ID, MAX(NEXT_OFFSET) FROM (SELECT PARTITION_ID, NEXT_OFFSET FROM INGESTION_OFFSETS WHERE TOPIC = 'orders' " +
+                    "UNION ALL SELECT PARTITION_ID, NEXT_OFFSET FROM LANDED_PROGRESS WHERE TOPIC = 'orders') AS p GROUP BY PARTITION_ID"))
                 .ToDictionary(r => Convert.ToInt32(r[0], CultureInfo.InvariantCulture), r => Convert.ToInt64(r[1], CultureInfo.InvariantCulture));
-            if (Enumerable.Range(0, log.Partitions.Count).All(p => stored.GetValueOrDefault(p) >= log.Partitions[p].Count))
+            var waiting = Convert.ToInt64((await snowflake.QueryAsync(
+                "SELECT COUNT(*) FROM LANDED_ORDERS AS l WHERE NOT EXISTS (SELECT 1 FROM LANDED_OUTCOMES AS o " +
+                "WHERE o.LANDING_ID = l.LANDING_ID AND o.SOURCE_PARTITION = l.SOURCE_PARTITION AND o.SOURCE_OFFSET = l.SOURCE_OFFSET)"))[0][0], CultureInfo.InvariantCulture);
+            if (Enumerable.Range(0, log.Partitions.Count).All(p => stored.GetValueOrDefault(p) >= log.Partitions[p].Count) && waiting == 0)
             {
                 break;
             }
@@ -240,6 +250,13 @@ public sealed class SnowflakeIngestionTests : PipelineTest
         Assert.True(differences.Count == 0, string.Join(Environment.NewLine, differences));
         await AssertCustomerHistoryIsConsistentAsync(snowflake);
         Assert.Empty(snowflake.Violations);
+        if (writePath == "Landed")
+        {
+            // Both processes landed orders (the partitions are shared between them).
+            await first.WaitForStatusAsync("/api/ingestion/status", s => s.GetProperty("landed").GetInt64() > 0, TimeSpan.FromSeconds(10), "the first consumer to have landed orders");
+            await second.WaitForStatusAsync("/api/ingestion/status", s => s.GetProperty("landed").GetInt64() > 0, TimeSpan.FromSeconds(10), "the second consumer to have landed orders");
+        }
+
         await Task.WhenAll(first.StopAsync(TimeSpan.FromSeconds(30)), second.StopAsync(TimeSpan.FromSeconds(30)));
     }
 }

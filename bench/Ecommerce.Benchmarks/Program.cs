@@ -35,6 +35,9 @@ var snowflakeLatency = snowflakeArg < 0 || args[snowflakeArg + 1].Split(',').Con
     ? args[snowflakeArg + 1].Split(',').Where(run => run != "latency").Select(run => run.Split('x')).Select(p => (int.Parse(p[0], CultureInfo.InvariantCulture), int.Parse(p[1], CultureInfo.InvariantCulture))).ToArray()
     : [(200, 1), (200, 2), (500, 1), (500, 2)];
 var latencySeconds = TimeSpan.FromSeconds(quick ? 5 : 15);
+// --path Direct|Landed: the write path of the --only snowflake runs (Direct by default).
+var pathArg = Array.IndexOf(args, "--path");
+var writePath = pathArg >= 0 ? args[pathArg + 1] : "Direct";
 var scaleArg = Array.IndexOf(args, "--scale");
 long[] scaleSizes = scaleArg >= 0
     ? args[scaleArg + 1].Split(',').Select(n => long.Parse(n, CultureInfo.InvariantCulture)).ToArray()
@@ -104,9 +107,9 @@ try
         {
             var count = quick ? 20_000 : 200_000;
             status.Status($"Snowflake at {latencyMs} ms per statement, {consumers} consumer(s): {count:N0} orders");
-            var run = await SnowflakeAtLatency.ThroughputAsync(context, TimeSpan.FromMilliseconds(latencyMs), consumers, count);
+            var run = await SnowflakeAtLatency.ThroughputAsync(context, TimeSpan.FromMilliseconds(latencyMs), consumers, count, writePath);
             snowflake.Add(run);
-            AnsiConsole.MarkupLine($"[green]snowflake {latencyMs} ms x {consumers}[/] {run.Rate:N0} orders/s, {run.RequestsPerThousand:N1} requests and {run.KilobytesPerThousand:N0} KB per 1,000 orders");
+            AnsiConsole.MarkupLine($"[green]snowflake {writePath} {latencyMs} ms x {consumers}[/] {run.Rate:N0} orders/s ({run.Stored:N0} stored, {run.DistinctStored:N0} distinct), {run.RequestsPerThousand:N1} requests and {run.KilobytesPerThousand:N0} KB per 1,000 orders");
             AnsiConsole.WriteLine(run.Timeline ?? "");
         }
 

@@ -1,16 +1,13 @@
--- Refuses a modelling transaction when a landed row it read was taken by another one meanwhile: every row of {claims}
--- must carry this transaction's mark (claim_landed_orders.sql), a change of its own transaction, which it sees. As in
--- check_batch_is_current.sql, a refusal is a failed conversion, and the query has no WHERE.
-SELECT CAST(CASE WHEN c.UNCLAIMED > 0
-                 THEN 'ECOMMERCE_STALE_' || 'READ: ' || CAST(c.UNCLAIMED AS VARCHAR) || ' landed orders were modelled by another transaction'
+-- Refuses a modelling transaction when another one recorded an outcome for a landed row this one read as waiting:
+-- mark_taken_landings.sql marked any such outcome with this transaction's id, a change of its own, which it sees. As
+-- in check_batch_is_current.sql, a refusal is a failed conversion, and the query has no WHERE.
+SELECT CAST(CASE WHEN c.TAKEN > 0
+                 THEN 'ECOMMERCE_STALE_' || 'READ: ' || CAST(c.TAKEN AS VARCHAR) || ' landed orders were modelled by another transaction'
                  ELSE '0' END
             AS INTEGER) AS STALE
 FROM (
-    SELECT COUNT(*) AS UNCLAIMED
-    FROM {claims} AS k
-    CROSS JOIN {batch} AS b
-    LEFT JOIN LANDED_ORDERS AS l
-        ON l.LANDING_ID = k.LANDING_ID AND l.SOURCE_TOPIC = k.SOURCE_TOPIC AND l.SOURCE_PARTITION = k.SOURCE_PARTITION
-       AND l.SOURCE_OFFSET = k.SOURCE_OFFSET AND l.MODEL_BATCH = b.ID
-    WHERE l.LANDING_ID IS NULL
+    SELECT COUNT(*) AS TAKEN
+    FROM LANDED_OUTCOMES AS o
+    JOIN {batch} AS b
+        ON o.BATCH_ID = b.ID
 ) AS c;

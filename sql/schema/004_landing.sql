@@ -2,11 +2,11 @@
 -- append here, which Snowflake lets many sessions do at once; one modeller at a time (MODEL_LEASE) turns what has
 -- landed into facts and customer versions.
 
--- Every valid order event as it was read, with where it came from. A record may land more than once (a retried
--- write, a partition that moved to another process before its last landing was seen): the modeller keeps the first
--- delivery of each order id, as ingestion always has. MODEL_BATCH names the modelling transaction that took the row,
--- OUTCOME what it made of it (NEW, DUPLICATE or CONFLICT); both are NULL while the row waits to be modelled.
--- RECORD_KEY (base64) and RECORD_VALUE (the JSON as sent) are what a conflict is dead-lettered with.
+-- Every valid order event as it was read, with where it came from; appended, never updated (an UPDATE here would take
+-- a lock that landings may have to wait for). A record may land more than once (a retried write, a partition that
+-- moved to another process before its last landing was seen): the modeller keeps the first delivery of each order id,
+-- as ingestion always has. RECORD_KEY (base64) and RECORD_VALUE (the JSON as sent) are what a conflict is
+-- dead-lettered with.
 CREATE TABLE IF NOT EXISTS LANDED_ORDERS (
     LANDING_ID        VARCHAR(32)    NOT NULL,
     SOURCE_TOPIC      VARCHAR(255)   NOT NULL,
@@ -25,10 +25,22 @@ CREATE TABLE IF NOT EXISTS LANDED_ORDERS (
     CONTENT_DIGEST    VARCHAR(64)    NOT NULL,
     RECORD_KEY        VARCHAR,
     RECORD_VALUE      VARCHAR        NOT NULL,
-    LANDED_AT         TIMESTAMP      NOT NULL,
-    MODEL_BATCH       VARCHAR(32),
-    OUTCOME           VARCHAR(16),
-    MODELLED_AT       TIMESTAMP
+    LANDED_AT         TIMESTAMP      NOT NULL
+);
+
+-- What modelling made of each landed row (NEW, DUPLICATE or CONFLICT), written by the modelling transaction that took
+-- it (MODEL_BATCH); a landed row without one waits to be modelled. Only modelling transactions write here. BATCH_ID is
+-- where a later modelling transaction marks an outcome it finds for a row it read as waiting, to refuse itself
+-- (sql/ingestion/mark_taken_landings.sql).
+CREATE TABLE IF NOT EXISTS LANDED_OUTCOMES (
+    LANDING_ID        VARCHAR(32)    NOT NULL,
+    SOURCE_TOPIC      VARCHAR(255)   NOT NULL,
+    SOURCE_PARTITION  INTEGER        NOT NULL,
+    SOURCE_OFFSET     BIGINT         NOT NULL,
+    OUTCOME           VARCHAR(16)    NOT NULL,
+    MODEL_BATCH       VARCHAR(32)    NOT NULL,
+    MODELLED_AT       TIMESTAMP      NOT NULL,
+    BATCH_ID          VARCHAR(32)
 );
 
 -- Where each landing left each partition: one row per landing and partition, appended, never updated. A partition
@@ -43,7 +55,8 @@ CREATE TABLE IF NOT EXISTS LANDED_PROGRESS (
 );
 
 -- Which ingestion process models, until when. Advisory: it keeps processes from modelling the same rows at once and
--- refusing each other; what makes modelling exactly-once is the claim its transaction checks (check_landed_claims.sql).
+-- refusing each other; what makes modelling exactly-once is what its transaction checks (check_batch_is_current.sql and
+-- check_landed_claims.sql).
 CREATE TABLE IF NOT EXISTS MODEL_LEASE (
     LEASE_ID    INTEGER       NOT NULL,
     HOLDER      VARCHAR(64),

@@ -92,19 +92,23 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
     }
 
     /// <summary>
-    /// One autocommitted statement per slice of the row set, bound as JSON, one after another: no staging, no write lock,
-    /// no transaction. Snowflake lets INSERTs into one table run side by side ("Only UPDATE and DELETE DML operations are
-    /// blocked when a table is locked", sql-reference/transactions, "Resource locking"), so this is the write every
-    /// ingestion process makes at once.
+    /// One autocommitted statement per slice of the row set, bound as JSON, several at once: no staging, no write lock,
+    /// no transaction. INSERTs into one table "often can run in parallel with other INSERT and COPY operations"
+    /// (docs.snowflake.com/en/sql-reference/transactions, "Resource locking"), while UPDATE, DELETE and MERGE take turns,
+    /// so this is the write every ingestion process makes at once.
     /// </summary>
     public async Task AppendAsync(SqlStatement statement, CancellationToken cancellationToken)
     {
-        foreach (var slice in Slice(statement))
-        {
-            var bindings = new List<SqlApiBinding>();
-            var sql = Render(statement, bindings, source => BoundRowSet(source, slice[SourceIndex(statement, source)], bindings));
-            await client.ExecuteAsync(sql, bindings, 1, cancellationToken);
-        }
+        var slices = Slice(statement);
+        await Parallel.ForEachAsync(
+            slices,
+            new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = cancellationToken },
+            async (slice, token) =>
+            {
+                var bindings = new List<SqlApiBinding>();
+                var sql = Render(statement, bindings, source => BoundRowSet(source, slice[SourceIndex(statement, source)], bindings));
+                await client.ExecuteAsync(sql, bindings, 1, token);
+            });
     }
 
     public async Task ExecuteTransactionAsync(IReadOnlyList<SqlStatement> statements, CancellationToken cancellationToken)

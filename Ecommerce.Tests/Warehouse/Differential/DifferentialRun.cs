@@ -267,25 +267,36 @@ public sealed class DifferentialRun
     }
 
     /// <summary>
-    /// The landing layer's own account: every landed row modelled, and each stored order the outcome NEW of exactly one
-    /// landed row (redeliveries and conflicts are the others), so that an analyst auditing LANDED_ORDERS finds the facts.
+    /// The landing layer's own account: every landed row modelled once, and each stored order the outcome NEW of exactly
+    /// one landed row (redeliveries and conflicts are the others), so that an analyst auditing the landing finds the facts.
     /// </summary>
     private async Task<IReadOnlyList<string>> CompareLandedOutcomesAsync()
     {
         var differences = new List<string>();
-        var waiting = await _bed.QueryAsync("SELECT COUNT(*) FROM LANDED_ORDERS WHERE SOURCE_TOPIC = ? AND (MODEL_BATCH IS NULL OR OUTCOME IS NULL)", [Topic]);
+        var waiting = await _bed.QueryAsync(
+            "SELECT COUNT(*) FROM LANDED_ORDERS AS l WHERE l.SOURCE_TOPIC = ? AND NOT EXISTS (SELECT 1 FROM LANDED_OUTCOMES AS o " +
+            "WHERE o.LANDING_ID = l.LANDING_ID AND o.SOURCE_PARTITION = l.SOURCE_PARTITION AND o.SOURCE_OFFSET = l.SOURCE_OFFSET)", [Topic]);
         if (Convert.ToInt64(waiting[0][0], CultureInfo.InvariantCulture) != 0)
         {
             differences.Add($"LANDED_ORDERS has {waiting[0][0]} rows not modelled");
         }
 
-        var newIds = (await _bed.QueryAsync("SELECT ORDER_ID FROM LANDED_ORDERS WHERE SOURCE_TOPIC = ? AND OUTCOME = 'NEW'", [Topic]))
+        var newIds = (await _bed.QueryAsync(
+                "SELECT l.ORDER_ID FROM LANDED_OUTCOMES AS o JOIN LANDED_ORDERS AS l ON o.LANDING_ID = l.LANDING_ID AND o.SOURCE_TOPIC = l.SOURCE_TOPIC " +
+                "AND o.SOURCE_PARTITION = l.SOURCE_PARTITION AND o.SOURCE_OFFSET = l.SOURCE_OFFSET WHERE o.SOURCE_TOPIC = ? AND o.OUTCOME = 'NEW'", [Topic]))
             .Select(r => (string)r[0]!).Order(StringComparer.Ordinal).ToArray();
         var factIds = (await _bed.QueryAsync("SELECT ORDER_ID FROM FACT_ORDERS WHERE SOURCE_TOPIC = ?", [Topic]))
             .Select(r => (string)r[0]!).Order(StringComparer.Ordinal).ToArray();
         if (!newIds.SequenceEqual(factIds, StringComparer.Ordinal))
         {
             differences.Add($"LANDED_ORDERS marks {newIds.Length} rows NEW ({newIds.Distinct(StringComparer.Ordinal).Count()} ids) for {factIds.Length} stored orders");
+        }
+
+        var twice = await _bed.QueryAsync(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM LANDED_OUTCOMES WHERE SOURCE_TOPIC = ? GROUP BY LANDING_ID, SOURCE_PARTITION, SOURCE_OFFSET HAVING COUNT(*) > 1) AS t", [Topic]);
+        if (Convert.ToInt64(twice[0][0], CultureInfo.InvariantCulture) != 0)
+        {
+            differences.Add($"LANDED_OUTCOMES has {twice[0][0]} landed rows with more than one outcome");
         }
 
         return differences;

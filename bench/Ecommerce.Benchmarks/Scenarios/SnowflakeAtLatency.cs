@@ -12,6 +12,14 @@ public sealed record SnowflakeResult(
 {
     /// <summary>Where a batch's time went, from the double's record of what it ran (throughput runs only).</summary>
     public string? Timeline { get; init; }
+
+    /// <summary>The write path (Ingestion:WritePath) of the run: Direct or Landed.</summary>
+    public string Path { get; init; } = "Direct";
+
+    /// <summary>Stored FACT_ORDERS rows and distinct order ids at the end (throughput runs of the scale-out scenario).</summary>
+    public long? Stored { get; init; }
+
+    public long? DistinctStored { get; init; }
 }
 
 /// <summary>
@@ -22,13 +30,13 @@ public sealed record SnowflakeResult(
 /// </summary>
 public static class SnowflakeAtLatency
 {
-    public static async Task<SnowflakeResult> ThroughputAsync(BenchContext context, TimeSpan statementLatency, int consumers, int orders)
+    public static async Task<SnowflakeResult> ThroughputAsync(BenchContext context, TimeSpan statementLatency, int consumers, int orders, string path = "Direct")
     {
         await using var broker = BenchContext.StartBroker();
         await BenchContext.FillAsync(broker, orders);
         await using var snowflake = await SnowflakeSqlApiDouble.StartAsync();
         snowflake.StatementLatency = statementLatency;
-        var processes = Enumerable.Range(0, consumers).Select(i => StartConsumer(context, broker, snowflake, i)).ToList();
+        var processes = Enumerable.Range(0, consumers).Select(i => StartConsumer(context, broker, snowflake, i, path)).ToList();
         try
         {
             // The clock starts once every consumer holds partitions (start-up, schema and group join are not counted)
@@ -55,12 +63,17 @@ public static class SnowflakeAtLatency
 
                 if (ingested >= orders)
                 {
+                    var elapsed = clock.Elapsed;
                     var requests = snowflake.Requests;
-                    return new SnowflakeResult(statementLatency.TotalMilliseconds, consumers, orders, ingested / clock.Elapsed.TotalSeconds,
+                    var stored = await snowflake.QueryAsync("SELECT COUNT(*), COUNT(DISTINCT ORDER_ID) FROM FACT_ORDERS");
+                    return new SnowflakeResult(statementLatency.TotalMilliseconds, consumers, orders, ingested / elapsed.TotalSeconds,
                         (requests.Count - requestsBefore) * 1_000.0 / ingested, (requests.Sum(r => (long)r.BodyBytes) - bytesBefore) / 1_024.0 * 1_000 / ingested,
                         null, null)
                     {
                         Timeline = Timeline(snowflake.Runs.Where(r => r.Started >= windowStart).ToArray(), snowflake.Now - windowStart),
+                        Path = path,
+                        Stored = Convert.ToInt64(stored[0][0], CultureInfo.InvariantCulture),
+                        DistinctStored = Convert.ToInt64(stored[0][1], CultureInfo.InvariantCulture),
                     };
                 }
 
@@ -134,7 +147,7 @@ public static class SnowflakeAtLatency
         return text.ToString();
     }
 
-    private static ServiceProcess StartConsumer(BenchContext context, EmbeddedKafkaBroker broker, SnowflakeSqlApiDouble snowflake, int index)
+    private static ServiceProcess StartConsumer(BenchContext context, EmbeddedKafkaBroker broker, SnowflakeSqlApiDouble snowflake, int index, string path = "Direct")
     {
         var keyPath = Path.Combine(context.WorkDirectory, "snowflake_rsa_key.p8");
         File.WriteAllText(keyPath, snowflake.PrivateKeyPem);
@@ -142,6 +155,7 @@ public static class SnowflakeAtLatency
         {
             ["ConnectionStrings__kafka"] = broker.BootstrapServers,
             ["Snowflake__QueryTag"] = $"bench-consumer-{index}",
+            ["Ingestion__WritePath"] = path,
             ["Logging__LogLevel__Default"] = Environment.GetEnvironmentVariable("ECOMMERCE_BENCH_LOGS") is { Length: > 0 } ? "Information" : "Warning",
         });
     }

@@ -1,0 +1,62 @@
+using System.Globalization;
+using System.Text;
+using Ecommerce.Consumer.Ingestion;
+using Ecommerce.Consumer.Warehouse;
+using Ecommerce.Tests.Infrastructure;
+using Ecommerce.Tests.Warehouse.Differential;
+
+namespace Ecommerce.Tests.Warehouse;
+
+/// <summary>The Landed write path's own rules, on both warehouses: what a modelling cycle may take, and what it records.</summary>
+public sealed class LandedPathTests(EmbeddedKafka kafka) : IClassFixture<EmbeddedKafka>
+{
+    private const string Order = """{"order_id":"o-1","order_timestamp":"2026-03-01T10:00:00Z","customer_id":"C1","customer_name":"Ada","customer_region":"North","product_id":"P1","product_name":"Lamp","category":"Home","price":2.5,"quantity":1}""";
+
+    [Theory]
+    [InlineData(WarehouseTestBed.DuckDb)]
+    [InlineData(WarehouseTestBed.Snowflake)]
+    public async Task A_modelling_cycle_overtaken_by_another_is_refused_and_every_landed_row_keeps_one_outcome(string warehouse)
+    {
+        var topic = $"orders.landed.{Guid.NewGuid():N}";
+        await using var bed = await WarehouseTestBed.CreateAsync(warehouse);
+        using var meters = new TestMeters();
+        var publishers = DifferentialRun.CreatePublishers(kafka.BootstrapServers, new(meters.Factory));
+        try
+        {
+            using var first = new IngestionWriter(0, bed.Provider, bed.Time, publishers[0], topic, IngestionWritePath.Landed);
+            using var second = new IngestionWriter(1, bed.OpenAnotherProvider(), bed.Time, publishers[1], topic, IngestionWritePath.Landed);
+
+            // o-1 lands and is modelled; then the same record lands twice more (a retried landing, a partition that moved).
+            Assert.NotNull(await first.Batches.WriteAsync(Batch(topic), retry: false, CancellationToken.None));
+            Assert.Equal(1, await first.Modeller.ModelOnceAsync(CancellationToken.None));
+            Assert.NotNull(await first.Batches.WriteAsync(Batch(topic), retry: false, CancellationToken.None));
+            Assert.NotNull(await second.Batches.WriteAsync(Batch(topic), retry: false, CancellationToken.None));
+
+            // The first modeller reads the two waiting copies (redeliveries: nothing for the star schema to check); before
+            // its transaction, the second models them. The first must not record them again.
+            first.Warehouse.BeforeNextTransaction = async () => Assert.Equal(2, await second.Modeller.ModelOnceAsync(CancellationToken.None));
+            await Assert.ThrowsAsync<StaleReadException>(() => first.Modeller.ModelOnceAsync(CancellationToken.None));
+            Assert.Equal(0, await first.Modeller.ModelOnceAsync(CancellationToken.None));
+
+            var outcomes = (await bed.QueryAsync(
+                    "SELECT OUTCOME, COUNT(*) FROM LANDED_OUTCOMES WHERE SOURCE_TOPIC = ? GROUP BY OUTCOME ORDER BY OUTCOME", topic))
+                .Select(r => $"{r[0]} {Convert.ToInt64(r[1], CultureInfo.InvariantCulture)}");
+            Assert.Equal(["DUPLICATE 2", "NEW 1"], outcomes);
+            Assert.Equal(1L, Convert.ToInt64((await bed.QueryAsync("SELECT COUNT(*) FROM FACT_ORDERS"))[0][0], CultureInfo.InvariantCulture));
+        }
+        finally
+        {
+            foreach (var publisher in publishers)
+            {
+                publisher.Dispose();
+            }
+        }
+    }
+
+    private static PendingBatch Batch(string topic)
+    {
+        var batch = new PendingBatch();
+        IngestionWriter.Read(batch, topic, partition: 0, offset: 0, key: null, Encoding.UTF8.GetBytes(Order));
+        return batch;
+    }
+}

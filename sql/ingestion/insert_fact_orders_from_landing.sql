@@ -1,0 +1,16 @@
+-- In a modelling transaction (the Landed write path): the facts of the landed orders it found new, made from the
+-- landed rows themselves, each pointing at the customer version its claim names. As insert_fact_orders.sql, an
+-- append: the transaction's checks proved none of these orders is stored. The rows it reads from LANDED_ORDERS were
+-- landed before the modeller read them, so before this transaction's session started: it sees every one.
+INSERT INTO FACT_ORDERS (
+    ORDER_ID, ORDER_TIMESTAMP, ORDER_DATE, CUSTOMER_ID, CUSTOMER_SK, PRODUCT_ID, PRICE, QUANTITY, TOTAL_AMOUNT,
+    CONTENT_DIGEST, SOURCE_TOPIC, SOURCE_PARTITION, SOURCE_OFFSET, INGESTED_AT)
+SELECT
+    l.ORDER_ID, l.ORDER_TIMESTAMP, CAST(l.ORDER_TIMESTAMP AS DATE), l.CUSTOMER_ID, c.CUSTOMER_SK, l.PRODUCT_ID, l.PRICE,
+    l.QUANTITY, CAST(l.PRICE * l.QUANTITY AS DECIMAL(18,2)),
+    l.CONTENT_DIGEST, l.SOURCE_TOPIC, l.SOURCE_PARTITION, l.SOURCE_OFFSET, c.MODELLED_AT
+FROM LANDED_ORDERS AS l
+JOIN {claims} AS c
+    ON l.LANDING_ID = c.LANDING_ID AND l.SOURCE_TOPIC = c.SOURCE_TOPIC AND l.SOURCE_PARTITION = c.SOURCE_PARTITION
+   AND l.SOURCE_OFFSET = c.SOURCE_OFFSET
+WHERE c.OUTCOME = 'NEW';
