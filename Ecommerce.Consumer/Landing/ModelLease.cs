@@ -28,10 +28,20 @@ public sealed class ModelLease(IWarehouseProvider warehouse, TimeProvider time, 
         }
 
         var started = time.GetTimestamp();
-        var now = time.GetUtcNow().UtcDateTime;
-        await warehouse.ExecuteTransactionAsync(
-            [new SqlStatement(SqlScripts.Get("ingestion/take_model_lease.sql"), Holder, now + duration, Holder, now)], cancellationToken);
-        var rows = await warehouse.QueryAsync(new SqlStatement(SqlScripts.Get("ingestion/read_model_lease.sql")), cancellationToken);
+        IReadOnlyList<object?[]> rows = [];
+        for (var attempt = 0; attempt < 2 && rows.Count == 0; attempt++)
+        {
+            var now = time.GetUtcNow().UtcDateTime;
+            await warehouse.ExecuteTransactionAsync(
+                [new SqlStatement(SqlScripts.Get("ingestion/take_model_lease.sql"), Holder, now + duration, Holder, now)], cancellationToken);
+            rows = await warehouse.QueryAsync(new SqlStatement(SqlScripts.Get("ingestion/read_model_lease.sql")), cancellationToken);
+            if (rows.Count == 0)
+            {
+                // A new warehouse: the lease's row is made now, and taken at once.
+                await warehouse.ExecuteTransactionAsync([new SqlStatement(SqlScripts.Get("ingestion/create_model_lease.sql"))], cancellationToken);
+            }
+        }
+
         _held = rows.Count > 0 && rows.All(r => (string?)r[0] == Holder);
         if (_held)
         {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Ecommerce.Consumer.Ingestion;
+using Ecommerce.Consumer.Landing;
 using Ecommerce.Consumer.Warehouse;
 using Ecommerce.Tests.Infrastructure;
 using Ecommerce.Tests.Warehouse.Differential;
@@ -51,6 +52,28 @@ public sealed class LandedPathTests(EmbeddedKafka kafka) : IClassFixture<Embedde
                 publisher.Dispose();
             }
         }
+    }
+
+    [Theory]
+    [InlineData(WarehouseTestBed.DuckDb)]
+    [InlineData(WarehouseTestBed.Snowflake)]
+    public async Task One_process_holds_the_modelling_lease_until_it_gives_it_up_or_lets_it_expire(string warehouse)
+    {
+        await using var bed = await WarehouseTestBed.CreateAsync(warehouse);
+        var duration = TimeSpan.FromSeconds(30);
+        var first = new ModelLease(bed.Provider, bed.Time, duration);
+        var second = new ModelLease(bed.OpenAnotherProvider(), bed.Time, duration);
+        var third = new ModelLease(bed.OpenAnotherProvider(), bed.Time, duration);
+
+        Assert.True(await first.HoldAsync(CancellationToken.None)); // On a new warehouse: the row is made, then taken.
+        Assert.False(await second.HoldAsync(CancellationToken.None));
+        await first.ReleaseAsync(CancellationToken.None);
+        Assert.True(await second.HoldAsync(CancellationToken.None));
+        Assert.False(await third.HoldAsync(CancellationToken.None));
+
+        bed.Time.Advance(duration + TimeSpan.FromSeconds(1)); // The holder went silent.
+        Assert.True(await third.HoldAsync(CancellationToken.None));
+        Assert.Equal([third.Holder], (await bed.QueryAsync("SELECT HOLDER FROM MODEL_LEASE")).Select(r => (string?)r[0]));
     }
 
     private static PendingBatch Batch(string topic)

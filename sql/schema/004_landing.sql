@@ -54,7 +54,8 @@ CREATE TABLE IF NOT EXISTS LANDED_PROGRESS (
     LANDED_AT           TIMESTAMP     NOT NULL
 );
 
--- Which ingestion process models, until when. Advisory: it keeps processes from modelling the same rows at once and
+-- Which ingestion process models, until when: one row, made by the first process that finds none
+-- (sql/ingestion/create_model_lease.sql; not here, where processes starting together would each try). Advisory: it keeps processes from modelling the same rows at once and
 -- refusing each other; what makes modelling exactly-once is what its transaction checks (check_batch_is_current.sql and
 -- check_landed_claims.sql).
 CREATE TABLE IF NOT EXISTS MODEL_LEASE (
@@ -62,8 +63,3 @@ CREATE TABLE IF NOT EXISTS MODEL_LEASE (
     HOLDER      VARCHAR(64),
     EXPIRES_AT  TIMESTAMP
 );
-
-MERGE INTO MODEL_LEASE AS t
-USING (SELECT 1 AS LEASE_ID) AS s
-    ON t.LEASE_ID = s.LEASE_ID
-WHEN NOT MATCHED THEN INSERT (LEASE_ID, HOLDER, EXPIRES_AT) VALUES (s.LEASE_ID, NULL, NULL);
