@@ -53,10 +53,10 @@ public sealed class LandedOrderModeller(
         // transaction failed) is sent again by the cycle that models it: at least once.
         var conflicts = new HashSet<IncomingOrder>(classification.Conflicts, ReferenceEqualityComparer.Instance);
         var duplicates = new HashSet<IncomingOrder>(classification.Duplicates, ReferenceEqualityComparer.Instance);
-        await deadLetters.PublishAsync(
-            landed.Where(l => conflicts.Contains(l.Order)).Select(l => new DeadLetter(l.Record(),
-                new Rejection(Rejection.ConflictCode, $"order '{l.Order.Order.OrderId}' was already ingested with different content; the first version is kept"))).ToArray(),
-            cancellationToken);
+        if (conflicts.Count > 0)
+        {
+            await deadLetters.PublishAsync(await ConflictsAsync(landed.Where(l => conflicts.Contains(l.Order)).ToArray(), cancellationToken), cancellationToken);
+        }
 
         var claims = landed.Select(l => new LandedClaim(l.LandingId, l.Order,
             conflicts.Contains(l.Order) ? LandedClaim.Conflict : duplicates.Contains(l.Order) ? LandedClaim.Duplicate : LandedClaim.New)).ToArray();
@@ -78,8 +78,29 @@ public sealed class LandedOrderModeller(
         return landed.Length;
     }
 
-    /// <summary>A landed row: the order as ingestion read it, and the record it came in (to dead-letter it).</summary>
-    private sealed record Landed(string LandingId, IncomingOrder Order, string? Key, string Value)
+    private static readonly Column[] KeyColumns =
+    [
+        new("LANDING_ID", ColumnType.Text), new("SOURCE_TOPIC", ColumnType.Text), new("SOURCE_PARTITION", ColumnType.Integer),
+        new("SOURCE_OFFSET", ColumnType.BigInt),
+    ];
+
+    /// <summary>The conflicts as dead letters, with their records as sent, read from the landing (one query).</summary>
+    private async Task<IReadOnlyList<DeadLetter>> ConflictsAsync(IReadOnlyList<Landed> conflicts, CancellationToken cancellationToken)
+    {
+        var keys = new RowSet("claims", KeyColumns,
+            conflicts.Select(c => new object?[] { c.LandingId, c.Order.Source.Topic, c.Order.Source.Partition, c.Order.Source.Offset }).ToArray());
+        var records = (await warehouse.QueryAsync(SqlStatement.WithSources(SqlScripts.Get("ingestion/read_landed_records.sql"), keys), cancellationToken))
+            .ToDictionary(r => ((string)r[0]!, Convert.ToInt32(r[2], CultureInfo.InvariantCulture), Convert.ToInt64(r[3], CultureInfo.InvariantCulture)), r => ((string?)r[4], (string)r[5]!));
+        return conflicts.Select(c =>
+        {
+            var (key, value) = records[(c.LandingId, c.Order.Source.Partition, c.Order.Source.Offset)];
+            return new DeadLetter(c.Record(key, value),
+                new Rejection(Rejection.ConflictCode, $"order '{c.Order.Order.OrderId}' was already ingested with different content; the first version is kept"));
+        }).ToArray();
+    }
+
+    /// <summary>A landed row: the order as ingestion read it.</summary>
+    private sealed record Landed(string LandingId, IncomingOrder Order)
     {
         public static Landed Of(object?[] row)
         {
@@ -87,18 +108,19 @@ public sealed class LandedOrderModeller(
             var order = new ParsedOrder(
                 (string)row[4]!, (DateTime)row[5]!, (string)row[6]!, (string)row[7]!, (string)row[8]!, (string)row[9]!, (string)row[10]!,
                 (string)row[11]!, Convert.ToDecimal(row[12], CultureInfo.InvariantCulture), Convert.ToInt32(row[13], CultureInfo.InvariantCulture));
-            return new Landed((string)row[0]!, new IncomingOrder(order, (string)row[14]!, source, default), (string?)row[15], (string)row[16]!);
+            return new Landed((string)row[0]!, new IncomingOrder(order, (string)row[14]!, source, default));
         }
 
-        public ConsumeResult<byte[]?, byte[]?> Record() => new()
+        /// <summary>The record it came in, from its key (base64) and value (text) as landed.</summary>
+        public ConsumeResult<byte[]?, byte[]?> Record(string? key, string value) => new()
         {
             Topic = Order.Source.Topic,
             Partition = new Partition(Order.Source.Partition),
             Offset = new Offset(Order.Source.Offset),
             Message = new Message<byte[]?, byte[]?>
             {
-                Key = Key is null ? null : Convert.FromBase64String(Key),
-                Value = Encoding.UTF8.GetBytes(Value),
+                Key = key is null ? null : Convert.FromBase64String(key),
+                Value = Encoding.UTF8.GetBytes(value),
                 Headers = [],
             },
         };

@@ -135,7 +135,7 @@ public sealed class DuckDbWarehouseProvider : IWarehouseProvider
         }
     }
 
-    /// <summary>Fills a temporary table per row set (named after the set and <paramref name="slot"/>) and names them in the SQL.</summary>
+    /// <summary>Fills a temporary table per row set (named after the set, its columns and <paramref name="slot"/>) and names them in the SQL.</summary>
     private string Stage(SqlStatement statement, string slot)
     {
         if (statement.Sources.GroupBy(s => s.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } twice)
@@ -146,10 +146,11 @@ public sealed class DuckDbWarehouseProvider : IWarehouseProvider
         var sql = statement.Sql;
         foreach (var source in statement.Sources)
         {
-            var table = $"stg_{source.Name}_{slot}";
+            // Named after the set's shape too: two statements may read sets of one name with other columns.
+            var columns = string.Join(", ", source.Columns.Select(c => $"{c.Name} {c.SqlType}"));
+            var table = $"stg_{source.Name}_{slot}_{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(columns)).AsSpan(0, 4))}";
             if (_stagingTables.Add(table))
             {
-                var columns = string.Join(", ", source.Columns.Select(c => $"{c.Name} {c.SqlType}"));
                 Execute($"CREATE TEMP TABLE IF NOT EXISTS {table} ({columns})");
             }
 
