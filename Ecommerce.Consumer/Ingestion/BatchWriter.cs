@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Ecommerce.Consumer.Landing;
+using Ecommerce.Consumer.Ingestion.Landing;
 using Ecommerce.Consumer.Warehouse;
 using Ecommerce.ServiceDefaults.Messaging;
 using Microsoft.Extensions.Options;

@@ -1,4 +1,4 @@
-using Ecommerce.Consumer.Landing;
+using Ecommerce.Consumer.Ingestion.Landing;
 using Ecommerce.Consumer.Warehouse;
 using Ecommerce.ServiceDefaults;
 

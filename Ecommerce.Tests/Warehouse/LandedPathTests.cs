@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Ecommerce.Consumer.Ingestion;
-using Ecommerce.Consumer.Landing;
+using Ecommerce.Consumer.Ingestion.Landing;
 using Ecommerce.Consumer.Warehouse;
 using Ecommerce.Tests.Infrastructure;
 using Ecommerce.Tests.Warehouse.Differential;

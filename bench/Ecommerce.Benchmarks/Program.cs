@@ -7,15 +7,26 @@ using Spectre.Console;
 // One command, every figure: see BENCHMARKS.md. Options: --orders N (default 100000), --quick (smaller runs, kept
 // under bench/results only: BENCHMARKS.md shows full runs),
 // --only throughput|original|shape|latency|sweep|scale|snowflake (one part, for investigating; BENCHMARKS.md is then left
-// alone); --only failover (not part of a full run yet: the pauses when the ingestion service is killed or stopped and
+// alone); --only scaleout (the Snowflake write paths with 1, 2 and 4 processes, saved apart: see --report); --only failover (not part of a full run yet: the pauses when the ingestion service is killed or stopped and
 // started again, printed only); --scale 3000000,30000000 (the sizes of the pre-filled warehouses, cached in ECOMMERCE_BENCH_CACHE or the temp
 // folder). ECOMMERCE_BENCH_DUCKDB_OPTIONS is appended to the consumers' DuckDB connection string.
-// --report bench/results/<stamp>.json writes BENCHMARKS.md and the charts again from a run's figures, measuring nothing.
+// --report bench/results/<stamp>.json [--scaleout bench/results/scaleout-<stamp>.json] writes BENCHMARKS.md and the charts
+// again from a run's figures (and a scale-out run's), measuring nothing.
 var reportArg = Array.IndexOf(args, "--report");
 if (reportArg >= 0)
 {
     var saved = System.Text.Json.JsonSerializer.Deserialize<BenchResults>(File.ReadAllText(args[reportArg + 1]))
         ?? throw new InvalidOperationException($"{args[reportArg + 1]} holds no results.");
+    var scaleOutReport = Array.IndexOf(args, "--scaleout");
+    if (scaleOutReport >= 0)
+    {
+        saved = saved with
+        {
+            ScaleOut = System.Text.Json.JsonSerializer.Deserialize<ScaleOutResults>(File.ReadAllText(args[scaleOutReport + 1]))
+                ?? throw new InvalidOperationException($"{args[scaleOutReport + 1]} holds no results."),
+        };
+    }
+
     Report.Write(saved, RepositoryRoot.Find(), updatePage: true);
     Console.WriteLine(Report.Markdown(saved));
     return;
@@ -35,6 +46,11 @@ var snowflakeLatency = snowflakeArg < 0 || args[snowflakeArg + 1].Split(',').Con
     ? args[snowflakeArg + 1].Split(',').Where(run => run != "latency").Select(run => run.Split('x')).Select(p => (int.Parse(p[0], CultureInfo.InvariantCulture), int.Parse(p[1], CultureInfo.InvariantCulture))).ToArray()
     : [(200, 1), (200, 2), (500, 1), (500, 2)];
 var latencySeconds = TimeSpan.FromSeconds(quick ? 5 : 15);
+// --scaleout 200x1,1000x4: which runs of --only scaleout (ms per statement x consumer processes), on both write paths.
+var scaleOutArg = Array.IndexOf(args, "--scaleout");
+(int, int)[] scaleOutRuns = scaleOutArg >= 0 && onlyArg >= 0
+    ? args[scaleOutArg + 1].Split(',').Select(run => run.Split('x')).Select(p => (int.Parse(p[0], CultureInfo.InvariantCulture), int.Parse(p[1], CultureInfo.InvariantCulture))).ToArray()
+    : [(200, 1), (200, 2), (200, 4), (1_000, 1), (1_000, 2), (1_000, 4)];
 // --path Direct|Landed: the write path of the --only snowflake runs (Direct by default).
 var pathArg = Array.IndexOf(args, "--path");
 var writePath = pathArg >= 0 ? args[pathArg + 1] : "Direct";
@@ -57,6 +73,7 @@ try
     var sweep = new List<SweepPoint>();
     var scale = new List<ScaleResult>();
     var snowflake = new List<SnowflakeResult>();
+    var scaleOut = new List<SnowflakeResult>();
     (int Size, TimeSpan Delay)[] settings = quick
         ? [(500, TimeSpan.FromMilliseconds(50)), (5_000, TimeSpan.FromMilliseconds(200))]
         : [(200, TimeSpan.FromMilliseconds(25)), (1_000, TimeSpan.FromMilliseconds(100)), (5_000, TimeSpan.FromMilliseconds(200)), (20_000, TimeSpan.FromMilliseconds(500))];
@@ -113,6 +130,24 @@ try
             AnsiConsole.WriteLine(run.Timeline ?? "");
         }
 
+        foreach (var path in only == "scaleout" ? (string[])["Direct", "Landed"] : [])
+        {
+            var count = quick ? 20_000 : 120_000;
+            foreach (var (latencyMs, consumers) in scaleOutRuns)
+            {
+                status.Status($"Scale-out: {path}, {latencyMs} ms per statement, {consumers} process(es): {count:N0} orders");
+                var run = await SnowflakeAtLatency.ThroughputAsync(context, TimeSpan.FromMilliseconds(latencyMs), consumers, count, path);
+                scaleOut.Add(run);
+                AnsiConsole.MarkupLine($"[green]scale-out {path} {latencyMs} ms x {consumers}[/] {run.Rate:N0} orders/s ({run.Stored:N0} stored, {run.DistinctStored:N0} distinct)");
+                AnsiConsole.WriteLine(run.Timeline ?? "");
+            }
+
+            status.Status($"Scale-out: {path}, latency at 1,000 orders/s and 200 ms per statement");
+            var latency = await SnowflakeAtLatency.LatencyAsync(context, TimeSpan.FromMilliseconds(200), 1_000, latencySeconds, path);
+            scaleOut.Add(latency);
+            AnsiConsole.MarkupLine($"[green]scale-out {path} latency at 1,000/s[/] p50 {latency.P50Ms:N0} ms, p99 {latency.P99Ms:N0} ms");
+        }
+
         foreach (var kill in only == "failover" ? [true, false] : Array.Empty<bool>())
         {
             status.Status($"Failover: {(kill ? "SIGKILL" : "SIGTERM")} and restart");
@@ -139,6 +174,16 @@ try
             AnsiConsole.MarkupLine($"[green]batch {size:N0}/{delay.TotalMilliseconds} ms[/] {run.PipelineRate:N0} orders/s, p99 {latency.P99Ms:N0} ms");
         }
     });
+
+    if (only == "scaleout")
+    {
+        // Kept apart from a full run's figures: `--report <full run>.json --scaleout <this>.json` puts both on BENCHMARKS.md.
+        var saved = new ScaleOutResults(DateTimeOffset.UtcNow, Machine(),
+            "dotnet run -c Release --project bench/Ecommerce.Benchmarks -- " + string.Join(' ', args), scaleOut);
+        var file = Report.WriteScaleOut(saved, root);
+        Console.WriteLine(Report.ScaleOutMarkdown(saved));
+        Console.WriteLine($"Saved as {file}");
+    }
 
     if (only is not null)
     {

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Confluent.Kafka;
 using Ecommerce.Consumer.Ingestion;
-using Ecommerce.Consumer.Landing;
+using Ecommerce.Consumer.Ingestion.Landing;
 using Ecommerce.Consumer.Warehouse;
 using Ecommerce.ServiceDefaults.Messaging;
 using Ecommerce.Tests.Infrastructure;

@@ -1,8 +1,7 @@
 using System.Text;
-using Ecommerce.Consumer.Ingestion;
 using Ecommerce.Consumer.Warehouse;
 
-namespace Ecommerce.Consumer.Landing;
+namespace Ecommerce.Consumer.Ingestion.Landing;
 
 /// <summary>
 /// The ingestion processes' write on the Landed write path: a batch's valid orders appended to LANDED_ORDERS, then its

@@ -1,6 +1,6 @@
 using Ecommerce.Consumer.Warehouse;
 
-namespace Ecommerce.Consumer.Landing;
+namespace Ecommerce.Consumer.Ingestion.Landing;
 
 /// <summary>
 /// The modelling lease (MODEL_LEASE): one ingestion process models at a time, so that processes do not read the same

@@ -1,8 +1,7 @@
-using Ecommerce.Consumer.Ingestion;
 using Ecommerce.Consumer.Warehouse;
 using Microsoft.Extensions.Options;
 
-namespace Ecommerce.Consumer.Landing;
+namespace Ecommerce.Consumer.Ingestion.Landing;
 
 /// <summary>
 /// Runs <see cref="LandedOrderModeller"/> in every ingestion process of the Landed write path, while this process

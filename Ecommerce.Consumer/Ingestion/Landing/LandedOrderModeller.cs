@@ -1,12 +1,11 @@
 using System.Globalization;
 using System.Text;
 using Confluent.Kafka;
-using Ecommerce.Consumer.Ingestion;
 using Ecommerce.Consumer.Orders;
 using Ecommerce.Consumer.Warehouse;
 using Microsoft.Extensions.Options;
 
-namespace Ecommerce.Consumer.Landing;
+namespace Ecommerce.Consumer.Ingestion.Landing;
 
 /// <summary>
 /// One modelling cycle of the Landed write path: reads the landed orders no transaction has taken yet, tells new
