@@ -147,9 +147,15 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
     /// the batch's <see cref="PartitionProgress.FirstOffset"/>, and <see cref="StaleReadException"/> when another
     /// writer stored one of the orders or changed one of the customers' histories since they were read.
     /// </summary>
-    public async Task<BatchWriteResult> WriteAsync(BatchPlan plan, IReadOnlyList<PartitionProgress> progress, CancellationToken cancellationToken)
+    public Task<BatchWriteResult> WriteAsync(BatchPlan plan, IReadOnlyList<PartitionProgress> progress, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(plan);
+        return WriteTracedAsync(plan, progress, [], cancellationToken);
+    }
+
+    private async Task<BatchWriteResult> WriteTracedAsync(
+        BatchPlan plan, IReadOnlyList<PartitionProgress> progress, IReadOnlyList<LandedClaim> claims, CancellationToken cancellationToken)
+    {
         // Named for its main statement: facts are only ever appended.
         using var span = WarehouseTracing.Source.StartActivity("INSERT FACT_ORDERS", ActivityKind.Client);
         span?.SetTag("db.system.name", SystemName);
@@ -159,9 +165,14 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
         span?.SetTag("db.operation.name", "INSERT");
         span?.SetTag("db.collection.name", "FACT_ORDERS");
         span?.SetTag("db.operation.batch.size", plan.Classification.New.Count);
+        if (claims.Count > 0)
+        {
+            span?.SetTag("ecommerce.rows.landed", claims.Count);
+        }
+
         try
         {
-            var result = await WriteInOneTransactionAsync(plan, progress, [], cancellationToken);
+            var result = await WriteInOneTransactionAsync(plan, progress, claims, cancellationToken);
             span?.SetTag("ecommerce.rows.orders", result.OrdersInserted);
             span?.SetTag("ecommerce.rows.customer_versions", result.CustomerVersionsWritten);
             span?.SetTag("ecommerce.rows.products", result.ProductsWritten);
@@ -177,15 +188,16 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
 
     /// <summary>
     /// Models landed orders (Ingestion:WritePath = Landed): as <see cref="WriteAsync(BatchPlan, IReadOnlyList{PartitionProgress}, CancellationToken)"/>,
-    /// with no partition progress (the landings recorded it), and the transaction first takes the landed rows in
-    /// <paramref name="claims"/> (sql/ingestion/claim_landed_orders.sql). Throws <see cref="StaleReadException"/> (and
+    /// with no partition progress (the landings recorded it); the transaction first proves that no other one took the
+    /// landed rows in <paramref name="claims"/> (sql/ingestion/mark_taken_landings.sql, check_landed_claims.sql), and
+    /// records what it made of them last (record_landed_outcomes.sql). Throws <see cref="StaleReadException"/> (and
     /// writes nothing) when another transaction took one of them, or changed what the plan read, meanwhile.
     /// </summary>
     public Task<BatchWriteResult> ModelAsync(BatchPlan plan, IReadOnlyList<LandedClaim> claims, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(claims);
-        return WriteInOneTransactionAsync(plan, [], claims, cancellationToken);
+        return WriteTracedAsync(plan, [], claims, cancellationToken);
     }
 
     private static readonly Column[] ClaimColumns =

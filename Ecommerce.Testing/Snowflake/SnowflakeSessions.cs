@@ -200,6 +200,12 @@ internal sealed partial class SnowflakeSessions : IDisposable
     [GeneratedRegex(@"^" + LeadingComments + @"(UPDATE|DELETE\s+FROM|MERGE\s+INTO)\s+(?<table>[A-Za-z_][A-Za-z0-9_$]*)", RegexOptions.IgnoreCase | RegexOptions.Singleline)]
     private static partial Regex LockingDml();
 
+    /// <summary>The statement without its <c>--</c> and <c>/* */</c> comments (the service's SQL has neither inside string literals).</summary>
+    private static string WithoutComments(string sql) => Comments().Replace(sql, " ");
+
+    [GeneratedRegex(@"--[^\n]*|/\*.*?\*/", RegexOptions.Singleline)]
+    private static partial Regex Comments();
+
     [GeneratedRegex(@"^" + LeadingComments + @"INSERT\s+INTO\s+(?<table>[A-Za-z_][A-Za-z0-9_$]*)", RegexOptions.IgnoreCase | RegexOptions.Singleline)]
     private static partial Regex Insert();
 
@@ -249,13 +255,14 @@ internal sealed partial class SnowflakeSessions : IDisposable
             }
 
             var shadowed = new List<string>();
+            var code = WithoutComments(sql); // A table a comment names is not read.
             try
             {
                 foreach (var table in rules.Tables())
                 {
                     if (table.Equals(changes, StringComparison.OrdinalIgnoreCase) || _locked.Contains(table)
                         || !unseen.Any(c => c.Tables.Contains(table))
-                        || !Regex.IsMatch(sql, $@"\b{Regex.Escape(table)}\b", RegexOptions.IgnoreCase))
+                        || !Regex.IsMatch(code, $@"\b{Regex.Escape(table)}\b", RegexOptions.IgnoreCase))
                     {
                         continue;
                     }

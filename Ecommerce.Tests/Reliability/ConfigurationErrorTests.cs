@@ -34,10 +34,13 @@ public sealed class ConfigurationErrorTests
         var cases = new (string Project, string Key, string Value, string Expected)[]
         {
             ("Ecommerce.Consumer", "Ingestion__MaxBatchSize", "0", "Ingestion:MaxBatchSize is 0; expected 1 or more."),
+            ("Ecommerce.Consumer", "Ingestion__WritePath", "7", "Ingestion:WritePath is 7; expected Direct or Landed."),
+            ("Ecommerce.Consumer", "Ingestion__ModelLeaseDuration", "00:00:01", "Ingestion:ModelLeaseDuration is 00:00:01; expected 00:00:03 to 01:00:00."),
             ("Ecommerce.Producer", "Simulator__InvalidRate", "2", "Simulator:InvalidRate is '2'; expected a share from 0 to 1."),
             // Values the binder cannot convert: its own message, which names the key.
             ("Ecommerce.Consumer", "Ingestion__MaxBatchDelay", "fast", "Failed to convert configuration value 'fast' at 'Ingestion:MaxBatchDelay'"),
             ("Ecommerce.Consumer", "Ingestion__Consumers", "two", "Failed to convert configuration value 'two' at 'Ingestion:Consumers'"),
+            ("Ecommerce.Consumer", "Ingestion__WritePath", "Batched", "Failed to convert configuration value 'Batched' at 'Ingestion:WritePath'"),
             ("Ecommerce.Producer", "Simulator__Rate", "fast", "Failed to convert configuration value 'fast' at 'Simulator:Rate'"),
         };
         foreach (var (project, key, value, expected) in cases)
