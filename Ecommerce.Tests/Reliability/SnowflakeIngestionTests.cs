@@ -199,6 +199,54 @@ public sealed class SnowflakeIngestionTests : PipelineTest
         await second.StopAsync(TimeSpan.FromSeconds(30));
     }
 
+    [Fact]
+    public async Task When_the_modelling_process_is_killed_mid_cycle_the_other_takes_over_and_every_order_lands_once()
+    {
+        const int count = 12_000;
+        (string, string?)[] landed = [("Ingestion__WritePath", "Landed"), ("Ingestion__ModelLeaseDuration", "00:00:05"), ("Ingestion__MaxBatchSize", "500")];
+        await using var snowflake = await SnowflakeSqlApiDouble.StartAsync();
+        await using var first = StartConsumerOnSnowflake(snowflake, [.. landed, ("Snowflake__QueryTag", "consumer-1")]);
+        await first.WaitUntilHealthyAsync(Patience);
+
+        // The first process is alone, so it holds the modelling lease; its first modelling transaction is held by
+        // "Snowflake" past the lease and the group's session, and the process is killed while it waits. The held
+        // transaction still commits later, after the second process has taken over the partitions and the lease and may
+        // have modelled the same landed rows.
+        snowflake.Inject(new SnowflakeFault.Hold(TimeSpan.FromSeconds(20)), r => r.IsBatchTransaction && r.QueryTag == "consumer-1");
+        await using var simulator = StartSimulator(count, rate: 2_000);
+        using (var timeout = new CancellationTokenSource(Patience))
+        {
+            await snowflake.FirstHold.WaitAsync(timeout.Token);
+        }
+
+        await using var second = StartConsumerOnSnowflake(snowflake, [.. landed, ("Snowflake__QueryTag", "consumer-2")]);
+        await second.WaitUntilHealthyAsync(Patience);
+        first.Kill();
+
+        await FinishSimulatorAsync(simulator, count);
+        await second.WaitForStatusAsync("/api/ingestion/status", CaughtUp, Patience, "the second consumer to own every partition with no lag left");
+        using (var timeout = new CancellationTokenSource(Patience))
+        {
+            await snowflake.FirstHoldRan.WaitAsync(timeout.Token); // The dead process's modelling transaction has run.
+        }
+
+        // Modelling goes on after the last landing: wait for it, checking on the way that no order is ever stored twice.
+        var deadline = DateTime.UtcNow + Patience;
+        for (var stored = await CountOrdersAsync(snowflake); stored != (count, count); stored = await CountOrdersAsync(snowflake))
+        {
+            Assert.True(stored.Rows == stored.Distinct, $"an order was stored twice: {stored}");
+            Assert.True(DateTime.UtcNow < deadline, $"{stored.Distinct} of {count} orders stored in time:\n{second.Output}");
+            await Task.Delay(500);
+        }
+
+        await AssertCustomerHistoryIsConsistentAsync(snowflake);
+        Assert.Empty(snowflake.Violations);
+        var twice = await snowflake.QueryAsync(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM LANDED_OUTCOMES GROUP BY LANDING_ID, SOURCE_PARTITION, SOURCE_OFFSET HAVING COUNT(*) > 1) AS t");
+        Assert.Equal(0L, Convert.ToInt64(twice[0][0], CultureInfo.InvariantCulture));
+        await second.StopAsync(TimeSpan.FromSeconds(30));
+    }
+
     [Theory]
     [InlineData("Direct")]
     [InlineData("Landed")]

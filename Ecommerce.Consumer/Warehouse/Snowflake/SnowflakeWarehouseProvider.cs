@@ -192,8 +192,8 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
     }
 
     /// <summary>
-    /// Deletes a committed batch's staged rows soon, without the next batch waiting for it: one request for the rows of
-    /// all batches committed meanwhile, one at a time. A request that fails leaves its rows to expire after a day.
+    /// Deletes a committed batch's staged rows soon, without the next batch waiting for it: one request per staging
+    /// table for the rows of all batches committed meanwhile, one round at a time. A request that fails leaves its rows to expire after a day.
     /// </summary>
     private void CleanUpAfterCommit(string batchId, string[] tables)
     {
@@ -235,7 +235,10 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
                 .ToArray();
             try
             {
-                await client.ExecuteAsync(string.Join(";\n", deletes), [], deletes.Length, CancellationToken.None);
+                // One request per table, side by side: a DELETE locks its table, and other processes' staging INSERTs into
+                // it may have to wait ("sometimes"), so no table stays locked while the DELETEs of others run.
+                await Parallel.ForEachAsync(deletes, new ParallelOptions { MaxDegreeOfParallelism = Parallelism },
+                    async (delete, _) => await client.ExecuteAsync(delete, [], 1, CancellationToken.None));
             }
             catch (Exception ex) when (ex is SnowflakeException or HttpRequestException or TimeoutException or OperationCanceledException)
             {
