@@ -45,6 +45,8 @@ public sealed partial class IngestionWorker(
     private readonly IngestionOptions _options = options.Value;
     private readonly Dictionary<TopicPartition, long?> _committed = [];
     private readonly Dictionary<TopicPartition, long> _expected = [];
+    private readonly Dictionary<TopicPartition, (long Next, long Since)> _stallWatch = [];
+    private static readonly TimeSpan StallTimeout = TimeSpan.FromSeconds(10);
     private PendingBatch _batch = null!;
     private InFlightWrite? _inFlight;
     private bool _inRebalance;
@@ -343,6 +345,7 @@ public sealed partial class IngestionWorker(
         consumer.Resume(partitions);
         foreach (var partition in partitions)
         {
+            _stallWatch.Remove(partition); // Its silence is measured from now.
             if (_expected.TryGetValue(partition, out var next))
             {
                 try
@@ -406,6 +409,7 @@ public sealed partial class IngestionWorker(
         foreach (var partition in consumer.Assignment)
         {
             PublishPartition(consumer, partition);
+            WakeIfStalled(consumer, partition);
         }
 
         // A progress line now and then, while orders flow, so the log shows the service working.
@@ -417,6 +421,40 @@ public sealed partial class IngestionWorker(
                 status.DeadLettered, lag);
             _progressLoggedAt = time.GetTimestamp();
             _progressIngested = status.Ingested;
+        }
+    }
+
+    /// <summary>
+    /// A partition with events to read that has delivered none for <see cref="StallTimeout"/> while the loop was reading
+    /// is resumed and sought to where it should deliver next. librdkafka can leave a partition paused for good when a
+    /// rebalance comes between its pause and its resume (confluentinc/librdkafka#5591): seen here as a healthy consumer
+    /// with lag that never moves, after a write long enough for <see cref="WaitPolling"/> to pause (two processes at
+    /// 1,000 ms per Snowflake statement). Resuming a partition that is not paused does nothing.
+    /// </summary>
+    private void WakeIfStalled(IConsumer<byte[]?, byte[]?> consumer, TopicPartition partition)
+    {
+        var next = _expected.TryGetValue(partition, out var expected) ? expected : _committed.GetValueOrDefault(partition) ?? -1;
+        var high = consumer.GetWatermarkOffsets(partition).High.Value;
+        if (next < 0 || high <= next || !_stallWatch.TryGetValue(partition, out var watch) || watch.Next != next)
+        {
+            _stallWatch[partition] = (next, time.GetTimestamp());
+            return;
+        }
+
+        if (time.GetElapsedTime(watch.Since) >= StallTimeout)
+        {
+            LogStalled(partition.Topic, partition.Partition.Value, high - next, StallTimeout.TotalSeconds, next);
+            consumer.Resume([partition]);
+            try
+            {
+                consumer.Seek(new TopicPartitionOffset(partition, next));
+            }
+            catch (KafkaException ex)
+            {
+                LogResumeSeekFailed(partition.Topic, partition.Partition.Value, next, ex.Error.Reason);
+            }
+
+            _stallWatch[partition] = (next, time.GetTimestamp());
         }
     }
 
@@ -503,6 +541,7 @@ public sealed partial class IngestionWorker(
         {
             _committed.Remove(partition.TopicPartition);
             _expected.Remove(partition.TopicPartition);
+            _stallWatch.Remove(partition.TopicPartition);
         }
 
         status.RemovePartitions(partitions.Select(p => p.Partition.Value));
@@ -513,6 +552,9 @@ public sealed partial class IngestionWorker(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Partition {Topic} [{Partition}] was resumed, but moving it to offset {Offset} failed ({Reason}); it may stay silent until the next rebalance")]
     private partial void LogResumeSeekFailed(string topic, int partition, long offset, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Partition {Topic} [{Partition}] has {Lag} events to read but delivered none for {Seconds} s; resuming it at offset {Offset}")]
+    private partial void LogStalled(string topic, int partition, long lag, double seconds, long offset);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Ingesting {Topic} in group {GroupId}: batches of up to {MaxBatchSize} events or {MaxBatchDelayMs} ms into {Warehouse}")]
     private partial void LogStarted(string topic, string groupId, int maxBatchSize, double maxBatchDelayMs, string warehouse);

@@ -244,6 +244,11 @@ public sealed class SnowflakeIngestionTests : PipelineTest
         var twice = await snowflake.QueryAsync(
             "SELECT COUNT(*) FROM (SELECT 1 FROM LANDED_OUTCOMES GROUP BY LANDING_ID, SOURCE_PARTITION, SOURCE_OFFSET HAVING COUNT(*) > 1) AS t");
         Assert.Equal(0L, Convert.ToInt64(twice[0][0], CultureInfo.InvariantCulture));
+
+        // The held cycle and the survivor's cycle over the same landed rows met: one of them was refused.
+        var refused = snowflake.Failures.Any(f => f.Message.Contains("ECOMMERCE_STALE_", StringComparison.Ordinal))
+            || second.Output.Contains("modelling cycle was refused", StringComparison.Ordinal);
+        Assert.True(refused, "the held modelling transaction and the takeover never met: the test did not exercise the race");
         await second.StopAsync(TimeSpan.FromSeconds(30));
     }
 
