@@ -111,6 +111,19 @@ public sealed class BenchContext(string workDirectory, int orders)
         throw new TimeoutException($"The consumer did not ingest {count} orders in time:\n{consumer.Output}");
     }
 
+    /// <summary>How many partitions the consumer holds now (0 when its status cannot be read).</summary>
+    public static async Task<int> PartitionsOwnedAsync(ServiceProcess consumer)
+    {
+        try
+        {
+            return (await consumer.GetJsonAsync("/api/ingestion/status")).GetProperty("partitions").GetArrayLength();
+        }
+        catch (HttpRequestException)
+        {
+            return 0;
+        }
+    }
+
     public static async Task<long> IngestedAsync(ServiceProcess consumer)
     {
         try

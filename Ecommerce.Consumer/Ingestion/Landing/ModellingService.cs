@@ -26,6 +26,7 @@ public sealed partial class ModellingService(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         _lease = new ModelLease(warehouse, time, _options.ModelLeaseDuration);
+        var renewing = _lease.RenewWhileHeldAsync(stoppingToken);
         var delay = FirstRetryDelay;
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -69,6 +70,8 @@ public sealed partial class ModellingService(
                 }
             }
         }
+
+        await renewing;
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)

@@ -25,34 +25,52 @@ public sealed record SnowflakeResult(
 /// <summary>
 /// The ingestion service writing to Snowflake through the SQL API test double, which adds a fixed time to every
 /// statement (<see cref="SnowflakeSqlApiDouble.StatementLatency"/>): a few hundred milliseconds is what a small
-/// statement costs on a real warehouse, and what an in-memory database hides. Throughput is measured on a
-/// pre-filled topic; end-to-end latency at a steady 1,000 orders/s (the first two seconds left out).
+/// statement costs on a real warehouse, and what an in-memory database hides. Throughput is measured from the first
+/// order sent, once every process holds partitions, to the last one stored; end-to-end latency at a steady 1,000 orders/s (the first two seconds left out).
 /// </summary>
 public static class SnowflakeAtLatency
 {
     public static async Task<SnowflakeResult> ThroughputAsync(BenchContext context, TimeSpan statementLatency, int consumers, int orders, string path = "Direct")
     {
         await using var broker = BenchContext.StartBroker();
-        await BenchContext.FillAsync(broker, orders);
         await using var snowflake = await SnowflakeSqlApiDouble.StartAsync();
         snowflake.StatementLatency = statementLatency;
         var processes = Enumerable.Range(0, consumers).Select(i => StartConsumer(context, broker, snowflake, i, path)).ToList();
         try
         {
-            // The clock starts once every consumer holds partitions (start-up, schema and group join are not counted)
-            // and stops when the last order is stored.
-            foreach (var process in processes)
+            // Every process is started and the group has shared out all partitions before the first order is sent: a
+            // process that joined first cannot ingest ahead of the clock. The clock runs from the simulator's start (it
+            // sends the orders as fast as the broker takes them, a few seconds) until the last order is stored.
+            var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(3);
+            while (true)
             {
-                await process.WaitUntilHealthyAsync(TimeSpan.FromMinutes(2));
-                await process.WaitForStatusAsync("/api/ingestion/status", s => s.GetProperty("partitions").GetArrayLength() > 0,
-                    TimeSpan.FromMinutes(2), "partitions assigned");
+                var owned = new List<int>();
+                foreach (var process in processes)
+                {
+                    await process.WaitUntilHealthyAsync(TimeSpan.FromMinutes(2));
+                    owned.Add(await BenchContext.PartitionsOwnedAsync(process));
+                }
+
+                if (owned.All(n => n > 0) && owned.Sum() == BenchContext.Partitions)
+                {
+                    break;
+                }
+
+                if (DateTime.UtcNow > deadline)
+                {
+                    throw new TimeoutException($"the group did not share out its partitions among {consumers} processes: {string.Join(", ", owned)}");
+                }
+
+                await Task.Delay(250);
             }
 
+            await Task.Delay(TimeSpan.FromSeconds(2)); // No rebalance is still on its way.
             var windowStart = snowflake.Now;
             var requestsBefore = snowflake.Requests.Count;
             var bytesBefore = snowflake.Requests.Sum(r => (long)r.BodyBytes);
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(15);
+            var filling = BenchContext.FillAsync(broker, orders);
+            deadline = DateTime.UtcNow + TimeSpan.FromMinutes(15);
             while (true)
             {
                 var ingested = 0L;
@@ -64,6 +82,7 @@ public static class SnowflakeAtLatency
                 if (ingested >= orders)
                 {
                     var elapsed = clock.Elapsed;
+                    await filling;
                     var requests = snowflake.Requests;
                     var stored = await snowflake.QueryAsync("SELECT COUNT(*), COUNT(DISTINCT ORDER_ID) FROM FACT_ORDERS");
                     return new SnowflakeResult(statementLatency.TotalMilliseconds, consumers, orders, ingested / elapsed.TotalSeconds,
