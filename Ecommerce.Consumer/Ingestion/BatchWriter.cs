@@ -170,11 +170,8 @@ public sealed partial class BatchWriter(
 
             var plan = await writer.PlanAsync(batch.Orders, CancellationToken.None);
             var classification = plan.Classification;
-            var refused = batch.NotYetDeadLettered(batch.DeadLetters
-                .Concat(classification.Conflicts.Select(order => new DeadLetter(batch.RecordOf(order),
-                    new Rejection(Rejection.ConflictCode, $"order '{order.Order.OrderId}' was already ingested with different content; the first version is kept")))));
-            await deadLetters.PublishAsync(refused, CancellationToken.None);
-            batch.MarkDeadLettered(refused);
+            await SendDeadLettersAsync(batch, batch.DeadLetters
+                .Concat(classification.Conflicts.Select(order => new DeadLetter(batch.RecordOf(order), Rejection.Conflict(order.Order.OrderId)))));
 
             var writeStarted = time.GetTimestamp();
             var progress = batch.Progress();
@@ -199,9 +196,7 @@ public sealed partial class BatchWriter(
     /// </summary>
     private async Task<IReadOnlyList<PartitionProgress>> LandOnceAsync(PendingBatch batch)
     {
-        var refused = batch.NotYetDeadLettered(batch.DeadLetters);
-        await deadLetters.PublishAsync(refused, CancellationToken.None);
-        batch.MarkDeadLettered(refused);
+        await SendDeadLettersAsync(batch, batch.DeadLetters);
 
         var started = time.GetTimestamp();
         var progress = batch.Progress();
@@ -210,12 +205,25 @@ public sealed partial class BatchWriter(
         status.RecordLanding(batch.Count, batch.Orders.Count, batch.DeadLetters.Count, time.GetUtcNow());
         metrics.RecordBatch(batch.Count, time.GetElapsedTime(started));
         metrics.RecordEvents("landed", batch.Orders.Count);
+        RecordInvalid(batch);
+        return progress;
+    }
+
+    /// <summary>Sends those of <paramref name="refused"/> the dead-letter topic has not acknowledged yet, and notes them.</summary>
+    private async Task SendDeadLettersAsync(PendingBatch batch, IEnumerable<DeadLetter> refused)
+    {
+        var unsent = batch.NotYetDeadLettered(refused);
+        await deadLetters.PublishAsync(unsent, CancellationToken.None);
+        batch.MarkDeadLettered(unsent);
+    }
+
+    /// <summary>The batch's invalid events in the events metric, by rejection code.</summary>
+    private void RecordInvalid(PendingBatch batch)
+    {
         foreach (var group in batch.DeadLetters.GroupBy(d => d.Rejection.Code))
         {
             metrics.RecordEvents("dead_lettered", group.Count(), group.Key);
         }
-
-        return progress;
     }
 
     private void Record(PendingBatch batch, BatchClassification classification, TimeSpan writeDuration)
@@ -230,10 +238,7 @@ public sealed partial class BatchWriter(
         metrics.RecordEvents("ingested", classification.New.Count);
         metrics.RecordEvents("duplicate", duplicates);
         metrics.RecordEvents("conflict", conflicts, Rejection.ConflictCode);
-        foreach (var group in batch.DeadLetters.GroupBy(d => d.Rejection.Code))
-        {
-            metrics.RecordEvents("dead_lettered", group.Count(), group.Key);
-        }
+        RecordInvalid(batch);
 
         foreach (var incoming in classification.New)
         {

@@ -84,7 +84,7 @@ public sealed class IngestionStatus
     /// <summary>
     /// A batch landed (Ingestion:WritePath = Landed): its invalid events dead-lettered, its orders appended to the
     /// landing layer. What the orders are (new, duplicates, conflicts) is counted when they are modelled, by whichever
-    /// process models: until then they are <c>awaitingModel</c> here.
+    /// process models (<see cref="RecordModelled"/>): until then they count only as <c>landed</c>.
     /// </summary>
     public void RecordLanding(int received, int landed, int deadLettered, DateTimeOffset at)
     {

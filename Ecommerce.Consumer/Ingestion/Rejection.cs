@@ -10,4 +10,8 @@ public sealed record Rejection(string Code, string Reason)
     public const string WrongTypeCode = "wrong_type";
     public const string OutOfRangeCode = "out_of_range";
     public const string ConflictCode = "conflict";
+
+    /// <summary>An order id ingested before with other content: the first version is kept, this one dead-lettered.</summary>
+    public static Rejection Conflict(string orderId) =>
+        new(ConflictCode, $"order '{orderId}' was already ingested with different content; the first version is kept");
 }

@@ -93,8 +93,7 @@ public sealed class LandedOrderModeller(
         return conflicts.Select(c =>
         {
             var (key, value) = records[(c.LandingId, c.Order.Source.Partition, c.Order.Source.Offset)];
-            return new DeadLetter(c.Record(key, value),
-                new Rejection(Rejection.ConflictCode, $"order '{c.Order.Order.OrderId}' was already ingested with different content; the first version is kept"));
+            return new DeadLetter(c.Record(key, value), Rejection.Conflict(c.Order.Order.OrderId));
         }).ToArray();
     }
 

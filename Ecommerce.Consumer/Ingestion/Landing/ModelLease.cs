@@ -56,7 +56,6 @@ public sealed class ModelLease(IWarehouseProvider warehouse, TimeProvider time, 
 
     private async Task<bool> TakeAsync(CancellationToken cancellationToken)
     {
-
         var started = time.GetTimestamp();
         IReadOnlyList<object?[]> rows = [];
         for (var attempt = 0; attempt < 2 && rows.Count == 0; attempt++)

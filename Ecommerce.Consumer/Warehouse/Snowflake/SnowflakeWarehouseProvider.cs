@@ -73,22 +73,10 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
 
     public async Task<IReadOnlyList<object?[]>> QueryAsync(SqlStatement statement, CancellationToken cancellationToken)
     {
-        // A query over a large row set runs once per slice of it, several at a time; the reads in sql/ingestion look
-        // rows up by key, so the slices' answers together are the answer over the whole set.
-        var slices = Slice(statement);
-        var answers = new IReadOnlyList<object?[]>[slices.Length];
-        await Parallel.ForEachAsync(
-            Enumerable.Range(0, slices.Length),
-            new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = cancellationToken },
-            async (i, token) =>
-            {
-                var bindings = new List<SqlApiBinding>();
-                var sql = Render(statement, bindings, source => BoundRowSet(source, slices[i][SourceIndex(statement, source)], bindings));
-                var result = await client.ExecuteAsync(sql, bindings, 1, token);
-                answers[i] = result.Rows.Select(row => Decode(result.Columns, row)).ToArray();
-            });
-
-        return answers.SelectMany(rows => rows).ToArray();
+        // A query over a large row set runs once per slice of it; the reads in sql/ingestion look rows up by key, so the
+        // slices' answers together are the answer over the whole set.
+        var answers = await RunPerSliceAsync(statement, cancellationToken);
+        return answers.SelectMany(result => result.Rows.Select(row => Decode(result.Columns, row))).ToArray();
     }
 
     /// <summary>
@@ -97,18 +85,27 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
     /// (docs.snowflake.com/en/sql-reference/transactions, "Resource locking"), while UPDATE, DELETE and MERGE take turns,
     /// so this is the write every ingestion process makes at once.
     /// </summary>
-    public async Task AppendAsync(SqlStatement statement, CancellationToken cancellationToken)
+    public Task AppendAsync(SqlStatement statement, CancellationToken cancellationToken) => RunPerSliceAsync(statement, cancellationToken);
+
+    /// <summary>
+    /// Runs a statement once per slice of its row set (<see cref="Slice"/>), each slice bound as JSON, several at once;
+    /// returns the answers in slice order.
+    /// </summary>
+    private async Task<SnowflakeResult[]> RunPerSliceAsync(SqlStatement statement, CancellationToken cancellationToken)
     {
         var slices = Slice(statement);
+        var answers = new SnowflakeResult[slices.Length];
         await Parallel.ForEachAsync(
-            slices,
+            Enumerable.Range(0, slices.Length),
             new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = cancellationToken },
-            async (slice, token) =>
+            async (i, token) =>
             {
                 var bindings = new List<SqlApiBinding>();
-                var sql = Render(statement, bindings, source => BoundRowSet(source, slice[SourceIndex(statement, source)], bindings));
-                await client.ExecuteAsync(sql, bindings, 1, token);
+                var sql = Render(statement, bindings, source => BoundRowSet(source, slices[i][SourceIndex(statement, source)], bindings));
+                answers[i] = await client.ExecuteAsync(sql, bindings, 1, token);
             });
+
+        return answers;
     }
 
     public async Task ExecuteTransactionAsync(IReadOnlyList<SqlStatement> statements, CancellationToken cancellationToken)
