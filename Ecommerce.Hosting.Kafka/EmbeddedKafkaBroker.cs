@@ -14,6 +14,9 @@ public sealed class EmbeddedKafkaBroker : IAsyncDisposable
     /// <summary>The id of the single broker of the cluster (librdkafka numbers mock brokers from 1).</summary>
     public const int BrokerId = 1;
 
+    /// <summary>How long a consumer group member that stops heartbeating keeps its partitions.</summary>
+    public const int SessionTimeoutMs = 6_000;
+
     private readonly nint _handle;
     private readonly nint _cluster;
     private readonly TcpForwarder _forwarder;
@@ -52,10 +55,15 @@ public sealed class EmbeddedKafkaBroker : IAsyncDisposable
             LibrdkafkaMock.SetControllerId(cluster, BrokerId);
             // A consumer group would otherwise wait 3 s before its first assignment.
             LibrdkafkaMock.GroupInitialRebalanceDelayMs(cluster, 100);
+            // The consumer group protocol's session (KIP-848's group.consumer.session.timeout.ms, 30 s in the mock, 45 s
+            // on Apache Kafka): how long a crashed member keeps its partitions. Members heartbeat every second.
+            LibrdkafkaMock.SetGroupConsumerSessionTimeoutMs(cluster, SessionTimeoutMs);
+            LibrdkafkaMock.SetGroupConsumerHeartbeatIntervalMs(cluster, 1_000);
 
             var bootstraps = Marshal.PtrToStringUTF8(LibrdkafkaMock.ClusterBootstraps(cluster))
                 ?? throw new InvalidOperationException("The mock cluster reported no listener.");
-            forwarder = new TcpForwarder(port, ParseEndpoint(bootstraps.Split(',')[0]));
+            forwarder = new TcpForwarder(port, ParseEndpoint(bootstraps.Split(',')[0]),
+                clientCloseLinger: TimeSpan.FromMilliseconds(SessionTimeoutMs + 2_000));
             // Clients learn broker addresses from metadata: advertise the forwarder, not the ephemeral listener.
             LibrdkafkaMock.BrokerSetHostPort(cluster, BrokerId, "127.0.0.1", forwarder.Port);
 
@@ -81,6 +89,13 @@ public sealed class EmbeddedKafkaBroker : IAsyncDisposable
 
     /// <summary>Takes the broker down (connections are closed and refused) until <see cref="BringUp"/>.</summary>
     public void TakeDown() => Check(LibrdkafkaMock.BrokerSetDown(_cluster, BrokerId), "take the broker down");
+
+    /// <summary>
+    /// Answers from now on like a broker older than Kafka 4.0, which does not know the consumer group protocol (its
+    /// ConsumerGroupHeartbeat request). Clients learn this when they connect, so call it before any does.
+    /// </summary>
+    public void RefuseConsumerGroupProtocol() =>
+        Check(LibrdkafkaMock.SetApiVersion(_cluster, LibrdkafkaMock.ConsumerGroupHeartbeatApiKey, -1, -1), "withdraw the consumer group protocol");
 
     public void BringUp() => Check(LibrdkafkaMock.BrokerSetUp(_cluster, BrokerId), "bring the broker up");
 

@@ -53,6 +53,18 @@ internal static partial class LibrdkafkaMock
     [LibraryImport(Library, EntryPoint = "rd_kafka_mock_group_initial_rebalance_delay_ms")]
     public static partial void GroupInitialRebalanceDelayMs(nint cluster, int delayMs);
 
+    [LibraryImport(Library, EntryPoint = "rd_kafka_mock_set_group_consumer_session_timeout_ms")]
+    public static partial void SetGroupConsumerSessionTimeoutMs(nint cluster, int timeoutMs);
+
+    [LibraryImport(Library, EntryPoint = "rd_kafka_mock_set_group_consumer_heartbeat_interval_ms")]
+    public static partial void SetGroupConsumerHeartbeatIntervalMs(nint cluster, int intervalMs);
+
+    [LibraryImport(Library, EntryPoint = "rd_kafka_mock_set_apiversion")]
+    public static partial int SetApiVersion(nint cluster, short apiKey, short minVersion, short maxVersion);
+
+    /// <summary>The request type of KIP-848's consumer group protocol.</summary>
+    public const short ConsumerGroupHeartbeatApiKey = 68;
+
     [LibraryImport(Library, EntryPoint = "rd_kafka_mock_broker_set_down")]
     public static partial int BrokerSetDown(nint cluster, int brokerId);
 

@@ -6,6 +6,14 @@ namespace Ecommerce.Hosting.Kafka;
 /// <summary>
 /// Accepts connections on a fixed loopback port and relays bytes to and from a target port. The mock brokers
 /// listen on ephemeral ports only; this gives clients the stable address (127.0.0.1:9092) they expect.
+/// <para>
+/// When a client closes its connection, the broker's side is kept open for <c>clientCloseLinger</c> before it is closed
+/// too. Kafka ends a consumer group member's session when its heartbeats stop, never because its connection dropped;
+/// librdkafka's mock instead takes a consumer protocol member's partitions back the moment its connection closes
+/// (rd_kafka_mock_cgrps_consumer_connection_closed in rdkafka_mock_cgrp.c), which made a crashed consumer look cheaper
+/// on the embedded broker than on Kafka. Held open past the session timeout, the connection no longer tells the mock
+/// anything the session does not.
+/// </para>
 /// </summary>
 internal sealed class TcpForwarder : IAsyncDisposable
 {
@@ -14,10 +22,12 @@ internal sealed class TcpForwarder : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<Task> _connections = [];
     private readonly Task _acceptLoop;
+    private readonly TimeSpan _clientCloseLinger;
 
-    public TcpForwarder(int listenPort, IPEndPoint target)
+    public TcpForwarder(int listenPort, IPEndPoint target, TimeSpan clientCloseLinger = default)
     {
         _target = target;
+        _clientCloseLinger = clientCloseLinger;
         _listener = new TcpListener(IPAddress.Loopback, listenPort);
         _listener.Server.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
         // The mock broker's own backlog is 5; ours is not the bottleneck when many clients connect at once.
@@ -64,8 +74,14 @@ internal sealed class TcpForwarder : IAsyncDisposable
             await using var upstreamStream = new NetworkStream(upstream, ownsSocket: false);
             var toBroker = clientStream.CopyToAsync(upstreamStream, linked.Token);
             var toClient = upstreamStream.CopyToAsync(clientStream, linked.Token);
-            // When either side closes, close both: a half-open Kafka connection is of no use to anyone.
-            await Task.WhenAny(toBroker, toClient);
+            // When either side closes, close both: a half-open Kafka connection is of no use to anyone. A client's close
+            // reaches the broker only after the linger (see the class remarks); nothing is relayed meanwhile.
+            var closedFirst = await Task.WhenAny(toBroker, toClient);
+            if (closedFirst == toBroker && _clientCloseLinger > TimeSpan.Zero)
+            {
+                await Task.Delay(_clientCloseLinger, stopping);
+            }
+
             await linked.CancelAsync();
         }
         catch (Exception ex) when (ex is OperationCanceledException or IOException or SocketException or ObjectDisposedException)
