@@ -200,6 +200,21 @@ public sealed class ServiceProcess : IAsyncDisposable
         throw new TimeoutException($"Timed out waiting for {what}; last status: {last}\n{Output}");
     }
 
+    /// <summary>Waits until the service's output contains <paramref name="text"/>, or fails with the output.</summary>
+    public async Task WaitForOutputAsync(string text, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!Output.Contains(text, StringComparison.Ordinal))
+        {
+            if (DateTime.UtcNow > deadline || _process.HasExited)
+            {
+                throw new TimeoutException($"The service did not write \"{text}\" within {timeout}:\n{Output}");
+            }
+
+            await Task.Delay(200);
+        }
+    }
+
     public Task WaitForExitAsync(CancellationToken cancellationToken) => _process.WaitForExitAsync(cancellationToken);
 
     /// <summary>SIGTERM, as a service manager stops a service, then waits for the process to exit.</summary>

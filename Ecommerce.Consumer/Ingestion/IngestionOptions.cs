@@ -56,6 +56,21 @@ public sealed class IngestionOptions : ISettings
     public const int MaxConsumers = 64;
 
     /// <summary>
+    /// Static group membership (Kafka's <c>group.instance.id</c>): a name for this process that stays the same across its
+    /// restarts and is never used by two live processes at once, such as a StatefulSet pod name or a host name. Each of
+    /// the process's consumers joins as <c>{InstanceId}-{n}</c> (n from 1 to <see cref="Consumers"/>). Unset, consumers
+    /// join as dynamic members. README "Failover" says when it helps (the classic protocol) and what a shared name does.
+    /// </summary>
+    public string? InstanceId { get; set; }
+
+    /// <summary>The longest <see cref="InstanceId"/>: Kafka allows 249 characters, and a suffix is added per consumer.</summary>
+    public const int MaxInstanceIdLength = 200;
+
+    /// <summary>The <c>group.instance.id</c> of the process's consumer number <paramref name="consumer"/> (from 1), if static.</summary>
+    public string? GroupInstanceIdOf(int consumer) =>
+        string.IsNullOrEmpty(InstanceId) ? null : $"{InstanceId}-{consumer.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
+
+    /// <summary>
     /// How a batch reaches the star schema (docs/write-path.md). <see cref="IngestionWritePath.Direct"/>: each batch
     /// in one transaction of its own, facts, dimensions and resume points together; writers take turns.
     /// <see cref="IngestionWritePath.Landed"/>: each batch is appended to a landing table, which any number of
@@ -77,6 +92,13 @@ public sealed class IngestionOptions : ISettings
         if (Consumers is < 1 or > MaxConsumers)
         {
             throw new InvalidConfigurationException($"{SectionName}:Consumers is {Consumers}; expected 1 to {MaxConsumers}.");
+        }
+
+        // Kafka's rule for group.instance.id (and topic names): letters, digits, '.', '_' and '-'.
+        if (InstanceId is { Length: > 0 } id && (id.Length > MaxInstanceIdLength || !id.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-')))
+        {
+            throw new InvalidConfigurationException(
+                $"{SectionName}:InstanceId is '{id}'; expected up to {MaxInstanceIdLength} letters, digits, '.', '_' or '-' (or unset for dynamic membership).");
         }
 
         if (string.IsNullOrWhiteSpace(GroupId))

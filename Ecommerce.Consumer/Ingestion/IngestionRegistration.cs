@@ -1,6 +1,7 @@
 using Ecommerce.Consumer.Ingestion.Landing;
 using Ecommerce.Consumer.Warehouse;
 using Ecommerce.ServiceDefaults;
+using Ecommerce.ServiceDefaults.Messaging;
 
 namespace Ecommerce.Consumer.Ingestion;
 
@@ -37,10 +38,13 @@ public static class IngestionRegistration
         // key) by CheckSettings before any worker exists; until then the count is kept within range.
         var consumers = SettingsRegistration.Bound(() => configuration.GetValue(
             $"{IngestionOptions.SectionName}:{nameof(IngestionOptions.Consumers)}", new IngestionOptions().Consumers));
-        for (var i = 0; i < Math.Clamp(consumers, 1, IngestionOptions.MaxConsumers); i++)
+        for (var i = 1; i <= Math.Clamp(consumers, 1, IngestionOptions.MaxConsumers); i++)
         {
-            builder.Services.AddSingleton<IHostedService>(sp => ActivatorUtilities.CreateInstance<IngestionWorker>(sp));
+            var consumerNumber = i; // Names the consumer's group.instance.id when Ingestion:InstanceId is set.
+            builder.Services.AddSingleton<IHostedService>(sp => ActivatorUtilities.CreateInstance<IngestionWorker>(sp, consumerNumber));
         }
+
+        builder.Services.AddSettingsCheck(sp => GroupMembership.Check(sp.GetRequiredService<KafkaConsumerFactory<byte[]?, byte[]?>>().CreateConfig()));
 
         // After the workers: hosted services start in order, and the first worker's start applies the schema the modeller needs.
         // A value that is not a write path is refused, naming the key, when the settings are checked.

@@ -33,7 +33,8 @@ public sealed partial class IngestionWorker(
     IngestionStatus status,
     IOptions<IngestionOptions> options,
     TimeProvider time,
-    ILogger<IngestionWorker> logger) : BackgroundService
+    ILogger<IngestionWorker> logger,
+    int consumerNumber) : BackgroundService
 {
     private static readonly TimeSpan IdlePoll = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan BusyPoll = TimeSpan.FromMilliseconds(10);
@@ -47,13 +48,21 @@ public sealed partial class IngestionWorker(
     private readonly Dictionary<TopicPartition, long> _expected = [];
     private readonly Dictionary<TopicPartition, (long Next, long Since)> _stallWatch = [];
     private static readonly TimeSpan StallTimeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan JoinPatience = TimeSpan.FromSeconds(20);
+    private long _subscribedAt;
+    private bool _assignedOnce;
+    private bool _joinWarned;
     private PendingBatch _batch = null!;
     private InFlightWrite? _inFlight;
     private bool _inRebalance;
     private TimeSpan _quietWait = MaxQuietWait;
+    private ConsumerConfig _config = new();
     private long _lagReportedAt;
     private long _progressLoggedAt;
     private long _progressIngested;
+
+    /// <summary>The consumer's number in the process, and its static member id if it has one.</summary>
+    private string ConsumerName => _options.GroupInstanceIdOf(consumerNumber) is { } id ? $"{consumerNumber} ({id})" : $"{consumerNumber}";
 
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -84,7 +93,8 @@ public sealed partial class IngestionWorker(
             using var consumer = consumers.Create(
                 config =>
                 {
-                    config.GroupId = _options.GroupId;
+                    GroupMembership.Apply(config, _options, consumerNumber);
+                    _config = config;
                     config.EnableAutoCommit = false;
                     config.EnableAutoOffsetStore = false;
                     // Where a position retention deleted resumes. Never silently: the jump is seen in Accept.
@@ -97,13 +107,6 @@ public sealed partial class IngestionWorker(
                     // full batches' worth, held for nothing. 16 MB keeps the fetcher ahead of the writer.
                     config.QueuedMaxMessagesKbytes ??= 16 * 1024;
                     config.ClientId ??= "ecommerce-consumer";
-                    // A member that goes silent (a crash, an OOM kill, a lost node) keeps its partitions for the session
-                    // timeout, and nothing is ingested from them meanwhile: librdkafka's 45 s default stopped ingestion for
-                    // 91 s after a SIGKILL on the embedded broker (bench --only failover), 12.6 s with 6 s. 6 s is the
-                    // least a broker accepts by default (group.min.session.timeout.ms), and what every process test has run
-                    // with. Heartbeats (every 3 s) come from a thread of librdkafka's own, which the .NET garbage collector
-                    // does not pause.
-                    config.SessionTimeoutMs ??= 6_000;
                     // A write is waited for without polling for at most a third of the time the group allows between polls.
                     _quietWait = TimeSpan.FromMilliseconds(Math.Min(MaxQuietWait.TotalMilliseconds, (config.MaxPollIntervalMs ?? 300_000) / 3.0));
                 },
@@ -112,7 +115,8 @@ public sealed partial class IngestionWorker(
                     .SetPartitionsRevokedHandler(OnRevoked)
                     .SetPartitionsLostHandler(OnLost));
             consumer.Subscribe(_options.Topic);
-            LogStarted(_options.Topic, _options.GroupId, _options.MaxBatchSize, _options.MaxBatchDelay.TotalMilliseconds, writer.SystemName);
+            _subscribedAt = time.GetTimestamp();
+            LogStarted(ConsumerName, _options.Topic, _options.GroupId, _config.GroupProtocol, _options.MaxBatchSize, _options.MaxBatchDelay.TotalMilliseconds, writer.SystemName);
 
             while (!stoppingToken.IsCancellationRequested)
             {
@@ -406,6 +410,7 @@ public sealed partial class IngestionWorker(
         }
 
         _lagReportedAt = time.GetTimestamp();
+        WarnIfNeverAssigned();
         foreach (var partition in consumer.Assignment)
         {
             PublishPartition(consumer, partition);
@@ -421,6 +426,20 @@ public sealed partial class IngestionWorker(
                 status.DeadLettered, lag);
             _progressLoggedAt = time.GetTimestamp();
             _progressIngested = status.Ingested;
+        }
+    }
+
+    /// <summary>
+    /// Says once, naming the setting, when the consumer has been given no partitions since it subscribed: librdkafka does
+    /// not fail a consumer protocol member whose broker predates Kafka 4.0 (it marks the coordinator dead and retries, at
+    /// debug level only), so without this the service would look healthy and ingest nothing.
+    /// </summary>
+    private void WarnIfNeverAssigned()
+    {
+        if (!_assignedOnce && !_joinWarned && time.GetElapsedTime(_subscribedAt) >= JoinPatience)
+        {
+            _joinWarned = true;
+            LogNeverAssigned(ConsumerName, _options.GroupId, JoinPatience.TotalSeconds, _config.GroupProtocol, GroupMembership.ConfigSection);
         }
     }
 
@@ -472,6 +491,7 @@ public sealed partial class IngestionWorker(
 
     private IEnumerable<TopicPartitionOffset> OnAssigned(IConsumer<byte[]?, byte[]?> consumer, List<TopicPartition> partitions)
     {
+        _assignedOnce = true;
         var starts = resumer.ChooseStartOffsets(consumer, partitions);
         foreach (var start in starts)
         {
@@ -488,7 +508,7 @@ public sealed partial class IngestionWorker(
             PublishPartition(consumer, start.TopicPartition);
         }
 
-        LogAssigned(string.Join(", ", starts.Select(s => $"{s.Partition.Value}@{Describe(s.Offset)}")));
+        LogAssigned(ConsumerName, string.Join(", ", starts.Select(s => $"{s.Partition.Value}@{Describe(s.Offset)}")));
         return starts;
     }
 
@@ -556,14 +576,19 @@ public sealed partial class IngestionWorker(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Partition {Topic} [{Partition}] has {Lag} events to read but delivered none for {Seconds} s; resuming it at offset {Offset}")]
     private partial void LogStalled(string topic, int partition, long lag, double seconds, long offset);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Ingesting {Topic} in group {GroupId}: batches of up to {MaxBatchSize} events or {MaxBatchDelayMs} ms into {Warehouse}")]
-    private partial void LogStarted(string topic, string groupId, int maxBatchSize, double maxBatchDelayMs, string warehouse);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Consumer {Consumer} ingesting {Topic} in group {GroupId} ({Protocol} protocol): batches of up to {MaxBatchSize} events or {MaxBatchDelayMs} ms into {Warehouse}")]
+    private partial void LogStarted(string consumer, string topic, string groupId, GroupProtocol? protocol, int maxBatchSize, double maxBatchDelayMs, string warehouse);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Ingested {Total} orders so far ({Delta} since the last report, {Rate:F0}/s); {DeadLettered} events dead-lettered; lag {Lag}")]
     private partial void LogProgress(long total, long delta, double rate, long deadLettered, long lag);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Partitions assigned, resuming at: {Positions}")]
-    private partial void LogAssigned(string positions);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Consumer {Consumer} has been given no partitions in group {GroupId} for {Seconds} s " +
+        "({Protocol} group protocol). A broker older than Kafka 4.0 does not know the consumer group protocol: set {Section}:GroupProtocol=Classic for it. " +
+        "(A group with more consumers than partitions also leaves some consumers without any.)")]
+    private partial void LogNeverAssigned(string consumer, string groupId, double seconds, GroupProtocol? protocol, string section);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Partitions assigned to consumer {Consumer}, resuming at: {Positions}")]
+    private partial void LogAssigned(string consumer, string positions);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The write before them was abandoned, so {Count} events read after it are dropped, to be read again from the warehouse's resume point")]
     private partial void LogDroppedAfterAbandoned(int count);

@@ -46,8 +46,6 @@ public abstract class PipelineTest : IAsyncLifetime
         {
             ["ConnectionStrings__kafka"] = (kafka ?? Kafka).BootstrapServers,
             ["ConnectionStrings__warehouse"] = $"Data Source={warehousePath ?? WarehousePath}",
-            // Rejoining a group on the embedded broker waits for the session timeout; keep it short.
-            ["Aspire__Confluent__Kafka__Consumer__Config__SessionTimeoutMs"] = "6000",
         }));
 
     /// <summary>

@@ -15,10 +15,13 @@ namespace Ecommerce.Tests.Ingestion;
 /// </summary>
 public sealed class IngestionServiceTests : PipelineTest
 {
-    private ServiceProcess StartConsumer(EmbeddedKafka? kafka = null, int consumers = 1, int maxBatchSize = 500) =>
+    private ServiceProcess StartConsumer(EmbeddedKafka? kafka = null, int consumers = 1, int maxBatchSize = 500, string? groupProtocol = null,
+        string? instanceId = null) =>
         StartConsumer(kafka, settings: [
             ("Ingestion__Consumers", consumers.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-            ("Ingestion__MaxBatchSize", maxBatchSize.ToString(System.Globalization.CultureInfo.InvariantCulture))]);
+            ("Ingestion__MaxBatchSize", maxBatchSize.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            ("Aspire__Confluent__Kafka__Consumer__Config__GroupProtocol", groupProtocol),
+            ("Ingestion__InstanceId", instanceId)]);
 
     private static List<SimulatedEvent> Simulate(int count, int seed, double invalidRate = 0)
     {
@@ -196,14 +199,16 @@ public sealed class IngestionServiceTests : PipelineTest
         Assert.Equal(1L, quantity.Single()[0]);
     }
 
-    [Fact]
-    public async Task A_consumer_stopped_or_killed_mid_stream_and_restarted_ingests_everything_exactly_once()
+    [Theory]
+    [InlineData("Consumer")] // KIP-848, the default
+    [InlineData("Classic")] // For brokers older than Kafka 4.0
+    public async Task A_consumer_stopped_or_killed_mid_stream_and_restarted_ingests_everything_exactly_once(string groupProtocol)
     {
         var events = Simulate(12_000, seed: 3);
         await ProduceAsync(events.Take(4_000));
 
         // A graceful stop while events keep arriving...
-        await using (var first = StartConsumer(maxBatchSize: 200))
+        await using (var first = StartConsumer(maxBatchSize: 200, groupProtocol: groupProtocol))
         {
             await first.WaitUntilHealthyAsync(Patience);
             var producing = ProduceAsync(events.Skip(4_000).Take(4_000));
@@ -213,7 +218,7 @@ public sealed class IngestionServiceTests : PipelineTest
         }
 
         // ...then a crash in the middle of the rest.
-        await using (var second = StartConsumer(maxBatchSize: 200))
+        await using (var second = StartConsumer(maxBatchSize: 200, groupProtocol: groupProtocol))
         {
             await second.WaitUntilHealthyAsync(Patience);
             var producing = ProduceAsync(events.Skip(8_000));
@@ -222,7 +227,7 @@ public sealed class IngestionServiceTests : PipelineTest
             await producing;
         }
 
-        await using (var third = StartConsumer(maxBatchSize: 200))
+        await using (var third = StartConsumer(maxBatchSize: 200, groupProtocol: groupProtocol))
         {
             await third.WaitUntilHealthyAsync(Patience);
             await third.WaitForStatusAsync("/api/ingestion/status", CaughtUp, Patience, "no lag on any partition");
@@ -232,19 +237,41 @@ public sealed class IngestionServiceTests : PipelineTest
         AssertExactlyOnce(events, await StoredOrdersAsync());
     }
 
-    [Fact]
-    public async Task Two_consumers_in_the_group_share_the_partitions_and_still_store_each_order_once()
+    [Theory]
+    [InlineData("Consumer", null)]
+    [InlineData("Consumer", "host-a")] // Static members: host-a-1 and host-a-2, not one id fencing the other.
+    [InlineData("Classic", null)]
+    public async Task Two_consumers_in_the_group_share_the_partitions_and_still_store_each_order_once(string groupProtocol, string? instanceId)
     {
         var events = Simulate(6_000, seed: 4);
-        await using var consumer = StartConsumer(consumers: 2, maxBatchSize: 300);
+        await using var consumer = StartConsumer(consumers: 2, maxBatchSize: 300, groupProtocol: groupProtocol, instanceId: instanceId);
         await consumer.WaitUntilHealthyAsync(Patience);
         await ProduceAsync(events);
 
         await WaitForIngestedAsync(consumer, events.Count);
         await consumer.StopAsync(TimeSpan.FromSeconds(30));
 
-        Assert.Contains("Partitions assigned", consumer.Output, StringComparison.Ordinal);
+        // Each consumer held partitions: two members, not one id fencing the other out.
+        foreach (var number in new[] { 1, 2 })
+        {
+            var name = instanceId is null ? $"{number}" : $"{number} ({instanceId}-{number})";
+            Assert.Matches($@"Partitions assigned to consumer {System.Text.RegularExpressions.Regex.Escape(name)}, resuming at: \d+@", consumer.Output);
+        }
+
         AssertExactlyOnce(events, await StoredOrdersAsync());
+    }
+
+    [Fact]
+    public async Task A_broker_without_the_consumer_group_protocol_is_named_in_a_warning_with_the_setting_to_change()
+    {
+        // librdkafka retries such a broker quietly instead of failing; the service must say what is wrong.
+        Kafka.Broker.RefuseConsumerGroupProtocol();
+        await using var consumer = StartConsumer();
+        await consumer.WaitUntilHealthyAsync(Patience);
+
+        await consumer.WaitForOutputAsync("set Aspire:Confluent:Kafka:Consumer:Config:GroupProtocol=Classic", Patience);
+        Assert.Contains("Consumer 1 has been given no partitions in group ecommerce-ingestion for 20 s (Consumer group protocol)", consumer.Output,
+            StringComparison.Ordinal);
     }
 
     [Fact]

@@ -155,6 +155,31 @@ public sealed class SnowflakeIngestionTests : PipelineTest
     }
 
     [Fact]
+    public async Task A_second_process_given_a_static_id_already_in_use_gets_no_partitions_and_writes_nothing()
+    {
+        // An operator's mistake: two live processes with the same Ingestion:InstanceId. Kafka refuses the second
+        // (UNRELEASED_INSTANCE_ID, which stops its consumer); the embedded broker keeps refusing its joins instead. Either
+        // way the first keeps every partition and nothing is written twice.
+        const int count = 3_000;
+        await using var snowflake = await SnowflakeSqlApiDouble.StartAsync();
+        await using var first = StartConsumerOnSnowflake(snowflake, ("Ingestion__InstanceId", "host-a"), ("Snowflake__QueryTag", "consumer-1"));
+        await first.WaitForStatusAsync("/api/ingestion/status", OwnsEveryPartition, Patience, "every partition held by the first process");
+        await using var second = StartConsumerOnSnowflake(snowflake, ("Ingestion__InstanceId", "host-a"), ("Snowflake__QueryTag", "consumer-2"));
+        await second.WaitUntilHealthyAsync(Patience);
+
+        await using var simulator = StartSimulator(count, rate: 1_000);
+        await FinishSimulatorAsync(simulator, count);
+        await first.WaitForStatusAsync("/api/ingestion/status", CaughtUp, Patience, "the first process to have read everything");
+        var secondStatus = await second.GetJsonAsync("/api/ingestion/status");
+        Assert.Equal(0, secondStatus.GetProperty("partitions").GetArrayLength());
+        Assert.Equal(0, secondStatus.GetProperty("batches").GetInt64());
+        Assert.DoesNotContain(snowflake.Requests, r => r.QueryTag == "consumer-2" && r.IsBatchTransaction);
+        Assert.Equal((count, count), await CountOrdersAsync(snowflake));
+        await second.StopAsync(TimeSpan.FromSeconds(30));
+        await first.StopAsync(TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
     public async Task When_one_of_two_consumers_is_killed_mid_batch_the_other_takes_over_and_every_order_lands_once()
     {
         const int count = 16_000;
