@@ -36,8 +36,9 @@ public sealed class BenchContext(string workDirectory, int orders)
     /// Starts the ingestion service on <paramref name="warehouse"/>. <c>ECOMMERCE_BENCH_DUCKDB_OPTIONS</c> is appended to
     /// its connection string, to try DuckDB settings (e.g. <c>;memory_limit=256MB</c>).
     /// </summary>
-    public static ServiceProcess StartConsumer(EmbeddedKafkaBroker broker, string warehouse, int maxBatchSize = 5_000, TimeSpan? maxBatchDelay = null) =>
-        ServiceProcess.Start("Ecommerce.Consumer", new Dictionary<string, string?>
+    public static ServiceProcess StartConsumer(EmbeddedKafkaBroker broker, string warehouse, int maxBatchSize = 5_000, TimeSpan? maxBatchDelay = null,
+        IReadOnlyDictionary<string, string?>? settings = null) =>
+        ServiceProcess.Start("Ecommerce.Consumer", new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>())
         {
             ["ConnectionStrings__kafka"] = broker.BootstrapServers,
             ["ConnectionStrings__warehouse"] = $"Data Source={warehouse}{Environment.GetEnvironmentVariable("ECOMMERCE_BENCH_DUCKDB_OPTIONS")}",

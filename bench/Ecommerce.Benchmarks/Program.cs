@@ -7,16 +7,26 @@ using Spectre.Console;
 // One command, every figure: see BENCHMARKS.md. Options: --orders N (default 100000), --quick (smaller runs, kept
 // under bench/results only: BENCHMARKS.md shows full runs),
 // --only throughput|original|shape|latency|sweep|scale|snowflake (one part, for investigating; BENCHMARKS.md is then left
-// alone); --only scaleout (the Snowflake write paths with 1, 2 and 4 processes, saved apart: see --report); --only failover (not part of a full run yet: the pauses when the ingestion service is killed or stopped and
-// started again, printed only); --scale 3000000,30000000 (the sizes of the pre-filled warehouses, cached in ECOMMERCE_BENCH_CACHE or the temp
+// alone); --only scaleout (the Snowflake write paths with 1, 2 and 4 processes, saved apart: see --report); --only failover (the pauses when the ingestion service is killed or stopped, with both
+// group protocols; saved apart: see --report); --scale 3000000,30000000 (the sizes of the pre-filled warehouses, cached in ECOMMERCE_BENCH_CACHE or the temp
 // folder). ECOMMERCE_BENCH_DUCKDB_OPTIONS is appended to the consumers' DuckDB connection string.
-// --report bench/results/<stamp>.json [--scaleout bench/results/scaleout-<stamp>.json] writes BENCHMARKS.md and the charts
-// again from a run's figures (and a scale-out run's), measuring nothing.
+// --report bench/results/<stamp>.json [--scaleout bench/results/scaleout-<stamp>.json] [--failover bench/results/failover-<stamp>.json]
+// writes BENCHMARKS.md and the charts again from a run's figures (and a scale-out and a failover run's), measuring nothing.
 var reportArg = Array.IndexOf(args, "--report");
 if (reportArg >= 0)
 {
     var saved = System.Text.Json.JsonSerializer.Deserialize<BenchResults>(File.ReadAllText(args[reportArg + 1]))
         ?? throw new InvalidOperationException($"{args[reportArg + 1]} holds no results.");
+    var failoverReport = Array.IndexOf(args, "--failover");
+    if (failoverReport >= 0)
+    {
+        saved = saved with
+        {
+            Failover = System.Text.Json.JsonSerializer.Deserialize<FailoverResults>(File.ReadAllText(args[failoverReport + 1]))
+                ?? throw new InvalidOperationException($"{args[failoverReport + 1]} holds no results."),
+        };
+    }
+
     var scaleOutReport = Array.IndexOf(args, "--scaleout");
     if (scaleOutReport >= 0)
     {
@@ -74,6 +84,7 @@ try
     var scale = new List<ScaleResult>();
     var snowflake = new List<SnowflakeResult>();
     var scaleOut = new List<SnowflakeResult>();
+    var failover = new List<FailoverResult>();
     (int Size, TimeSpan Delay)[] settings = quick
         ? [(500, TimeSpan.FromMilliseconds(50)), (5_000, TimeSpan.FromMilliseconds(200))]
         : [(200, TimeSpan.FromMilliseconds(25)), (1_000, TimeSpan.FromMilliseconds(100)), (5_000, TimeSpan.FromMilliseconds(200)), (20_000, TimeSpan.FromMilliseconds(500))];
@@ -148,13 +159,26 @@ try
             AnsiConsole.MarkupLine($"[green]scale-out {path} latency at 1,000/s[/] p50 {latency.P50Ms:N0} ms, p99 {latency.P99Ms:N0} ms");
         }
 
-        foreach (var kill in only == "failover" ? [true, false] : Array.Empty<bool>())
+        foreach (var protocol in only == "failover" ? (string[])["Consumer", "Classic"] : [])
         {
-            status.Status($"Failover: {(kill ? "SIGKILL" : "SIGTERM")} and restart");
-            var run = await Failover.RestartAsync(context, kill);
+            foreach (var kill in (bool[])[true, false])
+            {
+                status.Status($"Failover ({protocol} protocol): {(kill ? "SIGKILL" : "SIGTERM")} and restart");
+                var run = await Failover.RestartAsync(context, kill, protocol);
+                failover.Add(run);
+                AnsiConsole.MarkupLine(
+                    $"[green]failover[/] {protocol}, {run.Case}: no batch committed for {run.PauseSeconds:F1} s; {run.Delivered:N0} orders delivered, " +
+                    $"{run.Stored:N0} stored ({run.DistinctStored:N0} distinct)");
+            }
+
+            status.Status($"Failover ({protocol} protocol): two processes on Snowflake, one SIGKILLed");
+            var survivor = await Failover.SurvivorAsync(context, protocol);
+            failover.Add(survivor);
             AnsiConsole.MarkupLine(
-                $"[green]failover[/] {run.Case}: no batch committed for {run.PauseSeconds:F1} s; {run.Delivered:N0} orders delivered, " +
-                $"{run.Stored:N0} stored ({run.DistinctStored:N0} distinct)");
+                $"[green]failover[/] {protocol}, {survivor.Case}: its partitions committing again on the survivor {survivor.PauseSeconds:F1} s after the kill; " +
+                $"the survivor's own partitions' longest gap between commits {survivor.OwnPauseAfterSeconds:F1} s after the kill " +
+                $"({survivor.OwnPauseBeforeSeconds:F1} s in the 20 s before); {survivor.Delivered:N0} orders delivered, {survivor.Stored:N0} stored " +
+                $"({survivor.DistinctStored:N0} distinct)");
         }
 
         if (Runs("snowflake") && snowflakeLatency)
@@ -182,6 +206,16 @@ try
             "dotnet run -c Release --project bench/Ecommerce.Benchmarks -- " + string.Join(' ', args), scaleOut);
         var file = Report.WriteScaleOut(saved, root);
         Console.WriteLine(Report.ScaleOutMarkdown(saved));
+        Console.WriteLine($"Saved as {file}");
+    }
+
+    if (only == "failover")
+    {
+        // Kept apart from a full run's figures: `--report <full run>.json --failover <this>.json` puts both on BENCHMARKS.md.
+        var saved = new FailoverResults(DateTimeOffset.UtcNow, Machine(),
+            "dotnet run -c Release --project bench/Ecommerce.Benchmarks -- " + string.Join(' ', args), failover);
+        var file = Report.WriteFailover(saved, root);
+        Console.WriteLine(Report.FailoverMarkdown(saved));
         Console.WriteLine($"Saved as {file}");
     }
 

@@ -21,7 +21,13 @@ public sealed record BenchResults(
 {
     /// <summary>A scale-out run's figures (<c>--only scaleout</c>), measured apart and reported beside these.</summary>
     public ScaleOutResults? ScaleOut { get; init; }
+
+    /// <summary>A failover run's figures (<c>--only failover</c>), measured apart and reported beside these.</summary>
+    public FailoverResults? Failover { get; init; }
 }
+
+/// <summary>How long ingestion stops when a process dies or is replaced, with both group protocols: <c>--only failover</c>.</summary>
+public sealed record FailoverResults(DateTimeOffset At, string Machine, string Command, IReadOnlyList<FailoverResult> Runs);
 
 /// <summary>The Snowflake write paths with more ingestion processes: <c>--only scaleout</c>.</summary>
 public sealed record ScaleOutResults(DateTimeOffset At, string Machine, string Command, IReadOnlyList<SnowflakeResult> Runs);
@@ -156,6 +162,37 @@ public static class Report
         return md.ToString();
     }
 
+    /// <summary>The failover table: per group protocol and case, the pause, the goal, and whether every order landed once.</summary>
+    public static string FailoverMarkdown(FailoverResults r)
+    {
+        var md = new StringBuilder();
+        md.AppendLine(Invariant, $"Measured {r.At:yyyy-MM-dd HH:mm} UTC on {r.Machine}, with `{r.Command}`.");
+        md.AppendLine();
+        md.AppendLine("| group protocol | case | no commits for | goal | the survivor's own partitions: longest gap between commits, 20 s after (before) | delivered | stored (distinct) |");
+        md.AppendLine("|---|---|---|---|---|---|---|");
+        foreach (var f in r.Runs)
+        {
+            var goal = f.Case.StartsWith("SIGKILL", StringComparison.Ordinal) ? "<= 10 s" : f.Case.StartsWith("SIGTERM", StringComparison.Ordinal) ? "<= 3 s" : "<= 15 s";
+            var own = f.OwnPauseAfterSeconds is { } after ? string.Create(Invariant, $"{after:F1} s ({f.OwnPauseBeforeSeconds:F1} s)") : "";
+            md.AppendLine(Invariant,
+                $"| {f.Protocol} | {f.Case} | {f.PauseSeconds:F1} s | {goal} | {own} | {f.Delivered:N0} | {f.Stored:N0} ({f.DistinctStored:N0}) |");
+        }
+
+        return md.ToString();
+    }
+
+    /// <summary>Keeps a failover run's figures under bench/results; returns the JSON file's path.</summary>
+    public static string WriteFailover(FailoverResults results, string repositoryRoot)
+    {
+        var folder = Path.Combine(repositoryRoot, "bench", "results");
+        Directory.CreateDirectory(folder);
+        var stamp = results.At.ToString("yyyyMMdd-HHmmss", Invariant);
+        File.WriteAllText(Path.Combine(folder, $"failover-{stamp}.md"), FailoverMarkdown(results));
+        var file = Path.Combine(folder, $"failover-{stamp}.json");
+        File.WriteAllText(file, JsonSerializer.Serialize(results, Indented));
+        return file;
+    }
+
     /// <summary>Keeps a scale-out run's figures under bench/results, and its chart; returns the JSON file's path.</summary>
     public static string WriteScaleOut(ScaleOutResults results, string repositoryRoot)
     {
@@ -238,6 +275,23 @@ public static class Report
             page.AppendLine("![Throughput by ingestion processes](bench/results/snowflake-scale-out.png)");
             page.AppendLine();
             page.AppendLine(Invariant, $"Raw figures: `bench/results/scaleout-{scaleOut.At.ToString("yyyyMMdd-HHmmss", Invariant)}.json`.");
+        }
+
+        if (results.Failover is { } failover)
+        {
+            page.AppendLine();
+            page.AppendLine("## Failover: how long ingestion stops when a process dies or is replaced");
+            page.AppendLine();
+            page.AppendLine("The simulator sends 1,000 orders/s throughout. Restarts: one consumer on DuckDB, killed (SIGKILL) or stopped (SIGTERM)");
+            page.AppendLine("and started again at once; the pause runs to the new process's first committed batch, its start-up included.");
+            page.AppendLine("Survivor: two consumers on the Snowflake double (200 ms per statement), one killed and not restarted; the pause runs");
+            page.AppendLine("to the survivor's first commit on the last of the dead process's partitions. The embedded broker's sessions last 6 s");
+            page.AppendLine("(the classic protocol's is the client's `SessionTimeoutMs`, the consumer protocol's the broker's");
+            page.AppendLine("`group.consumer.session.timeout.ms`); README \"Failover\" has what each costs on a real broker.");
+            page.AppendLine();
+            page.Append(FailoverMarkdown(failover));
+            page.AppendLine();
+            page.AppendLine(Invariant, $"Raw figures: `bench/results/failover-{failover.At.ToString("yyyyMMdd-HHmmss", Invariant)}.json`.");
         }
         File.WriteAllText(Path.Combine(repositoryRoot, "BENCHMARKS.md"), page.ToString());
     }

@@ -201,11 +201,13 @@ public static class SnowflakeAtLatency
         return text.ToString();
     }
 
-    private static ServiceProcess StartConsumer(BenchContext context, EmbeddedKafkaBroker broker, SnowflakeSqlApiDouble snowflake, int index, string path = "Direct")
+    internal static ServiceProcess StartConsumer(BenchContext context, EmbeddedKafkaBroker broker, SnowflakeSqlApiDouble snowflake, int index, string path = "Direct",
+        IReadOnlyDictionary<string, string?>? settings = null)
     {
         var keyPath = Path.Combine(context.WorkDirectory, "snowflake_rsa_key.p8");
         File.WriteAllText(keyPath, snowflake.PrivateKeyPem);
-        return ServiceProcess.Start("Ecommerce.Consumer", new Dictionary<string, string?>(snowflake.ConsumerSettings(keyPath).Select(s => KeyValuePair.Create(s.Key, s.Value)))
+        return ServiceProcess.Start("Ecommerce.Consumer", new Dictionary<string, string?>(
+            snowflake.ConsumerSettings(keyPath).Select(s => KeyValuePair.Create(s.Key, s.Value)).Concat(settings ?? new Dictionary<string, string?>()))
         {
             ["ConnectionStrings__kafka"] = broker.BootstrapServers,
             ["Snowflake__QueryTag"] = $"bench-consumer-{index}",
