@@ -77,6 +77,68 @@ public sealed class StoredOrderIds
         }
     }
 
+    private const long FileFormat = 0x3153_4449_5245_444F; // "ODERIDS1", little-endian.
+
+    /// <summary>Writes the filter's bits, to be read back by <see cref="Read"/> instead of being rebuilt from every stored id.</summary>
+    public void Write(Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        lock (_growth)
+        {
+            using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+            writer.Write(FileFormat);
+            writer.Write(_segments.Length);
+            foreach (var segment in _segments)
+            {
+                writer.Write(segment.Capacity);
+                writer.Write(Interlocked.Read(ref segment.Added));
+                writer.Write(segment.Words.LongLength);
+                writer.Write(MemoryMarshal.AsBytes(segment.Words.AsSpan()));
+            }
+        }
+    }
+
+    /// <summary>A filter written by <see cref="Write"/>; null when the stream does not hold one whole.</summary>
+    public static StoredOrderIds? Read(Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        try
+        {
+            using var reader = new BinaryReader(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+            if (reader.ReadInt64() != FileFormat)
+            {
+                return null;
+            }
+
+            var count = reader.ReadInt32();
+            if (count is < 1 or > 64)
+            {
+                return null;
+            }
+
+            var segments = new Segment[count];
+            for (var i = 0; i < count; i++)
+            {
+                var segment = new Segment(reader.ReadInt64()) { Added = reader.ReadInt64() };
+                if (reader.ReadInt64() != segment.Words.LongLength)
+                {
+                    return null;
+                }
+
+                stream.ReadExactly(MemoryMarshal.AsBytes(segment.Words.AsSpan()));
+                segments[i] = segment;
+            }
+
+            var ids = new StoredOrderIds();
+            ids._segments = segments;
+            return ids;
+        }
+        catch (EndOfStreamException)
+        {
+            return null;
+        }
+    }
+
     private static UInt128 Hash(string orderId) => XxHash128.HashToUInt128(MemoryMarshal.AsBytes(orderId.AsSpan()));
 
     private sealed class Segment

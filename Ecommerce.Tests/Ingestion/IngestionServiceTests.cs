@@ -53,6 +53,51 @@ public sealed class IngestionServiceTests : PipelineTest
     }
 
     [Fact]
+    public async Task The_stored_ids_kept_at_a_clean_stop_serve_the_next_start_and_never_outlive_a_crash()
+    {
+        // A clean stop keeps the filter of stored ids beside the file, so the next start need not read every id; a start
+        // that read it and was then killed must not leave it to the start after (it lacks that run's orders, whose
+        // redelivery would then be stored twice).
+        var events = Simulate(6_000, seed: 8);
+        var filter = new FileInfo(WarehousePath + ".order-ids");
+        await using (var first = StartConsumer())
+        {
+            await ProduceAsync(events.Take(2_000));
+            await WaitForIngestedAsync(first, 2_000);
+            await first.StopAsync(TimeSpan.FromSeconds(30));
+        }
+
+        Assert.True(filter.Exists, "a clean stop should keep the stored ids beside the warehouse file");
+        Assert.Equal(1L, await CountAsync("SELECT COUNT(*) FROM ORDER_ID_FILTER"));
+
+        await using (var second = StartConsumer())
+        {
+            await ProduceAsync(events.Skip(2_000).Take(2_000));
+            await WaitForIngestedAsync(second, 2_000);
+            second.Kill();
+        }
+
+        Assert.Equal(0L, await CountAsync("SELECT COUNT(*) FROM ORDER_ID_FILTER")); // Read, and so given up, by the second start.
+
+        // The killed run's orders again (as after a producer retry), then new ones.
+        await ProduceAsync(events.Skip(2_000));
+        await using (var third = StartConsumer())
+        {
+            await third.WaitForStatusAsync("/api/ingestion/status", CaughtUp, Patience, "no lag on any partition");
+            await third.StopAsync(TimeSpan.FromSeconds(30));
+        }
+
+        AssertExactlyOnce(events, await StoredOrdersAsync());
+    }
+
+    private async Task<long> CountAsync(string sql)
+    {
+        await using var warehouse = new DuckDbWarehouseProvider($"Data Source={WarehousePath}");
+        var rows = await warehouse.QueryAsync(new SqlStatement(sql), CancellationToken.None);
+        return Convert.ToInt64(rows[0][0], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    [Fact]
     public async Task After_a_crash_the_next_start_folds_the_write_ahead_log_into_the_warehouse_file()
     {
         // A killed service cannot fold its log into the file (a stack stopped by force, a power cut); DuckDB replays

@@ -22,6 +22,29 @@ public sealed class StoredOrderIdsTests
     }
 
     [Fact]
+    public void A_filter_written_and_read_back_reports_the_same_ids_and_a_torn_file_is_refused()
+    {
+        var ids = new StoredOrderIds();
+        var added = Enumerable.Range(0, 1_500_000).Select(i => $"order-{i}").ToArray(); // Two segments.
+        foreach (var id in added)
+        {
+            ids.Add(id);
+        }
+
+        using var file = new MemoryStream();
+        ids.Write(file);
+        file.Position = 0;
+        var read = StoredOrderIds.Read(file);
+
+        Assert.NotNull(read);
+        Assert.Equal(ids.Count, read.Count);
+        Assert.All(added.Where((_, i) => i % 101 == 0), id => Assert.True(read.MayContain(id), id));
+        var unknown = Enumerable.Range(0, 10_000).Select(i => $"other-{i}").ToArray();
+        Assert.Equal(unknown.Count(ids.MayContain), unknown.Count(read.MayContain));
+        Assert.Null(StoredOrderIds.Read(new MemoryStream(file.ToArray()[..(int)(file.Length / 2)])));
+    }
+
+    [Fact]
     public void Ids_never_added_are_almost_never_reported_as_stored()
     {
         var ids = new StoredOrderIds(1_000_000);
