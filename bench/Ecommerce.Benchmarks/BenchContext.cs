@@ -68,9 +68,9 @@ public sealed class BenchContext(string workDirectory, int orders)
     }
 
     /// <summary>Fills topic <c>orders</c> with <paramref name="count"/> simulated orders, as fast as the broker takes them.</summary>
-    public static async Task<double> FillAsync(EmbeddedKafkaBroker broker, long count)
+    public static async Task<double> FillAsync(EmbeddedKafkaBroker broker, long count, int seed = 1)
     {
-        await using var simulator = StartSimulator(broker, count, rate: 0);
+        await using var simulator = StartSimulator(broker, count, rate: 0, seed);
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
         await simulator.WaitForExitAsync(timeout.Token);
         if (simulator.ExitCode != 0)
