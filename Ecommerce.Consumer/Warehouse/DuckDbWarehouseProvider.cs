@@ -213,30 +213,32 @@ public sealed class DuckDbWarehouseProvider : IWarehouseProvider
             return loaded;
         }
 
-        using var command = _writer.CreateCommand();
-        command.CommandText = "SELECT COUNT(*) FROM duckdb_tables() WHERE lower(table_name) = 'fact_orders' AND schema_name = 'main' AND NOT temporary";
-        var ids = new StoredOrderIds();
-        if (Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) > 0
-            && ReadSavedOrderIds() is { } saved)
-        {
-            ids = saved;
-        }
-        else if (Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) > 0)
-        {
-            command.CommandText = "SELECT COUNT(*) FROM FACT_ORDERS";
-            ids = new StoredOrderIds(Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture));
-            command.CommandText = "SELECT ORDER_ID FROM FACT_ORDERS";
-            command.UseStreamingMode = true; // Chunk by chunk: the whole column at once would take gigabytes.
-            using var reader = command.ExecuteReader();
-            while (reader.Read())
-            {
-                ids.Add(reader.GetString(0));
-            }
-        }
-
+        var ids = !TableExists("fact_orders") ? new StoredOrderIds() : ReadSavedOrderIds() ?? ReadStoredOrderIds();
         _database.OrderIds = ids;
         return ids;
     }
+
+    /// <summary>Every id in FACT_ORDERS, read into a filter sized for them.</summary>
+    private StoredOrderIds ReadStoredOrderIds()
+    {
+        using var command = _writer.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM FACT_ORDERS";
+        var ids = new StoredOrderIds(Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture));
+        command.CommandText = "SELECT ORDER_ID FROM FACT_ORDERS";
+        command.UseStreamingMode = true; // Chunk by chunk: the whole column at once would take gigabytes.
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            ids.Add(reader.GetString(0));
+        }
+
+        return ids;
+    }
+
+    /// <summary>Whether the file holds the table <paramref name="lowerCaseName"/> (in schema main, not temporary).</summary>
+    private bool TableExists(string lowerCaseName) =>
+        Convert.ToInt64(Read(_writer, "SELECT COUNT(*) FROM duckdb_tables() WHERE lower(table_name) = ? AND schema_name = 'main' AND NOT temporary",
+            [lowerCaseName])[0][0], System.Globalization.CultureInfo.InvariantCulture) > 0;
 
     /// <summary>Where the filter of stored order ids is kept between runs: beside the file, e.g. <c>shop.duckdb.order-ids</c>.</summary>
     private string? SavedOrderIdsPath => _database.Path is { } path ? path + ".order-ids" : null;
@@ -300,9 +302,7 @@ public sealed class DuckDbWarehouseProvider : IWarehouseProvider
 
         try
         {
-            using var command = _writer.CreateCommand();
-            command.CommandText = "SELECT COUNT(*) FROM duckdb_tables() WHERE lower(table_name) = 'order_id_filter' AND schema_name = 'main' AND NOT temporary";
-            if (Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) == 0)
+            if (!TableExists("order_id_filter"))
             {
                 return null;
             }

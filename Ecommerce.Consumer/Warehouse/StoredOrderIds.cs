@@ -30,6 +30,8 @@ public sealed class StoredOrderIds
     public StoredOrderIds(long expectedIds = 0) =>
         _segments = [new Segment(Math.Max(SmallestCapacity, expectedIds + (expectedIds / 8)))];
 
+    private StoredOrderIds(Segment[] segments) => _segments = segments;
+
     /// <summary>Ids added so far (an id added twice counts twice).</summary>
     public long Count => _segments.Sum(s => s.Added);
 
@@ -129,9 +131,7 @@ public sealed class StoredOrderIds
                 segments[i] = segment;
             }
 
-            var ids = new StoredOrderIds();
-            ids._segments = segments;
-            return ids;
+            return new StoredOrderIds(segments);
         }
         catch (EndOfStreamException)
         {
