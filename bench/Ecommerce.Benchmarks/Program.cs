@@ -17,26 +17,15 @@ if (reportArg >= 0)
 {
     var saved = System.Text.Json.JsonSerializer.Deserialize<BenchResults>(File.ReadAllText(args[reportArg + 1]))
         ?? throw new InvalidOperationException($"{args[reportArg + 1]} holds no results.");
-    var failoverReport = Array.IndexOf(args, "--failover");
-    if (failoverReport >= 0)
+    // A run measured apart, named by its flag: --failover <file>, --scaleout <file>.
+    T? Apart<T>(string flag) where T : class
     {
-        saved = saved with
-        {
-            Failover = System.Text.Json.JsonSerializer.Deserialize<FailoverResults>(File.ReadAllText(args[failoverReport + 1]))
-                ?? throw new InvalidOperationException($"{args[failoverReport + 1]} holds no results."),
-        };
+        var at = Array.IndexOf(args, flag);
+        return at < 0 ? null : System.Text.Json.JsonSerializer.Deserialize<T>(File.ReadAllText(args[at + 1]))
+            ?? throw new InvalidOperationException($"{args[at + 1]} holds no results.");
     }
 
-    var scaleOutReport = Array.IndexOf(args, "--scaleout");
-    if (scaleOutReport >= 0)
-    {
-        saved = saved with
-        {
-            ScaleOut = System.Text.Json.JsonSerializer.Deserialize<ScaleOutResults>(File.ReadAllText(args[scaleOutReport + 1]))
-                ?? throw new InvalidOperationException($"{args[scaleOutReport + 1]} holds no results."),
-        };
-    }
-
+    saved = saved with { Failover = Apart<FailoverResults>("--failover") ?? saved.Failover, ScaleOut = Apart<ScaleOutResults>("--scaleout") ?? saved.ScaleOut };
     Report.Write(saved, RepositoryRoot.Find(), updatePage: true);
     Console.WriteLine(Report.Markdown(saved));
     return;
@@ -212,24 +201,20 @@ try
         }
     });
 
+    // Kept apart from a full run's figures: `--report <full run>.json --scaleout|--failover <this>.json` puts both on BENCHMARKS.md.
+    var command = "dotnet run -c Release --project bench/Ecommerce.Benchmarks -- " + string.Join(' ', args);
     if (only == "scaleout")
     {
-        // Kept apart from a full run's figures: `--report <full run>.json --scaleout <this>.json` puts both on BENCHMARKS.md.
-        var saved = new ScaleOutResults(DateTimeOffset.UtcNow, Machine(),
-            "dotnet run -c Release --project bench/Ecommerce.Benchmarks -- " + string.Join(' ', args), scaleOut);
-        var file = Report.WriteScaleOut(saved, root);
+        var saved = new ScaleOutResults(DateTimeOffset.UtcNow, Machine(), command, scaleOut);
         Console.WriteLine(Report.ScaleOutMarkdown(saved));
-        Console.WriteLine($"Saved as {file}");
+        Console.WriteLine($"Saved as {Report.WriteScaleOut(saved, root)}");
     }
 
     if (only == "failover")
     {
-        // Kept apart from a full run's figures: `--report <full run>.json --failover <this>.json` puts both on BENCHMARKS.md.
-        var saved = new FailoverResults(DateTimeOffset.UtcNow, Machine(),
-            "dotnet run -c Release --project bench/Ecommerce.Benchmarks -- " + string.Join(' ', args), failover);
-        var file = Report.WriteFailover(saved, root);
+        var saved = new FailoverResults(DateTimeOffset.UtcNow, Machine(), command, failover);
         Console.WriteLine(Report.FailoverMarkdown(saved));
-        Console.WriteLine($"Saved as {file}");
+        Console.WriteLine($"Saved as {Report.WriteFailover(saved, root)}");
     }
 
     if (only is not null)

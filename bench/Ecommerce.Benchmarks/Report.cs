@@ -182,27 +182,26 @@ public static class Report
     }
 
     /// <summary>Keeps a failover run's figures under bench/results; returns the JSON file's path.</summary>
-    public static string WriteFailover(FailoverResults results, string repositoryRoot)
-    {
-        var folder = Path.Combine(repositoryRoot, "bench", "results");
-        Directory.CreateDirectory(folder);
-        var stamp = results.At.ToString("yyyyMMdd-HHmmss", Invariant);
-        File.WriteAllText(Path.Combine(folder, $"failover-{stamp}.md"), FailoverMarkdown(results));
-        var file = Path.Combine(folder, $"failover-{stamp}.json");
-        File.WriteAllText(file, JsonSerializer.Serialize(results, Indented));
-        return file;
-    }
+    public static string WriteFailover(FailoverResults results, string repositoryRoot) =>
+        KeepApart("failover", results.At, FailoverMarkdown(results), results, repositoryRoot);
 
     /// <summary>Keeps a scale-out run's figures under bench/results, and its chart; returns the JSON file's path.</summary>
     public static string WriteScaleOut(ScaleOutResults results, string repositoryRoot)
     {
+        var file = KeepApart("scaleout", results.At, ScaleOutMarkdown(results), results, repositoryRoot);
+        ScaleOutChart(results, Path.Combine(Path.GetDirectoryName(file)!, "snowflake-scale-out.png"));
+        return file;
+    }
+
+    /// <summary>Writes a run measured apart as bench/results/{kind}-{stamp}.md and .json; returns the JSON file's path.</summary>
+    private static string KeepApart<T>(string kind, DateTimeOffset at, string markdown, T results, string repositoryRoot)
+    {
         var folder = Path.Combine(repositoryRoot, "bench", "results");
         Directory.CreateDirectory(folder);
-        var stamp = results.At.ToString("yyyyMMdd-HHmmss", Invariant);
-        File.WriteAllText(Path.Combine(folder, $"scaleout-{stamp}.md"), ScaleOutMarkdown(results));
-        var file = Path.Combine(folder, $"scaleout-{stamp}.json");
+        var stamp = at.ToString("yyyyMMdd-HHmmss", Invariant);
+        File.WriteAllText(Path.Combine(folder, $"{kind}-{stamp}.md"), markdown);
+        var file = Path.Combine(folder, $"{kind}-{stamp}.json");
         File.WriteAllText(file, JsonSerializer.Serialize(results, Indented));
-        ScaleOutChart(results, Path.Combine(folder, "snowflake-scale-out.png"));
         return file;
     }
 

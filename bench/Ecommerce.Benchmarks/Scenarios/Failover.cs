@@ -68,10 +68,7 @@ public static class Failover
             // catch up, stop it, and count.
             await simulator.StopAsync(TimeSpan.FromSeconds(30));
             var delivered = Delivered(simulator.Output);
-            await replacement.WaitForStatusAsync("/api/ingestion/status",
-                s => s.GetProperty("partitions").EnumerateArray().Count(p => p.GetProperty("lag").ValueKind == System.Text.Json.JsonValueKind.Number
-                    && p.GetProperty("lag").GetInt64() == 0) == BenchContext.Partitions,
-                TimeSpan.FromMinutes(2), "no lag left");
+            await replacement.WaitForStatusAsync("/api/ingestion/status", NoLagLeft, TimeSpan.FromMinutes(2), "no lag left");
             await replacement.StopAsync(TimeSpan.FromSeconds(30));
             await using var provider = new DuckDbWarehouseProvider($"Data Source={warehouse}");
             var rows = await provider.QueryAsync(new SqlStatement("SELECT COUNT(*), COUNT(DISTINCT ORDER_ID) FROM FACT_ORDERS"), CancellationToken.None);
@@ -171,10 +168,7 @@ public static class Failover
 
         await simulator.StopAsync(TimeSpan.FromSeconds(30));
         var delivered = Delivered(simulator.Output);
-        await survivor.WaitForStatusAsync("/api/ingestion/status",
-            s => s.GetProperty("partitions").EnumerateArray().Count(p => p.GetProperty("lag").ValueKind == System.Text.Json.JsonValueKind.Number
-                && p.GetProperty("lag").GetInt64() == 0) == BenchContext.Partitions,
-            TimeSpan.FromMinutes(2), "no lag left");
+        await survivor.WaitForStatusAsync("/api/ingestion/status", NoLagLeft, TimeSpan.FromMinutes(2), "no lag left");
         await survivor.StopAsync(TimeSpan.FromSeconds(30));
         var rows = await snowflake.QueryAsync("SELECT COUNT(*), COUNT(DISTINCT ORDER_ID) FROM FACT_ORDERS");
         return new FailoverResult("two processes, one SIGKILLed, no restart", protocol, pause, delivered,
@@ -184,6 +178,11 @@ public static class Failover
             OwnPauseAfterSeconds = LongestOwnGap(killedAt, killedAt + 20),
         };
     }
+
+    /// <summary>Whether a status answer shows every partition held and read to its end.</summary>
+    private static bool NoLagLeft(System.Text.Json.JsonElement status) =>
+        status.GetProperty("partitions").EnumerateArray().Count(p => p.GetProperty("lag").ValueKind == System.Text.Json.JsonValueKind.Number
+            && p.GetProperty("lag").GetInt64() == 0) == BenchContext.Partitions;
 
     /// <summary>The count of orders the simulator's summary line says were delivered.</summary>
     private static long Delivered(string output)
