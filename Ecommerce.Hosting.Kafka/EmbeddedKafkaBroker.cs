@@ -17,6 +17,9 @@ public sealed class EmbeddedKafkaBroker : IAsyncDisposable
     /// <summary>How long a consumer group member that stops heartbeating keeps its partitions.</summary>
     public const int SessionTimeoutMs = 6_000;
 
+    /// <summary>How often consumer group members heartbeat (the consumer group protocol's, set by the broker).</summary>
+    public const int HeartbeatIntervalMs = 1_000;
+
     private readonly nint _handle;
     private readonly nint _cluster;
     private readonly TcpForwarder _forwarder;
@@ -58,7 +61,7 @@ public sealed class EmbeddedKafkaBroker : IAsyncDisposable
             // The consumer group protocol's session (KIP-848's group.consumer.session.timeout.ms, 30 s in the mock, 45 s
             // on Apache Kafka): how long a crashed member keeps its partitions. Members heartbeat every second.
             LibrdkafkaMock.SetGroupConsumerSessionTimeoutMs(cluster, SessionTimeoutMs);
-            LibrdkafkaMock.SetGroupConsumerHeartbeatIntervalMs(cluster, 1_000);
+            LibrdkafkaMock.SetGroupConsumerHeartbeatIntervalMs(cluster, HeartbeatIntervalMs);
 
             var bootstraps = Marshal.PtrToStringUTF8(LibrdkafkaMock.ClusterBootstraps(cluster))
                 ?? throw new InvalidOperationException("The mock cluster reported no listener.");

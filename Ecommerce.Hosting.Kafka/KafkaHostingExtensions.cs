@@ -145,10 +145,10 @@ public static class KafkaHostingExtensions
             .WithEnvironment("KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS", "0")
             // The consumer group protocol's session (KIP-848): how long a crashed member keeps its partitions. Kafka's
             // 45 s default (and minimum) would stop ingestion from them for most of a minute; 6 s as on the embedded broker.
-            .WithEnvironment("KAFKA_GROUP_CONSUMER_MIN_SESSION_TIMEOUT_MS", "6000")
-            .WithEnvironment("KAFKA_GROUP_CONSUMER_SESSION_TIMEOUT_MS", "6000")
-            .WithEnvironment("KAFKA_GROUP_CONSUMER_MIN_HEARTBEAT_INTERVAL_MS", "1000")
-            .WithEnvironment("KAFKA_GROUP_CONSUMER_HEARTBEAT_INTERVAL_MS", "1000")
+            .WithEnvironment("KAFKA_GROUP_CONSUMER_MIN_SESSION_TIMEOUT_MS", EmbeddedKafkaBroker.SessionTimeoutMs.ToString(CultureInfo.InvariantCulture))
+            .WithEnvironment("KAFKA_GROUP_CONSUMER_SESSION_TIMEOUT_MS", EmbeddedKafkaBroker.SessionTimeoutMs.ToString(CultureInfo.InvariantCulture))
+            .WithEnvironment("KAFKA_GROUP_CONSUMER_MIN_HEARTBEAT_INTERVAL_MS", EmbeddedKafkaBroker.HeartbeatIntervalMs.ToString(CultureInfo.InvariantCulture))
+            .WithEnvironment("KAFKA_GROUP_CONSUMER_HEARTBEAT_INTERVAL_MS", EmbeddedKafkaBroker.HeartbeatIntervalMs.ToString(CultureInfo.InvariantCulture))
             // Topics are created on first use with the same partition count the embedded broker uses.
             .WithEnvironment("KAFKA_NUM_PARTITIONS", options.Partitions.ToString(CultureInfo.InvariantCulture))
             .WithEnvironment("KAFKA_LOG_DIRS", "/var/lib/kafka/data")
