@@ -84,8 +84,12 @@ public sealed class IngestionOptions : ISettings
     /// <summary>Landed path: how long the modeller waits after a cycle that found nothing landed.</summary>
     public TimeSpan ModelPollInterval { get; set; } = TimeSpan.FromMilliseconds(200);
 
-    /// <summary>Landed path: the most landed orders of one partition a modelling cycle takes.</summary>
-    public int MaxModelledPerPartition { get; set; } = 10_000;
+    /// <summary>
+    /// Landed path: the most landed orders a modelling cycle takes (round the partitions, lowest offsets first). It bounds
+    /// the modeller's memory (docs/write-path.md gives the figure per order) and, with the cycle's time, how fast one
+    /// modeller can go: more processes land faster than that only while a backlog builds up.
+    /// </summary>
+    public int MaxModelledPerCycle { get; set; } = 200_000;
 
     public void Validate()
     {
@@ -136,9 +140,9 @@ public sealed class IngestionOptions : ISettings
             throw new InvalidConfigurationException($"{SectionName}:ModelPollInterval is {ModelPollInterval}; expected a positive duration up to 00:01:00.");
         }
 
-        if (MaxModelledPerPartition < 1)
+        if (MaxModelledPerCycle < 1)
         {
-            throw new InvalidConfigurationException($"{SectionName}:MaxModelledPerPartition is {MaxModelledPerPartition}; expected 1 or more.");
+            throw new InvalidConfigurationException($"{SectionName}:MaxModelledPerCycle is {MaxModelledPerCycle}; expected 1 or more.");
         }
 
         if (MaxBatchDelay <= TimeSpan.Zero)

@@ -287,9 +287,9 @@ public sealed class SnowflakeIngestionTests : PipelineTest
         var log = OrderLog.Generate(seed: 1212, events: 3_600, customers: 300, partitions: EmbeddedKafka.Partitions, keying: StreamKeying.OrderId, lateness: 1.0);
         await using var snowflake = await SnowflakeSqlApiDouble.StartAsync();
         await using var first = StartConsumerOnSnowflake(snowflake,
-            ("Ingestion__MaxBatchSize", "150"), ("Snowflake__QueryTag", "consumer-1"), ("Ingestion__WritePath", writePath), ("Ingestion__MaxModelledPerPartition", "100"));
+            ("Ingestion__MaxBatchSize", "150"), ("Snowflake__QueryTag", "consumer-1"), ("Ingestion__WritePath", writePath), ("Ingestion__MaxModelledPerCycle", "400"));
         await using var second = StartConsumerOnSnowflake(snowflake,
-            ("Ingestion__MaxBatchSize", "150"), ("Snowflake__QueryTag", "consumer-2"), ("Ingestion__WritePath", writePath), ("Ingestion__MaxModelledPerPartition", "100"));
+            ("Ingestion__MaxBatchSize", "150"), ("Snowflake__QueryTag", "consumer-2"), ("Ingestion__WritePath", writePath), ("Ingestion__MaxModelledPerCycle", "400"));
         await Task.WhenAll(first.WaitUntilHealthyAsync(Patience), second.WaitUntilHealthyAsync(Patience));
         await Task.WhenAll(
             first.WaitForStatusAsync("/api/ingestion/status", s => s.GetProperty("partitions").GetArrayLength() > 0, Patience, "the first consumer to own partitions"),

@@ -26,14 +26,14 @@ public sealed class LandedOrderModeller(
     private readonly IngestionOptions _options = options.Value;
 
     /// <summary>
-    /// Models what has landed, up to <see cref="IngestionOptions.MaxModelledPerPartition"/> orders of each partition.
+    /// Models what has landed, up to <see cref="IngestionOptions.MaxModelledPerCycle"/> orders.
     /// Returns how many landed rows the cycle took (0: nothing was waiting). Throws <see cref="StaleReadException"/>
     /// when another transaction got there first (nothing was written; read again).
     /// </summary>
     public async Task<int> ModelOnceAsync(CancellationToken cancellationToken)
     {
         var rows = await warehouse.QueryAsync(
-            new SqlStatement(SqlScripts.Get("ingestion/read_landed_orders.sql"), _options.MaxModelledPerPartition), cancellationToken);
+            new SqlStatement(SqlScripts.Get("ingestion/read_landed_orders.sql"), _options.MaxModelledPerCycle), cancellationToken);
         if (rows.Count == 0)
         {
             return 0;

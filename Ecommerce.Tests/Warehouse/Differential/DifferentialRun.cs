@@ -44,7 +44,7 @@ public sealed class DifferentialRun
         _owner = new int[stream.Partitions.Count];
         _position = new long[stream.Partitions.Count];
         _maxBatch = _random.Next(1, 40);
-        _maxModelled = _random.Next(1, 30);
+        _maxModelled = _random.Next(1, 60);
     }
 
     /// <summary>The differences between the warehouse and the model (none when the run is right), each a line.</summary>
@@ -85,7 +85,7 @@ public sealed class DifferentialRun
             _schedule.Append(CultureInfo.InvariantCulture, $"{_path}: {writerCount} writer(s), batches of up to {_maxBatch}; ");
             if (_path == IngestionWritePath.Landed)
             {
-                _schedule.Append(CultureInfo.InvariantCulture, $"modelling cycles of up to {_maxModelled} per partition; ");
+                _schedule.Append(CultureInfo.InvariantCulture, $"modelling cycles of up to {_maxModelled} orders; ");
             }
 
             await IngestEverythingAsync();

@@ -22,13 +22,13 @@ public sealed class IngestionWriter : IDisposable
     private readonly TestMeters _meters = new();
 
     public IngestionWriter(int id, IWarehouseProvider provider, TimeProvider time, DeadLetterPublisher deadLetters, string topic,
-        IngestionWritePath path = IngestionWritePath.Direct, int maxModelledPerPartition = 10_000)
+        IngestionWritePath path = IngestionWritePath.Direct, int maxModelledPerCycle = 200_000)
     {
         Id = id;
         Warehouse = new InterceptingWarehouse(provider);
         var options = Options.Create(new IngestionOptions
         {
-            Topic = topic, DeadLetterTopic = DeadLetterTopic, WritePath = path, MaxModelledPerPartition = maxModelledPerPartition,
+            Topic = topic, DeadLetterTopic = DeadLetterTopic, WritePath = path, MaxModelledPerCycle = maxModelledPerCycle,
         });
         var status = new IngestionStatus();
         var metrics = new IngestionMetrics(status, _meters.Factory);
