@@ -17,8 +17,8 @@ public sealed class BenchContext(string workDirectory, int orders)
 
     public const int Partitions = 12;
 
-    public static EmbeddedKafkaBroker StartBroker() =>
-        EmbeddedKafkaBroker.Start(0, KafkaTopics.All.ToDictionary(t => t, _ => Partitions));
+    public static EmbeddedKafkaBroker StartBroker(int partitions = Partitions) =>
+        EmbeddedKafkaBroker.Start(0, KafkaTopics.All.ToDictionary(t => t, _ => partitions));
 
     public string NewWarehouse() => Path.Combine(WorkDirectory, $"warehouse-{Guid.NewGuid():N}.duckdb");
 

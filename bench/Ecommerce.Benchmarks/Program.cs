@@ -45,6 +45,9 @@ var snowflakeLatency = snowflakeArg < 0 || args[snowflakeArg + 1].Split(',').Con
     ? args[snowflakeArg + 1].Split(',').Where(run => run != "latency").Select(run => run.Split('x')).Select(p => (int.Parse(p[0], CultureInfo.InvariantCulture), int.Parse(p[1], CultureInfo.InvariantCulture))).ToArray()
     : [(200, 1), (200, 2), (500, 1), (500, 2)];
 var latencySeconds = TimeSpan.FromSeconds(quick ? 5 : 15);
+// The scale-out runs' topic partitions: 48 x ~5 MiB holds their backlog.
+const int ScaleOutPartitions = 48;
+
 // --scaleout 200x1,1000x4: which runs of --only scaleout (ms per statement x consumer processes), on both write paths.
 var scaleOutArg = Array.IndexOf(args, "--scaleout");
 (int, int)[] scaleOutRuns = scaleOutArg >= 0 && onlyArg >= 0
@@ -132,13 +135,19 @@ try
 
         foreach (var path in only == "scaleout" ? (string[])["Direct", "Landed"] : [])
         {
-            var count = quick ? 20_000 : 120_000;
+            // A backlog large enough that several batches or modelling cycles fit between the first commit and the last, in
+            // 48 partitions so that it fits the embedded broker's ~5 MiB per partition (--backlog N to change it).
+            var backlogArg = Array.IndexOf(args, "--backlog");
+            var count = backlogArg >= 0 ? int.Parse(args[backlogArg + 1], CultureInfo.InvariantCulture) : quick ? 20_000 : 360_000;
             foreach (var (latencyMs, consumers) in scaleOutRuns)
             {
                 status.Status($"Scale-out: {path}, {latencyMs} ms per statement, {consumers} process(es): {count:N0} orders");
-                var run = await SnowflakeAtLatency.ThroughputAsync(context, TimeSpan.FromMilliseconds(latencyMs), consumers, count, path);
+                var run = await SnowflakeAtLatency.ThroughputAsync(context, TimeSpan.FromMilliseconds(latencyMs), consumers, count, path, ScaleOutPartitions);
                 scaleOut.Add(run);
-                AnsiConsole.MarkupLine($"[green]scale-out {path} {latencyMs} ms x {consumers}[/] {run.Rate:N0} orders/s ({run.Stored:N0} stored, {run.DistinctStored:N0} distinct)");
+                AnsiConsole.MarkupLine(
+                    $"[green]scale-out {path} {latencyMs} ms x {consumers}[/] {run.CommitRate:N0} orders/s from the first commit to the last ({run.Rate:N0} from the first send), " +
+                    $"{run.Stored:N0} stored ({run.DistinctStored:N0} distinct); CPU per 1,000 orders: consumers {run.ConsumerCpuPerThousand:N2} s, double and broker {run.DoubleCpuPerThousand:N2} s; " +
+                    $"machine {run.MachineBusy:P0} busy; peak {run.PeakMemoryMb:N0} MB");
                 AnsiConsole.WriteLine(run.Timeline ?? "");
             }
 

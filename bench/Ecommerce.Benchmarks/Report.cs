@@ -127,12 +127,12 @@ public static class Report
         var md = new StringBuilder();
         md.AppendLine(Invariant, $"Measured {r.At:yyyy-MM-dd HH:mm} UTC on {r.Machine}, with `{r.Command}`.");
         md.AppendLine();
-        md.AppendLine("| write path | per statement | processes | orders | throughput | against one process | stored (distinct) | requests per 1,000 orders | goal |");
-        md.AppendLine("|---|---|---|---|---|---|---|---|---|");
+        md.AppendLine("| write path | per statement | processes | orders (partitions) | from the first commit to the last | against one process | from the first send | stored (distinct) | requests per 1,000 orders | CPU s per 1,000 orders: consumers, double + broker | machine busy | peak memory of a process | goal |");
+        md.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var s in r.Runs.Where(s => s.P99Ms is null))
         {
             var one = r.Runs.FirstOrDefault(o => o.P99Ms is null && o.Path == s.Path && o.StatementLatencyMs == s.StatementLatencyMs && o.Consumers == 1);
-            var ratio = one is null ? "" : string.Create(Invariant, $"{s.Rate / one.Rate:F2}x");
+            var ratio = one is null ? "" : string.Create(Invariant, $"{ScaleOutRate(s) / ScaleOutRate(one):F2}x");
             var goal = (s.StatementLatencyMs, s.Consumers) switch
             {
                 (1_000, 4) => ">= 3x",
@@ -140,8 +140,12 @@ public static class Report
                 (200, 2) => ">= 1.8x",
                 _ => "",
             };
+            var cpu = s.ConsumerCpuPerThousand is { } consumers ? string.Create(Invariant, $"{consumers:F2}, {s.DoubleCpuPerThousand:F2}") : "";
+            var busy = s.MachineBusy is { } b ? string.Create(Invariant, $"{b:P0}") : "";
+            var peak = s.PeakMemoryMb is { } mb ? string.Create(Invariant, $"{mb:N0} MB") : "";
+            var commitRate = s.CommitRate is { } c ? string.Create(Invariant, $"{c:N0} orders/s") : "";
             md.AppendLine(Invariant,
-                $"| {s.Path} | {s.StatementLatencyMs:N0} ms | {s.Consumers} | {s.Orders:N0} | {s.Rate:N0} orders/s | {ratio} | {s.Stored:N0} ({s.DistinctStored:N0}) | {s.RequestsPerThousand:N1} | {goal} |");
+                $"| {s.Path} | {s.StatementLatencyMs:N0} ms | {s.Consumers} | {s.Orders:N0} ({s.Partitions ?? 12}) | {commitRate} | {ratio} | {s.Rate:N0} orders/s | {s.Stored:N0} ({s.DistinctStored:N0}) | {s.RequestsPerThousand:N1} | {cpu} | {busy} | {peak} | {goal} |");
         }
 
         md.AppendLine();
@@ -161,6 +165,9 @@ public static class Report
 
         return md.ToString();
     }
+
+    /// <summary>A scale-out run's throughput: from its first commit to its last where measured (older runs: from the first send).</summary>
+    private static double ScaleOutRate(SnowflakeResult s) => s.CommitRate ?? s.Rate;
 
     /// <summary>The failover table: per group protocol and case, the pause, the goal, and whether every order landed once.</summary>
     public static string FailoverMarkdown(FailoverResults r)
@@ -212,7 +219,7 @@ public static class Report
         foreach (var line in r.Runs.Where(s => s.P99Ms is null).GroupBy(s => (s.Path, s.StatementLatencyMs)).OrderBy(g => g.Key.Path).ThenBy(g => g.Key.StatementLatencyMs))
         {
             var points = line.OrderBy(s => s.Consumers).ToArray();
-            var scatter = plot.Add.Scatter(points.Select(s => (double)s.Consumers).ToArray(), points.Select(s => s.Rate).ToArray());
+            var scatter = plot.Add.Scatter(points.Select(s => (double)s.Consumers).ToArray(), points.Select(ScaleOutRate).ToArray());
             scatter.LegendText = string.Create(Invariant, $"{line.Key.Path}, {line.Key.StatementLatencyMs:N0} ms per statement");
             scatter.LinePattern = line.Key.Path == "Landed" ? ScottPlot.LinePattern.Solid : ScottPlot.LinePattern.Dashed;
         }

@@ -20,6 +20,27 @@ public sealed record SnowflakeResult(
     public long? Stored { get; init; }
 
     public long? DistinctStored { get; init; }
+
+    /// <summary>
+    /// Orders per second from the first committed batch (or modelling cycle) to the last, the first one's orders left
+    /// out: the rate once the pipeline is full, without its start or its fill time.
+    /// </summary>
+    public double? CommitRate { get; init; }
+
+    /// <summary>Topic partitions of the run (the scale-out runs use more, so that a larger backlog fits the embedded broker).</summary>
+    public int? Partitions { get; init; }
+
+    /// <summary>CPU seconds per 1,000 stored orders, over the measured window: of the ingestion processes together.</summary>
+    public double? ConsumerCpuPerThousand { get; init; }
+
+    /// <summary>...and of the benchmark's own process, which runs the SQL API double (its one database) and the broker.</summary>
+    public double? DoubleCpuPerThousand { get; init; }
+
+    /// <summary>The CPU all of them used over the window, as a share of the machine's cores: near 1, the machine is the limit.</summary>
+    public double? MachineBusy { get; init; }
+
+    /// <summary>The largest peak resident memory of one ingestion process.</summary>
+    public double? PeakMemoryMb { get; init; }
 }
 
 /// <summary>
@@ -30,9 +51,10 @@ public sealed record SnowflakeResult(
 /// </summary>
 public static class SnowflakeAtLatency
 {
-    public static async Task<SnowflakeResult> ThroughputAsync(BenchContext context, TimeSpan statementLatency, int consumers, int orders, string path = "Direct")
+    public static async Task<SnowflakeResult> ThroughputAsync(
+        BenchContext context, TimeSpan statementLatency, int consumers, int orders, string path = "Direct", int partitions = BenchContext.Partitions)
     {
-        await using var broker = BenchContext.StartBroker();
+        await using var broker = BenchContext.StartBroker(partitions);
         await using var snowflake = await SnowflakeSqlApiDouble.StartAsync();
         snowflake.StatementLatency = statementLatency;
         var processes = Enumerable.Range(0, consumers).Select(i => StartConsumer(context, broker, snowflake, i, path)).ToList();
@@ -51,7 +73,7 @@ public static class SnowflakeAtLatency
                     owned.Add(await BenchContext.PartitionsOwnedAsync(process));
                 }
 
-                if (owned.All(n => n > 0) && owned.Sum() == BenchContext.Partitions)
+                if (owned.All(n => n > 0) && owned.Sum() == partitions)
                 {
                     break;
                 }
@@ -69,6 +91,8 @@ public static class SnowflakeAtLatency
             var requestsBefore = snowflake.Requests.Count;
             var bytesBefore = snowflake.Requests.Sum(r => (long)r.BodyBytes);
             var clock = System.Diagnostics.Stopwatch.StartNew();
+            var cpuBefore = (Consumers: processes.Sum(p => BenchContext.Resources(p.Id).CpuSeconds), Bench: BenchProcessCpuSeconds());
+            (TimeSpan At, long Ingested)? firstCommit = null;
             var filling = BenchContext.FillAsync(broker, orders);
             deadline = DateTime.UtcNow + TimeSpan.FromMinutes(15);
             while (true)
@@ -79,9 +103,17 @@ public static class SnowflakeAtLatency
                     ingested += await BenchContext.IngestedAsync(process);
                 }
 
+                if (ingested > 0 && firstCommit is null)
+                {
+                    firstCommit = (clock.Elapsed, ingested);
+                }
+
                 if (ingested >= orders)
                 {
                     var elapsed = clock.Elapsed;
+                    var consumerCpu = processes.Sum(p => BenchContext.Resources(p.Id).CpuSeconds) - cpuBefore.Consumers;
+                    var benchCpu = BenchProcessCpuSeconds() - cpuBefore.Bench;
+                    var peak = processes.Max(p => BenchContext.Resources(p.Id).PeakMegabytes);
                     await filling;
                     var requests = snowflake.Requests;
                     var stored = await snowflake.QueryAsync("SELECT COUNT(*), COUNT(DISTINCT ORDER_ID) FROM FACT_ORDERS");
@@ -93,6 +125,12 @@ public static class SnowflakeAtLatency
                         Path = path,
                         Stored = Convert.ToInt64(stored[0][0], CultureInfo.InvariantCulture),
                         DistinctStored = Convert.ToInt64(stored[0][1], CultureInfo.InvariantCulture),
+                        CommitRate = firstCommit is { } first && elapsed > first.At ? (ingested - first.Ingested) / (elapsed - first.At).TotalSeconds : null,
+                        Partitions = partitions,
+                        ConsumerCpuPerThousand = consumerCpu * 1_000 / ingested,
+                        DoubleCpuPerThousand = benchCpu * 1_000 / ingested,
+                        MachineBusy = (consumerCpu + benchCpu) / (elapsed.TotalSeconds * Environment.ProcessorCount),
+                        PeakMemoryMb = peak,
                     };
                 }
 
@@ -171,6 +209,12 @@ public static class SnowflakeAtLatency
         {
             Path = path,
         };
+    }
+
+    private static double BenchProcessCpuSeconds()
+    {
+        using var self = System.Diagnostics.Process.GetCurrentProcess();
+        return self.TotalProcessorTime.TotalSeconds;
     }
 
     private static double Quantile(double[] sorted, double q) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)];
