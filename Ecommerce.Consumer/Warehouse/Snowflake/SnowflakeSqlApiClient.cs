@@ -66,6 +66,37 @@ public sealed partial class SnowflakeSqlApiClient(
     public async Task<SnowflakeResult> ExecuteAsync(
         string statement, IReadOnlyList<SqlApiBinding> bindings, int statementCount, CancellationToken cancellationToken)
     {
+        var first = await SubmitAsync(statement, bindings, statementCount, cancellationToken);
+        var rows = new List<IReadOnlyList<string?>>((int)Math.Min(first.ResultSetMetaData?.NumRows ?? 0, 1_000_000));
+        await ReadPartitionsAsync(first, (_, data) => rows.AddRange(data), cancellationToken);
+        return new SnowflakeResult(first.StatementHandle, first.ResultSetMetaData?.RowType ?? [], rows);
+    }
+
+    /// <summary>
+    /// Runs one query and returns its rows decoded with <paramref name="decode"/>, a result partition at a time: the
+    /// partitions' texts are let go as they are decoded, so a large result (a modelling cycle's landed orders) is never
+    /// held twice, as text and as values.
+    /// </summary>
+    public async Task<IReadOnlyList<T>> QueryAsync<T>(
+        string statement, IReadOnlyList<SqlApiBinding> bindings, Func<IReadOnlyList<SqlApiColumn>, IReadOnlyList<string?>, T> decode,
+        CancellationToken cancellationToken)
+    {
+        var first = await SubmitAsync(statement, bindings, 1, cancellationToken);
+        var rows = new List<T>((int)Math.Min(first.ResultSetMetaData?.NumRows ?? 0, 1_000_000));
+        await ReadPartitionsAsync(first, (columns, data) =>
+        {
+            foreach (var row in data)
+            {
+                rows.Add(decode(columns, row));
+            }
+        }, cancellationToken);
+        return rows;
+    }
+
+    /// <summary>Submits a request and waits for its answer: the first partition of its result.</summary>
+    private async Task<SqlApiResponse> SubmitAsync(
+        string statement, IReadOnlyList<SqlApiBinding> bindings, int statementCount, CancellationToken cancellationToken)
+    {
         var request = new SqlApiRequest
         {
             Statement = statement,
@@ -95,7 +126,7 @@ public sealed partial class SnowflakeSqlApiClient(
             response = await PollAsync(response.Body, cancellationToken);
         }
 
-        return await ReadAllPartitionsAsync(response.Body, cancellationToken);
+        return response.Body;
     }
 
     /// <summary>
@@ -181,23 +212,27 @@ public sealed partial class SnowflakeSqlApiClient(
         request.Headers.UserAgent.Add(UserAgent);
     }
 
-    private async Task<SnowflakeResult> ReadAllPartitionsAsync(SqlApiResponse first, CancellationToken cancellationToken)
+    /// <summary>
+    /// Hands every partition of a result to <paramref name="onPartition"/> in order, the first from the answer itself and
+    /// the others fetched one at a time; checks that the rows add up to what the metadata announced.
+    /// </summary>
+    private async Task ReadPartitionsAsync(
+        SqlApiResponse first, Action<IReadOnlyList<SqlApiColumn>, List<List<string?>>> onPartition, CancellationToken cancellationToken)
     {
         var columns = first.ResultSetMetaData?.RowType ?? [];
-        var rows = new List<IReadOnlyList<string?>>((int)Math.Min(first.ResultSetMetaData?.NumRows ?? 0, 1_000_000));
-        rows.AddRange(first.Data ?? []);
-
         if (first.Code == IncompleteResultCode)
         {
             throw new SnowflakeException($"Snowflake returned an incomplete result for statement {first.StatementHandle}: {first.Message}");
         }
 
+        var rows = (long)(first.Data?.Count ?? 0);
+        onPartition(columns, first.Data ?? []);
         if (first.StatementHandles is not null)
         {
             // A multi-statement request answers with a summary row, and its row count describes something else: the API
             // reference's own example shows numRows 56090 beside one row (developer-guide/sql-api/reference). The
             // statements' results are behind their handles; nothing here needs them.
-            return new SnowflakeResult(first.StatementHandle, columns, rows);
+            return;
         }
 
         var partitions = first.ResultSetMetaData?.PartitionInfo ?? [];
@@ -212,15 +247,14 @@ public sealed partial class SnowflakeSqlApiClient(
                     $"Partition {partition} of statement {first.StatementHandle} came with {data?.Count.ToString(CultureInfo.InvariantCulture) ?? "no"} rows instead of {partitions[partition].RowCount}.");
             }
 
-            rows.AddRange(data);
+            rows += data.Count;
+            onPartition(columns, data);
         }
 
-        if (first.ResultSetMetaData is { } metadata && rows.Count != metadata.NumRows)
+        if (first.ResultSetMetaData is { } metadata && rows != metadata.NumRows)
         {
-            throw new SnowflakeException($"Statement {first.StatementHandle} returned {rows.Count} rows instead of {metadata.NumRows}.");
+            throw new SnowflakeException($"Statement {first.StatementHandle} returned {rows} rows instead of {metadata.NumRows}.");
         }
-
-        return new SnowflakeResult(first.StatementHandle, columns, rows);
     }
 
     /// <summary>

@@ -74,9 +74,14 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
     public async Task<IReadOnlyList<object?[]>> QueryAsync(SqlStatement statement, CancellationToken cancellationToken)
     {
         // A query over a large row set runs once per slice of it; the reads in sql/ingestion look rows up by key, so the
-        // slices' answers together are the answer over the whole set.
-        var answers = await RunPerSliceAsync(statement, cancellationToken);
-        return answers.SelectMany(result => result.Rows.Select(row => Decode(result.Columns, row))).ToArray();
+        // slices' answers together are the answer over the whole set. Rows are decoded a result partition at a time, and
+        // short texts that repeat (names, regions, categories, a landing's id) are kept once per slice's answer.
+        var answers = await RunPerSliceAsync(statement, (sql, bindings, token) =>
+        {
+            var repeated = new Dictionary<string, string>(StringComparer.Ordinal);
+            return client.QueryAsync(sql, bindings, (columns, row) => Decode(columns, row, repeated), token);
+        }, cancellationToken);
+        return answers.Length == 1 ? answers[0] : answers.SelectMany(rows => rows).ToArray();
     }
 
     /// <summary>
@@ -85,16 +90,18 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
     /// (docs.snowflake.com/en/sql-reference/transactions, "Resource locking"), while UPDATE, DELETE and MERGE take turns,
     /// so this is the write every ingestion process makes at once.
     /// </summary>
-    public Task AppendAsync(SqlStatement statement, CancellationToken cancellationToken) => RunPerSliceAsync(statement, cancellationToken);
+    public Task AppendAsync(SqlStatement statement, CancellationToken cancellationToken) =>
+        RunPerSliceAsync(statement, (sql, bindings, token) => client.ExecuteAsync(sql, bindings, 1, token), cancellationToken);
 
     /// <summary>
     /// Runs a statement once per slice of its row set (<see cref="Slice"/>), each slice bound as JSON, several at once;
     /// returns the answers in slice order.
     /// </summary>
-    private async Task<SnowflakeResult[]> RunPerSliceAsync(SqlStatement statement, CancellationToken cancellationToken)
+    private async Task<T[]> RunPerSliceAsync<T>(
+        SqlStatement statement, Func<string, List<SqlApiBinding>, CancellationToken, Task<T>> run, CancellationToken cancellationToken)
     {
         var slices = Slice(statement);
-        var answers = new SnowflakeResult[slices.Length];
+        var answers = new T[slices.Length];
         await Parallel.ForEachAsync(
             Enumerable.Range(0, slices.Length),
             new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = cancellationToken },
@@ -102,7 +109,7 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
             {
                 var bindings = new List<SqlApiBinding>();
                 var sql = Render(statement, bindings, source => BoundRowSet(source, slices[i][SourceIndex(statement, source)], bindings));
-                answers[i] = await client.ExecuteAsync(sql, bindings, 1, token);
+                answers[i] = await run(sql, bindings, token);
             });
 
         return answers;
@@ -486,12 +493,31 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
         return text.ToString();
     }
 
-    private static object?[] Decode(IReadOnlyList<SqlApiColumn> columns, IReadOnlyList<string?> row)
+    /// <summary>
+    /// Texts this short are looked up in <c>repeated</c>: names, regions, categories, customer and product ids, a landing's
+    /// id (32 characters); not what is unique to a row, such as order ids (GUIDs, 36) and content digests (64).
+    /// </summary>
+    private const int MaxSharedTextLength = 32;
+
+    private static object?[] Decode(IReadOnlyList<SqlApiColumn> columns, IReadOnlyList<string?> row, Dictionary<string, string> repeated)
     {
         var values = new object?[columns.Count];
         for (var i = 0; i < values.Length; i++)
         {
-            values[i] = SnowflakeValues.Decode(columns[i], i < row.Count ? row[i] : null);
+            var value = SnowflakeValues.Decode(columns[i], i < row.Count ? row[i] : null);
+            if (value is string { Length: <= MaxSharedTextLength } text)
+            {
+                if (repeated.TryGetValue(text, out var kept))
+                {
+                    value = kept;
+                }
+                else
+                {
+                    repeated[text] = text;
+                }
+            }
+
+            values[i] = value;
         }
 
         return values;
