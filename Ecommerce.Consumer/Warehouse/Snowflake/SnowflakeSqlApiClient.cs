@@ -235,26 +235,55 @@ public sealed partial class SnowflakeSqlApiClient(
             return;
         }
 
+        // The partitions after the first are fetched a few at a time ("Fetch query results concurrently" is one of the
+        // API's stated capabilities, developer-guide/sql-api/intro) and handed on in order as each one arrives.
         var partitions = first.ResultSetMetaData?.PartitionInfo ?? [];
-        for (var partition = 1; partition < partitions.Count; partition++)
+        var fetching = new Queue<Task<List<List<string?>>>>();
+        var requested = 1;
+        try
         {
-            var uri = $"{StatementsPath}/{Uri.EscapeDataString(first.StatementHandle!)}?partition={partition}";
-            var next = await SendWithRetriesAsync(_ => new HttpRequestMessage(HttpMethod.Get, uri), $"partition {partition} of {first.StatementHandle}", cancellationToken);
-            var data = next.Status == HttpStatusCode.OK ? next.Body.Data : null;
-            if (data is null || data.Count != partitions[partition].RowCount)
+            for (var partition = 1; partition < partitions.Count; partition++)
             {
-                throw new SnowflakeException(
-                    $"Partition {partition} of statement {first.StatementHandle} came with {data?.Count.ToString(CultureInfo.InvariantCulture) ?? "no"} rows instead of {partitions[partition].RowCount}.");
-            }
+                for (; requested < partitions.Count && requested < partition + ConcurrentPartitionFetches; requested++)
+                {
+                    fetching.Enqueue(FetchPartitionAsync(first.StatementHandle!, requested, partitions[requested].RowCount, cancellationToken));
+                }
 
-            rows += data.Count;
-            onPartition(columns, data);
+                var data = await fetching.Dequeue();
+                rows += data.Count;
+                onPartition(columns, data);
+            }
+        }
+        finally
+        {
+            // After a failure, the fetches still running end unobserved.
+            foreach (var left in fetching)
+            {
+                _ = left.ContinueWith(t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            }
         }
 
         if (first.ResultSetMetaData is { } metadata && rows != metadata.NumRows)
         {
             throw new SnowflakeException($"Statement {first.StatementHandle} returned {rows} rows instead of {metadata.NumRows}.");
         }
+    }
+
+    /// <summary>How many partitions of one result are fetched at once.</summary>
+    private const int ConcurrentPartitionFetches = 4;
+
+    private async Task<List<List<string?>>> FetchPartitionAsync(string statementHandle, int partition, long expectedRows, CancellationToken cancellationToken)
+    {
+        var uri = $"{StatementsPath}/{Uri.EscapeDataString(statementHandle)}?partition={partition}";
+        var next = await SendWithRetriesAsync(_ => new HttpRequestMessage(HttpMethod.Get, uri), $"partition {partition} of {statementHandle}", cancellationToken);
+        var data = next.Status == HttpStatusCode.OK ? next.Body.Data : null;
+        if (data is null || data.Count != expectedRows)
+        {
+            throw new SnowflakeException(
+                $"Partition {partition} of statement {statementHandle} came with {data?.Count.ToString(CultureInfo.InvariantCulture) ?? "no"} rows instead of {expectedRows}.");
+        }
+
+        return data;
     }
 
     /// <summary>
