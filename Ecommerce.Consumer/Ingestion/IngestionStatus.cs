@@ -191,6 +191,8 @@ public sealed class IngestionStatus
                 batches = Batches,
                 landed = Landed,
                 modelled = Modelled,
+                // Bytes the whole process has allocated since it started: with the counts above, what an order costs the GC.
+                allocatedBytes = GC.GetTotalAllocatedBytes(),
                 lastBatchAt = _lastBatchAt,
                 state,
                 reason,

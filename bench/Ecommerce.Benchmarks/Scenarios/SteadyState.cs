@@ -3,7 +3,14 @@ using System.Diagnostics;
 namespace Ecommerce.Benchmarks.Scenarios;
 
 /// <summary>CPU per order once the consumer has warmed up, at a rate it keeps up with, and its memory meanwhile.</summary>
-public sealed record SteadyStateResult(long Orders, double Rate, double WarmUpSeconds, long MeasuredOrders, double CpuMicrosecondsPerOrder, double PeakMemoryMb);
+public sealed record SteadyStateResult(long Orders, double Rate, double WarmUpSeconds, long MeasuredOrders, double CpuMicrosecondsPerOrder, double PeakMemoryMb)
+{
+    /// <summary>CPU microseconds per order by what the consumer's threads do (SteadyState.ThreadGroup), over the same window.</summary>
+    public IReadOnlyDictionary<string, double> CpuMicrosecondsPerOrderByWork { get; init; } = new Dictionary<string, double>();
+
+    /// <summary>Bytes the consumer allocated per order over the window (the GC's work grows with it).</summary>
+    public double AllocatedBytesPerOrder { get; init; }
+}
 
 /// <summary>
 /// A long run, as a service lives: the simulator sends <c>orders</c> at a steady rate the consumer keeps up with (the
@@ -27,6 +34,8 @@ public static class SteadyState
         await Task.Delay(warmUp);
         var startCount = await BenchContext.IngestedAsync(consumer);
         var startCpu = BenchContext.Resources(consumer.Id).CpuSeconds;
+        var startThreads = CpuByThreadGroup(consumer.Id);
+        var startAllocated = await AllocatedBytesAsync(consumer);
         var startAt = clock.Elapsed;
         var deadline = TimeSpan.FromSeconds(orders / rate) + TimeSpan.FromMinutes(3);
         long ingested;
@@ -41,9 +50,60 @@ public static class SteadyState
         }
 
         var (peak, cpu) = BenchContext.Resources(consumer.Id);
+        var endThreads = CpuByThreadGroup(consumer.Id);
+        var allocated = await AllocatedBytesAsync(consumer) - startAllocated;
         var measured = ingested - startCount;
         var seconds = (clock.Elapsed - startAt).TotalSeconds;
         await consumer.StopAsync(TimeSpan.FromSeconds(60));
-        return new SteadyStateResult(orders, measured / seconds, warmUp.TotalSeconds, measured, (cpu - startCpu) / measured * 1_000_000, peak);
+        return new SteadyStateResult(orders, measured / seconds, warmUp.TotalSeconds, measured, (cpu - startCpu) / measured * 1_000_000, peak)
+        {
+            CpuMicrosecondsPerOrderByWork = endThreads.ToDictionary(
+                g => g.Key, g => (g.Value - startThreads.GetValueOrDefault(g.Key)) / measured * 1_000_000),
+            AllocatedBytesPerOrder = (double)allocated / measured,
+        };
+    }
+
+    private static async Task<long> AllocatedBytesAsync(Testing.ServiceProcess consumer) =>
+        (await consumer.GetJsonAsync("/api/ingestion/status")).GetProperty("allocatedBytes").GetInt64();
+
+    /// <summary>
+    /// What a thread of the consumer does, from its name (Linux keeps 15 characters): the consume loop reads, parses and
+    /// validates; the thread pool plans and writes batches, with the DuckDB calls they make; DuckDB's own worker threads
+    /// have no name of their own and keep the one of the thread that created them, the process's main thread ("dotnet"),
+    /// which itself only waits for the host to stop.
+    /// </summary>
+    private static string ThreadGroup(string name) => name switch
+    {
+        _ when name.StartsWith("ingest-read", StringComparison.Ordinal) => "read, parse and validate (the consume loop)",
+        ".NET TP Worker" => "plan and write (the thread pool, and the DuckDB calls it makes)",
+        "dotnet" => "DuckDB's worker threads (named after the main thread)",
+        _ when name.StartsWith("rdk:", StringComparison.Ordinal) => "Kafka client (librdkafka)",
+        _ when name.StartsWith(".NET BGC", StringComparison.Ordinal) || name.StartsWith(".NET GC", StringComparison.Ordinal) || name.StartsWith(".NET Server GC", StringComparison.Ordinal) => "garbage collection",
+        _ when name.StartsWith(".NET Tiered", StringComparison.Ordinal) => "JIT tiering",
+        _ => $"other ({name})",
+    };
+
+    /// <summary>CPU seconds so far of the live threads of process <paramref name="pid"/>, by <see cref="ThreadGroup"/>, from /proc.</summary>
+    private static Dictionary<string, double> CpuByThreadGroup(int pid)
+    {
+        var groups = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+        {
+            try
+            {
+                var name = File.ReadAllText(Path.Combine(task, "comm")).TrimEnd('\n');
+                var stat = File.ReadAllText(Path.Combine(task, "stat"));
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                var ticks = long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture);
+                var group = ThreadGroup(name);
+                groups[group] = groups.GetValueOrDefault(group) + ticks / 100.0; // USER_HZ is 100 on Linux.
+            }
+            catch (IOException)
+            {
+                // The thread ended meanwhile.
+            }
+        }
+
+        return groups;
     }
 }
