@@ -53,7 +53,7 @@ var scaleOutArg = Array.IndexOf(args, "--scaleout");
 (int, int)[] scaleOutRuns = scaleOutArg >= 0 && onlyArg >= 0
     ? args[scaleOutArg + 1].Split(',').Select(run => run.Split('x')).Select(p => (int.Parse(p[0], CultureInfo.InvariantCulture), int.Parse(p[1], CultureInfo.InvariantCulture))).ToArray()
     : [(200, 1), (200, 2), (200, 4), (1_000, 1), (1_000, 2), (1_000, 4)];
-// --path Direct|Landed: the write path of the --only snowflake runs (Direct by default).
+// --path Direct|Landed: the write path of the --only snowflake runs (Direct by default), and the only one of --only scaleout.
 var pathArg = Array.IndexOf(args, "--path");
 var writePath = pathArg >= 0 ? args[pathArg + 1] : "Direct";
 var scaleArg = Array.IndexOf(args, "--scale");
@@ -133,7 +133,8 @@ try
             AnsiConsole.WriteLine(run.Timeline ?? "");
         }
 
-        foreach (var path in only == "scaleout" ? (string[])["Direct", "Landed"] : [])
+        // --path restricts the scale-out runs to one write path (both by default).
+        foreach (var path in only == "scaleout" ? pathArg >= 0 ? [writePath] : (string[])["Direct", "Landed"] : [])
         {
             // A backlog large enough that several batches or modelling cycles fit between the first commit and the last, in
             // 48 partitions so that it fits the embedded broker's ~5 MiB per partition (--backlog N to change it).
@@ -167,7 +168,12 @@ try
             var run = await SteadyState.RunAsync(context, count, rate, TimeSpan.FromSeconds(30));
             AnsiConsole.MarkupLine(
                 $"[green]steady state[/] {run.Orders:N0} orders sent at {rate:N0}/s: after {run.WarmUpSeconds:N0} s of warm-up, {run.MeasuredOrders:N0} orders " +
-                $"at {run.Rate:N0}/s took {run.CpuMicrosecondsPerOrder:N1} CPU microseconds each; peak memory {run.PeakMemoryMb:N0} MB");
+                $"at {run.Rate:N0}/s took {run.CpuMicrosecondsPerOrder:N1} CPU microseconds each; peak memory {run.PeakMemoryMb:N0} MB; " +
+                $"{run.AllocatedBytesPerOrder:N0} bytes allocated per order");
+            foreach (var (work, micros) in run.CpuMicrosecondsPerOrderByWork.OrderByDescending(w => w.Value).Where(w => w.Value >= 0.05))
+            {
+                AnsiConsole.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {micros,6:F1} µs/order  {work}"));
+            }
         }
 
         foreach (var protocol in only == "failover" ? (string[])["Consumer", "Classic"] : [])
