@@ -214,7 +214,7 @@ public sealed partial class SnowflakeSqlApiClient(
 
     /// <summary>
     /// Hands every partition of a result to <paramref name="onPartition"/> in order, the first from the answer itself and
-    /// the others fetched one at a time; checks that the rows add up to what the metadata announced.
+    /// the others fetched a few at a time; checks that the rows add up to what the metadata announced.
     /// </summary>
     private async Task ReadPartitionsAsync(
         SqlApiResponse first, Action<IReadOnlyList<SqlApiColumn>, List<List<string?>>> onPartition, CancellationToken cancellationToken)
