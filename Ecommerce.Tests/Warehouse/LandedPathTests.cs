@@ -76,6 +76,54 @@ public sealed class LandedPathTests(EmbeddedKafka kafka) : IClassFixture<Embedde
         Assert.Equal([third.Holder], (await bed.QueryAsync("SELECT HOLDER FROM MODEL_LEASE")).Select(r => (string?)r[0]));
     }
 
+    [Theory]
+    [InlineData(WarehouseTestBed.DuckDb)]
+    [InlineData(WarehouseTestBed.Snowflake)]
+    public async Task A_modelling_cycle_takes_at_most_its_cap_round_the_partitions_lowest_offsets_first(string warehouse)
+    {
+        // Ingestion:MaxModelledPerCycle bounds what a cycle holds in memory whatever the backlog; taken round the
+        // partitions, every partition's share is a prefix of its waiting rows, so within a partition the first delivery of
+        // an order id is always modelled first.
+        var topic = $"orders.landed.{Guid.NewGuid():N}";
+        await using var bed = await WarehouseTestBed.CreateAsync(warehouse);
+        using var meters = new TestMeters();
+        var publishers = DifferentialRun.CreatePublishers(kafka.BootstrapServers, new(meters.Factory));
+        try
+        {
+            using var writer = new IngestionWriter(0, bed.Provider, bed.Time, publishers[0], topic, IngestionWritePath.Landed, maxModelledPerCycle: 7);
+            foreach (var (partition, count) in new[] { (0, 5), (1, 5), (2, 2) })
+            {
+                var batch = new PendingBatch();
+                for (var offset = 0; offset < count; offset++)
+                {
+                    var order = Order.Replace("\"o-1\"", $"\"o-{partition}-{offset}\"", StringComparison.Ordinal)
+                        .Replace("\"C1\"", $"\"C{partition}{offset}\"", StringComparison.Ordinal);
+                    IngestionWriter.Read(batch, topic, partition, offset, key: null, Encoding.UTF8.GetBytes(order));
+                }
+
+                Assert.NotNull(await writer.Batches.WriteAsync(batch, retry: false, CancellationToken.None));
+            }
+
+            Assert.Equal(7, await writer.Modeller.ModelOnceAsync(CancellationToken.None));
+            Assert.Equal(["0:0", "0:1", "0:2", "1:0", "1:1", "2:0", "2:1"], await ModelledAsync(bed, topic));
+            Assert.Equal(5, await writer.Modeller.ModelOnceAsync(CancellationToken.None));
+            Assert.Equal(0, await writer.Modeller.ModelOnceAsync(CancellationToken.None));
+            Assert.Equal(12L, Convert.ToInt64((await bed.QueryAsync("SELECT COUNT(*) FROM FACT_ORDERS"))[0][0], CultureInfo.InvariantCulture));
+        }
+        finally
+        {
+            foreach (var publisher in publishers)
+            {
+                publisher.Dispose();
+            }
+        }
+    }
+
+    private static async Task<string[]> ModelledAsync(WarehouseTestBed bed, string topic) =>
+        (await bed.QueryAsync("SELECT SOURCE_PARTITION, SOURCE_OFFSET FROM LANDED_OUTCOMES WHERE SOURCE_TOPIC = ? ORDER BY SOURCE_PARTITION, SOURCE_OFFSET", topic))
+        .Select(r => string.Create(CultureInfo.InvariantCulture, $"{Convert.ToInt32(r[0], CultureInfo.InvariantCulture)}:{Convert.ToInt64(r[1], CultureInfo.InvariantCulture)}"))
+        .ToArray();
+
     private static PendingBatch Batch(string topic)
     {
         var batch = new PendingBatch();
