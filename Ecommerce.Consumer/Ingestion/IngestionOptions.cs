@@ -91,6 +91,12 @@ public sealed class IngestionOptions : ISettings
     /// </summary>
     public int MaxModelledPerCycle { get; set; } = 200_000;
 
+    /// <summary>
+    /// The per-partition bound <see cref="MaxModelledPerCycle"/> replaced (2026-12): read only to refuse it, so that a
+    /// configuration written for it does not go silently unheeded.
+    /// </summary>
+    public int? MaxModelledPerPartition { get; set; }
+
     public void Validate()
     {
         if (Consumers is < 1 or > MaxConsumers)
@@ -138,6 +144,12 @@ public sealed class IngestionOptions : ISettings
         if (ModelPollInterval <= TimeSpan.Zero || ModelPollInterval > TimeSpan.FromMinutes(1))
         {
             throw new InvalidConfigurationException($"{SectionName}:ModelPollInterval is {ModelPollInterval}; expected a positive duration up to 00:01:00.");
+        }
+
+        if (MaxModelledPerPartition is { } perPartition)
+        {
+            throw new InvalidConfigurationException(
+                $"{SectionName}:MaxModelledPerPartition is {perPartition}, but it is no longer read; set {SectionName}:MaxModelledPerCycle, the most landed orders a modelling cycle takes in all.");
         }
 
         if (MaxModelledPerCycle < 1)
