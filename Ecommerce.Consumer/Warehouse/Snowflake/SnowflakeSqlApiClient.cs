@@ -240,13 +240,14 @@ public sealed partial class SnowflakeSqlApiClient(
         var partitions = first.ResultSetMetaData?.PartitionInfo ?? [];
         var fetching = new Queue<Task<List<List<string?>>>>();
         var requested = 1;
+        using var abandon = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         try
         {
             for (var partition = 1; partition < partitions.Count; partition++)
             {
                 for (; requested < partitions.Count && requested < partition + ConcurrentPartitionFetches; requested++)
                 {
-                    fetching.Enqueue(FetchPartitionAsync(first.StatementHandle!, requested, partitions[requested].RowCount, cancellationToken));
+                    fetching.Enqueue(FetchPartitionAsync(first.StatementHandle!, requested, partitions[requested].RowCount, abandon.Token));
                 }
 
                 var data = await fetching.Dequeue();
@@ -256,10 +257,15 @@ public sealed partial class SnowflakeSqlApiClient(
         }
         finally
         {
-            // After a failure, the fetches still running end unobserved.
-            foreach (var left in fetching)
+            // After a failure the fetches still running are called off (they would go on retrying for a result nobody
+            // reads) and end unobserved.
+            if (fetching.Count > 0)
             {
-                _ = left.ContinueWith(t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+                await abandon.CancelAsync();
+                foreach (var left in fetching)
+                {
+                    _ = left.ContinueWith(t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+                }
             }
         }
 
