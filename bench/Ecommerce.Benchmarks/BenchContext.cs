@@ -143,10 +143,16 @@ public sealed class BenchContext(string workDirectory, int orders)
         var status = File.ReadAllLines($"/proc/{pid}/status");
         var hwm = status.First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
         var kilobytes = double.Parse(hwm.Split(':', StringSplitOptions.TrimEntries)[1].Split(' ')[0], CultureInfo.InvariantCulture);
-        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        return (kilobytes / 1024, CpuSeconds($"/proc/{pid}/stat"));
+    }
+
+    /// <summary>User and system CPU time from a /proc stat file, of a process (<c>/proc/PID/stat</c>) or one of its threads.</summary>
+    public static double CpuSeconds(string statFile)
+    {
+        var stat = File.ReadAllText(statFile);
         var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
         var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
-        return (kilobytes / 1024, ticks / 100.0); // USER_HZ is 100 on Linux.
+        return ticks / 100.0; // USER_HZ is 100 on Linux.
     }
 
     /// <summary>Drains <paramref name="count"/> records from topic <c>orders</c> doing nothing with them.</summary>

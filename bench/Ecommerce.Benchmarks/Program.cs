@@ -48,8 +48,12 @@ var latencySeconds = TimeSpan.FromSeconds(quick ? 5 : 15);
 // The scale-out runs' topic partitions: 48 x ~5 MiB holds their backlog.
 const int ScaleOutPartitions = 48;
 
-// --scaleout 200x1,1000x4: which runs of --only scaleout (ms per statement x consumer processes), on both write paths.
+// --scaleout 200x1,1000x4: which runs of --only scaleout (ms per statement x consumer processes), on both write paths
+// unless --path names one. --backlog N: the orders each run ingests, enough that several batches or modelling cycles fit
+// between the first commit and the last (in ScaleOutPartitions partitions, within the embedded broker's ~5 MiB each).
 var scaleOutArg = Array.IndexOf(args, "--scaleout");
+var backlogArg = Array.IndexOf(args, "--backlog");
+var scaleOutBacklog = backlogArg >= 0 ? int.Parse(args[backlogArg + 1], CultureInfo.InvariantCulture) : quick ? 20_000 : 360_000;
 (int, int)[] scaleOutRuns = scaleOutArg >= 0 && onlyArg >= 0
     ? args[scaleOutArg + 1].Split(',').Select(run => run.Split('x')).Select(p => (int.Parse(p[0], CultureInfo.InvariantCulture), int.Parse(p[1], CultureInfo.InvariantCulture))).ToArray()
     : [(200, 1), (200, 2), (200, 4), (1_000, 1), (1_000, 2), (1_000, 4)];
@@ -136,10 +140,7 @@ try
         // --path restricts the scale-out runs to one write path (both by default).
         foreach (var path in only == "scaleout" ? pathArg >= 0 ? [writePath] : (string[])["Direct", "Landed"] : [])
         {
-            // A backlog large enough that several batches or modelling cycles fit between the first commit and the last, in
-            // 48 partitions so that it fits the embedded broker's ~5 MiB per partition (--backlog N to change it).
-            var backlogArg = Array.IndexOf(args, "--backlog");
-            var count = backlogArg >= 0 ? int.Parse(args[backlogArg + 1], CultureInfo.InvariantCulture) : quick ? 20_000 : 360_000;
+            var count = scaleOutBacklog;
             foreach (var (latencyMs, consumers) in scaleOutRuns)
             {
                 status.Status($"Scale-out: {path}, {latencyMs} ms per statement, {consumers} process(es): {count:N0} orders");

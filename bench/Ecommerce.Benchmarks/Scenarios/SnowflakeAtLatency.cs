@@ -111,9 +111,10 @@ public static class SnowflakeAtLatency
                 if (ingested >= orders)
                 {
                     var elapsed = clock.Elapsed;
-                    var consumerCpu = processes.Sum(p => BenchContext.Resources(p.Id).CpuSeconds) - cpuBefore.Consumers;
+                    var resources = processes.Select(p => BenchContext.Resources(p.Id)).ToArray();
+                    var consumerCpu = resources.Sum(r => r.CpuSeconds) - cpuBefore.Consumers;
                     var benchCpu = BenchProcessCpuSeconds() - cpuBefore.Bench;
-                    var peak = processes.Max(p => BenchContext.Resources(p.Id).PeakMegabytes);
+                    var peak = resources.Max(r => r.PeakMegabytes);
                     await filling;
                     var requests = snowflake.Requests;
                     var stored = await snowflake.QueryAsync("SELECT COUNT(*), COUNT(DISTINCT ORDER_ID) FROM FACT_ORDERS");

@@ -91,12 +91,8 @@ public static class SteadyState
         {
             try
             {
-                var name = File.ReadAllText(Path.Combine(task, "comm")).TrimEnd('\n');
-                var stat = File.ReadAllText(Path.Combine(task, "stat"));
-                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                var ticks = long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture);
-                var group = ThreadGroup(name);
-                groups[group] = groups.GetValueOrDefault(group) + ticks / 100.0; // USER_HZ is 100 on Linux.
+                var group = ThreadGroup(File.ReadAllText(Path.Combine(task, "comm")).TrimEnd('\n'));
+                groups[group] = groups.GetValueOrDefault(group) + BenchContext.CpuSeconds(Path.Combine(task, "stat"));
             }
             catch (IOException)
             {
