@@ -119,6 +119,90 @@ public sealed class LandedPathTests(EmbeddedKafka kafka) : IClassFixture<Embedde
         }
     }
 
+    [Theory]
+    [InlineData(WarehouseTestBed.DuckDb)]
+    [InlineData(WarehouseTestBed.Snowflake)]
+    public async Task Rows_of_a_landing_that_is_not_whole_wait_so_an_earlier_offset_landed_later_is_still_modelled_first(string warehouse)
+    {
+        // A landing's orders go in several statements that commit apart, its progress after them all. Here the later of
+        // two deliveries of o-1 (offset 1, another price: a conflict) has landed and the landing then failed before the
+        // earlier one and the progress: a cycle must not take it, or offset 1 would win over offset 0.
+        var topic = $"orders.landed.{Guid.NewGuid():N}";
+        await using var bed = await WarehouseTestBed.CreateAsync(warehouse);
+        using var meters = new TestMeters();
+        var publishers = DifferentialRun.CreatePublishers(kafka.BootstrapServers, new(meters.Factory));
+        try
+        {
+            using var writer = new IngestionWriter(0, bed.Provider, bed.Time, publishers[0], topic, IngestionWritePath.Landed);
+            var later = Order.Replace("2.5", "9.5", StringComparison.Ordinal);
+            var partial = new PendingBatch();
+            IngestionWriter.Read(partial, topic, partition: 0, offset: 1, key: null, Encoding.UTF8.GetBytes(later));
+            writer.Warehouse.NextTransactionFault = InterceptingWarehouse.Fault.AfterCommit; // The orders landed; no progress.
+            Assert.Null(await writer.Batches.WriteAsync(partial, retry: false, CancellationToken.None));
+
+            Assert.Equal(0, await writer.Modeller.ModelOnceAsync(CancellationToken.None));
+
+            // The partition is read again from its resume point and lands whole: offset 0, then offset 1.
+            var whole = new PendingBatch();
+            IngestionWriter.Read(whole, topic, partition: 0, offset: 0, key: null, Encoding.UTF8.GetBytes(Order));
+            IngestionWriter.Read(whole, topic, partition: 0, offset: 1, key: null, Encoding.UTF8.GetBytes(later));
+            Assert.NotNull(await writer.Batches.WriteAsync(whole, retry: false, CancellationToken.None));
+
+            // All three rows now: the partial landing's copy of offset 1 is behind the partition's progress, so it is taken
+            // as well, and no landed row waits for ever.
+            Assert.Equal(3, await writer.Modeller.ModelOnceAsync(CancellationToken.None));
+            Assert.Equal(2.5m, Convert.ToDecimal((await bed.QueryAsync("SELECT PRICE FROM FACT_ORDERS WHERE ORDER_ID = 'o-1'"))[0][0], CultureInfo.InvariantCulture));
+            Assert.Equal(["CONFLICT 2", "NEW 1"], await OutcomesAsync(bed, topic));
+        }
+        finally
+        {
+            foreach (var publisher in publishers)
+            {
+                publisher.Dispose();
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(WarehouseTestBed.DuckDb)]
+    [InlineData(WarehouseTestBed.Snowflake)]
+    public async Task Orders_landed_before_a_partition_is_found_to_have_another_history_are_still_modelled(string warehouse)
+    {
+        // After the embedded broker restarts, every partition's offsets start again, and its stored resume points are
+        // forgotten. Orders landed whole before that, and not yet modelled, are still orders the store took.
+        var topic = $"orders.landed.{Guid.NewGuid():N}";
+        await using var bed = await WarehouseTestBed.CreateAsync(warehouse);
+        using var meters = new TestMeters();
+        var publishers = DifferentialRun.CreatePublishers(kafka.BootstrapServers, new(meters.Factory));
+        try
+        {
+            using var writer = new IngestionWriter(0, bed.Provider, bed.Time, publishers[0], topic, IngestionWritePath.Landed);
+            Assert.NotNull(await writer.Batches.WriteAsync(Batch(topic), retry: false, CancellationToken.None));
+            Assert.Equal([(0, 1L)], await ResumePointsAsync(bed, topic));
+
+            await bed.Writer.ResetOffsetAsync(topic, 0, CancellationToken.None);
+
+            Assert.Empty(await ResumePointsAsync(bed, topic));
+            Assert.Equal(1, await writer.Modeller.ModelOnceAsync(CancellationToken.None));
+            Assert.Equal(["NEW 1"], await OutcomesAsync(bed, topic));
+        }
+        finally
+        {
+            foreach (var publisher in publishers)
+            {
+                publisher.Dispose();
+            }
+        }
+    }
+
+    private static async Task<string[]> OutcomesAsync(WarehouseTestBed bed, string topic) =>
+        (await bed.QueryAsync("SELECT OUTCOME, COUNT(*) FROM LANDED_OUTCOMES WHERE SOURCE_TOPIC = ? GROUP BY OUTCOME ORDER BY OUTCOME", topic))
+        .Select(r => string.Create(CultureInfo.InvariantCulture, $"{r[0]} {Convert.ToInt64(r[1], CultureInfo.InvariantCulture)}"))
+        .ToArray();
+
+    private static async Task<(int Partition, long NextOffset)[]> ResumePointsAsync(WarehouseTestBed bed, string topic) =>
+        (await bed.Writer.ReadOffsetsAsync(topic, CancellationToken.None)).Select(p => (p.Partition, p.NextOffset)).ToArray();
+
     private static async Task<string[]> ModelledAsync(WarehouseTestBed bed, string topic) =>
         (await bed.QueryAsync("SELECT SOURCE_PARTITION, SOURCE_OFFSET FROM LANDED_OUTCOMES WHERE SOURCE_TOPIC = ? ORDER BY SOURCE_PARTITION, SOURCE_OFFSET", topic))
         .Select(r => string.Create(CultureInfo.InvariantCulture, $"{Convert.ToInt32(r[0], CultureInfo.InvariantCulture)}:{Convert.ToInt64(r[1], CultureInfo.InvariantCulture)}"))

@@ -3,6 +3,24 @@
 -- first (PLACE 1 of every partition, then PLACE 2, ...). So a cycle takes a prefix of every partition's waiting rows,
 -- and the first delivery of an order id within a partition is always modelled before a later one. Not the records as
 -- sent: only a conflict needs them (read_landed_records.sql). Parameter: the most rows.
+--
+-- Only whole landings are taken: a row waits until its landing has recorded its progress (LANDED_PROGRESS, appended
+-- after all of the landing's orders), because a landing's orders go in several statements that commit apart, and a
+-- later offset seen before an earlier one would be modelled first. A landing that never becomes whole (it failed part
+-- way; its orders landed again in another) is taken as far as its partition's progress has gone past it: every such
+-- offset has landed whole elsewhere (or was read once and then lost to retention), so its rows become duplicates (or
+-- the only copy) in offset order, and no landed row waits for ever.
+WITH whole AS (
+    SELECT DISTINCT LANDING_ID, TOPIC, PARTITION_ID FROM LANDED_PROGRESS
+), reached AS (
+    SELECT TOPIC, PARTITION_ID, MAX(NEXT_OFFSET) AS NEXT_OFFSET
+    FROM (
+        SELECT TOPIC, PARTITION_ID, NEXT_OFFSET FROM LANDED_PROGRESS
+        UNION ALL
+        SELECT TOPIC, PARTITION_ID, NEXT_OFFSET FROM INGESTION_OFFSETS
+    ) AS p
+    GROUP BY TOPIC, PARTITION_ID
+)
 SELECT
     w.LANDING_ID, w.SOURCE_TOPIC, w.SOURCE_PARTITION, w.SOURCE_OFFSET, w.ORDER_ID, w.ORDER_TIMESTAMP, w.CUSTOMER_ID,
     w.CUSTOMER_NAME, w.CUSTOMER_REGION, w.PRODUCT_ID, w.PRODUCT_NAME, w.CATEGORY, w.PRICE, w.QUANTITY, w.CONTENT_DIGEST
@@ -15,6 +33,11 @@ FROM (
     LEFT JOIN LANDED_OUTCOMES AS o
         ON o.LANDING_ID = l.LANDING_ID AND o.SOURCE_TOPIC = l.SOURCE_TOPIC AND o.SOURCE_PARTITION = l.SOURCE_PARTITION
        AND o.SOURCE_OFFSET = l.SOURCE_OFFSET
+    LEFT JOIN whole AS h
+        ON h.LANDING_ID = l.LANDING_ID AND h.TOPIC = l.SOURCE_TOPIC AND h.PARTITION_ID = l.SOURCE_PARTITION
+    LEFT JOIN reached AS r
+        ON r.TOPIC = l.SOURCE_TOPIC AND r.PARTITION_ID = l.SOURCE_PARTITION
     WHERE o.LANDING_ID IS NULL
+      AND (h.LANDING_ID IS NOT NULL OR l.SOURCE_OFFSET < r.NEXT_OFFSET)
 ) AS w
 QUALIFY ROW_NUMBER() OVER (ORDER BY w.PLACE, w.SOURCE_TOPIC, w.SOURCE_PARTITION) <= ?;
