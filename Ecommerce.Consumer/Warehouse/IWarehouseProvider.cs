@@ -35,4 +35,12 @@ public interface IWarehouseProvider : IAsyncDisposable
 
     /// <summary>Applies the statements in order as one transaction: all of them, or none.</summary>
     Task ExecuteTransactionAsync(IReadOnlyList<SqlStatement> statements, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Does what <see cref="ExecuteTransactionAsync"/> would do before the transaction itself (Snowflake stages the row
+    /// sets), and returns the transaction to run later. Where there is nothing to prepare, the transaction is run whole
+    /// when it is executed.
+    /// </summary>
+    Task<PreparedTransaction> PrepareTransactionAsync(IReadOnlyList<SqlStatement> statements, CancellationToken cancellationToken) =>
+        Task.FromResult(new PreparedTransaction(token => ExecuteTransactionAsync(statements, token)));
 }

@@ -79,7 +79,12 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
     }
 
     /// <summary>Tells new orders from redeliveries (same id and content) and conflicts (same id, other content).</summary>
-    public async Task<BatchClassification> ClassifyAsync(IReadOnlyList<IncomingOrder> orders, CancellationToken cancellationToken)
+    public Task<BatchClassification> ClassifyAsync(IReadOnlyList<IncomingOrder> orders, CancellationToken cancellationToken) =>
+        ClassifyAsync(orders, [], cancellationToken);
+
+    /// <summary>As <see cref="ClassifyAsync(IReadOnlyList{IncomingOrder}, CancellationToken)"/>, with <paramref name="alsoStored"/> counted as stored.</summary>
+    private async Task<BatchClassification> ClassifyAsync(
+        IReadOnlyList<IncomingOrder> orders, IReadOnlyList<IncomingOrder> alsoStored, CancellationToken cancellationToken)
     {
         var known = new Dictionary<string, string>(StringComparer.Ordinal);
         if (orders.Count > 0)
@@ -95,6 +100,11 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
             {
                 known[(string)row[0]!] = (string)row[1]!;
             }
+        }
+
+        foreach (var stored in alsoStored)
+        {
+            known.TryAdd(stored.Order.OrderId, stored.ContentDigest);
         }
 
         List<IncomingOrder> fresh = [], duplicates = [], conflicts = [];
@@ -115,7 +125,7 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
     }
 
     /// <summary>
-    /// Reads what the batch needs from the warehouse: which orders are stored already (as <see cref="ClassifyAsync"/>)
+    /// Reads what the batch needs from the warehouse: which orders are stored already (as <see cref="ClassifyAsync(IReadOnlyList{IncomingOrder}, CancellationToken)"/>)
     /// and the histories of its customers, the two reads at once, then the stored orders of the versions its new
     /// orders fall into; and rebuilds those customers' histories.
     /// </summary>
@@ -130,14 +140,40 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
         var reading = ReadCustomerVersionsAsync(orders.Select(o => o.Order.CustomerId).Distinct(StringComparer.Ordinal), cancellationToken);
         await Task.WhenAll(classifying, reading);
         var classification = await classifying;
-        return new BatchPlan(classification, await RebuildHistoriesAsync(classification.New, await reading, cancellationToken));
+        return new BatchPlan(classification, await RebuildHistoriesAsync(classification.New, await reading, null, cancellationToken));
+    }
+
+    /// <summary>
+    /// Plans <paramref name="orders"/> as <see cref="PlanAsync"/> would once <paramref name="before"/> has committed, while
+    /// its transaction may still be running: its new orders count as stored, and its customers' histories are the ones
+    /// it writes (the orders of such a version that a late order falls into are read by time and joined with its new
+    /// ones). If <paramref name="before"/> does not commit as planned, this plan is stale, and its transaction refused.
+    /// </summary>
+    public async Task<BatchPlan> PlanAfterAsync(IReadOnlyList<IncomingOrder> orders, BatchPlan before, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(before);
+        if (orders.Count == 0)
+        {
+            return new BatchPlan(new BatchClassification([], [], []), []);
+        }
+
+        var classifying = ClassifyAsync(orders, before.Classification.New, cancellationToken);
+        var reading = ReadCustomerVersionsAsync(orders.Select(o => o.Order.CustomerId).Distinct(StringComparer.Ordinal), cancellationToken);
+        await Task.WhenAll(classifying, reading);
+        var written = before.Histories;
+        var versions = (await reading).Where(v => !written.ContainsKey(v.CustomerId))
+            .Concat(orders.Select(o => o.Order.CustomerId).Distinct(StringComparer.Ordinal)
+                .SelectMany(id => written.TryGetValue(id, out var history) ? history.Change.Versions : []))
+            .ToArray();
+        var classification = await classifying;
+        return new BatchPlan(classification, await RebuildHistoriesAsync(classification.New, versions, before, cancellationToken));
     }
 
     /// <summary>Writes orders already known to be new, as <see cref="WriteAsync(BatchPlan, IReadOnlyList{PartitionProgress}, CancellationToken)"/> does.</summary>
     public async Task<BatchWriteResult> WriteAsync(
         IReadOnlyList<IncomingOrder> newOrders, IReadOnlyList<PartitionProgress> progress, CancellationToken cancellationToken)
     {
-        var histories = newOrders.Count == 0 ? [] : await RebuildHistoriesAsync(newOrders, null, cancellationToken);
+        var histories = newOrders.Count == 0 ? [] : await RebuildHistoriesAsync(newOrders, null, null, cancellationToken);
         return await WriteAsync(new BatchPlan(new BatchClassification(newOrders, [], []), histories), progress, cancellationToken);
     }
 
@@ -150,12 +186,14 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
     public Task<BatchWriteResult> WriteAsync(BatchPlan plan, IReadOnlyList<PartitionProgress> progress, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(plan);
-        return WriteTracedAsync(plan, progress, [], cancellationToken);
+        var transaction = BuildTransaction(plan, progress, []);
+        return WriteTracedAsync(transaction, () => RunAsync(transaction, null, cancellationToken));
     }
 
-    private async Task<BatchWriteResult> WriteTracedAsync(
-        BatchPlan plan, IReadOnlyList<PartitionProgress> progress, IReadOnlyList<LandedClaim> claims, CancellationToken cancellationToken)
+    private async Task<BatchWriteResult> WriteTracedAsync(BatchTransaction transaction, Func<Task<BatchWriteResult>> run)
     {
+        var plan = transaction.Plan;
+        var claims = transaction.Claims;
         // Named for its main statement: facts are only ever appended.
         using var span = WarehouseTracing.Source.StartActivity("INSERT FACT_ORDERS", ActivityKind.Client);
         span?.SetTag("db.system.name", SystemName);
@@ -172,7 +210,7 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
 
         try
         {
-            var result = await WriteInOneTransactionAsync(plan, progress, claims, cancellationToken);
+            var result = await run();
             span?.SetTag("ecommerce.rows.orders", result.OrdersInserted);
             span?.SetTag("ecommerce.rows.customer_versions", result.CustomerVersionsWritten);
             span?.SetTag("ecommerce.rows.products", result.ProductsWritten);
@@ -193,12 +231,28 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
     /// records what it made of them last (record_landed_outcomes.sql). Throws <see cref="StaleReadException"/> (and
     /// writes nothing) when another transaction took one of them, or changed what the plan read, meanwhile.
     /// </summary>
-    public Task<BatchWriteResult> ModelAsync(BatchPlan plan, IReadOnlyList<LandedClaim> claims, CancellationToken cancellationToken)
+    public async Task<BatchWriteResult> ModelAsync(BatchPlan plan, IReadOnlyList<LandedClaim> claims, CancellationToken cancellationToken) =>
+        await (await PrepareModelAsync(plan, claims, cancellationToken)).ExecuteAsync(cancellationToken);
+
+    /// <summary>
+    /// Everything of <see cref="ModelAsync"/> but the transaction itself (on Snowflake, its row sets are staged), so that
+    /// a modeller can prepare its next cycle while this one's transaction runs.
+    /// </summary>
+    public async Task<PreparedWrite> PrepareModelAsync(BatchPlan plan, IReadOnlyList<LandedClaim> claims, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(claims);
-        return WriteTracedAsync(plan, [], claims, cancellationToken);
+        var transaction = BuildTransaction(plan, [], claims);
+        var prepared = transaction.Statements.Count == 0 ? null : await warehouse.PrepareTransactionAsync(transaction.Statements, cancellationToken);
+        return new PreparedWrite(
+            token => WriteTracedAsync(transaction, () => RunAsync(transaction, prepared, token)),
+            () => prepared?.Discard());
     }
+
+    /// <summary>The statements of one batch or modelling transaction, with what they need to report and diagnose it.</summary>
+    private sealed record BatchTransaction(
+        BatchPlan Plan, IReadOnlyList<PartitionProgress> Progress, IReadOnlyList<LandedClaim> Claims, RowSet Claimed,
+        List<SqlStatement> Statements, BatchWriteResult Result, DateOnly[] NewDates);
 
     private static readonly Column[] ClaimColumns =
     [
@@ -207,8 +261,7 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
         new("CUSTOMER_SK", ColumnType.BigInt),
     ];
 
-    private async Task<BatchWriteResult> WriteInOneTransactionAsync(
-        BatchPlan plan, IReadOnlyList<PartitionProgress> progress, IReadOnlyList<LandedClaim> claims, CancellationToken cancellationToken)
+    private BatchTransaction BuildTransaction(BatchPlan plan, IReadOnlyList<PartitionProgress> progress, IReadOnlyList<LandedClaim> claims)
     {
         var now = time.GetUtcNow().UtcDateTime;
         var newOrders = plan.Classification.New;
@@ -334,11 +387,19 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
             statements.Add(SqlStatement.WithSources(SqlScripts.Get("ingestion/record_landed_outcomes.sql"), claimed, batch));
         }
 
+        return new BatchTransaction(plan, progress, claims, claimed, statements, result, newDates);
+    }
+
+    /// <summary>Runs the transaction (prepared already, or not); after a failure, finds out whether it was refused as stale.</summary>
+    private async Task<BatchWriteResult> RunAsync(BatchTransaction transaction, PreparedTransaction? prepared, CancellationToken cancellationToken)
+    {
+        var (plan, progress, _, claimed, statements, result, newDates) = transaction;
+        var newOrders = plan.Classification.New;
         if (statements.Count > 0)
         {
             try
             {
-                await warehouse.ExecuteTransactionAsync(statements, cancellationToken);
+                await (prepared?.ExecuteAsync(cancellationToken) ?? warehouse.ExecuteTransactionAsync(statements, cancellationToken));
                 foreach (var date in newDates)
                 {
                     _storedDates[date] = true;
@@ -352,7 +413,7 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
                 Exception? stale = null;
                 try
                 {
-                    stale = await FindStalenessAsync(newOrders, progress, claimed, histories, ex, cancellationToken);
+                    stale = await FindStalenessAsync(newOrders, progress, claimed, plan.Histories, ex, cancellationToken);
                 }
                 catch (Exception diagnosis) when (diagnosis is not OperationCanceledException)
                 {
@@ -420,10 +481,14 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
 
     /// <summary>
     /// Rebuilds the history of every customer of <paramref name="orders"/> from its stored versions (given, or read
-    /// here) and the stored orders of the versions the new orders fall into (one query for the whole batch).
+    /// here) and the stored orders of the versions the new orders fall into (one query for the whole batch). For the
+    /// customers of <paramref name="before"/>, a transaction that may not have committed yet, the versions are the ones it
+    /// writes, and their orders are read by time (what it stores may still be missing, or keyed to an old version) and
+    /// joined with its new orders.
     /// </summary>
     private async Task<Dictionary<string, (IReadOnlyList<CustomerVersion> Stored, CustomerHistoryChange Change)>> RebuildHistoriesAsync(
-        IReadOnlyList<IncomingOrder> orders, IReadOnlyList<CustomerVersion>? storedVersions, CancellationToken cancellationToken)
+        IReadOnlyList<IncomingOrder> orders, IReadOnlyList<CustomerVersion>? storedVersions, BatchPlan? before,
+        CancellationToken cancellationToken)
     {
         var byCustomer = new Dictionary<string, List<CustomerObservation>>(StringComparer.Ordinal);
         foreach (var incoming in orders)
@@ -449,27 +514,63 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
         }
 
         var opened = new List<object?[]>();
+        var spans = new List<CustomerVersion>();
         foreach (var (customerId, versions) in stored)
         {
             versions.Sort((a, b) => a.ValidFrom.CompareTo(b.ValidFrom));
             var times = byCustomer[customerId].ConvertAll(o => o.Timestamp);
-            opened.AddRange(CustomerHistory.VersionsToOpen(versions, times).Select(v => new object?[] { v.Sk }));
+            foreach (var version in CustomerHistory.VersionsToOpen(versions, times))
+            {
+                if (before is not null && before.Histories.ContainsKey(customerId))
+                {
+                    spans.Add(version);
+                }
+                else
+                {
+                    opened.Add([version.Sk]);
+                }
+            }
         }
 
+        var readingByKey = opened.Count == 0 ? null : warehouse.QueryAsync(SqlStatement.WithSources(
+            SqlScripts.Get("ingestion/read_version_orders.sql"), new RowSet("opened", [new("CUSTOMER_SK", ColumnType.BigInt)], opened)), cancellationToken);
+        var readingByTime = spans.Count == 0 ? null : warehouse.QueryAsync(SqlStatement.WithSources(
+            SqlScripts.Get("ingestion/read_customer_orders_between.sql"), new RowSet("spans", SpanColumns,
+                spans.Select(v => new object?[] { v.CustomerId, v.ValidFrom, v.LastSeenAt }).ToArray())), cancellationToken);
         var openedOrders = new Dictionary<long, List<StoredCustomerOrder>>();
-        if (opened.Count > 0)
+        void Add(StoredCustomerOrder order)
         {
-            var orderRows = await warehouse.QueryAsync(SqlStatement.WithSources(
-                SqlScripts.Get("ingestion/read_version_orders.sql"), new RowSet("opened", [new("CUSTOMER_SK", ColumnType.BigInt)], opened)), cancellationToken);
-            foreach (var row in orderRows)
+            if (!openedOrders.TryGetValue(order.Sk, out var list))
             {
-                var sk = Convert.ToInt64(row[0], CultureInfo.InvariantCulture);
-                if (!openedOrders.TryGetValue(sk, out var list))
-                {
-                    openedOrders[sk] = list = [];
-                }
+                openedOrders[order.Sk] = list = [];
+            }
 
-                list.Add(new StoredCustomerOrder((string)row[1]!, (DateTime)row[2]!, sk));
+            list.Add(order);
+        }
+
+        if (readingByKey is not null)
+        {
+            foreach (var row in await readingByKey)
+            {
+                Add(new StoredCustomerOrder((string)row[1]!, (DateTime)row[2]!, Convert.ToInt64(row[0], CultureInfo.InvariantCulture)));
+            }
+        }
+
+        if (readingByTime is not null)
+        {
+            // What the warehouse holds (before or after the running transaction committed), and what that transaction
+            // stores: each order once, in the version whose span holds it.
+            var placed = new HashSet<string>(StringComparer.Ordinal);
+            var spansOf = spans.GroupBy(v => v.CustomerId, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToArray(), StringComparer.Ordinal);
+            var rows = (await readingByTime).Select(row => ((string)row[0]!, (string)row[1]!, (DateTime)row[2]!))
+                .Concat(before!.Classification.New.Select(o => (o.Order.CustomerId, o.Order.OrderId, o.Order.OrderTimestamp)));
+            foreach (var (customerId, orderId, timestamp) in rows)
+            {
+                var span = spansOf.TryGetValue(customerId, out var ofCustomer) ? Array.Find(ofCustomer, v => v.ValidFrom <= timestamp && timestamp <= v.LastSeenAt) : null;
+                if (span is not null && placed.Add(orderId))
+                {
+                    Add(new StoredCustomerOrder(orderId, timestamp, span.Sk));
+                }
             }
         }
 
@@ -491,6 +592,11 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
 
         return histories;
     }
+
+    private static readonly Column[] SpanColumns =
+    [
+        new("CUSTOMER_ID", ColumnType.Text), new("SPAN_FROM", ColumnType.Timestamp), new("SPAN_TO", ColumnType.Timestamp),
+    ];
 
     /// <summary>Every stored version of the given customers (one query).</summary>
     private async Task<IReadOnlyList<CustomerVersion>> ReadCustomerVersionsAsync(IEnumerable<string> customerIds, CancellationToken cancellationToken)

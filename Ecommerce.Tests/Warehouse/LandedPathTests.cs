@@ -195,6 +195,79 @@ public sealed class LandedPathTests(EmbeddedKafka kafka) : IClassFixture<Embedde
         }
     }
 
+    [Theory]
+    [InlineData(WarehouseTestBed.DuckDb)]
+    [InlineData(WarehouseTestBed.Snowflake)]
+    public async Task A_cycle_prepared_while_the_one_before_it_runs_is_planned_on_top_of_it_and_commits_after_it(string warehouse)
+    {
+        // The modelling service prepares the next cycle while a cycle's transaction runs. Planned from what the warehouse
+        // held before that transaction, the next cycle would be refused whenever the two share a customer or an order id
+        // (its checks would find the history changed, the order stored); planned on top of it, it commits, late orders
+        // among the running cycle's versions included.
+        var topic = $"orders.landed.{Guid.NewGuid():N}";
+        await using var bed = await WarehouseTestBed.CreateAsync(warehouse);
+        using var meters = new TestMeters();
+        var publishers = DifferentialRun.CreatePublishers(kafka.BootstrapServers, new(meters.Factory));
+        try
+        {
+            using var writer = new IngestionWriter(0, bed.Provider, bed.Time, publishers[0], topic, IngestionWritePath.Landed, maxModelledPerCycle: 3);
+            var batch = new PendingBatch();
+            string[] orders =
+            [
+                OrderAt("o-1", "C1", "North", "10:00"), OrderAt("o-2", "C1", "North", "10:05"), OrderAt("o-3", "C2", "North", "10:06"),
+                OrderAt("o-4", "C1", "South", "10:10"), OrderAt("o-1", "C1", "North", "10:00"), OrderAt("o-7", "C1", "North", "10:04"),
+                OrderAt("o-6", "C1", "North", "10:03"),
+            ];
+            for (var offset = 0; offset < orders.Length; offset++)
+            {
+                IngestionWriter.Read(batch, topic, partition: 0, offset, key: null, Encoding.UTF8.GetBytes(orders[offset]));
+            }
+
+            Assert.NotNull(await writer.Batches.WriteAsync(batch, retry: false, CancellationToken.None));
+
+            var first = await writer.Modeller.PrepareAsync(null, CancellationToken.None);
+            Assert.NotNull(first);
+            var second = await writer.Modeller.PrepareAsync(first, CancellationToken.None);
+            // Offsets 3 to 5: o-4 changes C1's region, o-1 again is a redelivery of the first cycle's, o-7 is late among
+            // the orders of C1's version that the first cycle writes.
+            Assert.NotNull(second);
+            Assert.Equal(3, await writer.Modeller.WriteAsync(first, CancellationToken.None));
+
+            // o-6 is late too: it falls among the orders of C1's first version, one of which (o-7) the second cycle has
+            // not stored yet; the third cycle places it among the orders stored and about to be.
+            var third = await writer.Modeller.PrepareAsync(second, CancellationToken.None);
+            Assert.NotNull(third);
+            Assert.Equal(3, await writer.Modeller.WriteAsync(second, CancellationToken.None));
+            Assert.Equal(1, await writer.Modeller.WriteAsync(third, CancellationToken.None));
+            Assert.Equal(0, await writer.Modeller.ModelOnceAsync(CancellationToken.None));
+
+            Assert.Equal(["DUPLICATE 1", "NEW 6"], await OutcomesAsync(bed, topic));
+            var versions = (await bed.VersionsAsync("C1")).Select(v => $"{v.Region} {v.From:HH:mm} {v.To:HH:mm}").ToArray();
+            Assert.Equal(["North 10:00 10:10", "South 10:10 "], versions);
+            var counts = (await bed.QueryAsync("SELECT CUSTOMER_REGION, ORDER_COUNT, LAST_SEEN_AT FROM DIM_CUSTOMER WHERE CUSTOMER_ID = 'C1' ORDER BY VALID_FROM"))
+                .Select(r => string.Create(CultureInfo.InvariantCulture, $"{r[0]} {Convert.ToInt64(r[1], CultureInfo.InvariantCulture)} {(DateTime)r[2]!:HH:mm}"));
+            Assert.Equal(["North 4 10:05", "South 1 10:10"], counts);
+            var pointing = (await bed.QueryAsync(
+                    "SELECT f.ORDER_ID, c.CUSTOMER_REGION FROM FACT_ORDERS AS f JOIN DIM_CUSTOMER AS c ON c.CUSTOMER_SK = f.CUSTOMER_SK WHERE f.CUSTOMER_ID = 'C1' ORDER BY f.ORDER_ID"))
+                .Select(r => $"{r[0]} {r[1]}");
+            Assert.Equal(["o-1 North", "o-2 North", "o-4 South", "o-6 North", "o-7 North"], pointing);
+            Assert.Equal(6L, await bed.CountAsync("FACT_ORDERS")); // o-1 to o-7 but o-5.
+        }
+        finally
+        {
+            foreach (var publisher in publishers)
+            {
+                publisher.Dispose();
+            }
+        }
+    }
+
+    private static string OrderAt(string orderId, string customerId, string region, string time) =>
+        Order.Replace("\"o-1\"", $"\"{orderId}\"", StringComparison.Ordinal)
+            .Replace("\"C1\"", $"\"{customerId}\"", StringComparison.Ordinal)
+            .Replace("\"North\"", $"\"{region}\"", StringComparison.Ordinal)
+            .Replace("10:00:00Z", $"{time}:00Z", StringComparison.Ordinal);
+
     private static async Task<string[]> OutcomesAsync(WarehouseTestBed bed, string topic) =>
         (await bed.QueryAsync("SELECT OUTCOME, COUNT(*) FROM LANDED_OUTCOMES WHERE SOURCE_TOPIC = ? GROUP BY OUTCOME ORDER BY OUTCOME", topic))
         .Select(r => string.Create(CultureInfo.InvariantCulture, $"{r[0]} {Convert.ToInt64(r[1], CultureInfo.InvariantCulture)}"))

@@ -2,7 +2,13 @@
 -- that a cycle's memory stays bounded whatever the backlog: taken round the partitions, each partition's lowest offsets
 -- first (PLACE 1 of every partition, then PLACE 2, ...). So a cycle takes a prefix of every partition's waiting rows,
 -- and the first delivery of an order id within a partition is always modelled before a later one. Not the records as
--- sent: only a conflict needs them (read_landed_records.sql). Parameter: the most rows.
+-- sent: only a conflict needs them (read_landed_records.sql).
+--
+-- {after}: while a cycle's transaction runs, the modeller prepares the next cycle, which must not take the same rows;
+-- it names, per partition, the last row (offset, then landing id) the running cycle took, and only rows after it are
+-- read. Empty otherwise. A row that becomes readable below that point later is a redelivery of a record the running
+-- cycle took, or one before it (rows land whole and in offset order, below); it waits for a cycle prepared with no
+-- cycle running. One row per partition: the set is never sliced. Parameter: the most rows.
 --
 -- Only whole landings are taken: a row waits until its landing has recorded its progress (LANDED_PROGRESS, appended
 -- after all of the landing's orders), because a landing's orders go in several statements that commit apart, and a
@@ -37,7 +43,11 @@ FROM (
         ON h.LANDING_ID = l.LANDING_ID AND h.TOPIC = l.SOURCE_TOPIC AND h.PARTITION_ID = l.SOURCE_PARTITION
     LEFT JOIN reached AS r
         ON r.TOPIC = l.SOURCE_TOPIC AND r.PARTITION_ID = l.SOURCE_PARTITION
+    LEFT JOIN {after} AS a
+        ON a.SOURCE_TOPIC = l.SOURCE_TOPIC AND a.SOURCE_PARTITION = l.SOURCE_PARTITION
     WHERE o.LANDING_ID IS NULL
       AND (h.LANDING_ID IS NOT NULL OR l.SOURCE_OFFSET < r.NEXT_OFFSET)
+      AND (a.SOURCE_TOPIC IS NULL OR l.SOURCE_OFFSET > a.SOURCE_OFFSET
+           OR (l.SOURCE_OFFSET = a.SOURCE_OFFSET AND l.LANDING_ID > a.LANDING_ID))
 ) AS w
 QUALIFY ROW_NUMBER() OVER (ORDER BY w.PLACE, w.SOURCE_TOPIC, w.SOURCE_PARTITION) <= ?;

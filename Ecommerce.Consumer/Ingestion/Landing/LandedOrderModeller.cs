@@ -25,18 +25,36 @@ public sealed class LandedOrderModeller(
 {
     private readonly IngestionOptions _options = options.Value;
 
+    private static readonly Column[] AfterColumns =
+    [
+        new("SOURCE_TOPIC", ColumnType.Text), new("SOURCE_PARTITION", ColumnType.Integer), new("SOURCE_OFFSET", ColumnType.BigInt),
+        new("LANDING_ID", ColumnType.Text),
+    ];
+
     /// <summary>
     /// Models what has landed, up to <see cref="IngestionOptions.MaxModelledPerCycle"/> orders.
     /// Returns how many landed rows the cycle took (0: nothing was waiting). Throws <see cref="StaleReadException"/>
     /// when another transaction got there first (nothing was written; read again).
     /// </summary>
-    public async Task<int> ModelOnceAsync(CancellationToken cancellationToken)
+    public async Task<int> ModelOnceAsync(CancellationToken cancellationToken) =>
+        await PrepareAsync(null, cancellationToken) is { } cycle ? await WriteAsync(cycle, cancellationToken) : 0;
+
+    /// <summary>
+    /// Reads and plans a cycle, dead-letters its conflicts and prepares its transaction, without running it. With
+    /// <paramref name="running"/> (a cycle whose transaction has not committed yet), the cycle is planned as it will be
+    /// once that one has committed: it takes none of its rows, and sees its orders and histories as written (see
+    /// <see cref="StarSchemaWriter.PlanAfterAsync"/>); run it only after that one committed, and discard it if that one
+    /// failed. Null when nothing is waiting.
+    /// </summary>
+    public async Task<ModellingCycle?> PrepareAsync(ModellingCycle? running, CancellationToken cancellationToken)
     {
+        var after = new RowSet("after", AfterColumns, running?.Bounds ?? []);
         var rows = await warehouse.QueryAsync(
-            new SqlStatement(SqlScripts.Get("ingestion/read_landed_orders.sql"), _options.MaxModelledPerCycle), cancellationToken);
+            SqlStatement.WithSources(SqlScripts.Get("ingestion/read_landed_orders.sql"), after) with { Parameters = [_options.MaxModelledPerCycle] },
+            cancellationToken);
         if (rows.Count == 0)
         {
-            return 0;
+            return null;
         }
 
         var landed = rows.Select(Landed.Of)
@@ -45,7 +63,8 @@ public sealed class LandedOrderModeller(
             .ThenBy(l => l.Order.Source.Offset)
             .ThenBy(l => l.LandingId, StringComparer.Ordinal)
             .ToArray();
-        var plan = await writer.PlanAsync(landed.Select(l => l.Order).ToArray(), cancellationToken);
+        var orders = landed.Select(l => l.Order).ToArray();
+        var plan = running is null ? await writer.PlanAsync(orders, cancellationToken) : await writer.PlanAfterAsync(orders, running.Plan, cancellationToken);
         var classification = plan.Classification;
 
         // Dead letters before the transaction, as on the direct path: a conflict that is sent and then not modelled (the
@@ -59,12 +78,31 @@ public sealed class LandedOrderModeller(
 
         var claims = landed.Select(l => new LandedClaim(l.LandingId, l.Order,
             conflicts.Contains(l.Order) ? LandedClaim.Conflict : duplicates.Contains(l.Order) ? LandedClaim.Duplicate : LandedClaim.New)).ToArray();
+        var write = await writer.PrepareModelAsync(plan, claims, cancellationToken);
+
+        // Per partition, the last row taken (landed is in partition and offset order): where the next cycle starts.
+        var bounds = landed
+            .GroupBy(l => (l.Order.Source.Topic, l.Order.Source.Partition))
+            .Select(g => g.Last())
+            .Select(l => new object?[] { l.Order.Source.Topic, l.Order.Source.Partition, l.Order.Source.Offset, l.LandingId })
+            .ToArray();
+        return new ModellingCycle(landed.Length, plan, write, bounds);
+    }
+
+    /// <summary>
+    /// Runs a prepared cycle's transaction. Returns how many landed rows it took; throws <see cref="StaleReadException"/>
+    /// when it was refused (nothing was written).
+    /// </summary>
+    public async Task<int> WriteAsync(ModellingCycle cycle, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(cycle);
+        var classification = cycle.Plan.Classification;
         var started = time.GetTimestamp();
-        await writer.ModelAsync(plan, claims, cancellationToken);
+        await cycle.Write.ExecuteAsync(cancellationToken);
 
         var now = time.GetUtcNow();
         status.RecordModelled(classification.New.Count, classification.Duplicates.Count, classification.Conflicts.Count);
-        metrics.RecordBatch(landed.Length, time.GetElapsedTime(started));
+        metrics.RecordBatch(cycle.Count, time.GetElapsedTime(started));
         metrics.RecordEvents("ingested", classification.New.Count);
         metrics.RecordEvents("duplicate", classification.Duplicates.Count);
         metrics.RecordEvents("conflict", classification.Conflicts.Count, Rejection.ConflictCode);
@@ -74,7 +112,7 @@ public sealed class LandedOrderModeller(
             metrics.RecordOrder(now.UtcDateTime - order.OrderTimestamp, order.Category, order.Price * order.Quantity, order.Quantity);
         }
 
-        return landed.Length;
+        return cycle.Count;
     }
 
     private static readonly Column[] KeyColumns =

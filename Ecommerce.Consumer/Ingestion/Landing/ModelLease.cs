@@ -16,6 +16,9 @@ public sealed class ModelLease(IWarehouseProvider warehouse, TimeProvider time, 
     /// <summary>This process's name in MODEL_LEASE: host, process and a random part (a restarted process is another holder).</summary>
     public string Holder { get; } = $"{Truncate(Environment.MachineName, 20)}/{Environment.ProcessId}/{Guid.NewGuid():N}"; // At most 64 characters.
 
+    /// <summary>Whether this process held the lease when it last took or renewed it (no warehouse round trip).</summary>
+    public bool IsHeld => _held;
+
     /// <summary>
     /// Whether this process holds the lease, taking or renewing it when a third of it has passed: two statements
     /// (take, read back) then, none otherwise.

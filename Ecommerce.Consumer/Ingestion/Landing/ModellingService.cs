@@ -8,6 +8,11 @@ namespace Ecommerce.Consumer.Ingestion.Landing;
 /// holds the modelling lease: at once again after a cycle that found work, after <c>Ingestion:ModelPollInterval</c>
 /// after one that found none. A failed cycle is retried with backoff, as a failed batch is; a refused one (another
 /// transaction got there first) at once.
+/// <para>
+/// Pipelined: while a cycle's transaction runs, the next cycle is read, planned and staged on top of it, and run once
+/// it has committed; a cycle costs the longer of the two instead of their sum. If the running one fails, the next is
+/// discarded and planned again from what the warehouse holds.
+/// </para>
 /// </summary>
 public sealed partial class ModellingService(
     LandedOrderModeller modeller,
@@ -39,7 +44,7 @@ public sealed partial class ModellingService(
                 }
                 else
                 {
-                    var modelled = await modeller.ModelOnceAsync(stoppingToken);
+                    var modelled = await ModelWhileThereIsWorkAsync(stoppingToken);
                     status.SetWriteFailure(null);
                     delay = FirstRetryDelay;
                     pause = modelled > 0 ? TimeSpan.Zero : _options.ModelPollInterval;
@@ -74,6 +79,64 @@ public sealed partial class ModellingService(
         await renewing;
     }
 
+    /// <summary>
+    /// Cycles back to back, each next one prepared while the one before it commits, until one finds nothing waiting or
+    /// the lease is lost. Returns how many landed rows the last cycle took (0: nothing was waiting).
+    /// </summary>
+    private async Task<int> ModelWhileThereIsWorkAsync(CancellationToken stoppingToken)
+    {
+        var cycle = await modeller.PrepareAsync(null, stoppingToken);
+        while (cycle is not null)
+        {
+            var writing = modeller.WriteAsync(cycle, stoppingToken);
+            var preparing = modeller.PrepareAsync(cycle, stoppingToken);
+            try
+            {
+                await writing;
+            }
+            catch
+            {
+                // Planned on top of a transaction that did not commit (or may not have): let it go.
+                await DiscardAsync(preparing);
+                throw;
+            }
+
+            ModellingCycle? next;
+            try
+            {
+                next = await preparing;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+            {
+                // Prepared anew below, from what the warehouse holds now.
+                LogPrepareFailed(ex.Message);
+                next = null;
+            }
+
+            if (_lease is null || !_lease.IsHeld)
+            {
+                next?.Discard();
+                return cycle.Count;
+            }
+
+            cycle = next ?? await modeller.PrepareAsync(null, stoppingToken);
+        }
+
+        return 0;
+    }
+
+    private static async Task DiscardAsync(Task<ModellingCycle?> preparing)
+    {
+        try
+        {
+            (await preparing)?.Discard();
+        }
+        catch
+        {
+            // It failed by itself; nothing to let go.
+        }
+    }
+
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken);
@@ -93,6 +156,9 @@ public sealed partial class ModellingService(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "A modelling cycle was refused: {Reason}; reading again")]
     private partial void LogRefused(string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Preparing the next modelling cycle beside the running one failed ({Reason}); preparing it again")]
+    private partial void LogPrepareFailed(string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A modelling cycle failed; retrying in {Seconds:F1} s")]
     private partial void LogFailed(Exception exception, double seconds);

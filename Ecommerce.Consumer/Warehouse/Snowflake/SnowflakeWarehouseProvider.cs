@@ -115,14 +115,24 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
         return answers;
     }
 
-    public async Task ExecuteTransactionAsync(IReadOnlyList<SqlStatement> statements, CancellationToken cancellationToken)
+    public async Task ExecuteTransactionAsync(IReadOnlyList<SqlStatement> statements, CancellationToken cancellationToken) =>
+        await (await PrepareTransactionAsync(statements, cancellationToken)).ExecuteAsync(cancellationToken);
+
+    /// <summary>
+    /// Stages the transaction's row sets now and returns the multi-statement request that reads them, to run later: a
+    /// session sees everything committed before it started, so the request finds the staged rows whenever it runs.
+    /// </summary>
+    public async Task<PreparedTransaction> PrepareTransactionAsync(IReadOnlyList<SqlStatement> statements, CancellationToken cancellationToken)
     {
         if (statements.Count == 1 && statements[0].Sources.Count == 0)
         {
             // One statement is atomic by itself and may carry bind variables.
-            var bindings = new List<SqlApiBinding>();
-            await client.ExecuteAsync(Render(statements[0], bindings, _ => throw new UnreachableException()), bindings, 1, cancellationToken);
-            return;
+            var single = statements[0];
+            return new PreparedTransaction(async token =>
+            {
+                var bindings = new List<SqlApiBinding>();
+                await client.ExecuteAsync(Render(single, bindings, _ => throw new UnreachableException()), bindings, 1, token);
+            });
         }
 
         if (statements.FirstOrDefault(s => s.Parameters.Count > 0) is { } parameterized)
@@ -171,8 +181,16 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
         }
 
         text.Append("COMMIT;");
-        await CheckTablesOnFailureAsync(() => client.ExecuteAsync(text.ToString(), [], statements.Count + 4, cancellationToken));
-        CleanUpAfterCommit(batchId, sets.Select(StagingTable).Distinct(StringComparer.Ordinal).ToArray());
+        var request = text.ToString();
+        var tables = sets.Select(StagingTable).Distinct(StringComparer.Ordinal).ToArray();
+        return new PreparedTransaction(
+            async token =>
+            {
+                await CheckTablesOnFailureAsync(() => client.ExecuteAsync(request, [], statements.Count + 4, token));
+                CleanUpAfterCommit(batchId, tables);
+            },
+            // Never run, so no request will read them.
+            discard: () => CleanUpAfterCommit(batchId, tables));
     }
 
     public async ValueTask DisposeAsync()
@@ -196,7 +214,7 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
     }
 
     /// <summary>
-    /// Deletes a committed batch's staged rows soon, without the next batch waiting for it: one request per staging
+    /// Deletes the staged rows of a batch that committed (or was discarded unrun) soon, without the next batch waiting for it: one request per staging
     /// table for the rows of all batches committed meanwhile, one round at a time. A request that fails leaves its rows to expire after a day.
     /// </summary>
     private void CleanUpAfterCommit(string batchId, string[] tables)

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Ecommerce.Consumer.Ingestion;
+using Ecommerce.Consumer.Ingestion.Landing;
 using Ecommerce.Consumer.Warehouse;
 using Ecommerce.ServiceDefaults.Messaging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -224,6 +225,11 @@ public sealed class DifferentialRun
             Log($"w{writer.Id} models, commit unheard");
             writer.Warehouse.NextTransactionFault = InterceptingWarehouse.Fault.AfterCommit;
         }
+        else if (roll < 0.75)
+        {
+            await ModelPipelinedAsync(writer, other);
+            return;
+        }
         else
         {
             Log($"w{writer.Id} models");
@@ -233,6 +239,87 @@ public sealed class DifferentialRun
         // A hook the cycle did not reach (it found nothing landed) must not fall on the writer's next landing.
         writer.Warehouse.BeforeNextTransaction = null;
         writer.Warehouse.NextTransactionFault = InterceptingWarehouse.Fault.None;
+    }
+
+    /// <summary>
+    /// Two cycles as the modelling service runs them: the second read, planned and staged on top of the first before
+    /// the first's transaction runs, and run only if the first committed as far as the writer knows. Either may be
+    /// overtaken by another writer's cycle, and the first may fail or commit unheard.
+    /// </summary>
+    private async Task ModelPipelinedAsync(IngestionWriter writer, IngestionWriter? other)
+    {
+        ModellingCycle? first, second;
+        try
+        {
+            first = await writer.Modeller.PrepareAsync(null, CancellationToken.None);
+            if (first is null)
+            {
+                Log($"w{writer.Id} models pipelined: nothing waiting");
+                return;
+            }
+
+            second = await writer.Modeller.PrepareAsync(first, CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is StaleReadException or IOException)
+        {
+            return;
+        }
+
+        var roll = _random.NextDouble();
+        var schedule = roll switch
+        {
+            < 0.15 when other is not null => "the first overtaken",
+            < 0.30 when other is not null => "the second overtaken",
+            < 0.40 => "the first fails",
+            < 0.50 => "the first's commit unheard",
+            _ => "plain",
+        };
+        Log($"w{writer.Id} models pipelined ({first.Count} then {(second is null ? "nothing prepared" : second.Count)}): {schedule}");
+        switch (schedule)
+        {
+            case "the first overtaken":
+                writer.Warehouse.BeforeNextTransaction = () => TryModelAsync(other!);
+                break;
+            case "the first fails":
+                writer.Warehouse.NextTransactionFault = InterceptingWarehouse.Fault.BeforeCommit;
+                break;
+            case "the first's commit unheard":
+                writer.Warehouse.NextTransactionFault = InterceptingWarehouse.Fault.AfterCommit;
+                break;
+        }
+
+        try
+        {
+            await writer.Modeller.WriteAsync(first, CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is StaleReadException or IOException)
+        {
+            second?.Discard();
+            return;
+        }
+
+        if (second is null)
+        {
+            return;
+        }
+
+        if (schedule == "the second overtaken")
+        {
+            writer.Warehouse.BeforeNextTransaction = () => TryModelAsync(other!);
+        }
+
+        try
+        {
+            await writer.Modeller.WriteAsync(second, CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is StaleReadException or IOException)
+        {
+            // Refused: its rows wait for a later cycle.
+        }
+        finally
+        {
+            writer.Warehouse.BeforeNextTransaction = null;
+        }
     }
 
     private static async Task<int> TryModelAsync(IngestionWriter writer)

@@ -36,6 +36,13 @@ public sealed class InterceptingWarehouse(IWarehouseProvider inner) : IWarehouse
     public Task ExecuteTransactionAsync(IReadOnlyList<SqlStatement> statements, CancellationToken cancellationToken) =>
         WriteAsync(() => inner.ExecuteTransactionAsync(statements, cancellationToken));
 
+    /// <summary>Prepared now; the hooks and faults apply when it runs, as to a transaction run at once.</summary>
+    public async Task<PreparedTransaction> PrepareTransactionAsync(IReadOnlyList<SqlStatement> statements, CancellationToken cancellationToken)
+    {
+        var prepared = await inner.PrepareTransactionAsync(statements, cancellationToken);
+        return new PreparedTransaction(token => WriteAsync(() => prepared.ExecuteAsync(token)), prepared.Discard);
+    }
+
     private async Task WriteAsync(Func<Task> write)
     {
         if (BeforeNextTransaction is { } before)

@@ -1,0 +1,12 @@
+namespace Ecommerce.Consumer.Warehouse;
+
+/// <summary>
+/// A modelling transaction made ready by <see cref="StarSchemaWriter.PrepareModelAsync"/>: run it once (it may still be
+/// refused as stale, as any batch), or discard it.
+/// </summary>
+public sealed class PreparedWrite(Func<CancellationToken, Task<BatchWriteResult>> execute, Action discard)
+{
+    public Task<BatchWriteResult> ExecuteAsync(CancellationToken cancellationToken) => execute(cancellationToken);
+
+    public void Discard() => discard();
+}
