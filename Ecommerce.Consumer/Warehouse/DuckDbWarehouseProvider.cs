@@ -58,12 +58,21 @@ public sealed class DuckDbWarehouseProvider : IWarehouseProvider
 
     public async Task<IReadOnlyList<object?[]>> QueryAsync(SqlStatement statement, CancellationToken cancellationToken)
     {
-        if (statement.Sources.Count == 0)
+        if (statement.Sources.All(source => source.Rows.Count == 0))
         {
-            // Plain reads get their own connection to the same database and run beside the writer.
+            // Plain reads (and reads of empty row sets, which need no staging) get their own connection to the same
+            // database and run beside the writer.
+            var sql = statement.Sql;
+            foreach (var source in statement.Sources)
+            {
+                sql = sql.Replace($"{{{source.Name}}}",
+                    "(SELECT " + string.Join(", ", source.Columns.Select(c => $"CAST(NULL AS {c.SqlType}) AS {c.Name}")) + " WHERE 1 = 0)",
+                    StringComparison.Ordinal);
+            }
+
             using var reader = new DuckDBConnection(_connectionString);
             reader.Open();
-            return Read(reader, statement.Sql, statement.Parameters);
+            return Read(reader, sql, statement.Parameters);
         }
 
         await _database.WriteLock.WaitAsync(cancellationToken);

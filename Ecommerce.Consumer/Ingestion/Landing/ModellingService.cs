@@ -80,16 +80,24 @@ public sealed partial class ModellingService(
     }
 
     /// <summary>
+    /// Every this many cycles in a row, the next one is not prepared beside the running one but read afresh after it
+    /// commits. A cycle prepared beside another reads only rows after that one's last row in each partition, so a row
+    /// that becomes readable below it (a redelivery whose landing became whole late) waits for a fresh read: at most
+    /// this many cycles, even while orders never stop arriving.
+    /// </summary>
+    internal const int FreshReadEvery = 8;
+
+    /// <summary>
     /// Cycles back to back, each next one prepared while the one before it commits, until one finds nothing waiting or
     /// the lease is lost. Returns how many landed rows the last cycle took (0: nothing was waiting).
     /// </summary>
     private async Task<int> ModelWhileThereIsWorkAsync(CancellationToken stoppingToken)
     {
         var cycle = await modeller.PrepareAsync(null, stoppingToken);
-        while (cycle is not null)
+        for (var streak = 1; cycle is not null; streak++)
         {
             var writing = modeller.WriteAsync(cycle, stoppingToken);
-            var preparing = modeller.PrepareAsync(cycle, stoppingToken);
+            var preparing = streak % FreshReadEvery == 0 ? Task.FromResult<ModellingCycle?>(null) : modeller.PrepareAsync(cycle, stoppingToken);
             try
             {
                 await writing;
@@ -101,6 +109,7 @@ public sealed partial class ModellingService(
                 throw;
             }
 
+            status.SetWriteFailure(null);
             ModellingCycle? next;
             try
             {
