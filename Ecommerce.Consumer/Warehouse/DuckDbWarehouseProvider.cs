@@ -65,9 +65,7 @@ public sealed class DuckDbWarehouseProvider : IWarehouseProvider
             var sql = statement.Sql;
             foreach (var source in statement.Sources)
             {
-                sql = sql.Replace($"{{{source.Name}}}",
-                    "(SELECT " + string.Join(", ", source.Columns.Select(c => $"CAST(NULL AS {c.SqlType}) AS {c.Name}")) + " WHERE 1 = 0)",
-                    StringComparison.Ordinal);
+                sql = sql.Replace($"{{{source.Name}}}", source.EmptySelect(c => c.SqlType), StringComparison.Ordinal);
             }
 
             using var reader = new DuckDBConnection(_connectionString);

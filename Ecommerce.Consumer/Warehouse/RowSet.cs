@@ -14,4 +14,8 @@ public sealed record RowSet(string Name, IReadOnlyList<Column> Columns, IReadOnl
     /// same with or without them (a join that finds nothing for them).
     /// </summary>
     public bool OrderIdsToLookUp { get; init; }
+
+    /// <summary>A typed query that returns no row, to stand for the set when it is empty (types as the warehouse names them).</summary>
+    public string EmptySelect(Func<Column, string> sqlType) =>
+        "(SELECT " + string.Join(", ", Columns.Select(c => $"CAST(NULL AS {sqlType(c)}) AS {c.Name}")) + " WHERE 1 = 0)";
 }

@@ -129,19 +129,8 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
     /// and the histories of its customers, the two reads at once, then the stored orders of the versions its new
     /// orders fall into; and rebuilds those customers' histories.
     /// </summary>
-    public async Task<BatchPlan> PlanAsync(IReadOnlyList<IncomingOrder> orders, CancellationToken cancellationToken)
-    {
-        if (orders.Count == 0)
-        {
-            return new BatchPlan(new BatchClassification([], [], []), []);
-        }
-
-        var classifying = ClassifyAsync(orders, cancellationToken);
-        var reading = ReadCustomerVersionsAsync(orders.Select(o => o.Order.CustomerId).Distinct(StringComparer.Ordinal), cancellationToken);
-        await Task.WhenAll(classifying, reading);
-        var classification = await classifying;
-        return new BatchPlan(classification, await RebuildHistoriesAsync(classification.New, await reading, null, cancellationToken));
-    }
+    public Task<BatchPlan> PlanAsync(IReadOnlyList<IncomingOrder> orders, CancellationToken cancellationToken) =>
+        PlanOnTopAsync(orders, null, cancellationToken);
 
     /// <summary>
     /// Plans <paramref name="orders"/> as <see cref="PlanAsync"/> would once <paramref name="before"/> has committed, while
@@ -149,22 +138,34 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
     /// it writes (the orders of such a version that a late order falls into are read by time and joined with its new
     /// ones). If <paramref name="before"/> does not commit as planned, this plan is stale, and its transaction refused.
     /// </summary>
-    public async Task<BatchPlan> PlanAfterAsync(IReadOnlyList<IncomingOrder> orders, BatchPlan before, CancellationToken cancellationToken)
+    public Task<BatchPlan> PlanAfterAsync(IReadOnlyList<IncomingOrder> orders, BatchPlan before, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(before);
+        return PlanOnTopAsync(orders, before, cancellationToken);
+    }
+
+    /// <summary>Plans the orders on top of what the warehouse holds and, if given, what <paramref name="before"/> writes.</summary>
+    private async Task<BatchPlan> PlanOnTopAsync(IReadOnlyList<IncomingOrder> orders, BatchPlan? before, CancellationToken cancellationToken)
+    {
         if (orders.Count == 0)
         {
             return new BatchPlan(new BatchClassification([], [], []), []);
         }
 
-        var classifying = ClassifyAsync(orders, before.Classification.New, cancellationToken);
-        var reading = ReadCustomerVersionsAsync(orders.Select(o => o.Order.CustomerId).Distinct(StringComparer.Ordinal), cancellationToken);
+        var customerIds = orders.Select(o => o.Order.CustomerId).Distinct(StringComparer.Ordinal).ToArray();
+        var classifying = ClassifyAsync(orders, before?.Classification.New ?? [], cancellationToken);
+        var reading = ReadCustomerVersionsAsync(customerIds, cancellationToken);
         await Task.WhenAll(classifying, reading);
-        var written = before.Histories;
-        var versions = (await reading).Where(v => !written.ContainsKey(v.CustomerId))
-            .Concat(orders.Select(o => o.Order.CustomerId).Distinct(StringComparer.Ordinal)
-                .SelectMany(id => written.TryGetValue(id, out var history) ? history.Change.Versions : []))
-            .ToArray();
+        IReadOnlyList<CustomerVersion> versions = await reading;
+        if (before is not null)
+        {
+            // The running transaction's customers as it writes them, whatever the read found.
+            var written = before.Histories;
+            versions = versions.Where(v => !written.ContainsKey(v.CustomerId))
+                .Concat(customerIds.SelectMany(id => written.TryGetValue(id, out var history) ? history.Change.Versions : []))
+                .ToArray();
+        }
+
         var classification = await classifying;
         return new BatchPlan(classification, await RebuildHistoriesAsync(classification.New, versions, before, cancellationToken));
     }
@@ -225,18 +226,13 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
     }
 
     /// <summary>
-    /// Models landed orders (Ingestion:WritePath = Landed): as <see cref="WriteAsync(BatchPlan, IReadOnlyList{PartitionProgress}, CancellationToken)"/>,
-    /// with no partition progress (the landings recorded it); the transaction first proves that no other one took the
-    /// landed rows in <paramref name="claims"/> (sql/ingestion/mark_taken_landings.sql, check_landed_claims.sql), and
-    /// records what it made of them last (record_landed_outcomes.sql). Throws <see cref="StaleReadException"/> (and
-    /// writes nothing) when another transaction took one of them, or changed what the plan read, meanwhile.
-    /// </summary>
-    public async Task<BatchWriteResult> ModelAsync(BatchPlan plan, IReadOnlyList<LandedClaim> claims, CancellationToken cancellationToken) =>
-        await (await PrepareModelAsync(plan, claims, cancellationToken)).ExecuteAsync(cancellationToken);
-
-    /// <summary>
-    /// Everything of <see cref="ModelAsync"/> but the transaction itself (on Snowflake, its row sets are staged), so that
-    /// a modeller can prepare its next cycle while this one's transaction runs.
+    /// Prepares the modelling of landed orders (Ingestion:WritePath = Landed), to run later: as
+    /// <see cref="WriteAsync(BatchPlan, IReadOnlyList{PartitionProgress}, CancellationToken)"/>, with no partition
+    /// progress (the landings recorded it); the transaction first proves that no other one took the landed rows in
+    /// <paramref name="claims"/> (sql/ingestion/mark_taken_landings.sql, check_landed_claims.sql), and records what it
+    /// made of them last (record_landed_outcomes.sql). Running it throws <see cref="StaleReadException"/> (and writes
+    /// nothing) when another transaction took one of them, or changed what the plan read, meanwhile. Prepared apart (on
+    /// Snowflake, its row sets are staged now) so that a modeller can prepare its next cycle while this one runs.
     /// </summary>
     public async Task<PreparedWrite> PrepareModelAsync(BatchPlan plan, IReadOnlyList<LandedClaim> claims, CancellationToken cancellationToken)
     {

@@ -20,9 +20,7 @@ public sealed class LandedPathTests(EmbeddedKafka kafka) : IClassFixture<Embedde
     {
         var topic = $"orders.landed.{Guid.NewGuid():N}";
         await using var bed = await WarehouseTestBed.CreateAsync(warehouse);
-        using var meters = new TestMeters();
-        var publishers = DifferentialRun.CreatePublishers(kafka.BootstrapServers, new(meters.Factory));
-        try
+        await WithPublishersAsync(async publishers =>
         {
             using var first = new IngestionWriter(0, bed.Provider, bed.Time, publishers[0], topic, IngestionWritePath.Landed);
             using var second = new IngestionWriter(1, bed.OpenAnotherProvider(), bed.Time, publishers[1], topic, IngestionWritePath.Landed);
@@ -44,14 +42,7 @@ public sealed class LandedPathTests(EmbeddedKafka kafka) : IClassFixture<Embedde
                 .Select(r => $"{r[0]} {Convert.ToInt64(r[1], CultureInfo.InvariantCulture)}");
             Assert.Equal(["DUPLICATE 2", "NEW 1"], outcomes);
             Assert.Equal(1L, Convert.ToInt64((await bed.QueryAsync("SELECT COUNT(*) FROM FACT_ORDERS"))[0][0], CultureInfo.InvariantCulture));
-        }
-        finally
-        {
-            foreach (var publisher in publishers)
-            {
-                publisher.Dispose();
-            }
-        }
+        });
     }
 
     [Theory]
@@ -86,9 +77,7 @@ public sealed class LandedPathTests(EmbeddedKafka kafka) : IClassFixture<Embedde
         // an order id is always modelled first.
         var topic = $"orders.landed.{Guid.NewGuid():N}";
         await using var bed = await WarehouseTestBed.CreateAsync(warehouse);
-        using var meters = new TestMeters();
-        var publishers = DifferentialRun.CreatePublishers(kafka.BootstrapServers, new(meters.Factory));
-        try
+        await WithPublishersAsync(async publishers =>
         {
             using var writer = new IngestionWriter(0, bed.Provider, bed.Time, publishers[0], topic, IngestionWritePath.Landed, maxModelledPerCycle: 7);
             foreach (var (partition, count) in new[] { (0, 5), (1, 5), (2, 2) })
@@ -109,14 +98,7 @@ public sealed class LandedPathTests(EmbeddedKafka kafka) : IClassFixture<Embedde
             Assert.Equal(5, await writer.Modeller.ModelOnceAsync(CancellationToken.None));
             Assert.Equal(0, await writer.Modeller.ModelOnceAsync(CancellationToken.None));
             Assert.Equal(12L, Convert.ToInt64((await bed.QueryAsync("SELECT COUNT(*) FROM FACT_ORDERS"))[0][0], CultureInfo.InvariantCulture));
-        }
-        finally
-        {
-            foreach (var publisher in publishers)
-            {
-                publisher.Dispose();
-            }
-        }
+        });
     }
 
     [Theory]
@@ -129,9 +111,7 @@ public sealed class LandedPathTests(EmbeddedKafka kafka) : IClassFixture<Embedde
         // earlier one and the progress: a cycle must not take it, or offset 1 would win over offset 0.
         var topic = $"orders.landed.{Guid.NewGuid():N}";
         await using var bed = await WarehouseTestBed.CreateAsync(warehouse);
-        using var meters = new TestMeters();
-        var publishers = DifferentialRun.CreatePublishers(kafka.BootstrapServers, new(meters.Factory));
-        try
+        await WithPublishersAsync(async publishers =>
         {
             using var writer = new IngestionWriter(0, bed.Provider, bed.Time, publishers[0], topic, IngestionWritePath.Landed);
             var later = Order.Replace("2.5", "9.5", StringComparison.Ordinal);
@@ -153,14 +133,7 @@ public sealed class LandedPathTests(EmbeddedKafka kafka) : IClassFixture<Embedde
             Assert.Equal(3, await writer.Modeller.ModelOnceAsync(CancellationToken.None));
             Assert.Equal(2.5m, Convert.ToDecimal((await bed.QueryAsync("SELECT PRICE FROM FACT_ORDERS WHERE ORDER_ID = 'o-1'"))[0][0], CultureInfo.InvariantCulture));
             Assert.Equal(["CONFLICT 2", "NEW 1"], await OutcomesAsync(bed, topic));
-        }
-        finally
-        {
-            foreach (var publisher in publishers)
-            {
-                publisher.Dispose();
-            }
-        }
+        });
     }
 
     [Theory]
@@ -172,9 +145,7 @@ public sealed class LandedPathTests(EmbeddedKafka kafka) : IClassFixture<Embedde
         // forgotten. Orders landed whole before that, and not yet modelled, are still orders the store took.
         var topic = $"orders.landed.{Guid.NewGuid():N}";
         await using var bed = await WarehouseTestBed.CreateAsync(warehouse);
-        using var meters = new TestMeters();
-        var publishers = DifferentialRun.CreatePublishers(kafka.BootstrapServers, new(meters.Factory));
-        try
+        await WithPublishersAsync(async publishers =>
         {
             using var writer = new IngestionWriter(0, bed.Provider, bed.Time, publishers[0], topic, IngestionWritePath.Landed);
             Assert.NotNull(await writer.Batches.WriteAsync(Batch(topic), retry: false, CancellationToken.None));
@@ -185,14 +156,7 @@ public sealed class LandedPathTests(EmbeddedKafka kafka) : IClassFixture<Embedde
             Assert.Empty(await ResumePointsAsync(bed, topic));
             Assert.Equal(1, await writer.Modeller.ModelOnceAsync(CancellationToken.None));
             Assert.Equal(["NEW 1"], await OutcomesAsync(bed, topic));
-        }
-        finally
-        {
-            foreach (var publisher in publishers)
-            {
-                publisher.Dispose();
-            }
-        }
+        });
     }
 
     [Theory]
@@ -206,9 +170,7 @@ public sealed class LandedPathTests(EmbeddedKafka kafka) : IClassFixture<Embedde
         // among the running cycle's versions included.
         var topic = $"orders.landed.{Guid.NewGuid():N}";
         await using var bed = await WarehouseTestBed.CreateAsync(warehouse);
-        using var meters = new TestMeters();
-        var publishers = DifferentialRun.CreatePublishers(kafka.BootstrapServers, new(meters.Factory));
-        try
+        await WithPublishersAsync(async publishers =>
         {
             using var writer = new IngestionWriter(0, bed.Provider, bed.Time, publishers[0], topic, IngestionWritePath.Landed, maxModelledPerCycle: 3);
             var batch = new PendingBatch();
@@ -252,6 +214,23 @@ public sealed class LandedPathTests(EmbeddedKafka kafka) : IClassFixture<Embedde
                 .Select(r => $"{r[0]} {r[1]}");
             Assert.Equal(["o-1 North", "o-2 North", "o-4 South", "o-6 North", "o-7 North"], pointing);
             Assert.Equal(6L, await bed.CountAsync("FACT_ORDERS")); // o-1 to o-7 but o-5.
+        });
+    }
+
+    private static string OrderAt(string orderId, string customerId, string region, string time) =>
+        Order.Replace("\"o-1\"", $"\"{orderId}\"", StringComparison.Ordinal)
+            .Replace("\"C1\"", $"\"{customerId}\"", StringComparison.Ordinal)
+            .Replace("\"North\"", $"\"{region}\"", StringComparison.Ordinal)
+            .Replace("10:00:00Z", $"{time}:00Z", StringComparison.Ordinal);
+
+    /// <summary>Runs a test with the dead-letter publishers its writers need (one per writer), disposed after it.</summary>
+    private async Task WithPublishersAsync(Func<IReadOnlyList<DeadLetterPublisher>, Task> test)
+    {
+        using var meters = new TestMeters();
+        var publishers = DifferentialRun.CreatePublishers(kafka.BootstrapServers, new(meters.Factory));
+        try
+        {
+            await test(publishers);
         }
         finally
         {
@@ -261,12 +240,6 @@ public sealed class LandedPathTests(EmbeddedKafka kafka) : IClassFixture<Embedde
             }
         }
     }
-
-    private static string OrderAt(string orderId, string customerId, string region, string time) =>
-        Order.Replace("\"o-1\"", $"\"{orderId}\"", StringComparison.Ordinal)
-            .Replace("\"C1\"", $"\"{customerId}\"", StringComparison.Ordinal)
-            .Replace("\"North\"", $"\"{region}\"", StringComparison.Ordinal)
-            .Replace("10:00:00Z", $"{time}:00Z", StringComparison.Ordinal);
 
     private static async Task<string[]> OutcomesAsync(WarehouseTestBed bed, string topic) =>
         (await bed.QueryAsync("SELECT OUTCOME, COUNT(*) FROM LANDED_OUTCOMES WHERE SOURCE_TOPIC = ? GROUP BY OUTCOME ORDER BY OUTCOME", topic))

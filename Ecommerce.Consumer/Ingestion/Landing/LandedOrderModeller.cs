@@ -11,7 +11,7 @@ namespace Ecommerce.Consumer.Ingestion.Landing;
 /// One modelling cycle of the Landed write path: reads the landed orders no transaction has taken yet, tells new
 /// orders from redeliveries and conflicts (the first delivery of an order id wins, as on the direct path), rebuilds
 /// the customers' histories, dead-letters the conflicts, and writes facts and dimensions in one transaction that also
-/// takes the landed rows it read (<see cref="StarSchemaWriter.ModelAsync"/>). Cycles grow with the backlog: one cycle
+/// takes the landed rows it read (<see cref="StarSchemaWriter.PrepareModelAsync"/>). Cycles grow with the backlog: one cycle
 /// costs about as many statements for ten orders as for ten thousand.
 /// </summary>
 public sealed class LandedOrderModeller(

@@ -95,10 +95,6 @@ internal static class SnowflakeRowSets
         return text.Append(" FROM TABLE(FLATTEN(INPUT => PARSE_JSON(?))) AS r)").ToString();
     }
 
-    /// <summary>A typed query that returns no row: the row set when it is empty.</summary>
-    public static string Empty(RowSet source, Func<Column, string> sqlType) =>
-        "(SELECT " + string.Join(", ", source.Columns.Select(c => $"CAST(NULL AS {sqlType(c)}) AS {c.Name}")) + " WHERE 1 = 0)";
-
     /// <summary>A value as the string the column's cast reads back (its bind variable's text), or null.</summary>
     private static string? Text(object? value) => value is null ? null : SnowflakeValues.Bind(value).Value;
 

@@ -175,7 +175,7 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
         foreach (var statement in statements)
         {
             text.Append(Render(statement, [], source => source.Rows.Count == 0
-                    ? SnowflakeRowSets.Empty(source, SqlType)
+                    ? source.EmptySelect(SqlType)
                     : StagedRowSet(batchId, sets.FindIndex(set => ReferenceEquals(set, source)), source)))
                 .Append(";\n");
         }
@@ -429,7 +429,7 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
     {
         if (json is null)
         {
-            return SnowflakeRowSets.Empty(source, SqlType);
+            return source.EmptySelect(SqlType);
         }
 
         bindings.Add(SnowflakeValues.Bind(json));
