@@ -20,7 +20,6 @@ public sealed class DuckDbWarehouseProvider : IWarehouseProvider
     private readonly string _connectionString;
     private readonly DuckDBConnection _writer;
     private readonly SharedDatabase _database;
-    private readonly HashSet<string> _stagingTables = new(StringComparer.Ordinal);
 
     public DuckDbWarehouseProvider(string connectionString)
     {
@@ -76,8 +75,11 @@ public sealed class DuckDbWarehouseProvider : IWarehouseProvider
         await _database.WriteLock.WaitAsync(cancellationToken);
         try
         {
-            var sql = Stage(statement, "q");
-            return Read(_writer, sql, statement.Parameters);
+            // One transaction for the staging and the read: each statement outside one would be a transaction of its own.
+            using var transaction = _writer.BeginTransaction();
+            var rows = Read(_writer, Stage(statement, "q", []), statement.Parameters);
+            transaction.Commit();
+            return rows;
         }
         finally
         {
@@ -94,10 +96,12 @@ public sealed class DuckDbWarehouseProvider : IWarehouseProvider
         await _database.WriteLock.WaitAsync(cancellationToken);
         try
         {
-            // Staging tables are temporary and private to this connection, so they are filled outside the
-            // transaction; only the statements that touch the star schema are inside it. Each statement has tables
-            // of its own, so two statements may read different row sets of the same name.
-            var prepared = statements.Select((statement, index) => (Sql: Stage(statement, $"s{index}"), statement.Parameters)).ToList();
+            // The staging tables are filled inside the transaction too: outside it, every staging table and every appender's
+            // rows would commit on their own (about a millisecond each). Each statement has tables of its own, so two
+            // statements may read different row sets of the same name; a row set two statements share is staged once.
+            using var transaction = _writer.BeginTransaction();
+            var staged = new Dictionary<RowSet, string>(ReferenceEqualityComparer.Instance);
+            var prepared = statements.Select((statement, index) => (Sql: Stage(statement, $"s{index}", staged), statement.Parameters)).ToList();
 
             // Recorded before the transaction runs, and after the look-ups of this very transaction were staged: if it
             // fails, the ids are merely looked up in vain later; if it commits, every later look-up sees them.
@@ -110,7 +114,6 @@ public sealed class DuckDbWarehouseProvider : IWarehouseProvider
                 }
             }
 
-            using var transaction = _writer.BeginTransaction();
             foreach (var (sql, parameters) in prepared)
             {
                 using var command = _writer.CreateCommand();
@@ -147,8 +150,12 @@ public sealed class DuckDbWarehouseProvider : IWarehouseProvider
         }
     }
 
-    /// <summary>Fills a temporary table per row set (named after the set, its columns and <paramref name="slot"/>) and names them in the SQL.</summary>
-    private string Stage(SqlStatement statement, string slot)
+    /// <summary>
+    /// Fills a temporary table per row set (named after the set, its columns and <paramref name="slot"/>) and names them
+    /// in the SQL; a set found in <paramref name="staged"/> (filled for an earlier statement of the same transaction) is
+    /// not filled again.
+    /// </summary>
+    private string Stage(SqlStatement statement, string slot, Dictionary<RowSet, string> staged)
     {
         if (statement.Sources.GroupBy(s => s.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } twice)
         {
@@ -158,15 +165,18 @@ public sealed class DuckDbWarehouseProvider : IWarehouseProvider
         var sql = statement.Sql;
         foreach (var source in statement.Sources)
         {
+            if (staged.TryGetValue(source, out var filled))
+            {
+                sql = sql.Replace($"{{{source.Name}}}", filled, StringComparison.Ordinal);
+                continue;
+            }
+
             // Named after the set's shape too: two statements may read sets of one name with other columns.
             var columns = string.Join(", ", source.Columns.Select(c => $"{c.Name} {c.SqlType}"));
             var table = $"stg_{source.Name}_{slot}_{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(columns)).AsSpan(0, 4))}";
-            if (_stagingTables.Add(table))
-            {
-                Execute($"CREATE TEMP TABLE IF NOT EXISTS {table} ({columns})");
-            }
-
-            Execute($"TRUNCATE {table}");
+            // Replaced rather than emptied: DuckDB keeps a temporary table's deleted rows, so a table emptied batch after
+            // batch grows, and emptying it takes longer every time.
+            Execute($"CREATE OR REPLACE TEMP TABLE {table} ({columns})");
 
             var ids = source.OrderIdsToLookUp ? LoadOrderIds() : null;
             using (var appender = _writer.CreateAppender("temp", "main", table))
@@ -188,6 +198,7 @@ public sealed class DuckDbWarehouseProvider : IWarehouseProvider
                 }
             }
 
+            staged[source] = table;
             sql = sql.Replace($"{{{source.Name}}}", table, StringComparison.Ordinal);
         }
 
