@@ -151,9 +151,10 @@ public sealed class DuckDbWarehouseProvider : IWarehouseProvider
     }
 
     /// <summary>
-    /// Fills a temporary table per row set (named after the set, its columns and <paramref name="slot"/>) and names them
-    /// in the SQL; a set found in <paramref name="staged"/> (filled for an earlier statement of the same transaction) is
-    /// not filled again.
+    /// Brings each row set of the statement in and names it in the SQL: an empty set as a query that returns no row, a
+    /// small one as literal rows, a larger one as a temporary table filled by an appender (named after the set, its
+    /// columns and <paramref name="slot"/>). A set found in <paramref name="staged"/> (brought in for an earlier statement
+    /// of the same transaction) is not brought in again.
     /// </summary>
     private string Stage(SqlStatement statement, string slot, Dictionary<RowSet, string> staged)
     {
@@ -165,45 +166,91 @@ public sealed class DuckDbWarehouseProvider : IWarehouseProvider
         var sql = statement.Sql;
         foreach (var source in statement.Sources)
         {
-            if (staged.TryGetValue(source, out var filled))
+            if (!staged.TryGetValue(source, out var relation))
             {
-                sql = sql.Replace($"{{{source.Name}}}", filled, StringComparison.Ordinal);
-                continue;
-            }
-
-            // Named after the set's shape too: two statements may read sets of one name with other columns.
-            var columns = string.Join(", ", source.Columns.Select(c => $"{c.Name} {c.SqlType}"));
-            var table = $"stg_{source.Name}_{slot}_{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(columns)).AsSpan(0, 4))}";
-            // Replaced rather than emptied: DuckDB keeps a temporary table's deleted rows, so a table emptied batch after
-            // batch grows, and emptying it takes longer every time.
-            Execute($"CREATE OR REPLACE TEMP TABLE {table} ({columns})");
-
-            var ids = source.OrderIdsToLookUp ? LoadOrderIds() : null;
-            using (var appender = _writer.CreateAppender("temp", "main", table))
-            {
-                foreach (var values in source.Rows)
+                var rows = source.Rows;
+                if (source.OrderIdsToLookUp)
                 {
-                    if (ids is not null && !ids.MayContain((string)values[0]!))
-                    {
-                        continue; // Certainly not stored: a look-up would find nothing.
-                    }
-
-                    var row = appender.CreateRow();
-                    for (var i = 0; i < values.Length; i++)
-                    {
-                        Append(row, values[i]);
-                    }
-
-                    row.EndRow();
+                    // Ids certainly not stored are left out: a look-up would find nothing for them.
+                    var ids = LoadOrderIds();
+                    rows = rows.Where(values => ids.MayContain((string)values[0]!)).ToList();
                 }
+
+                // A table and its appender cost about two milliseconds whatever they hold (most of a batch's
+                // sets are empty or a few rows: the ids that may be stored, the batch's id, its partitions).
+                relation = rows.Count == 0 ? source.EmptySelect(c => c.SqlType)
+                    : rows.Count <= MaxLiteralRows && !rows.Any(values => values.Any(v => v is string text && text.Contains('\0', StringComparison.Ordinal)))
+                        ? LiteralRows(source.Columns, rows)
+                    : FillTable(source, rows, slot);
+                staged[source] = relation;
             }
 
-            staged[source] = table;
-            sql = sql.Replace($"{{{source.Name}}}", table, StringComparison.Ordinal);
+            sql = sql.Replace($"{{{source.Name}}}", relation, StringComparison.Ordinal);
         }
 
         return sql;
     }
+
+    /// <summary>Row sets up to this size are written into the statement as literal rows rather than staged.</summary>
+    private const int MaxLiteralRows = 64;
+
+    /// <summary>A temporary table holding <paramref name="rows"/>, filled by an appender (DuckDB's fastest load path).</summary>
+    private string FillTable(RowSet source, IReadOnlyList<object?[]> rows, string slot)
+    {
+        // Named after the set's shape too: two statements may read sets of one name with other columns.
+        var columns = string.Join(", ", source.Columns.Select(c => $"{c.Name} {c.SqlType}"));
+        var table = $"stg_{source.Name}_{slot}_{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(columns)).AsSpan(0, 4))}";
+        // Replaced rather than emptied: DuckDB keeps a temporary table's deleted rows, so a table emptied batch after
+        // batch grows, and emptying it takes longer every time.
+        Execute($"CREATE OR REPLACE TEMP TABLE {table} ({columns})");
+        using var appender = _writer.CreateAppender("temp", "main", table);
+        foreach (var values in rows)
+        {
+            var row = appender.CreateRow();
+            for (var i = 0; i < values.Length; i++)
+            {
+                Append(row, values[i]);
+            }
+
+            row.EndRow();
+        }
+
+        return table;
+    }
+
+    /// <summary>
+    /// The rows as a subquery of literal values, each cast to its column's type, e.g.
+    /// <c>(SELECT * FROM (VALUES (CAST('a' AS VARCHAR), CAST(1 AS BIGINT))) AS v(ID, N))</c>.
+    /// </summary>
+    internal static string LiteralRows(IReadOnlyList<Column> columns, IReadOnlyList<object?[]> rows)
+    {
+        var sql = new System.Text.StringBuilder("(SELECT * FROM (VALUES ");
+        for (var r = 0; r < rows.Count; r++)
+        {
+            sql.Append(r == 0 ? "(" : ", (");
+            for (var i = 0; i < columns.Count; i++)
+            {
+                sql.Append(i == 0 ? "CAST(" : ", CAST(").Append(Literal(rows[r][i])).Append(" AS ").Append(columns[i].SqlType).Append(')');
+            }
+
+            sql.Append(')');
+        }
+
+        return sql.Append(") AS v(").AppendJoin(", ", columns.Select(c => c.Name)).Append("))").ToString();
+    }
+
+    /// <summary>A value as a DuckDB literal: text quoted (a quote doubled; DuckDB gives backslashes no meaning), times to the microsecond.</summary>
+    private static string Literal(object? value) => value switch
+    {
+        null => "NULL",
+        string text => "'" + text.Replace("'", "''", StringComparison.Ordinal) + "'",
+        int or long => Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture)!,
+        decimal number => number.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        DateTime instant => "'" + instant.ToString("yyyy-MM-dd HH:mm:ss.ffffff", System.Globalization.CultureInfo.InvariantCulture) + "'",
+        DateOnly date => "'" + date.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture) + "'",
+        bool flag => flag ? "TRUE" : "FALSE",
+        _ => throw new NotSupportedException($"Cannot write a value of type {value.GetType()} as a literal."),
+    };
 
     /// <summary>
     /// Writes what DuckDB replayed from the write-ahead log into the file itself. A process that was killed (a stack
