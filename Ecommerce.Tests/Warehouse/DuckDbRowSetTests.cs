@@ -30,8 +30,8 @@ public sealed class DuckDbRowSetTests
     [Theory]
     [InlineData(0)]
     [InlineData(1)]
-    [InlineData(64)] // The most written as literal rows.
-    [InlineData(65)] // The fewest staged in a table.
+    [InlineData(16)] // The most written as literal rows.
+    [InlineData(17)] // The fewest staged in a table.
     [InlineData(500)]
     public async Task A_row_set_reads_back_the_same_whether_written_as_literals_or_staged(int count)
     {
