@@ -17,7 +17,8 @@ public sealed class PendingBatch
     private readonly Dictionary<int, ConsumeResult<byte[]?, byte[]?>> _lastRecords = [];
     private readonly Dictionary<int, long> _firstOffsets = [];
     private readonly Dictionary<int, long> _storedElsewhere = [];
-    private readonly Dictionary<(int Partition, long Offset), ConsumeResult<byte[]?, byte[]?>> _orderRecords = [];
+    private readonly List<ConsumeResult<byte[]?, byte[]?>> _orderRecords = []; // The record of each of _orders, in step.
+    private Dictionary<(int Partition, long Offset), ConsumeResult<byte[]?, byte[]?>>? _recordsByPosition;
 
     public int Count { get; private set; }
 
@@ -99,7 +100,8 @@ public sealed class PendingBatch
         if (validated.Order is { } order)
         {
             _orders.Add(order);
-            _orderRecords[(record.Partition.Value, record.Offset.Value)] = record;
+            _orderRecords.Add(record);
+            _recordsByPosition = null;
         }
         else
         {
@@ -124,12 +126,28 @@ public sealed class PendingBatch
         }
     }
 
-    /// <summary>The original record of an order of this batch (to dead-letter it as a conflict).</summary>
-    public ConsumeResult<byte[]?, byte[]?> RecordOf(IncomingOrder order) =>
-        _orderRecords[(order.Source.Partition, order.Source.Offset)];
+    /// <summary>The original record of an order of this batch (to dead-letter it as a conflict, or to land it).</summary>
+    public ConsumeResult<byte[]?, byte[]?> RecordOf(IncomingOrder order)
+    {
+        ArgumentNullException.ThrowIfNull(order);
 
+        // Indexed only when first asked (most batches have no conflict): a dictionary of every order of a batch, made
+        // batch after batch, was large enough to go to the large object heap.
+        _recordsByPosition ??= _orderRecords.ToDictionary(r => (r.Partition.Value, r.Offset.Value));
+        return _recordsByPosition[(order.Source.Partition, order.Source.Offset)];
+    }
+
+    /// <summary>
+    /// The most producer spans a batch span links to. The OTLP exporter sends at most 128 links per span unless
+    /// OTEL_SPAN_LINK_COUNT_LIMIT says otherwise (OpenTelemetry .NET, SdkLimitOptions), so more were built and kept
+    /// for nothing: a batch of 5,000 orders made 5,000 links.
+    /// </summary>
+    public static int MaxProducerLinks { get; } =
+        int.TryParse(Environment.GetEnvironmentVariable("OTEL_SPAN_LINK_COUNT_LIMIT"), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var limit) ? limit : 128;
+
+    /// <summary>Links to the producer spans of the batch's first orders (at most <see cref="MaxProducerLinks"/>).</summary>
     public IEnumerable<ActivityLink> ProducerLinks() =>
-        _orders.Where(o => o.ProducerContext != default).Select(o => new ActivityLink(o.ProducerContext));
+        _orders.Where(o => o.ProducerContext != default).Take(MaxProducerLinks).Select(o => new ActivityLink(o.ProducerContext));
 
     /// <summary>
     /// Identifies a record by content, so that a resume point can be checked later: if the record just before it

@@ -56,4 +56,23 @@ public sealed class PendingBatchTests
         var progress = Assert.Single(batch.Progress());
         Assert.Equal((0, (long?)13, 15L), (progress.Partition, progress.FirstOffset, progress.NextOffset));
     }
+
+    [Fact]
+    public void A_batch_links_to_the_producer_spans_of_its_first_orders_up_to_the_exporters_limit()
+    {
+        var batch = new PendingBatch();
+        var contexts = new List<System.Diagnostics.ActivityContext>();
+        for (var offset = 0; offset < PendingBatch.MaxProducerLinks + 50; offset++)
+        {
+            var context = new System.Diagnostics.ActivityContext(
+                System.Diagnostics.ActivityTraceId.CreateRandom(), System.Diagnostics.ActivitySpanId.CreateRandom(), System.Diagnostics.ActivityTraceFlags.Recorded);
+            contexts.Add(context);
+            var record = Record(0, offset);
+            record.Message.Headers.Add("traceparent", System.Text.Encoding.ASCII.GetBytes($"00-{context.TraceId}-{context.SpanId}-01"));
+            batch.Add(ValidatedRecord.Of(record, latestAllowed: null), 0);
+        }
+
+        Assert.Equal(contexts.Take(PendingBatch.MaxProducerLinks).Select(c => (c.TraceId, c.SpanId)), batch.ProducerLinks().Select(l => (l.Context.TraceId, l.Context.SpanId)));
+        Assert.Equal(50L, batch.RecordOf(batch.Orders[50]).Offset.Value);
+    }
 }
