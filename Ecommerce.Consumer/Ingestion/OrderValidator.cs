@@ -68,12 +68,12 @@ public static partial class OrderValidator
             var fields = new Fields(document.RootElement);
             try
             {
-                if (!fields.Text("order_id", MaxIdLength, out var orderId)
+                if (!fields.Text("order_id", MaxIdLength, repeats: false, out var orderId)
                     || !fields.Timestamp("order_timestamp", latestAllowed ?? DateTime.MaxValue, out var timestamp)
-                    || !fields.Text("customer_id", MaxIdLength, out var customerId)
+                    || !fields.Text("customer_id", MaxIdLength, repeats: true, out var customerId)
                     || !fields.Description("customer_name", MaxNameLength, out var customerName)
                     || !fields.Description("customer_region", MaxLabelLength, out var region)
-                    || !fields.Text("product_id", MaxIdLength, out var productId)
+                    || !fields.Text("product_id", MaxIdLength, repeats: true, out var productId)
                     || !fields.Description("product_name", MaxNameLength, out var productName)
                     || !fields.Description("category", MaxLabelLength, out var category)
                     || !fields.Price("price", out var price)
@@ -152,7 +152,7 @@ public static partial class OrderValidator
     /// </summary>
     public static string NormalizeDescription(string text)
     {
-        if (!text.Any(char.IsControl))
+        if (!HasControl(text))
         {
             return text;
         }
@@ -160,21 +160,85 @@ public static partial class OrderValidator
         return ControlRun().Replace(text, " ").Trim();
     }
 
+    /// <summary>Whether the text holds a control character (char.IsControl: U+0000 to U+001F and U+007F to U+009F).</summary>
+    private static bool HasControl(ReadOnlySpan<char> text) =>
+        text.ContainsAnyInRange('\u0000', '\u001f') || text.ContainsAnyInRange('\u007f', '\u009f');
+
     [GeneratedRegex(@"[\s\p{Cc}]*\p{Cc}[\s\p{Cc}]*")]
     private static partial Regex ControlRun();
 
-    /// <summary>Reads required fields one by one and keeps the first problem found.</summary>
-    private sealed class Fields(JsonElement root)
+    /// <summary>The fields of an order, in the order the producers write them (and these checks read them).</summary>
+    private static readonly byte[][] FieldNames =
+    [
+        "order_id"u8.ToArray(), "order_timestamp"u8.ToArray(), "customer_id"u8.ToArray(), "customer_name"u8.ToArray(),
+        "customer_region"u8.ToArray(), "product_id"u8.ToArray(), "product_name"u8.ToArray(), "category"u8.ToArray(),
+        "price"u8.ToArray(), "quantity"u8.ToArray(),
+    ];
+
+    private static readonly string[] FieldNameTexts = FieldNames.Select(Encoding.UTF8.GetString).ToArray();
+
+    [System.Runtime.CompilerServices.InlineArray(10)]
+    private struct FieldValues
     {
+        private JsonElement _element;
+    }
+
+    [System.Runtime.CompilerServices.InlineArray(10)]
+    private struct FieldCounts
+    {
+        private int _count;
+    }
+
+    /// <summary>
+    /// Reads required fields one by one and keeps the first problem found. The object's properties are walked once, each
+    /// found field kept with how often it appears (a field twice is an error), so that reading ten fields does not walk
+    /// the object ten times.
+    /// </summary>
+    private ref struct Fields
+    {
+        private FieldValues _values;
+        private FieldCounts _counts;
+
+        public Fields(JsonElement root)
+        {
+            var position = 0;
+            foreach (var property in root.EnumerateObject())
+            {
+                // Producers write the fields in order, so the field at this position is tried first.
+                var slot = position < FieldNames.Length && property.NameEquals(FieldNames[position]) ? position : SlotOf(property);
+                if (slot >= 0)
+                {
+                    _values[slot] = property.Value;
+                    _counts[slot]++;
+                }
+
+                position++;
+            }
+        }
+
         public Rejection? Rejection { get; private set; }
 
+        private static int SlotOf(JsonProperty property)
+        {
+            for (var slot = 0; slot < FieldNames.Length; slot++)
+            {
+                if (property.NameEquals(FieldNames[slot]))
+                {
+                    return slot;
+                }
+            }
+
+            return -1;
+        }
+
         /// <summary>Names, regions, categories: a control character never costs the order (see <see cref="NormalizeDescription"/>).</summary>
-        public bool Description(string name, int maxLength, out string value) => ReadText(name, maxLength, descriptive: true, out value);
+        public bool Description(string name, int maxLength, out string value) => ReadText(name, maxLength, descriptive: true, repeats: true, out value);
 
         /// <summary>Identifiers: exact, so a control character in one is an error rather than something to guess at.</summary>
-        public bool Text(string name, int maxLength, out string value) => ReadText(name, maxLength, descriptive: false, out value);
+        /// <param name="repeats">Whether the same value comes back order after order (a customer's or product's id, not an order's).</param>
+        public bool Text(string name, int maxLength, bool repeats, out string value) => ReadText(name, maxLength, descriptive: false, repeats, out value);
 
-        private bool ReadText(string name, int maxLength, bool descriptive, out string value)
+        private bool ReadText(string name, int maxLength, bool descriptive, bool repeats, out string value)
         {
             value = "";
             if (!Get(name, JsonValueKind.String, "a string", out var element))
@@ -182,8 +246,9 @@ public static partial class OrderValidator
                 return false;
             }
 
-            value = descriptive ? NormalizeDescription(element.GetString()!) : element.GetString()!;
-            if (value.Trim().Length == 0)
+            var text = repeats ? RepeatedTexts.Get(element) : element.GetString()!;
+            value = descriptive ? NormalizeDescription(text) : text;
+            if (string.IsNullOrWhiteSpace(value))
             {
                 return Fail(Rejection.MissingFieldCode, $"'{name}' is empty");
             }
@@ -194,7 +259,7 @@ public static partial class OrderValidator
             }
 
             // Never true of descriptive text, which has had its control characters replaced.
-            if (value.Any(char.IsControl))
+            if (HasControl(value))
             {
                 return Fail(Rejection.OutOfRangeCode, $"'{name}' contains a control character (such as NUL or a line break)");
             }
@@ -370,16 +435,9 @@ public static partial class OrderValidator
 
         private bool Get(string name, JsonValueKind kind, string expected, out JsonElement element)
         {
-            element = default;
-            var found = 0;
-            foreach (var property in root.EnumerateObject())
-            {
-                if (property.NameEquals(name))
-                {
-                    element = property.Value;
-                    found++;
-                }
-            }
+            var slot = Array.IndexOf(FieldNameTexts, name);
+            element = _values[slot];
+            var found = _counts[slot];
 
             if (found == 0 || element.ValueKind == JsonValueKind.Null)
             {
@@ -402,5 +460,53 @@ public static partial class OrderValidator
         }
 
         private static string Shorten(string text) => text.Length <= 40 ? text : text[..40] + "...";
+    }
+
+    /// <summary>
+    /// One string for a text that comes back order after order (a customer's id and name, a region, a product, a
+    /// category), instead of a new one per order: fewer allocations, and a batch's orders share their texts. A small
+    /// cache per thread, one entry per hash of the raw UTF-8, replaced on a miss, so unique texts (the original producer
+    /// made a name per order) cost a hash and a comparison more and never grow it.
+    /// </summary>
+    private static class RepeatedTexts
+    {
+        private const int Size = 1 << 14;
+        private const int MaxBytes = 256;
+
+        [ThreadStatic]
+        private static string?[]? t_texts;
+
+        public static string Get(JsonElement element)
+        {
+            var raw = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(element);
+            if (raw.Length >= 2 && raw[0] == (byte)'"')
+            {
+                raw = raw[1..^1];
+            }
+
+            if (raw.Length > MaxBytes || raw.Contains((byte)'\\'))
+            {
+                return element.GetString()!; // Escaped: the raw bytes are not the text's.
+            }
+
+            var texts = t_texts ??= new string?[Size];
+            var slot = (int)(System.IO.Hashing.XxHash3.HashToUInt64(raw) & (Size - 1));
+            if (texts[slot] is { } cached && Utf8Equals(raw, cached))
+            {
+                return cached;
+            }
+
+            // Read as ever (invalid UTF-8 throws here): a cached text matched its bytes, so it was valid.
+            var text = element.GetString()!;
+            texts[slot] = text;
+            return text;
+        }
+
+        private static bool Utf8Equals(ReadOnlySpan<byte> utf8, string text)
+        {
+            Span<byte> encoded = stackalloc byte[MaxBytes];
+            return Encoding.UTF8.TryGetBytes(text, encoded[..utf8.Length], out var written) && written == utf8.Length
+                && encoded[..written].SequenceEqual(utf8);
+        }
     }
 }

@@ -243,4 +243,42 @@ public sealed class OrderValidatorTests
         Assert.True(OrderValidator.TryParse(Encoding.UTF8.GetBytes(json), out var order, out _));
         Assert.Equal("O'Brien; DROP TABLE FACT_ORDERS; --", order.CustomerName);
     }
+
+    private static ParsedOrder Parse(string json)
+    {
+        Assert.True(OrderValidator.TryParse(Encoding.UTF8.GetBytes(json), out var order, out var rejection), rejection?.Reason);
+        return order;
+    }
+
+    [Fact]
+    public void Texts_that_repeat_are_read_exactly_whether_seen_before_or_not()
+    {
+        // Far more distinct names than the cache of repeated texts holds, each read twice: every read must give back
+        // its own text (a name that shares a cache entry with another must never come back as the other).
+        var names = Enumerable.Range(0, 40_000).Select(i => $"Customer {i} Zoë").ToArray();
+        foreach (var name in names.Concat(names))
+        {
+            Assert.Equal(name, Parse(With("customer_name", $"\"{name}\"")).CustomerName);
+        }
+
+        // A text read again is the same string, so that a batch's orders share their names.
+        Assert.Same(Parse(PythonEvent).CustomerName, Parse(PythonEvent).CustomerName);
+
+        // Escaped and plain spellings of one text read the same, in either order.
+        Assert.Equal("José", Parse(With("customer_name", "\"Jos\\u00e9\"")).CustomerName);
+        Assert.Equal("José", Parse(With("customer_name", "\"José\"")).CustomerName);
+        Assert.Equal("José", Parse(With("customer_name", "\"Jos\\u00e9\"")).CustomerName);
+    }
+
+    [Fact]
+    public void Invalid_utf8_is_refused_even_where_a_valid_text_was_read_before()
+    {
+        Parse(PythonEvent); // "Ada Lovelace" is now a text seen before.
+        var bytes = Encoding.UTF8.GetBytes(PythonEvent);
+        var at = PythonEvent.IndexOf("Ada", StringComparison.Ordinal);
+        bytes[at + 1] = 0xFF; // Never valid in UTF-8.
+
+        Assert.False(OrderValidator.TryParse(bytes, out _, out var rejection));
+        Assert.Equal(Rejection.MalformedCode, rejection!.Code);
+    }
 }
