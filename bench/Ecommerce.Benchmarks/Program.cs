@@ -8,7 +8,7 @@ using Spectre.Console;
 // under bench/results only: BENCHMARKS.md shows full runs),
 // --only throughput|original|shape|latency|sweep|scale|snowflake (one part, for investigating; BENCHMARKS.md is then left
 // alone); --only scaleout (the Snowflake write paths with 1, 2 and 4 processes, saved apart: see --report); --only failover (the pauses when the ingestion service is killed or stopped, with both
-// group protocols; saved apart: see --report); --only steady [--rate R] (CPU per order after warm-up, printed only); --scale 3000000,30000000 (the sizes of the pre-filled warehouses, cached in ECOMMERCE_BENCH_CACHE or the temp
+// group protocols; saved apart: see --report); --only steady [--rate R] (CPU per order after warm-up, by stage; printed only, and part of a full run); --scale 3000000,30000000 (the sizes of the pre-filled warehouses, cached in ECOMMERCE_BENCH_CACHE or the temp
 // folder). ECOMMERCE_BENCH_DUCKDB_OPTIONS is appended to the consumers' DuckDB connection string.
 // --report bench/results/<stamp>.json [--scaleout bench/results/scaleout-<stamp>.json] [--failover bench/results/failover-<stamp>.json]
 // writes BENCHMARKS.md and the charts again from a run's figures (and a scale-out and a failover run's), measuring nothing.
@@ -81,6 +81,7 @@ try
     var snowflake = new List<SnowflakeResult>();
     var scaleOut = new List<SnowflakeResult>();
     var failover = new List<FailoverResult>();
+    SteadyStateResult? steady = null;
     (int Size, TimeSpan Delay)[] settings = quick
         ? [(500, TimeSpan.FromMilliseconds(50)), (5_000, TimeSpan.FromMilliseconds(200))]
         : [(200, TimeSpan.FromMilliseconds(25)), (1_000, TimeSpan.FromMilliseconds(100)), (5_000, TimeSpan.FromMilliseconds(200)), (20_000, TimeSpan.FromMilliseconds(500))];
@@ -159,14 +160,15 @@ try
             AnsiConsole.MarkupLine($"[green]scale-out {path} latency at 1,000/s[/] p50 {latency.P50Ms:N0} ms, p99 {latency.P99Ms:N0} ms");
         }
 
-        if (only == "steady")
+        if (only == "steady" || (only is null && !quick))
         {
             // --only steady [--rate R]: CPU per order after warm-up, R orders/s (default 12,000) for --orders (default 1,200,000 here).
             var rateArg = Array.IndexOf(args, "--rate");
             var rate = rateArg >= 0 ? double.Parse(args[rateArg + 1], CultureInfo.InvariantCulture) : 12_000;
-            var count = ordersArg >= 0 ? orders : 1_200_000;
+            var count = ordersArg >= 0 && only == "steady" ? orders : 1_200_000;
             status.Status($"Steady state: {count:N0} orders at {rate:N0}/s into DuckDB");
             var run = await SteadyState.RunAsync(context, count, rate, TimeSpan.FromSeconds(30));
+            steady = run;
             AnsiConsole.MarkupLine(
                 $"[green]steady state[/] {run.Orders:N0} orders sent at {rate:N0}/s: after {run.WarmUpSeconds:N0} s of warm-up, {run.MeasuredOrders:N0} orders " +
                 $"at {run.Rate:N0}/s took {run.CpuMicrosecondsPerOrder:N1} CPU microseconds each; peak memory {run.PeakMemoryMb:N0} MB; " +
@@ -240,7 +242,10 @@ try
 
     var results = new BenchResults(
         DateTimeOffset.UtcNow, Machine(), "dotnet run -c Release --project bench/Ecommerce.Benchmarks" + (args.Length > 0 ? " -- " + string.Join(' ', args) : ""),
-        throughput, original, shape, latencies, sweep, scale, snowflake);
+        throughput, original, shape, latencies, sweep, scale, snowflake)
+    {
+        Steady = steady,
+    };
     Report.Write(results, root, updatePage: !quick);
     Console.WriteLine();
     Console.WriteLine(Report.Markdown(results));

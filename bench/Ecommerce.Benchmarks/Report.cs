@@ -24,6 +24,9 @@ public sealed record BenchResults(
 
     /// <summary>A failover run's figures (<c>--only failover</c>), measured apart and reported beside these.</summary>
     public FailoverResults? Failover { get; init; }
+
+    /// <summary>DuckDB's CPU per order once warmed up, by stage, and the bytes allocated per order (runs before 2026-12-04 have none).</summary>
+    public SteadyStateResult? Steady { get; init; }
 }
 
 /// <summary>How long ingestion stops when a process dies or is replaced, with both group protocols: <c>--only failover</c>.</summary>
@@ -58,6 +61,25 @@ public static class Report
 
         md.AppendLine(Invariant, $"| 5. consumer peak memory (VmHWM) | {t.PeakMemoryMb:N0} MB | <= 300 MB |");
         md.AppendLine(Invariant, $"| 5. consumer CPU per million orders | {t.CpuSecondsPerMillion:N1} s | |");
+        if (r.Steady is { } steady)
+        {
+            md.AppendLine(Invariant, $"| 5. steady state: CPU per order after {steady.WarmUpSeconds:N0} s of warm-up, {steady.MeasuredOrders:N0} orders at {steady.Rate:N0}/s | {steady.CpuMicrosecondsPerOrder:N1} µs; {steady.AllocatedBytesPerOrder:N0} bytes allocated per order; peak memory {steady.PeakMemoryMb:N0} MB | <= 30 µs |");
+        }
+
+        if (r.Steady is { } stages)
+        {
+            md.AppendLine();
+            md.AppendLine(Invariant, $"Steady state (5), where the consumer's CPU goes, per order, by thread (from /proc; {stages.Orders:N0} orders sent at a steady rate while the consumer ingests them into a new DuckDB file, measured after the warm-up):");
+            md.AppendLine();
+            md.AppendLine("| what the threads do | CPU per order |");
+            md.AppendLine("|---|---|");
+            foreach (var (work, micros) in stages.CpuMicrosecondsPerOrderByWork.OrderByDescending(w => w.Value).Where(w => w.Value >= 0.05))
+            {
+                md.AppendLine(Invariant, $"| {work} | {micros:N1} µs |");
+            }
+
+            md.AppendLine(Invariant, $"| all of the process (threads that ended included) | {stages.CpuMicrosecondsPerOrder:N1} µs |");
+        }
 
         md.AppendLine();
         md.AppendLine("DuckDB at scale (8): the same pipeline on other data and into warehouses that already hold a year or more of orders.");
