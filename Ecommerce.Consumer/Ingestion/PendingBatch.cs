@@ -133,7 +133,15 @@ public sealed class PendingBatch
 
         // Indexed only when first asked (most batches have no conflict): a dictionary of every order of a batch, made
         // batch after batch, was large enough to go to the large object heap.
-        _recordsByPosition ??= _orderRecords.ToDictionary(r => (r.Partition.Value, r.Offset.Value));
+        if (_recordsByPosition is null)
+        {
+            _recordsByPosition = new(_orderRecords.Count);
+            foreach (var record in _orderRecords)
+            {
+                _recordsByPosition[(record.Partition.Value, record.Offset.Value)] = record; // A record read twice: the later.
+            }
+        }
+
         return _recordsByPosition[(order.Source.Partition, order.Source.Offset)];
     }
 

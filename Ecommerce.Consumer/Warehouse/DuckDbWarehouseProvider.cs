@@ -75,6 +75,9 @@ public sealed class DuckDbWarehouseProvider : IWarehouseProvider
         await _database.WriteLock.WaitAsync(cancellationToken);
         try
         {
+            // Loaded before the transaction begins: the first load commits a statement of its own (see ReadSavedOrderIds).
+            LoadOrderIds();
+
             // One transaction for the staging and the read: each statement outside one would be a transaction of its own.
             using var transaction = _writer.BeginTransaction();
             var rows = Read(_writer, Stage(statement, "q", []), statement.Parameters);
@@ -99,13 +102,15 @@ public sealed class DuckDbWarehouseProvider : IWarehouseProvider
             // The staging tables are filled inside the transaction too: outside it, every staging table and every appender's
             // rows would commit on their own (about a millisecond each). Each statement has tables of its own, so two
             // statements may read different row sets of the same name; a row set two statements share is staged once.
+            // Loaded before the transaction begins: the first load commits a statement of its own (see ReadSavedOrderIds),
+            // which a failed batch must not roll back.
+            var ids = LoadOrderIds();
             using var transaction = _writer.BeginTransaction();
             var staged = new Dictionary<RowSet, string>(ReferenceEqualityComparer.Instance);
             var prepared = statements.Select((statement, index) => (Sql: Stage(statement, $"s{index}", staged), statement.Parameters)).ToList();
 
             // Recorded before the transaction runs, and after the look-ups of this very transaction were staged: if it
             // fails, the ids are merely looked up in vain later; if it commits, every later look-up sees them.
-            var ids = LoadOrderIds();
             foreach (var statement in statements)
             {
                 foreach (var id in statement.StoresOrderIds)
@@ -163,7 +168,7 @@ public sealed class DuckDbWarehouseProvider : IWarehouseProvider
             throw new ArgumentException($"A statement reads two row sets named '{twice.Key}'.", nameof(statement));
         }
 
-        var sql = statement.Sql;
+        var relations = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var source in statement.Sources)
         {
             if (!staged.TryGetValue(source, out var relation))
@@ -185,10 +190,39 @@ public sealed class DuckDbWarehouseProvider : IWarehouseProvider
                 staged[source] = relation;
             }
 
-            sql = sql.Replace($"{{{source.Name}}}", relation, StringComparison.Ordinal);
+            relations[source.Name] = relation;
         }
 
-        return sql;
+        return Render(statement.Sql, relations);
+    }
+
+    /// <summary>
+    /// The SQL with each <c>{name}</c> replaced by its relation, in one pass over the statement's own text: literal rows
+    /// written in for one set are never searched for another set's placeholder, and comments and literals are copied as
+    /// they are (a placeholder named in a comment stays a word).
+    /// </summary>
+    private static string Render(string sql, Dictionary<string, string> relations)
+    {
+        var text = new System.Text.StringBuilder(sql.Length);
+        for (var i = 0; i < sql.Length; i++)
+        {
+            if (SqlText.SkipLiteralOrComment(sql, i) is var skipped && skipped > i)
+            {
+                text.Append(sql, i, skipped - i);
+                i = skipped - 1;
+            }
+            else if (sql[i] == '{' && sql.IndexOf('}', i) is var end and > 0 && relations.TryGetValue(sql[(i + 1)..end], out var relation))
+            {
+                text.Append(relation);
+                i = end;
+            }
+            else
+            {
+                text.Append(sql[i]);
+            }
+        }
+
+        return text.ToString();
     }
 
     /// <summary>

@@ -3,8 +3,8 @@ using Ecommerce.Consumer.Warehouse;
 namespace Ecommerce.Tests.Warehouse;
 
 /// <summary>
-/// DuckDB brings a statement's row sets in three ways (an empty query, literal rows up to a few dozen, a staged table
-/// beyond): whichever it takes, a statement must read the same values.
+/// DuckDB brings a statement's row sets in three ways (an empty query, literal rows up to 16, a staged table beyond):
+/// whichever it takes, a statement must read the same values, and no value is ever read as SQL.
 /// </summary>
 [Trait("Category", "Fast")]
 public sealed class DuckDbRowSetTests
@@ -56,5 +56,47 @@ public sealed class DuckDbRowSetTests
             Assert.Equal("DECIMAL(18,2)", read[i][7]);
             Assert.Equal("TIMESTAMP", read[i][8]);
         }
+    }
+
+    [Theory]
+    [InlineData(6)] // Written as literal rows.
+    [InlineData(40)] // Staged in a table.
+    public async Task Values_that_look_like_sql_or_placeholders_are_stored_as_they_are(int count)
+    {
+        // A file: a plain query reads on a connection of its own, which an in-memory database would not share.
+        var path = Path.Combine(Path.GetTempPath(), $"rowsets-{Guid.NewGuid():N}.duckdb");
+        try
+        {
+            await StoreTrickyValuesAsync(path, count);
+        }
+        finally
+        {
+            foreach (var file in Directory.GetFiles(Path.GetTempPath(), Path.GetFileName(path) + "*"))
+            {
+                File.Delete(file);
+            }
+        }
+    }
+
+    private static async Task StoreTrickyValuesAsync(string path, int count)
+    {
+        await using var provider = new DuckDbWarehouseProvider($"Data Source={path}");
+        await provider.ExecuteScriptAsync("CREATE TABLE T (A VARCHAR, B VARCHAR)", CancellationToken.None);
+        string[] tricky = ["{second}", "x'); DROP TABLE T; --", "line\nbreak -- no comment", "{first}", "/* no comment */", "it''s ?"];
+        var values = Enumerable.Range(0, count).Select(i => tricky[i % tricky.Length] + (i < tricky.Length ? "" : $" {i}")).ToArray();
+        var first = new RowSet("first", [new("A", ColumnType.Text)], values.Select(v => new object?[] { v }).ToArray());
+        var second = new RowSet("second", [new("B", ColumnType.Text)], [["{first}"]]);
+
+        // A placeholder named in a comment, two sets in one statement, and a set two statements share.
+        await provider.ExecuteTransactionAsync(
+        [
+            SqlStatement.WithSources("-- pairs {first} with {second}\nINSERT INTO T SELECT f.A, s.B FROM {first} AS f CROSS JOIN {second} AS s", first, second),
+            SqlStatement.WithSources("INSERT INTO T SELECT A, 'again' FROM {first}", first),
+        ], CancellationToken.None);
+
+        var stored = await provider.QueryAsync(new SqlStatement("SELECT A, B FROM T"), CancellationToken.None);
+        Assert.Equal(
+            values.Select(v => (v, "{first}")).Concat(values.Select(v => (v, "again"))).Order(),
+            stored.Select(r => ((string)r[0]!, (string)r[1]!)).Order());
     }
 }
