@@ -468,7 +468,14 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
         for (var i = 0; i < sql.Length; i++)
         {
             var c = sql[i];
-            if (c == '?')
+            if (SqlText.SkipLiteralOrComment(sql, i) is var skipped && skipped > i)
+            {
+                // Literals, quoted names and comments are copied whole: a '?' in them is no placeholder, and a row set named
+                // in a comment is no use of it (its rows would be bound a second time, for nothing).
+                text.Append(sql, i, skipped - i);
+                i = skipped - 1;
+            }
+            else if (c == '?')
             {
                 if (parameter >= statement.Parameters.Count)
                 {
@@ -490,12 +497,6 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
             {
                 text.Append(renderSource(source));
                 i = end;
-            }
-            else if (SqlText.SkipLiteralOrComment(sql, i) is var skipped && skipped > i)
-            {
-                // Literals, quoted names and comments are copied whole: a '?' in them is no placeholder.
-                text.Append(sql, i, skipped - i);
-                i = skipped - 1;
             }
             else
             {

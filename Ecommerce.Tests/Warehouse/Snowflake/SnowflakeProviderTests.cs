@@ -161,4 +161,21 @@ public sealed class SnowflakeProviderTests
     }
 
     private static readonly DateTime T0 = new(2026, 3, 1, 9, 0, 0, DateTimeKind.Utc);
+
+    [Fact]
+    public void A_row_set_named_in_a_comment_or_literal_is_bound_once_where_the_statement_reads_it()
+    {
+        var rows = new RowSet("landed", [new("ID", ColumnType.Text)], [["a"]]);
+        var bindings = new List<SqlApiBinding>();
+        var rendered = 0;
+
+        var sql = SnowflakeWarehouseProvider.Render(
+            SqlStatement.WithSources("-- appends {landed}\nINSERT INTO T SELECT ID FROM {landed} WHERE ID <> '{landed}' AND ID <> ?", rows) with { Parameters = ["b"] },
+            bindings,
+            source => { rendered++; bindings.Add(new SqlApiBinding("TEXT", "[]")); return "(ROWS)"; });
+
+        Assert.Equal("-- appends {landed}\nINSERT INTO T SELECT ID FROM (ROWS) WHERE ID <> '{landed}' AND ID <> ?", sql);
+        Assert.Equal(1, rendered);
+        Assert.Equal(2, bindings.Count); // The set's and the parameter's: as many as the '?' SQL reads.
+    }
 }
