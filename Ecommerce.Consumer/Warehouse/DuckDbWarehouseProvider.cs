@@ -61,12 +61,7 @@ public sealed class DuckDbWarehouseProvider : IWarehouseProvider
         {
             // Plain reads (and reads of empty row sets, which need no staging) get their own connection to the same
             // database and run beside the writer.
-            var sql = statement.Sql;
-            foreach (var source in statement.Sources)
-            {
-                sql = sql.Replace($"{{{source.Name}}}", source.EmptySelect(c => c.SqlType), StringComparison.Ordinal);
-            }
-
+            var sql = SqlText.Render(statement.Sql, name => statement.Sources.FirstOrDefault(s => s.Name == name)?.EmptySelect(c => c.SqlType));
             using var reader = new DuckDBConnection(_connectionString);
             reader.Open();
             return Read(reader, sql, statement.Parameters);
@@ -99,12 +94,13 @@ public sealed class DuckDbWarehouseProvider : IWarehouseProvider
         await _database.WriteLock.WaitAsync(cancellationToken);
         try
         {
-            // The staging tables are filled inside the transaction too: outside it, every staging table and every appender's
-            // rows would commit on their own (about a millisecond each). Each statement has tables of its own, so two
-            // statements may read different row sets of the same name; a row set two statements share is staged once.
             // Loaded before the transaction begins: the first load commits a statement of its own (see ReadSavedOrderIds),
             // which a failed batch must not roll back.
             var ids = LoadOrderIds();
+
+            // The staging tables are filled inside the transaction too: outside it, every staging table and every appender's
+            // rows would commit on their own (about a millisecond each). Each statement has tables of its own, so two
+            // statements may read different row sets of the same name; a row set two statements share is staged once.
             using var transaction = _writer.BeginTransaction();
             var staged = new Dictionary<RowSet, string>(ReferenceEqualityComparer.Instance);
             var prepared = statements.Select((statement, index) => (Sql: Stage(statement, $"s{index}", staged), statement.Parameters)).ToList();
@@ -193,36 +189,9 @@ public sealed class DuckDbWarehouseProvider : IWarehouseProvider
             relations[source.Name] = relation;
         }
 
-        return Render(statement.Sql, relations);
-    }
-
-    /// <summary>
-    /// The SQL with each <c>{name}</c> replaced by its relation, in one pass over the statement's own text: literal rows
-    /// written in for one set are never searched for another set's placeholder, and comments and literals are copied as
-    /// they are (a placeholder named in a comment stays a word).
-    /// </summary>
-    private static string Render(string sql, Dictionary<string, string> relations)
-    {
-        var text = new System.Text.StringBuilder(sql.Length);
-        for (var i = 0; i < sql.Length; i++)
-        {
-            if (SqlText.SkipLiteralOrComment(sql, i) is var skipped && skipped > i)
-            {
-                text.Append(sql, i, skipped - i);
-                i = skipped - 1;
-            }
-            else if (sql[i] == '{' && sql.IndexOf('}', i) is var end and > 0 && relations.TryGetValue(sql[(i + 1)..end], out var relation))
-            {
-                text.Append(relation);
-                i = end;
-            }
-            else
-            {
-                text.Append(sql[i]);
-            }
-        }
-
-        return text.ToString();
+        // In one pass over the statement's own text: literal rows written in for one set are never searched for another
+        // set's placeholder.
+        return SqlText.Render(statement.Sql, name => relations.GetValueOrDefault(name));
     }
 
     /// <summary>
@@ -259,7 +228,7 @@ public sealed class DuckDbWarehouseProvider : IWarehouseProvider
     /// The rows as a subquery of literal values, each cast to its column's type, e.g.
     /// <c>(SELECT * FROM (VALUES (CAST('a' AS VARCHAR), CAST(1 AS BIGINT))) AS v(ID, N))</c>.
     /// </summary>
-    internal static string LiteralRows(IReadOnlyList<Column> columns, IReadOnlyList<object?[]> rows)
+    private static string LiteralRows(IReadOnlyList<Column> columns, IReadOnlyList<object?[]> rows)
     {
         var sql = new System.Text.StringBuilder("(SELECT * FROM (VALUES ");
         for (var r = 0; r < rows.Count; r++)

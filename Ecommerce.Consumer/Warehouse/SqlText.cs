@@ -73,6 +73,41 @@ public static class SqlText
     }
 
     /// <summary>
+    /// The statement with each <c>{name}</c> that <paramref name="rowSet"/> knows replaced by what it gives, and each
+    /// <c>?</c> by what <paramref name="parameter"/> gives (left as it is without one), in one pass, left to right, over
+    /// the statement's own text: literals, quoted names and comments are copied as they are (a row set named in a comment
+    /// stays a word), and text put in for one placeholder is never searched for another.
+    /// </summary>
+    internal static string Render(string sql, Func<string, string?> rowSet, Func<string>? parameter = null)
+    {
+        var text = new StringBuilder(sql.Length);
+        for (var i = 0; i < sql.Length; i++)
+        {
+            var c = sql[i];
+            if (SkipLiteralOrComment(sql, i) is var skipped && skipped > i)
+            {
+                text.Append(sql, i, skipped - i);
+                i = skipped - 1;
+            }
+            else if (c == '?' && parameter is not null)
+            {
+                text.Append(parameter());
+            }
+            else if (c == '{' && sql.IndexOf('}', i) is var end and > 0 && rowSet(sql[(i + 1)..end]) is { } relation)
+            {
+                text.Append(relation);
+                i = end;
+            }
+            else
+            {
+                text.Append(c);
+            }
+        }
+
+        return text.ToString();
+    }
+
+    /// <summary>
     /// Where the string literal, quoted name or comment starting at <paramref name="start"/> ends (the index just
     /// past it; a line comment ends before its line break), or <paramref name="start"/> itself when none starts
     /// there. One that never closes runs to the end of the text.

@@ -463,53 +463,32 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
     {
         // Without its final ';', so that statements can be joined into a multi-statement request.
         var sql = statement.Sql.TrimEnd().TrimEnd(';');
-        var text = new StringBuilder(sql.Length);
         var parameter = 0;
-        for (var i = 0; i < sql.Length; i++)
-        {
-            var c = sql[i];
-            if (SqlText.SkipLiteralOrComment(sql, i) is var skipped && skipped > i)
-            {
-                // Literals, quoted names and comments are copied whole: a '?' in them is no placeholder, and a row set named
-                // in a comment is no use of it (its rows would be bound a second time, for nothing).
-                text.Append(sql, i, skipped - i);
-                i = skipped - 1;
-            }
-            else if (c == '?')
+        var text = SqlText.Render(
+            sql,
+            name => statement.Sources.FirstOrDefault(s => s.Name == name) is { } source ? renderSource(source) : null,
+            () =>
             {
                 if (parameter >= statement.Parameters.Count)
                 {
                     throw new ArgumentException($"The statement has more '?' placeholders than the {statement.Parameters.Count} parameters given.", nameof(statement));
                 }
 
-                if (statement.Parameters[parameter++] is { } value)
+                if (statement.Parameters[parameter++] is not { } value)
                 {
-                    bindings.Add(SnowflakeValues.Bind(value));
-                    text.Append('?');
+                    return "NULL"; // The SQL API documents no bind form for NULL (SnowflakeValues.Bind).
                 }
-                else
-                {
-                    // The SQL API documents no bind form for NULL (SnowflakeValues.Bind).
-                    text.Append("NULL");
-                }
-            }
-            else if (c == '{' && sql.IndexOf('}', i) is var end and > 0 && end > i && statement.Sources.FirstOrDefault(s => s.Name == sql[(i + 1)..end]) is { } source)
-            {
-                text.Append(renderSource(source));
-                i = end;
-            }
-            else
-            {
-                text.Append(c);
-            }
-        }
+
+                bindings.Add(SnowflakeValues.Bind(value));
+                return "?";
+            });
 
         if (parameter != statement.Parameters.Count)
         {
             throw new ArgumentException($"The statement has {parameter} '?' placeholders but {statement.Parameters.Count} parameters were given.", nameof(statement));
         }
 
-        return text.ToString();
+        return text;
     }
 
     /// <summary>
