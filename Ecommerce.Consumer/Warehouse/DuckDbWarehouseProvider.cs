@@ -10,28 +10,43 @@ namespace Ecommerce.Consumer.Warehouse;
 /// </summary>
 /// <remarks>
 /// A DuckDB file is written by one process at a time (DuckDB locks it), so this process can know which order ids the
-/// file holds: <see cref="StoredOrderIds"/>, loaded from <c>FACT_ORDERS</c> when first needed and kept up to date by
-/// every transaction. Order ids to look up (<see cref="RowSet.OrderIdsToLookUp"/>) that it certainly does not hold are
+/// file holds: <see cref="StoredOrderIds"/>, loaded when first needed (from the copy kept beside the file,
+/// <see cref="SavedOrderIds"/>, or else from <c>FACT_ORDERS</c>) and kept up to date by every transaction. Order ids to look up (<see cref="RowSet.OrderIdsToLookUp"/>) that it certainly does not hold are
 /// left out before a statement runs, so checking a batch of new orders costs the same whatever the size of the fact
 /// table. Providers of the same file in one process share the write lock and the ids, as DuckDB shares the database.
 /// </remarks>
-public sealed class DuckDbWarehouseProvider : IWarehouseProvider
+public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
 {
     private readonly string _connectionString;
     private readonly DuckDBConnection _writer;
     private readonly SharedDatabase _database;
+    private readonly ILogger _logger;
 
-    public DuckDbWarehouseProvider(string connectionString)
+    /// <param name="connectionString">DuckDB's, e.g. <c>Data Source=shop.duckdb</c>.</param>
+    /// <param name="saveStoredIdsEvery">
+    /// How many stored orders between two saves of the stored ids beside the file (<see cref="SavedOrderIds"/>): a start
+    /// after a crash reads up to that many ids from the fact table. The first provider of a file in a process decides.
+    /// </param>
+    /// <param name="logger">Where a load of the stored ids is reported (how, how many, how long).</param>
+    public DuckDbWarehouseProvider(string connectionString, long saveStoredIdsEvery = SavedOrderIds.DefaultSaveEvery, ILogger<DuckDbWarehouseProvider>? logger = null)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(saveStoredIdsEvery, 1);
         _connectionString = connectionString;
+        _logger = logger ?? (ILogger)Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
         _writer = new DuckDBConnection(connectionString);
         _writer.Open();
-        _database = SharedDatabase.Open(_writer.DataSource);
+        _database = SharedDatabase.Open(_writer.DataSource, connectionString, saveStoredIdsEvery);
         FoldWriteAheadLog();
     }
 
     /// <summary>The order ids the file may hold, once loaded (after the first batch or look-up); null before.</summary>
     public StoredOrderIds? StoredOrderIds => _database.OrderIds;
+
+    /// <summary>How the stored ids were last loaded in this process; null before the first load.</summary>
+    public StoredIdsLoad? LastStoredIdsLoad => _database.LastLoad;
+
+    /// <summary>Completes when no save of the stored ids runs in the background (tests wait for one with it).</summary>
+    internal Task StoredIdsSaved => _database.Saved?.WaitForSaveAsync() ?? Task.CompletedTask;
 
     public string SystemName => "duckdb";
 
@@ -70,7 +85,7 @@ public sealed class DuckDbWarehouseProvider : IWarehouseProvider
         await _database.WriteLock.WaitAsync(cancellationToken);
         try
         {
-            // Loaded before the transaction begins: the first load commits a statement of its own (see ReadSavedOrderIds).
+            // Loaded before the transaction begins, so that a first load's reads are not part of it.
             LoadOrderIds();
 
             // One transaction for the staging and the read: each statement outside one would be a transaction of its own.
@@ -94,8 +109,7 @@ public sealed class DuckDbWarehouseProvider : IWarehouseProvider
         await _database.WriteLock.WaitAsync(cancellationToken);
         try
         {
-            // Loaded before the transaction begins: the first load commits a statement of its own (see ReadSavedOrderIds),
-            // which a failed batch must not roll back.
+            // Loaded before the transaction begins, so that a first load's reads are not part of it.
             var ids = LoadOrderIds();
 
             // The staging tables are filled inside the transaction too: outside it, every staging table and every appender's
@@ -125,6 +139,7 @@ public sealed class DuckDbWarehouseProvider : IWarehouseProvider
             }
 
             transaction.Commit();
+            _database.Saved?.NoteStored(_writer, ids, statements.Sum(s => s.StoresOrderIds.Count));
         }
         finally
         {
@@ -134,12 +149,29 @@ public sealed class DuckDbWarehouseProvider : IWarehouseProvider
 
     public async ValueTask DisposeAsync()
     {
-        await _database.WriteLock.WaitAsync();
+        // A save running in the background takes the write lock at its end: it is waited for outside the lock.
+        while (true)
+        {
+            if (_database.Saved is { } saved)
+            {
+                await saved.WaitForSaveAsync();
+            }
+
+            await _database.WriteLock.WaitAsync();
+            if (_database.Saved is not { IsSaving: true })
+            {
+                break;
+            }
+
+            _database.WriteLock.Release();
+        }
+
         try
         {
-            if (_database.IsLastReference)
+            if (_database.IsLastReference && _database.Saved is { } saved && _database.OrderIds is { } ids)
             {
-                SaveOrderIds();
+                // Kept beside the file, so that the next start reads no stored id again.
+                saved.SaveBeforeClosing(_writer, ids);
             }
 
             await _writer.DisposeAsync();
@@ -276,7 +308,10 @@ public sealed class DuckDbWarehouseProvider : IWarehouseProvider
         }
     }
 
-    /// <summary>The ids of the stored orders, read from FACT_ORDERS when first needed. Call under the write lock.</summary>
+    /// <summary>
+    /// The ids of the stored orders, when first needed: the filter saved beside the file and the ids stored after it, or
+    /// else every id in FACT_ORDERS. Call under the write lock, with no transaction open.
+    /// </summary>
     private StoredOrderIds LoadOrderIds()
     {
         if (_database.OrderIds is { } loaded)
@@ -284,130 +319,89 @@ public sealed class DuckDbWarehouseProvider : IWarehouseProvider
             return loaded;
         }
 
-        var ids = !TableExists("fact_orders") ? new StoredOrderIds() : ReadSavedOrderIds() ?? ReadStoredOrderIds();
-        _database.OrderIds = ids;
-        return ids;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        StoredIdsLoad load;
+        if (!TableExists("fact_orders"))
+        {
+            _database.OrderIds = new StoredOrderIds();
+            load = new StoredIdsLoad(FromSavedCopy: false, IdsReadFromFactTable: 0, clock.Elapsed);
+        }
+        else if (_database.Saved?.Read(_writer) is { } saved)
+        {
+            _database.OrderIds = saved.Ids;
+            load = new StoredIdsLoad(FromSavedCopy: true, saved.IdsReadAfterIt, clock.Elapsed);
+            LogLoadedFromSavedCopy(_logger, saved.IdsReadAfterIt, clock.Elapsed.TotalSeconds);
+        }
+        else
+        {
+            _database.OrderIds = ReadStoredOrderIds();
+            load = new StoredIdsLoad(FromSavedCopy: false, _database.OrderIds.Count, clock.Elapsed);
+            LogLoadedFromFactTable(_logger, _database.OrderIds.Count, clock.Elapsed.TotalSeconds);
+        }
+
+        _database.LastLoad = load;
+        return _database.OrderIds;
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Stored order ids loaded from the copy kept beside the warehouse file and {IdsAfter} ids stored after it, in {Seconds:F2} s")]
+    private static partial void LogLoadedFromSavedCopy(ILogger logger, long idsAfter, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Stored order ids loaded from FACT_ORDERS, all {Ids} of them, in {Seconds:F2} s (no copy kept beside the file describes it; one is saved after the next batch)")]
+    private static partial void LogLoadedFromFactTable(ILogger logger, long ids, double seconds);
 
     /// <summary>Every id in FACT_ORDERS, read into a filter sized for them.</summary>
     private StoredOrderIds ReadStoredOrderIds()
     {
-        using var command = _writer.CreateCommand();
-        command.CommandText = "SELECT COUNT(*) FROM FACT_ORDERS";
-        var ids = new StoredOrderIds(Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture));
-        command.CommandText = "SELECT ORDER_ID FROM FACT_ORDERS";
-        command.UseStreamingMode = true; // Chunk by chunk: the whole column at once would take gigabytes.
-        using var reader = command.ExecuteReader();
-        while (reader.Read())
+        var count = Convert.ToInt64(Read(_writer, "SELECT COUNT(*) FROM FACT_ORDERS", [])[0][0], System.Globalization.CultureInfo.InvariantCulture);
+        var ids = new StoredOrderIds(count);
+
+        // DuckDB keeps the blocks a scan reads in its cache, up to its memory limit (80 % of RAM unless the connection
+        // string sets one): reading every id of 30 M orders left 640 MB cached that the service never reads again (844 MB
+        // resident after the read, against 278 MB with the read under a limit of 64 MB, which was no slower). The limit
+        // is lowered for the read alone (an analytics query beside a first start shares it); best effort (DuckDB refuses
+        // a limit below what it cannot let go of).
+        var limit = (string?)Read(_writer, "SELECT current_setting('memory_limit')", [])[0][0];
+        var lowered = TryExecute("SET memory_limit = '64MB'");
+        try
         {
-            ids.Add(reader.GetString(0));
+            using var command = _writer.CreateCommand();
+            command.CommandText = "SELECT ORDER_ID FROM FACT_ORDERS";
+            command.UseStreamingMode = true; // Chunk by chunk: the whole column at once would take gigabytes.
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                ids.Add(reader.GetString(0));
+            }
+        }
+        finally
+        {
+            if (lowered && limit is not null)
+            {
+                Execute($"SET memory_limit = '{limit.Replace("'", "", StringComparison.Ordinal)}'");
+            }
         }
 
+        _database.Saved?.NoteRead(count); // Saved after the next batch, so that a crash does not make the next start read them all again.
         return ids;
+    }
+
+    private bool TryExecute(string sql)
+    {
+        try
+        {
+            Execute(sql);
+            return true;
+        }
+        catch (DuckDBException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Whether the file holds the table <paramref name="lowerCaseName"/> (in schema main, not temporary).</summary>
     private bool TableExists(string lowerCaseName) =>
         Convert.ToInt64(Read(_writer, "SELECT COUNT(*) FROM duckdb_tables() WHERE lower(table_name) = ? AND schema_name = 'main' AND NOT temporary",
             [lowerCaseName])[0][0], System.Globalization.CultureInfo.InvariantCulture) > 0;
-
-    /// <summary>Where the filter of stored order ids is kept between runs: beside the file, e.g. <c>shop.duckdb.order-ids</c>.</summary>
-    private string? SavedOrderIdsPath => _database.Path is { } path ? path + ".order-ids" : null;
-
-    /// <summary>
-    /// Keeps the filter of stored order ids beside the file when the last connection of the process closes, so that the
-    /// next start reads it (a fraction of a second) instead of every stored id (about 15 s at 30 million orders). The
-    /// file counts only with a token the warehouse holds too, written after it, together with the fact table's row count
-    /// and highest row id: see <see cref="ReadSavedOrderIds"/>. Best effort: on any failure the next start rebuilds.
-    /// </summary>
-    private void SaveOrderIds()
-    {
-        if (SavedOrderIdsPath is not { } path || _database.OrderIds is not { } ids)
-        {
-            return; // In memory, or never loaded: a token from an earlier run, if any, still describes the file.
-        }
-
-        try
-        {
-            var (count, maxRowId) = FactOrdersFingerprint();
-            var token = Guid.NewGuid().ToString("N");
-            var temporary = path + ".tmp";
-            using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
-            {
-                using (var writer = new BinaryWriter(file, System.Text.Encoding.UTF8, leaveOpen: true))
-                {
-                    writer.Write(token);
-                }
-
-                ids.Write(file);
-                file.Flush(flushToDisk: true);
-            }
-
-            File.Move(temporary, path, overwrite: true);
-            Execute("CREATE OR REPLACE TABLE ORDER_ID_FILTER (TOKEN VARCHAR NOT NULL, ORDER_COUNT BIGINT NOT NULL, MAX_ROW_ID BIGINT NOT NULL)");
-            Execute($"INSERT INTO ORDER_ID_FILTER VALUES ('{token}', {count}, {maxRowId})");
-            Execute("CHECKPOINT");
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or DuckDBException)
-        {
-            // The next start reads every stored id instead.
-        }
-    }
-
-    /// <summary>
-    /// The filter saved by the last clean stop, if it still describes the file: the warehouse holds the token the saved
-    /// file carries (a crash after the filter was read leaves none: see below), and the fact table has the row count and
-    /// highest row id it had then, so no row was added or deleted since (by an older version of the service, or by hand).
-    /// Both come from DuckDB's metadata in milliseconds; a sum of the ids' hashes would also catch ids changed in place,
-    /// but its scan took 2.3 s at 30 million orders (cold), most of the start-up this saves, so README asks not to
-    /// rewrite order ids between runs (or to delete the saved file). The token is removed as soon as it is read, before
-    /// this process writes anything, so a filter that misses later orders is never read again. Null (and the ids are read
-    /// from FACT_ORDERS) whenever anything does not match.
-    /// </summary>
-    private StoredOrderIds? ReadSavedOrderIds()
-    {
-        if (SavedOrderIdsPath is not { } path)
-        {
-            return null;
-        }
-
-        try
-        {
-            if (!TableExists("order_id_filter"))
-            {
-                return null;
-            }
-
-            var saved = Read(_writer, "SELECT TOKEN, ORDER_COUNT, MAX_ROW_ID FROM ORDER_ID_FILTER", []);
-            Execute("DELETE FROM ORDER_ID_FILTER");
-            if (saved.Count != 1 || !File.Exists(path))
-            {
-                return null;
-            }
-
-            var (count, maxRowId) = FactOrdersFingerprint();
-            if (Convert.ToInt64(saved[0][1], System.Globalization.CultureInfo.InvariantCulture) != count
-                || Convert.ToInt64(saved[0][2], System.Globalization.CultureInfo.InvariantCulture) != maxRowId)
-            {
-                return null;
-            }
-
-            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
-            using var reader = new BinaryReader(file, System.Text.Encoding.UTF8, leaveOpen: true);
-            return reader.ReadString() == (string)saved[0][0]! ? StoredOrderIds.Read(file) : null;
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or DuckDBException or InvalidCastException)
-        {
-            return null;
-        }
-    }
-
-    /// <summary>The fact table's row count and highest row id (DuckDB appends rows at higher ids).</summary>
-    private (long Count, long MaxRowId) FactOrdersFingerprint()
-    {
-        var row = Read(_writer, "SELECT COUNT(*), COALESCE(MAX(rowid), -1) FROM FACT_ORDERS", [])[0];
-        return (Convert.ToInt64(row[0], System.Globalization.CultureInfo.InvariantCulture), Convert.ToInt64(row[1], System.Globalization.CultureInfo.InvariantCulture));
-    }
 
     private void Execute(string sql)
     {
@@ -482,10 +476,14 @@ public sealed class DuckDbWarehouseProvider : IWarehouseProvider
         private readonly string? _path;
         private int _references = 1;
 
-        private SharedDatabase(string? path) => _path = path;
+        private SharedDatabase(string? path, SavedOrderIds? saved)
+        {
+            _path = path;
+            Saved = saved;
+        }
 
-        /// <summary>The file's full path; null in memory.</summary>
-        public string? Path => _path;
+        /// <summary>The stored ids kept beside the file; null in memory.</summary>
+        public SavedOrderIds? Saved { get; }
 
         /// <summary>Whether only one connection of this process still uses the file.</summary>
         public bool IsLastReference
@@ -499,16 +497,18 @@ public sealed class DuckDbWarehouseProvider : IWarehouseProvider
             }
         }
 
-        public SemaphoreSlim WriteLock { get; } = new(1, 1);
+        public SemaphoreSlim WriteLock { get; private init; } = new(1, 1);
 
         /// <summary>Null until first needed, and again after a script ran.</summary>
         public StoredOrderIds? OrderIds { get; set; }
 
-        public static SharedDatabase Open(string dataSource)
+        public StoredIdsLoad? LastLoad { get; set; }
+
+        public static SharedDatabase Open(string dataSource, string connectionString, long saveStoredIdsEvery)
         {
             if (string.IsNullOrEmpty(dataSource) || dataSource.StartsWith(":memory:", StringComparison.Ordinal))
             {
-                return new SharedDatabase(null);
+                return new SharedDatabase(null, null);
             }
 
             var path = System.IO.Path.GetFullPath(dataSource);
@@ -520,7 +520,8 @@ public sealed class DuckDbWarehouseProvider : IWarehouseProvider
                     return shared;
                 }
 
-                return ByPath[path] = new SharedDatabase(path);
+                var writeLock = new SemaphoreSlim(1, 1);
+                return ByPath[path] = new SharedDatabase(path, new SavedOrderIds(path, connectionString, writeLock, saveStoredIdsEvery)) { WriteLock = writeLock };
             }
         }
 

@@ -85,18 +85,20 @@ public sealed class StoredOrderIds
     public void Write(Stream stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        lock (_growth)
+
+        // Written while ids may still be added: every id added before the call is in one of these segments, and a word
+        // read while another bit is set in it only holds more. A segment's count is read before its bits: ids added
+        // while it is written belong to rows stored after the caller's mark, which a reader adds (and counts) again.
+        var segments = _segments;
+        using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+        writer.Write(FileFormat);
+        writer.Write(segments.Length);
+        foreach (var segment in segments)
         {
-            using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
-            writer.Write(FileFormat);
-            writer.Write(_segments.Length);
-            foreach (var segment in _segments)
-            {
-                writer.Write(segment.Capacity);
-                writer.Write(Interlocked.Read(ref segment.Added));
-                writer.Write(segment.Words.LongLength);
-                writer.Write(MemoryMarshal.AsBytes(segment.Words.AsSpan()));
-            }
+            writer.Write(segment.Capacity);
+            writer.Write(Interlocked.Read(ref segment.Added));
+            writer.Write(segment.Words.LongLength);
+            writer.Write(MemoryMarshal.AsBytes(segment.Words.AsSpan()));
         }
     }
 
@@ -173,11 +175,22 @@ public sealed class StoredOrderIds
 
         public void Add(UInt128 hash)
         {
+            // The block's bits are gathered first and each word is then ORed once: at most 8 atomic operations on the
+            // one cache line instead of 16 (loading 30 million ids took 8.8 s with one per bit).
             var (block, seed) = Locate(hash);
+            Span<ulong> bits = stackalloc ulong[WordsPerBlock];
             for (var i = 0UL; i < ProbesPerId; i++)
             {
                 var bit = Probe(seed, i);
-                Interlocked.Or(ref Words[block + (bit >> 6)], 1UL << (bit & 63));
+                bits[bit >> 6] |= 1UL << (bit & 63);
+            }
+
+            for (var word = 0; word < WordsPerBlock; word++)
+            {
+                if (bits[word] != 0 && (Volatile.Read(ref Words[block + word]) & bits[word]) != bits[word])
+                {
+                    Interlocked.Or(ref Words[block + word], bits[word]);
+                }
             }
         }
 

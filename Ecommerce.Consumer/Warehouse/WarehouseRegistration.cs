@@ -8,6 +8,7 @@ public static class WarehouseRegistration
 {
     public const string ProviderKey = "Warehouse:Provider";
     public const string ConnectionName = "warehouse";
+    public const string SaveStoredIdsEveryKey = "Warehouse:SaveStoredIdsEvery";
 
     /// <summary>Whether <c>Warehouse:Provider</c> chooses Snowflake.</summary>
     public static bool UsesSnowflake(IConfiguration configuration) =>
@@ -30,7 +31,14 @@ public static class WarehouseRegistration
                     $"ConnectionStrings__{ConnectionName}=\"Data Source=/var/lib/ecommerce/ecommerce.duckdb\".");
             }
 
-            builder.Services.AddSingleton<IWarehouseProvider>(_ => OpenDuckDb(connectionString));
+            var saveEvery = SavedOrderIds.DefaultSaveEvery;
+            if (builder.Configuration[SaveStoredIdsEveryKey] is { Length: > 0 } every
+                && (!long.TryParse(every, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out saveEvery) || saveEvery < 1))
+            {
+                throw new InvalidConfigurationException($"{SaveStoredIdsEveryKey} is '{every}'; expected a whole number of orders, at least 1 (default {SavedOrderIds.DefaultSaveEvery}).");
+            }
+
+            builder.Services.AddSingleton<IWarehouseProvider>(sp => OpenDuckDb(connectionString, saveEvery, sp.GetRequiredService<ILogger<DuckDbWarehouseProvider>>()));
         }
         else if (provider.Equals("Snowflake", StringComparison.OrdinalIgnoreCase))
         {
@@ -63,11 +71,11 @@ public static class WarehouseRegistration
             sp.GetRequiredService<SnowflakeSqlApiClient>(), sp.GetRequiredService<SnowflakeOptions>(), sp.GetRequiredService<TimeProvider>()));
     }
 
-    private static DuckDbWarehouseProvider OpenDuckDb(string connectionString)
+    private static DuckDbWarehouseProvider OpenDuckDb(string connectionString, long saveStoredIdsEvery, ILogger<DuckDbWarehouseProvider> logger)
     {
         try
         {
-            return new DuckDbWarehouseProvider(connectionString);
+            return new DuckDbWarehouseProvider(connectionString, saveStoredIdsEvery, logger);
         }
         catch (Exception ex) when (ex is DuckDB.NET.Data.DuckDBException or IOException or UnauthorizedAccessException)
         {

@@ -53,14 +53,15 @@ public sealed class IngestionServiceTests : PipelineTest
     }
 
     [Fact]
-    public async Task The_stored_ids_kept_at_a_clean_stop_serve_the_next_start_and_never_outlive_a_crash()
+    public async Task The_stored_ids_kept_beside_the_file_serve_the_next_start_after_a_clean_stop_and_after_a_crash()
     {
-        // A clean stop keeps the filter of stored ids beside the file, so the next start need not read every id; a start
-        // that read it and was then killed must not leave it to the start after (it lacks that run's orders, whose
-        // redelivery would then be stored twice).
+        // The filter of stored ids is saved beside the file every 1,500 stored orders (here) and at a clean stop, so a
+        // start reads it instead of every stored id. After a crash it must add the ids stored since its last save, or
+        // the killed run's orders, redelivered, would be stored twice.
         var events = Simulate(6_000, seed: 8);
         var filter = new FileInfo(WarehousePath + ".order-ids");
-        await using (var first = StartConsumer())
+        (string, string?)[] settings = [("Warehouse__SaveStoredIdsEvery", "1500"), ("Ingestion__MaxBatchSize", "500")];
+        await using (var first = StartConsumer(settings: settings))
         {
             await ProduceAsync(events.Take(2_000));
             await WaitForIngestedAsync(first, 2_000);
@@ -70,24 +71,33 @@ public sealed class IngestionServiceTests : PipelineTest
         Assert.True(filter.Exists, "a clean stop should keep the stored ids beside the warehouse file");
         Assert.Equal(1L, await CountAsync("SELECT COUNT(*) FROM ORDER_ID_FILTER"));
 
-        await using (var second = StartConsumer())
+        await using (var second = StartConsumer(settings: settings))
         {
             await ProduceAsync(events.Skip(2_000).Take(2_000));
             await WaitForIngestedAsync(second, 2_000);
             second.Kill();
+            Assert.Equal(0, IdsReadAfterSavedCopy(second.Output)); // The clean stop saved them all.
         }
 
-        Assert.Equal(0L, await CountAsync("SELECT COUNT(*) FROM ORDER_ID_FILTER")); // Read, and so given up, by the second start.
-
-        // The killed run's orders again (as after a producer retry), then new ones.
+        // The killed run's orders again (as after a producer retry), then new ones. Whether or not its save after
+        // 1,500 orders finished before the kill, at least its last batch was stored after the last save.
         await ProduceAsync(events.Skip(2_000));
-        await using (var third = StartConsumer())
+        await using (var third = StartConsumer(settings: settings))
         {
             await third.WaitForStatusAsync("/api/ingestion/status", CaughtUp, Patience, "no lag on any partition");
             await third.StopAsync(TimeSpan.FromSeconds(30));
+            Assert.InRange(IdsReadAfterSavedCopy(third.Output), 1, 2_000);
         }
 
         AssertExactlyOnce(events, await StoredOrdersAsync());
+    }
+
+    /// <summary>How many ids a consumer read from the fact table after the copy kept beside the file, as it logged.</summary>
+    private static long IdsReadAfterSavedCopy(string output)
+    {
+        var match = System.Text.RegularExpressions.Regex.Match(output, @"loaded from the copy kept beside the warehouse file and (\d+) ids stored after it");
+        Assert.True(match.Success, "the consumer should have loaded the stored ids from the copy kept beside the file:\n" + output[^Math.Min(output.Length, 3_000)..]);
+        return long.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
     }
 
     private async Task<long> CountAsync(string sql)

@@ -45,6 +45,7 @@ public sealed class ConfigurationErrorTests
             // The consumer group protocol (the default) takes the session from the broker: librdkafka would refuse it later.
             ("Ecommerce.Consumer", "Aspire__Confluent__Kafka__Consumer__Config__SessionTimeoutMs", "6000",
                 "Aspire:Confluent:Kafka:Consumer:Config:SessionTimeoutMs is set, but with the consumer group protocol"),
+            ("Ecommerce.Consumer", "Warehouse__SaveStoredIdsEvery", "0", "Warehouse:SaveStoredIdsEvery is '0'; expected a whole number of orders, at least 1"),
             ("Ecommerce.Producer", "Simulator__InvalidRate", "2", "Simulator:InvalidRate is '2'; expected a share from 0 to 1."),
             // Values the binder cannot convert: its own message, which names the key.
             ("Ecommerce.Consumer", "Ingestion__MaxBatchDelay", "fast", "Failed to convert configuration value 'fast' at 'Ingestion:MaxBatchDelay'"),

@@ -45,6 +45,8 @@ public sealed class BenchContext(string workDirectory, int orders)
             ["Ingestion__MaxBatchSize"] = maxBatchSize.ToString(CultureInfo.InvariantCulture),
             ["Ingestion__MaxBatchDelay"] = (maxBatchDelay ?? TimeSpan.FromMilliseconds(200)).ToString("c", CultureInfo.InvariantCulture),
             ["Logging__LogLevel__Default"] = "Warning",
+            // How the stored ids were loaded at start (the large-warehouse runs report it).
+            ["Logging__LogLevel__Ecommerce.Consumer.Warehouse.DuckDbWarehouseProvider"] = "Information",
         });
 
     /// <summary>

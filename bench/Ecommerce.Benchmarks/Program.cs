@@ -125,7 +125,7 @@ try
             var run = await LargeWarehouse.RunAsync(context, existing);
             scale.Add(run);
             AnsiConsole.MarkupLine($"[green]pipeline into {existing:N0} existing orders[/] {run.PipelineRate:N0} orders/s, peak {run.PeakMemoryMb:N0} MB, " +
-                $"{run.CpuSecondsPerMillion:N1} CPU s per million, first batch {run.SecondsToFirstBatch:N1} s after start, {run.SecondsToFirstBatchAfterCleanStop:N1} s after a restart (warehouse {(run.PrefillCached ? "copied from the cache" : "built")} in {run.PrefillSeconds:N0} s)");
+                $"{run.CpuSecondsPerMillion:N1} CPU s per million, first batch {run.SecondsToFirstBatch:N1} s after a first start (ids read in {run.StoredIdsLoadSeconds:N1} s), {run.AfterCrash?.SecondsToFirstBatch:N1} s after a crash ({run.AfterCrash?.IdsReadFromFactTable:N0} ids read in {run.AfterCrash?.StoredIdsLoadSeconds:N2} s, peak {run.AfterCrash?.PeakMemoryMb:N0} MB), {run.AfterCleanStop?.SecondsToFirstBatch:N1} s after a clean stop (peak {run.AfterCleanStop?.PeakMemoryMb:N0} MB) (warehouse {(run.PrefillCached ? "copied from the cache" : "built")} in {run.PrefillSeconds:N0} s)");
         }
 
         foreach (var (latencyMs, consumers) in Runs("snowflake") ? snowflakeRuns : [])

@@ -2,14 +2,31 @@ using System.Diagnostics;
 using System.Security.Cryptography;
 using DuckDB.NET.Data;
 using Ecommerce.Consumer.Warehouse;
+using Ecommerce.Hosting.Kafka;
 
 namespace Ecommerce.Benchmarks.Scenarios;
 
 public sealed record ScaleResult(long ExistingOrders, double PipelineRate, double PeakMemoryMb, double CpuSecondsPerMillion, double PrefillSeconds, bool PrefillCached, double SecondsToFirstBatch)
 {
-    /// <summary>The same, for a second start after the first one stopped cleanly (the stored ids then kept beside the file).</summary>
+    /// <summary>How long the first start took to read every stored id (it logs it).</summary>
+    public double? StoredIdsLoadSeconds { get; init; }
+
+    /// <summary>A start after the first run was killed (it had saved the stored ids beside the file in the background).</summary>
+    public RestartResult? AfterCrash { get; init; }
+
+    /// <summary>A start after the run before stopped cleanly (every stored id then saved beside the file).</summary>
+    public RestartResult? AfterCleanStop { get; init; }
+
+    /// <summary>The same as <see cref="AfterCleanStop"/>'s, in results saved before restarts after a crash were measured.</summary>
     public double? SecondsToFirstBatchAfterCleanStop { get; init; }
 }
+
+/// <summary>
+/// A restart of the consumer on the same warehouse with 10,000 new orders waiting: the seconds to its first written batch,
+/// of which <see cref="StoredIdsLoadSeconds"/> loading the stored ids (<see cref="IdsReadFromFactTable"/> of them read
+/// from the fact table, the rest from the copy kept beside the file), and its peak memory.
+/// </summary>
+public sealed record RestartResult(double SecondsToFirstBatch, double? StoredIdsLoadSeconds, long? IdsReadFromFactTable, double PeakMemoryMb);
 
 /// <summary>
 /// The pipeline again, into a warehouse that already holds a year or more of orders: shows how throughput and memory
@@ -39,25 +56,57 @@ public static class LargeWarehouse
         var firstBatch = started.Elapsed.TotalSeconds;
         var (rate, cpu) = await BenchContext.WaitForIngestAsync(consumer, context.Orders, TimeSpan.FromMinutes(20));
         var peak = BenchContext.Resources(consumer.Id).PeakMegabytes;
-        await consumer.StopAsync(TimeSpan.FromSeconds(60));
+        var (firstLoad, _) = StoredIdsLoad(consumer.Output);
 
-        // A restart (a deploy): the first run's clean stop kept the stored ids beside the file.
+        // A crash: the first run is killed as soon as it has written everything. It read every stored id at its start
+        // and saved them beside the file in the background after its first batch. (Its Kafka session must expire before
+        // the next process gets its partitions: 6 s, whatever the warehouse holds.)
+        consumer.Kill();
         await BenchContext.FillAsync(broker, 10_000, seed: 2); // Other order ids than the first run's.
-        var restarted = Stopwatch.StartNew();
-        await using var again = BenchContext.StartConsumer(broker, warehouse);
-        while (await BenchContext.IngestedAsync(again) == 0 && restarted.Elapsed < TimeSpan.FromMinutes(10))
+        var afterCrash = await RestartAsync(broker, warehouse);
+
+        // A restart after a clean stop (a deploy): every stored id was saved at the stop.
+        await BenchContext.FillAsync(broker, 10_000, seed: 3);
+        var afterCleanStop = await RestartAsync(broker, warehouse);
+        foreach (var suffix in new[] { "", ".wal", ".order-ids", ".order-ids.next" })
+        {
+            File.Delete(warehouse + suffix);
+        }
+
+        return new ScaleResult(existingOrders, rate, peak, cpu / context.Orders * 1_000_000, prefill, cached.WasCached, firstBatch)
+        {
+            StoredIdsLoadSeconds = firstLoad,
+            AfterCrash = afterCrash,
+            AfterCleanStop = afterCleanStop,
+        };
+    }
+
+    /// <summary>Starts the consumer again, waits for the 10,000 orders waiting, and stops it cleanly.</summary>
+    private static async Task<RestartResult> RestartAsync(EmbeddedKafkaBroker broker, string warehouse)
+    {
+        var clock = Stopwatch.StartNew();
+        await using var consumer = BenchContext.StartConsumer(broker, warehouse);
+        while (await BenchContext.IngestedAsync(consumer) == 0 && clock.Elapsed < TimeSpan.FromMinutes(10))
         {
             await Task.Delay(50);
         }
 
-        var firstBatchAgain = restarted.Elapsed.TotalSeconds;
-        await again.StopAsync(TimeSpan.FromSeconds(60));
-        File.Delete(warehouse);
-        File.Delete(warehouse + ".order-ids");
-        return new ScaleResult(existingOrders, rate, peak, cpu / context.Orders * 1_000_000, prefill, cached.WasCached, firstBatch)
-        {
-            SecondsToFirstBatchAfterCleanStop = firstBatchAgain,
-        };
+        var seconds = clock.Elapsed.TotalSeconds;
+        await BenchContext.WaitForIngestAsync(consumer, 10_000, TimeSpan.FromMinutes(5));
+        var peak = BenchContext.Resources(consumer.Id).PeakMegabytes;
+        await consumer.StopAsync(TimeSpan.FromSeconds(60));
+        var (load, idsRead) = StoredIdsLoad(consumer.Output);
+        return new RestartResult(seconds, load, idsRead, peak);
+    }
+
+    /// <summary>What the consumer logged of loading the stored ids: how long, and how many it read from the fact table.</summary>
+    private static (double? Seconds, long? IdsRead) StoredIdsLoad(string output)
+    {
+        var match = System.Text.RegularExpressions.Regex.Match(output,
+            @"Stored order ids loaded from (?:the copy kept beside the warehouse file and (?<ids>\d+) ids stored after it|FACT_ORDERS, all (?<ids>\d+) of them), in (?<seconds>[0-9.]+) s");
+        return match.Success
+            ? (double.Parse(match.Groups["seconds"].Value, System.Globalization.CultureInfo.InvariantCulture), long.Parse(match.Groups["ids"].Value, System.Globalization.CultureInfo.InvariantCulture))
+            : (null, null);
     }
 
     /// <summary>The cached pre-filled warehouse of this size and schema, built first if missing.</summary>

@@ -1,0 +1,289 @@
+using System.Globalization;
+using DuckDB.NET.Data;
+
+namespace Ecommerce.Consumer.Warehouse;
+
+/// <summary>
+/// The filter of a DuckDB file's stored order ids (<see cref="StoredOrderIds"/>) kept beside the file, e.g.
+/// <c>shop.duckdb.order-ids</c>, so that a start reads it and the few ids stored after it was saved, instead of every
+/// stored id (12 s at 30 million orders). It is saved in the background every <see cref="SaveEvery"/> stored
+/// orders and at a clean stop, so a start after a crash reads at most that many ids from the fact table.
+/// </summary>
+/// <remarks>
+/// Why a saved filter may be trusted:
+/// <list type="bullet">
+/// <item>It is saved with a mark, the one row of <c>ORDER_ID_FILTER</c>: the token written at the head of the saved
+/// file, and FACT_ORDERS' row count, highest row id and the order id at that row, read under the write lock when every
+/// id of those rows had been added to the filter. The filter is written after that, and its bits are only ever set,
+/// so it holds every id of a row at or below the mark's row id.</item>
+/// <item>DuckDB appends rows at higher row ids, and gives rows lower ones only when a checkpoint compacts row groups
+/// that hold deleted rows ("When a checkpoint vacuums (compacts) row groups, the row IDs of the moved rows change":
+/// https://duckdb.org/docs/stable/sql/statements/vacuum). The service never deletes facts, and while it runs no other
+/// process can write the file (DuckDB locks it). A start checks that the rows at or below the mark's row id are as many
+/// as then and that the order at it is the same one: a row deleted since (by hand, between runs) changes one or the
+/// other, whether or not a checkpoint moved rows after it. The rows above it are read and added.</item>
+/// <item>The file is written as <c>.order-ids.next</c> and flushed to disk, the mark is committed, and only then does
+/// the file replace <c>.order-ids</c>: whenever the process dies, one of the two carries the token the mark names.</item>
+/// </list>
+/// Changing order ids in place (<c>UPDATE ... SET ORDER_ID</c>) between runs is the one edit it cannot see: delete the
+/// <c>.order-ids</c> file after one.
+/// </remarks>
+internal sealed class SavedOrderIds
+{
+    /// <summary>
+    /// At 30 million orders a save writes 135 MB, and a start read the saved copy and a million ids stored after it in
+    /// 1.1 s (three million: 4.2 s; every id: 12.4 s).
+    /// </summary>
+    public const long DefaultSaveEvery = 1_000_000;
+
+    private readonly string _path;
+    private readonly string _connectionString;
+    private readonly SemaphoreSlim _writeLock;
+    private long _unsaved;
+    private volatile bool _lastSaveFailed;
+    private Task _saving = Task.CompletedTask;
+
+    public SavedOrderIds(string databasePath, string connectionString, SemaphoreSlim writeLock, long saveEvery)
+    {
+        _path = databasePath + ".order-ids";
+        _connectionString = connectionString;
+        _writeLock = writeLock;
+        SaveEvery = saveEvery;
+    }
+
+    /// <summary>How many orders may be stored between two saves.</summary>
+    public long SaveEvery { get; }
+
+    private string NextPath => _path + ".next";
+
+    /// <summary>
+    /// The saved filter with the ids of the rows stored after its mark added, if it still describes the file; null
+    /// when there is none, or anything does not match (the caller then reads every stored id). Call under the write lock.
+    /// </summary>
+    public (StoredOrderIds Ids, long IdsReadAfterIt)? Read(DuckDBConnection connection)
+    {
+        try
+        {
+            if (!Exists(connection, "order_id_filter"))
+            {
+                return null;
+            }
+
+            var marks = Rows(connection, "SELECT TOKEN, ORDER_COUNT, MAX_ROW_ID, LAST_ORDER_ID FROM ORDER_ID_FILTER");
+            if (marks.Count != 1)
+            {
+                return null;
+            }
+
+            var mark = new Mark((string)marks[0][0]!, Convert.ToInt64(marks[0][1], CultureInfo.InvariantCulture),
+                Convert.ToInt64(marks[0][2], CultureInfo.InvariantCulture), (string?)marks[0][3]);
+            var below = Convert.ToInt64(Rows(connection, $"SELECT COUNT(*) FROM FACT_ORDERS WHERE rowid <= {mark.MaxRowId}")[0][0], CultureInfo.InvariantCulture);
+            var atMark = Rows(connection, $"SELECT ORDER_ID FROM FACT_ORDERS WHERE rowid = {mark.MaxRowId}");
+            if (below != mark.Count || (atMark.Count == 0 ? null : (string?)atMark[0][0]) != mark.LastOrderId)
+            {
+                return null;
+            }
+
+            if ((ReadFile(_path, mark.Token) ?? ReadFile(NextPath, mark.Token)) is not { } ids)
+            {
+                return null;
+            }
+
+            // The rows stored after the mark: DuckDB reads only the row groups past it.
+            using var command = connection.CreateCommand();
+            command.CommandText = $"SELECT ORDER_ID FROM FACT_ORDERS WHERE rowid > {mark.MaxRowId}";
+            command.UseStreamingMode = true;
+            using var reader = command.ExecuteReader();
+            var after = 0L;
+            while (reader.Read())
+            {
+                ids.Add(reader.GetString(0));
+                after++;
+            }
+
+            _unsaved = after;
+            return (ids, after);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or DuckDBException or InvalidCastException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Counts ids the caller read from FACT_ORDERS itself as not saved yet.</summary>
+    public void NoteRead(long ids) => _unsaved = ids;
+
+    /// <summary>
+    /// After a commit, under the write lock: once <see cref="SaveEvery"/> orders were stored since the last save, marks
+    /// what <paramref name="ids"/> holds now and saves it in the background (the batches go on meanwhile).
+    /// </summary>
+    public void NoteStored(DuckDBConnection connection, StoredOrderIds ids, int stored)
+    {
+        _unsaved += stored;
+        if (_unsaved < SaveEvery || !_saving.IsCompleted)
+        {
+            return;
+        }
+
+        try
+        {
+            var mark = Capture(connection);
+            _unsaved = 0;
+            _saving = Task.Run(() => SaveAsync(ids, mark));
+        }
+        catch (DuckDBException)
+        {
+            // Tried again after the next batch.
+        }
+    }
+
+    /// <summary>
+    /// At a clean stop, under the write lock with no save running (<see cref="IsSaving"/>): saves what is not saved yet,
+    /// and folds DuckDB's log into the file.
+    /// </summary>
+    public void SaveBeforeClosing(DuckDBConnection connection, StoredOrderIds ids)
+    {
+        if (_unsaved == 0 && !_lastSaveFailed && File.Exists(_path))
+        {
+            return; // The last save holds every stored id.
+        }
+
+        try
+        {
+            var mark = Capture(connection);
+            WriteFile(ids, mark.Token);
+            Record(connection, mark);
+            File.Move(NextPath, _path, overwrite: true);
+            Execute(connection, "CHECKPOINT");
+            _unsaved = 0;
+            _lastSaveFailed = false;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or DuckDBException)
+        {
+            // The next start reads more ids from FACT_ORDERS instead.
+        }
+    }
+
+    /// <summary>Waits for a save running in the background, if any. It takes the write lock at its end: do not hold it.</summary>
+    public Task WaitForSaveAsync() => _saving;
+
+    /// <summary>Whether a save is running in the background.</summary>
+    public bool IsSaving => !_saving.IsCompleted;
+
+    private async Task SaveAsync(StoredOrderIds ids, Mark mark)
+    {
+        try
+        {
+            WriteFile(ids, mark.Token);
+            await _writeLock.WaitAsync();
+            try
+            {
+                using var connection = new DuckDBConnection(_connectionString);
+                connection.Open();
+                Record(connection, mark);
+            }
+            finally
+            {
+                _writeLock.Release();
+            }
+
+            File.Move(NextPath, _path, overwrite: true);
+            _lastSaveFailed = false;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or DuckDBException)
+        {
+            // The next start reads more ids from FACT_ORDERS; the next save, or the one at a clean stop, tries again.
+            _lastSaveFailed = true;
+        }
+    }
+
+    /// <summary>What FACT_ORDERS holds now, under the write lock with no transaction open (so every id of it was added).</summary>
+    private static Mark Capture(DuckDBConnection connection)
+    {
+        var row = Rows(connection, "SELECT COUNT(*), COALESCE(MAX(rowid), -1) FROM FACT_ORDERS")[0];
+        var maxRowId = Convert.ToInt64(row[1], CultureInfo.InvariantCulture);
+        var atMark = Rows(connection, $"SELECT ORDER_ID FROM FACT_ORDERS WHERE rowid = {maxRowId}");
+        return new Mark(Guid.NewGuid().ToString("N"), Convert.ToInt64(row[0], CultureInfo.InvariantCulture), maxRowId,
+            atMark.Count == 0 ? null : (string?)atMark[0][0]);
+    }
+
+    private void WriteFile(StoredOrderIds ids, string token)
+    {
+        using var file = new FileStream(NextPath, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
+        using (var writer = new BinaryWriter(file, System.Text.Encoding.UTF8, leaveOpen: true))
+        {
+            writer.Write(token);
+        }
+
+        ids.Write(file);
+        file.Flush(flushToDisk: true);
+    }
+
+    private static StoredOrderIds? ReadFile(string path, string token)
+    {
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
+        using var reader = new BinaryReader(file, System.Text.Encoding.UTF8, leaveOpen: true);
+        try
+        {
+            return reader.ReadString() == token ? StoredOrderIds.Read(file) : null;
+        }
+        catch (EndOfStreamException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Replaces the mark, in one transaction.</summary>
+    private static void Record(DuckDBConnection connection, Mark mark)
+    {
+        using var transaction = connection.BeginTransaction();
+        Execute(connection, "CREATE OR REPLACE TABLE ORDER_ID_FILTER (TOKEN VARCHAR NOT NULL, ORDER_COUNT BIGINT NOT NULL, MAX_ROW_ID BIGINT NOT NULL, LAST_ORDER_ID VARCHAR)");
+        using var command = connection.CreateCommand();
+        command.CommandText = "INSERT INTO ORDER_ID_FILTER VALUES (?, ?, ?, ?)";
+        command.Parameters.Add(new DuckDBParameter(mark.Token));
+        command.Parameters.Add(new DuckDBParameter(mark.Count));
+        command.Parameters.Add(new DuckDBParameter(mark.MaxRowId));
+        command.Parameters.Add(new DuckDBParameter((object?)mark.LastOrderId ?? DBNull.Value));
+        command.ExecuteNonQuery();
+        transaction.Commit();
+    }
+
+    private static bool Exists(DuckDBConnection connection, string lowerCaseName) =>
+        Convert.ToInt64(Rows(connection, $"SELECT COUNT(*) FROM duckdb_tables() WHERE lower(table_name) = '{lowerCaseName}' AND schema_name = 'main' AND NOT temporary")[0][0],
+            CultureInfo.InvariantCulture) > 0;
+
+    private static void Execute(DuckDBConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    private static List<object?[]> Rows(DuckDBConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        using var reader = command.ExecuteReader();
+        var rows = new List<object?[]>();
+        while (reader.Read())
+        {
+            var row = new object?[reader.FieldCount];
+            for (var i = 0; i < row.Length; i++)
+            {
+                row[i] = reader.IsDBNull(i) ? null : reader.GetValue(i);
+            }
+
+            rows.Add(row);
+        }
+
+        return rows;
+    }
+
+    /// <summary>What the saved filter covers: FACT_ORDERS' rows up to <see cref="MaxRowId"/>, <see cref="Count"/> of them, the last holding <see cref="LastOrderId"/>.</summary>
+    private sealed record Mark(string Token, long Count, long MaxRowId, string? LastOrderId);
+}
