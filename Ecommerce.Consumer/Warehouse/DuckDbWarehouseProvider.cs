@@ -35,7 +35,7 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
         _logger = logger ?? (ILogger)Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
         _writer = new DuckDBConnection(connectionString);
         _writer.Open();
-        _database = SharedDatabase.Open(_writer.DataSource, connectionString, saveStoredIdsEvery);
+        _database = SharedDatabase.Open(_writer.DataSource, saveStoredIdsEvery, _logger);
         FoldWriteAheadLog();
     }
 
@@ -139,7 +139,7 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
             }
 
             transaction.Commit();
-            _database.Saved?.NoteStored(_writer, ids, statements.Sum(s => s.StoresOrderIds.Count));
+            _database.Saved?.NoteStored(_writer, _connectionString, ids, statements.Sum(s => s.StoresOrderIds.Count));
         }
         finally
         {
@@ -154,7 +154,7 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
         {
             if (_database.Saved is { } saved)
             {
-                await saved.WaitForSaveAsync();
+                await saved.WaitForSaveAsync(); // Never fails: a save logs its failures.
             }
 
             await _database.WriteLock.WaitAsync();
@@ -346,7 +346,7 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
     [LoggerMessage(Level = LogLevel.Information, Message = "Stored order ids loaded from the copy kept beside the warehouse file and {IdsAfter} ids stored after it, in {Seconds:F2} s")]
     private static partial void LogLoadedFromSavedCopy(ILogger logger, long idsAfter, double seconds);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Stored order ids loaded from FACT_ORDERS, all {Ids} of them, in {Seconds:F2} s (no copy kept beside the file describes it; one is saved after the next batch)")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Stored order ids loaded from FACT_ORDERS, all {Ids} of them, in {Seconds:F2} s (no copy kept beside the file describes it)")]
     private static partial void LogLoadedFromFactTable(ILogger logger, long ids, double seconds);
 
     /// <summary>Every id in FACT_ORDERS, read into a filter sized for them.</summary>
@@ -358,10 +358,13 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
         // DuckDB keeps the blocks a scan reads in its cache, up to its memory limit (80 % of RAM unless the connection
         // string sets one): reading every id of 30 M orders left 640 MB cached that the service never reads again (844 MB
         // resident after the read, against 278 MB with the read under a limit of 64 MB, which was no slower). The limit
-        // is lowered for the read alone (an analytics query beside a first start shares it); best effort (DuckDB refuses
-        // a limit below what it cannot let go of).
+        // is lowered for the read alone (an analytics query beside a first start shares it), never raised; best effort.
         var limit = (string?)Read(_writer, "SELECT current_setting('memory_limit')", [])[0][0];
-        var lowered = TryExecute("SET memory_limit = '64MB'");
+        var lowered = Bytes(limit) > ReadLimitBytes && TryExecute("SET memory_limit = '64MiB'");
+
+        // Set back as given: DuckDB shows a limit rounded (300MB as 286.1 MiB), so it is taken from the connection
+        // string, or else DuckDB's default is restored.
+        var given = new DuckDBConnectionStringBuilder { ConnectionString = _connectionString }.TryGetValue("memory_limit", out var value) ? Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) : null;
         try
         {
             using var command = _writer.CreateCommand();
@@ -375,15 +378,39 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
         }
         finally
         {
-            if (lowered && limit is not null)
+            if (lowered && !TryExecute(given is null ? "RESET memory_limit" : $"SET memory_limit = '{given.Replace("'", "''", StringComparison.Ordinal)}'"))
             {
-                Execute($"SET memory_limit = '{limit.Replace("'", "", StringComparison.Ordinal)}'");
+                LogLimitNotRestored(_logger, limit);
             }
         }
 
         _database.Saved?.NoteRead(count); // Saved after the next batch, so that a crash does not make the next start read them all again.
         return ids;
     }
+
+    private const long ReadLimitBytes = 64L << 20;
+
+    /// <summary>A size as DuckDB shows it (<c>18.8 GiB</c>, <c>300.0 MiB</c>, <c>512 bytes</c>) in bytes; null when not such a size.</summary>
+    private static long? Bytes(string? size)
+    {
+        var match = System.Text.RegularExpressions.Regex.Match(size ?? "", @"^\s*([0-9.]+)\s*(bytes|B|KiB|MiB|GiB|TiB|KB|MB|GB|TB)\s*$", System.Text.RegularExpressions.RegexOptions.IgnoreCase);
+        if (!match.Success || !double.TryParse(match.Groups[1].Value, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var number))
+        {
+            return null;
+        }
+
+        var unit = match.Groups[2].Value.ToUpperInvariant();
+        var scale = unit switch
+        {
+            "KIB" => 1L << 10, "MIB" => 1L << 20, "GIB" => 1L << 30, "TIB" => 1L << 40,
+            "KB" => 1_000L, "MB" => 1_000_000L, "GB" => 1_000_000_000L, "TB" => 1_000_000_000_000L,
+            _ => 1L,
+        };
+        return (long)(number * scale);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "DuckDB's memory limit, lowered to read the stored order ids, could not be set back to {Limit}")]
+    private static partial void LogLimitNotRestored(ILogger logger, string? limit);
 
     private bool TryExecute(string sql)
     {
@@ -504,7 +531,7 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
 
         public StoredIdsLoad? LastLoad { get; set; }
 
-        public static SharedDatabase Open(string dataSource, string connectionString, long saveStoredIdsEvery)
+        public static SharedDatabase Open(string dataSource, long saveStoredIdsEvery, ILogger logger)
         {
             if (string.IsNullOrEmpty(dataSource) || dataSource.StartsWith(":memory:", StringComparison.Ordinal))
             {
@@ -521,7 +548,7 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
                 }
 
                 var writeLock = new SemaphoreSlim(1, 1);
-                return ByPath[path] = new SharedDatabase(path, new SavedOrderIds(path, connectionString, writeLock, saveStoredIdsEvery)) { WriteLock = writeLock };
+                return ByPath[path] = new SharedDatabase(path, new SavedOrderIds(path, writeLock, saveStoredIdsEvery, logger)) { WriteLock = writeLock };
             }
         }
 

@@ -23,6 +23,7 @@ public sealed class StoredOrderIds
     private const ulong ProbesPerId = 16;
     private const int WordsPerBlock = 8;
     private const long SmallestCapacity = 1 << 20;
+    private const long MaxCapacity = 1L << 36; // 256 GB of bits: any larger count in a saved file is damage.
 
     private readonly Lock _growth = new();
     private volatile Segment[] _segments;
@@ -123,7 +124,13 @@ public sealed class StoredOrderIds
             var segments = new Segment[count];
             for (var i = 0; i < count; i++)
             {
-                var segment = new Segment(reader.ReadInt64()) { Added = reader.ReadInt64() };
+                var capacity = reader.ReadInt64();
+                if (capacity is < 1 or > MaxCapacity)
+                {
+                    return null;
+                }
+
+                var segment = new Segment(capacity) { Added = reader.ReadInt64() };
                 if (reader.ReadInt64() != segment.Words.LongLength)
                 {
                     return null;

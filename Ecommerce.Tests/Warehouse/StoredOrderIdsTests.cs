@@ -239,6 +239,30 @@ public sealed class DuckDbStoredOrderIdsTests
         Assert.False(await LoadedFromSavedCopyAsync(path, orders));
     }
 
+    [Fact]
+    public async Task Reading_every_stored_id_leaves_the_memory_limit_of_the_connection_string_as_it_was()
+    {
+        // The read runs under a lower limit of its own (so that DuckDB does not keep the whole column cached).
+        using var directory = new TempDirectory();
+        var path = directory.File("warehouse.duckdb");
+        var connection = $"Data Source={path};memory_limit=300MB";
+        var orders = Orders("o", 0, 5);
+        await using (var provider = new DuckDbWarehouseProvider(connection))
+        {
+            var writer = new StarSchemaWriter(provider, TimeProvider.System);
+            await writer.EnsureSchemaAsync(CancellationToken.None);
+            await writer.WriteAsync(orders, [], CancellationToken.None);
+        }
+
+        File.Delete(path + ".order-ids"); // Every id is read from the fact table at the next load.
+        await using var restarted = new DuckDbWarehouseProvider(connection);
+        var before = await restarted.QueryAsync(new SqlStatement("SELECT current_setting('memory_limit')"), CancellationToken.None);
+        Assert.Equal(orders, (await new StarSchemaWriter(restarted, TimeProvider.System).ClassifyAsync(orders, CancellationToken.None)).Duplicates);
+
+        Assert.False(restarted.LastStoredIdsLoad!.FromSavedCopy);
+        Assert.Equal(before[0][0], (await restarted.QueryAsync(new SqlStatement("SELECT current_setting('memory_limit')"), CancellationToken.None))[0][0]);
+    }
+
     private static async Task<bool> LoadedFromSavedCopyAsync(string path, IReadOnlyList<IncomingOrder> stored)
     {
         await using var provider = new DuckDbWarehouseProvider($"Data Source={path}");
