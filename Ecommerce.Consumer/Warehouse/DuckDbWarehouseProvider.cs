@@ -121,11 +121,13 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
 
             // Recorded before the transaction runs, and after the look-ups of this very transaction were staged: if it
             // fails, the ids are merely looked up in vain later; if it commits, every later look-up sees them.
+            var stored = 0;
             foreach (var statement in statements)
             {
                 foreach (var id in statement.StoresOrderIds)
                 {
                     ids.Add(id);
+                    stored++;
                 }
             }
 
@@ -139,7 +141,7 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
             }
 
             transaction.Commit();
-            _database.Saved?.NoteStored(_writer, _connectionString, ids, statements.Sum(s => s.StoresOrderIds.Count));
+            _database.Saved?.NoteStored(_writer, _connectionString, ids, stored);
         }
         finally
         {
@@ -425,19 +427,24 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
         }
     }
 
+    private bool TableExists(string lowerCaseName) => TableExists(_writer, lowerCaseName);
+
     /// <summary>Whether the file holds the table <paramref name="lowerCaseName"/> (in schema main, not temporary).</summary>
-    private bool TableExists(string lowerCaseName) =>
-        Convert.ToInt64(Read(_writer, "SELECT COUNT(*) FROM duckdb_tables() WHERE lower(table_name) = ? AND schema_name = 'main' AND NOT temporary",
+    internal static bool TableExists(DuckDBConnection connection, string lowerCaseName) =>
+        Convert.ToInt64(Read(connection, "SELECT COUNT(*) FROM duckdb_tables() WHERE lower(table_name) = ? AND schema_name = 'main' AND NOT temporary",
             [lowerCaseName])[0][0], System.Globalization.CultureInfo.InvariantCulture) > 0;
 
-    private void Execute(string sql)
+    private void Execute(string sql) => Execute(_writer, sql);
+
+    internal static void Execute(DuckDBConnection connection, string sql)
     {
-        using var command = _writer.CreateCommand();
+        using var command = connection.CreateCommand();
         command.CommandText = sql;
         command.ExecuteNonQuery();
     }
 
-    private static List<object?[]> Read(DuckDBConnection connection, string sql, IReadOnlyList<object?> parameters)
+    /// <summary>The rows of a query, each value in the types every provider returns (see <see cref="Normalize"/>).</summary>
+    internal static List<object?[]> Read(DuckDBConnection connection, string sql, IReadOnlyList<object?> parameters)
     {
         using var command = connection.CreateCommand();
         command.CommandText = sql;

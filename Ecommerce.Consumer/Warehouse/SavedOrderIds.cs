@@ -67,7 +67,7 @@ internal sealed partial class SavedOrderIds
     {
         try
         {
-            if (!Exists(connection, "order_id_filter"))
+            if (!DuckDbWarehouseProvider.TableExists(connection, "order_id_filter"))
             {
                 return null;
             }
@@ -293,36 +293,9 @@ internal sealed partial class SavedOrderIds
         transaction.Commit();
     }
 
-    private static bool Exists(DuckDBConnection connection, string lowerCaseName) =>
-        Convert.ToInt64(Rows(connection, $"SELECT COUNT(*) FROM duckdb_tables() WHERE lower(table_name) = '{lowerCaseName}' AND schema_name = 'main' AND NOT temporary")[0][0],
-            CultureInfo.InvariantCulture) > 0;
+    private static List<object?[]> Rows(DuckDBConnection connection, string sql) => DuckDbWarehouseProvider.Read(connection, sql, []);
 
-    private static void Execute(DuckDBConnection connection, string sql)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.ExecuteNonQuery();
-    }
-
-    private static List<object?[]> Rows(DuckDBConnection connection, string sql)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        using var reader = command.ExecuteReader();
-        var rows = new List<object?[]>();
-        while (reader.Read())
-        {
-            var row = new object?[reader.FieldCount];
-            for (var i = 0; i < row.Length; i++)
-            {
-                row[i] = reader.IsDBNull(i) ? null : reader.GetValue(i);
-            }
-
-            rows.Add(row);
-        }
-
-        return rows;
-    }
+    private static void Execute(DuckDBConnection connection, string sql) => DuckDbWarehouseProvider.Execute(connection, sql);
 
     /// <summary>What the saved filter covers: FACT_ORDERS' rows up to <see cref="MaxRowId"/>, <see cref="Count"/> of them, the last holding <see cref="LastOrderId"/>.</summary>
     private sealed record Mark(string Token, long Count, long MaxRowId, string? LastOrderId);

@@ -137,22 +137,10 @@ public sealed class DuckDbStoredOrderIdsTests
     [Fact]
     public async Task A_start_after_a_crash_reads_the_saved_ids_and_only_the_ids_stored_after_them()
     {
-        using var directory = new TempDirectory();
-        var path = directory.File("warehouse.duckdb");
         var saved = Orders("o", 0, 30);
         var later = Orders("o", 30, 7);
         using var crashed = new TempDirectory();
-        await using (var provider = new DuckDbWarehouseProvider($"Data Source={path}", saveStoredIdsEvery: 30))
-        {
-            var writer = new StarSchemaWriter(provider, TimeProvider.System);
-            await writer.EnsureSchemaAsync(CancellationToken.None);
-            await writer.WriteAsync(saved, [], CancellationToken.None);
-            await provider.StoredIdsSaved; // 30 stored: saved in the background.
-            await writer.WriteAsync(later, [], CancellationToken.None);
-
-            // The files as a process killed now would leave them (every batch committed, the last 7 ids never saved).
-            CopyWarehouse(path, crashed.File("warehouse.duckdb"));
-        }
+        await StoreAndCrashAsync(saved, later, crashed.File("warehouse.duckdb"));
 
         await using var restarted = new DuckDbWarehouseProvider($"Data Source={crashed.File("warehouse.duckdb")}");
         var fresh = Orders("n", 0, 3);
@@ -169,20 +157,10 @@ public sealed class DuckDbStoredOrderIdsTests
         // DuckDB gives rows lower row ids when a checkpoint compacts row groups with deleted rows: orders stored after the
         // save then sit at row ids the saved copy claims to cover. The start must notice, and read every id again
         // (here the count of rows at or below the mark is even the same: only the order at the mark tells).
-        using var directory = new TempDirectory();
-        var path = directory.File("warehouse.duckdb");
         var saved = Orders("o", 0, 30);
         var later = Orders("o", 30, 10);
         using var crashed = new TempDirectory();
-        await using (var provider = new DuckDbWarehouseProvider($"Data Source={path}", saveStoredIdsEvery: 30))
-        {
-            var writer = new StarSchemaWriter(provider, TimeProvider.System);
-            await writer.EnsureSchemaAsync(CancellationToken.None);
-            await writer.WriteAsync(saved, [], CancellationToken.None);
-            await provider.StoredIdsSaved;
-            await writer.WriteAsync(later, [], CancellationToken.None);
-            CopyWarehouse(path, crashed.File("warehouse.duckdb"));
-        }
+        await StoreAndCrashAsync(saved, later, crashed.File("warehouse.duckdb"));
 
         using (var connection = new DuckDB.NET.Data.DuckDBConnection($"Data Source={crashed.File("warehouse.duckdb")}"))
         {
@@ -273,6 +251,24 @@ public sealed class DuckDbStoredOrderIdsTests
 
     private static List<IncomingOrder> Orders(string prefix, int first, int count) =>
         Enumerable.Range(first, count).Select(i => WarehouseTestBed.Order($"{prefix}-{i:D5}", T0.AddMinutes(i))).ToList();
+
+    /// <summary>
+    /// Stores <paramref name="saved"/> (saved beside the file in the background, as many as a save waits for), then
+    /// <paramref name="later"/>, and leaves at <paramref name="crashedPath"/> the files as a process killed then would
+    /// leave them: every batch committed, the later ids never saved.
+    /// </summary>
+    private static async Task StoreAndCrashAsync(List<IncomingOrder> saved, List<IncomingOrder> later, string crashedPath)
+    {
+        using var directory = new TempDirectory();
+        var path = directory.File("warehouse.duckdb");
+        await using var provider = new DuckDbWarehouseProvider($"Data Source={path}", saveStoredIdsEvery: saved.Count);
+        var writer = new StarSchemaWriter(provider, TimeProvider.System);
+        await writer.EnsureSchemaAsync(CancellationToken.None);
+        await writer.WriteAsync(saved, [], CancellationToken.None);
+        await provider.StoredIdsSaved;
+        await writer.WriteAsync(later, [], CancellationToken.None);
+        CopyWarehouse(path, crashedPath);
+    }
 
     /// <summary>The warehouse file, its log and the saved ids, copied while the provider is open and idle.</summary>
     private static void CopyWarehouse(string from, string to)
