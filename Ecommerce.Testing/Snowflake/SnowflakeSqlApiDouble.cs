@@ -600,6 +600,7 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
                 started, (locked ?? started) - started, executing - (locked ?? started), _clock.Elapsed - executing, answer.Status == 200)
             {
                 DatabaseWait = _databaseWaits.TryRemove(handle, out var wait) ? wait : TimeSpan.Zero,
+                Opening = statements.Count == 0 ? "" : statements[0].Trim()[..Math.Min(70, statements[0].Trim().Length)].ReplaceLineEndings(" "),
             });
             _byHandle[handle] = answer;
             return answer;

@@ -15,6 +15,9 @@ public sealed record StatementRun(
     /// <summary>The part of <see cref="Execution"/> spent waiting for the double's database, which runs one submission at a time.</summary>
     public TimeSpan DatabaseWait { get; init; }
 
+    /// <summary>The start of the submission's first statement, to tell runs of one kind apart in a run log.</summary>
+    public string Opening { get; init; } = "";
+
     /// <summary>stage (an insert into a staging table), transaction (a batch), cleanup (staged rows deleted), read, or other.</summary>
     public static string KindOf(IReadOnlyList<string> statements)
     {

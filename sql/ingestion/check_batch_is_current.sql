@@ -6,7 +6,9 @@
 --   * progress: a partition the batch starts in ({offsets} with a FIRST_OFFSET) is not marked as claimed: it is
 --     already stored past where the batch starts;
 --   * reads: the batch was classified and its customers' histories rebuilt from reads made before the transaction, and
---     since then one of its new orders was stored (a marked fact), or one of its customers gained orders: every stored
+--     since then one of its new orders was stored (a marked fact: only the mark of this transaction writes its id into
+--     FACT_ORDERS.BATCH_ID, and the id is new, so no list of the new orders is needed here), or one of its customers
+--     gained orders: every stored
 --     order adds one to the ORDER_COUNT of some version of its customer and no order is ever removed, so a customer's
 --     total ORDER_COUNT over the marked versions, as against as read (READ_ORDER_COUNT, 0 for a customer read without
 --     versions), changes exactly when another writer has stored an order of theirs, and with it possibly their history.
@@ -32,8 +34,6 @@ FROM (
          FROM (
              SELECT f.ORDER_ID AS CHANGED
              FROM FACT_ORDERS AS f
-             JOIN {new_orders} AS n
-                 ON f.ORDER_ID = n.ORDER_ID
              JOIN {batch} AS b
                  ON f.BATCH_ID = b.ID
              UNION ALL

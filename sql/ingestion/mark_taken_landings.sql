@@ -1,12 +1,14 @@
 -- First in a modelling transaction (after the write lock): marks with the transaction's id ({batch}) the outcome any
--- other modelling transaction recorded for a landed row this one read as waiting ({claims}). Normally there is none.
+-- other modelling transaction recorded for a landed row this one read as waiting ({claims}, each naming its landing by
+-- its number in {landings}). Normally there is none.
 -- An UPDATE, not a read: it works on the latest committed rows whatever the session has seen, and
 -- check_landed_claims.sql reads back only its own marks. Only modelling transactions write LANDED_OUTCOMES, so its
 -- lock holds up no landing.
 UPDATE LANDED_OUTCOMES
 SET BATCH_ID = b.ID
-FROM {claims} AS c, {batch} AS b
-WHERE LANDED_OUTCOMES.LANDING_ID = c.LANDING_ID
+FROM {claims} AS c, {landings} AS g, {batch} AS b
+WHERE g.LANDING_NO = c.LANDING_NO
+  AND LANDED_OUTCOMES.LANDING_ID = g.LANDING_ID
   AND LANDED_OUTCOMES.SOURCE_TOPIC = c.SOURCE_TOPIC
   AND LANDED_OUTCOMES.SOURCE_PARTITION = c.SOURCE_PARTITION
   AND LANDED_OUTCOMES.SOURCE_OFFSET = c.SOURCE_OFFSET;

@@ -118,6 +118,11 @@ public static class SnowflakeAtLatency
                     await filling;
                     var requests = snowflake.Requests;
                     var stored = await snowflake.QueryAsync("SELECT COUNT(*), COUNT(DISTINCT ORDER_ID) FROM FACT_ORDERS");
+                    if (Environment.GetEnvironmentVariable("ECOMMERCE_BENCH_LOGS") is { Length: > 0 } logs)
+                    {
+                        await WriteRunLogAsync(logs, snowflake, windowStart, path);
+                    }
+
                     return new SnowflakeResult(statementLatency.TotalMilliseconds, consumers, orders, ingested / elapsed.TotalSeconds,
                         (requests.Count - requestsBefore) * 1_000.0 / ingested, (requests.Sum(r => (long)r.BodyBytes) - bytesBefore) / 1_024.0 * 1_000 / ingested,
                         null, null)
@@ -210,6 +215,26 @@ public static class SnowflakeAtLatency
         {
             Path = path,
         };
+    }
+
+    /// <summary>
+    /// With ECOMMERCE_BENCH_LOGS set: every transaction the double ran in the window (when it started, waited, ran),
+    /// and on the Landed path every modelling cycle's size, as tab-separated files beside the consumers' logs.
+    /// </summary>
+    private static async Task WriteRunLogAsync(string directory, SnowflakeSqlApiDouble snowflake, TimeSpan windowStart, string path)
+    {
+        var lines = snowflake.Runs.Where(r => r.Started >= windowStart && r.Kind != "other" && r.Kind != "cleanup")
+            .OrderBy(r => r.Started)
+            .Select(r => string.Create(CultureInfo.InvariantCulture,
+                $"{(r.Started - windowStart).TotalSeconds:F2}\t{(r.Finished - windowStart).TotalSeconds:F2}\t{r.Kind}\t{r.Statements}\t{r.Succeeded}\t{r.QueryTag}\t{r.Opening}"));
+        await File.WriteAllLinesAsync(Path.Combine(directory, "runs.tsv"), ["started\tfinished\tkind\tstatements\tsucceeded\ttag\topening", .. lines]);
+        if (path == "Landed")
+        {
+            var cycles = await snowflake.QueryAsync(
+                "SELECT MODEL_BATCH, MIN(MODELLED_AT), COUNT(*), COUNT(CASE WHEN OUTCOME = 'NEW' THEN 1 END) FROM LANDED_OUTCOMES GROUP BY MODEL_BATCH ORDER BY 2");
+            await File.WriteAllLinesAsync(Path.Combine(directory, "cycles.tsv"),
+                ["model_batch\tmodelled_at\trows\tnew", .. cycles.Select(c => string.Join('\t', c.Select(v => Convert.ToString(v, CultureInfo.InvariantCulture))))]);
+        }
     }
 
     private static double BenchProcessCpuSeconds()
