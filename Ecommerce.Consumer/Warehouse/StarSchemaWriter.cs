@@ -80,14 +80,19 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
 
     /// <summary>Tells new orders from redeliveries (same id and content) and conflicts (same id, other content).</summary>
     public Task<BatchClassification> ClassifyAsync(IReadOnlyList<IncomingOrder> orders, CancellationToken cancellationToken) =>
-        ClassifyAsync(orders, [], cancellationToken);
+        ClassifyAsync(orders, [], null, cancellationToken);
 
-    /// <summary>As <see cref="ClassifyAsync(IReadOnlyList{IncomingOrder}, CancellationToken)"/>, with <paramref name="alsoStored"/> counted as stored.</summary>
+    /// <summary>
+    /// As <see cref="ClassifyAsync(IReadOnlyList{IncomingOrder}, CancellationToken)"/>, with <paramref name="alsoStored"/>
+    /// counted as stored; with <paramref name="storedDigests"/> (the stored copies of the orders, read already), without a
+    /// read.
+    /// </summary>
     private async Task<BatchClassification> ClassifyAsync(
-        IReadOnlyList<IncomingOrder> orders, IReadOnlyList<IncomingOrder> alsoStored, CancellationToken cancellationToken)
+        IReadOnlyList<IncomingOrder> orders, IReadOnlyList<IncomingOrder> alsoStored, IReadOnlyDictionary<string, string>? storedDigests,
+        CancellationToken cancellationToken)
     {
-        var known = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (orders.Count > 0)
+        var known = storedDigests is null ? new Dictionary<string, string>(StringComparer.Ordinal) : new Dictionary<string, string>(storedDigests, StringComparer.Ordinal);
+        if (orders.Count > 0 && storedDigests is null)
         {
             var keys = new RowSet("keys", [new("ORDER_ID", ColumnType.Text)],
                 orders.Select(o => o.Order.OrderId).Distinct(StringComparer.Ordinal).Select(id => new object?[] { id }).ToArray())
@@ -130,7 +135,19 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
     /// orders fall into; and rebuilds those customers' histories.
     /// </summary>
     public Task<BatchPlan> PlanAsync(IReadOnlyList<IncomingOrder> orders, CancellationToken cancellationToken) =>
-        PlanOnTopAsync(orders, null, cancellationToken);
+        PlanOnTopAsync(orders, null, null, cancellationToken);
+
+    /// <summary>
+    /// Plans landed orders as <see cref="PlanAsync"/> (or, with <paramref name="running"/>, <see cref="PlanAfterAsync"/>)
+    /// does, with the stored copies of their orders as the landed read found them (<paramref name="storedDigests"/>:
+    /// order id to content digest), so that only the customers' histories are read here.
+    /// </summary>
+    public Task<BatchPlan> PlanLandedAsync(
+        IReadOnlyList<IncomingOrder> orders, IReadOnlyDictionary<string, string> storedDigests, BatchPlan? running, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(storedDigests);
+        return PlanOnTopAsync(orders, running, storedDigests, cancellationToken);
+    }
 
     /// <summary>
     /// Plans <paramref name="orders"/> as <see cref="PlanAsync"/> would once <paramref name="before"/> has committed, while
@@ -141,11 +158,12 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
     public Task<BatchPlan> PlanAfterAsync(IReadOnlyList<IncomingOrder> orders, BatchPlan before, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(before);
-        return PlanOnTopAsync(orders, before, cancellationToken);
+        return PlanOnTopAsync(orders, before, null, cancellationToken);
     }
 
     /// <summary>Plans the orders on top of what the warehouse holds and, if given, what <paramref name="before"/> writes.</summary>
-    private async Task<BatchPlan> PlanOnTopAsync(IReadOnlyList<IncomingOrder> orders, BatchPlan? before, CancellationToken cancellationToken)
+    private async Task<BatchPlan> PlanOnTopAsync(
+        IReadOnlyList<IncomingOrder> orders, BatchPlan? before, IReadOnlyDictionary<string, string>? storedDigests, CancellationToken cancellationToken)
     {
         if (orders.Count == 0)
         {
@@ -153,7 +171,7 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
         }
 
         var customerIds = orders.Select(o => o.Order.CustomerId).Distinct(StringComparer.Ordinal).ToArray();
-        var classifying = ClassifyAsync(orders, before?.Classification.New ?? [], cancellationToken);
+        var classifying = ClassifyAsync(orders, before?.Classification.New ?? [], storedDigests, cancellationToken);
         var reading = ReadCustomerVersionsAsync(customerIds, cancellationToken);
         await Task.WhenAll(classifying, reading);
         IReadOnlyList<CustomerVersion> versions = await reading;

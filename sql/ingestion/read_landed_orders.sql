@@ -16,6 +16,10 @@
 -- way; its orders landed again in another) is taken as far as its partition's progress has gone past it: every such
 -- offset has landed whole elsewhere (or was read once and then lost to retention), so its rows become duplicates (or
 -- the only copy) in offset order, and no landed row waits for ever.
+--
+-- With each row, the content digest of its order as FACT_ORDERS holds it (NULL: not stored), so that the cycle tells
+-- new orders from redeliveries and conflicts without a second read that sends every order id back (read_existing_orders.sql
+-- on the direct path). The transaction's checks catch an order stored after this read, as they do after that one.
 WITH whole AS (
     SELECT DISTINCT LANDING_ID, TOPIC, PARTITION_ID FROM LANDED_PROGRESS
 ), reached AS (
@@ -27,6 +31,11 @@ WITH whole AS (
     ) AS p
     GROUP BY TOPIC, PARTITION_ID
 )
+SELECT
+    t.LANDING_ID, t.SOURCE_TOPIC, t.SOURCE_PARTITION, t.SOURCE_OFFSET, t.ORDER_ID, t.ORDER_TIMESTAMP, t.CUSTOMER_ID,
+    t.CUSTOMER_NAME, t.CUSTOMER_REGION, t.PRODUCT_ID, t.PRODUCT_NAME, t.CATEGORY, t.PRICE, t.QUANTITY, t.CONTENT_DIGEST,
+    s.CONTENT_DIGEST AS STORED_DIGEST
+FROM (
 SELECT
     w.LANDING_ID, w.SOURCE_TOPIC, w.SOURCE_PARTITION, w.SOURCE_OFFSET, w.ORDER_ID, w.ORDER_TIMESTAMP, w.CUSTOMER_ID,
     w.CUSTOMER_NAME, w.CUSTOMER_REGION, w.PRODUCT_ID, w.PRODUCT_NAME, w.CATEGORY, w.PRICE, w.QUANTITY, w.CONTENT_DIGEST
@@ -50,4 +59,7 @@ FROM (
       AND (a.SOURCE_TOPIC IS NULL OR l.SOURCE_OFFSET > a.SOURCE_OFFSET
            OR (l.SOURCE_OFFSET = a.SOURCE_OFFSET AND l.LANDING_ID > a.LANDING_ID))
 ) AS w
-QUALIFY ROW_NUMBER() OVER (ORDER BY w.PLACE, w.SOURCE_TOPIC, w.SOURCE_PARTITION) <= ?;
+QUALIFY ROW_NUMBER() OVER (ORDER BY w.PLACE, w.SOURCE_TOPIC, w.SOURCE_PARTITION) <= ?
+) AS t
+LEFT JOIN FACT_ORDERS AS s
+    ON s.ORDER_ID = t.ORDER_ID;

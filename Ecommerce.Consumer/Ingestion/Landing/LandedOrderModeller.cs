@@ -57,14 +57,27 @@ public sealed class LandedOrderModeller(
             return null;
         }
 
-        var landed = rows.Select(Landed.Of)
+        // The read carries each order's stored copy (its digest), joined by order id: FACT_ORDERS holds one row per order
+        // id, so each landed row comes once; should a hand-made duplicate ever be there, its row is taken once all the same.
+        var stored = new Dictionary<string, string>(StringComparer.Ordinal);
+        var seen = new HashSet<(string, string, int, long)>();
+        var landed = rows.Where(row => seen.Add(((string)row[0]!, (string)row[1]!, Convert.ToInt32(row[2], CultureInfo.InvariantCulture), Convert.ToInt64(row[3], CultureInfo.InvariantCulture))))
+            .Select(row =>
+            {
+                if (row[15] is string digest)
+                {
+                    stored[(string)row[4]!] = digest;
+                }
+
+                return Landed.Of(row);
+            })
             .OrderBy(l => l.Order.Source.Topic, StringComparer.Ordinal)
             .ThenBy(l => l.Order.Source.Partition)
             .ThenBy(l => l.Order.Source.Offset)
             .ThenBy(l => l.LandingId, StringComparer.Ordinal)
             .ToArray();
         var orders = landed.Select(l => l.Order).ToArray();
-        var plan = running is null ? await writer.PlanAsync(orders, cancellationToken) : await writer.PlanAfterAsync(orders, running.Plan, cancellationToken);
+        var plan = await writer.PlanLandedAsync(orders, stored, running?.Plan, cancellationToken);
         var classification = plan.Classification;
 
         // Dead letters before the transaction, as on the direct path: a conflict that is sent and then not modelled (the
