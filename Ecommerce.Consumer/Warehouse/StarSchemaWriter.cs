@@ -138,27 +138,21 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
         PlanOnTopAsync(orders, null, null, cancellationToken);
 
     /// <summary>
-    /// Plans landed orders as <see cref="PlanAsync"/> (or, with <paramref name="running"/>, <see cref="PlanAfterAsync"/>)
-    /// does, with the stored copies of their orders as the landed read found them (<paramref name="storedDigests"/>:
-    /// order id to content digest), so that only the customers' histories are read here.
+    /// Plans landed orders as <see cref="PlanAsync"/> does, with the stored copies of their orders as the landed read
+    /// found them (<paramref name="storedDigests"/>: order id to content digest), so that only the customers' histories
+    /// are read here.
+    /// <para>
+    /// With <paramref name="running"/> (a cycle whose transaction may still be running), the orders are planned as they
+    /// will be once it has committed: its new orders count as stored, and its customers' histories are the ones it
+    /// writes (the orders of such a version that a late order falls into are read by time and joined with its new
+    /// ones). If it does not commit as planned, this plan is stale, and its transaction refused.
+    /// </para>
     /// </summary>
     public Task<BatchPlan> PlanLandedAsync(
         IReadOnlyList<IncomingOrder> orders, IReadOnlyDictionary<string, string> storedDigests, BatchPlan? running, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(storedDigests);
         return PlanOnTopAsync(orders, running, storedDigests, cancellationToken);
-    }
-
-    /// <summary>
-    /// Plans <paramref name="orders"/> as <see cref="PlanAsync"/> would once <paramref name="before"/> has committed, while
-    /// its transaction may still be running: its new orders count as stored, and its customers' histories are the ones
-    /// it writes (the orders of such a version that a late order falls into are read by time and joined with its new
-    /// ones). If <paramref name="before"/> does not commit as planned, this plan is stale, and its transaction refused.
-    /// </summary>
-    public Task<BatchPlan> PlanAfterAsync(IReadOnlyList<IncomingOrder> orders, BatchPlan before, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(before);
-        return PlanOnTopAsync(orders, before, null, cancellationToken);
     }
 
     /// <summary>Plans the orders on top of what the warehouse holds and, if given, what <paramref name="before"/> writes.</summary>

@@ -25,7 +25,7 @@ public sealed class CurrencyCheckTests
             new RowSet("offsets", [
                 new("TOPIC", ColumnType.Text), new("PARTITION_ID", ColumnType.Integer), new("NEXT_OFFSET", ColumnType.BigInt),
                 new("LAST_RECORD_DIGEST", ColumnType.Text), new("UPDATED_AT", ColumnType.Timestamp), new("FIRST_OFFSET", ColumnType.BigInt)], []),
-            new RowSet("new_orders", [new("ORDER_ID", ColumnType.Text)], [["o-2"]]),
+            new RowSet("new_orders", [new("ORDER_ID", ColumnType.Text)], [["o-2"]]), // Read by the reading check only.
             new RowSet("customers", [new("CUSTOMER_ID", ColumnType.Text), new("READ_ORDER_COUNT", ColumnType.BigInt)], [["C2", 0L]]),
             new RowSet("batch", [new("ID", ColumnType.Text)], [[Guid.NewGuid().ToString("N")]])), CancellationToken.None);
 

@@ -1,8 +1,8 @@
--- Refuses a batch that is no longer current, once merge_offsets.sql, mark_stored_orders.sql and
--- mark_customer_versions.sql have marked, with the batch's BATCH_ID, the rows it claimed or found. It reads only what
--- its own transaction marked, which every statement of a transaction sees, so it needs no read of other sessions'
--- commits (which Snowflake's default read consistency lets a session started before them miss). Two ways another
--- writer can have overtaken the batch:
+-- Refuses a batch that is no longer current, once merge_offsets.sql, mark_stored_orders.sql (in a modelling cycle,
+-- mark_stored_landed_orders.sql) and mark_customer_versions.sql have marked, with the batch's BATCH_ID, the rows it
+-- claimed or found. It reads only what its own transaction marked, which every statement of a transaction sees, so
+-- it needs no read of other sessions' commits (which Snowflake's default read consistency lets a session started
+-- before them miss). Two ways another writer can have overtaken the batch:
 --   * progress: a partition the batch starts in ({offsets} with a FIRST_OFFSET) is not marked as claimed: it is
 --     already stored past where the batch starts;
 --   * reads: the batch was classified and its customers' histories rebuilt from reads made before the transaction, and

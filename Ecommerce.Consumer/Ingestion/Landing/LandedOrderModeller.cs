@@ -43,7 +43,7 @@ public sealed class LandedOrderModeller(
     /// Reads and plans a cycle, dead-letters its conflicts and prepares its transaction, without running it. With
     /// <paramref name="running"/> (a cycle whose transaction has not committed yet), the cycle is planned as it will be
     /// once that one has committed: it takes none of its rows, and sees its orders and histories as written (see
-    /// <see cref="StarSchemaWriter.PlanAfterAsync"/>); run it only after that one committed, and discard it if that one
+    /// <see cref="StarSchemaWriter.PlanLandedAsync"/>); run it only after that one committed, and discard it if that one
     /// failed. Null when nothing is waiting.
     /// </summary>
     public async Task<ModellingCycle?> PrepareAsync(ModellingCycle? running, CancellationToken cancellationToken)
