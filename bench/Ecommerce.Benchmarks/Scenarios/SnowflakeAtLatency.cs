@@ -118,6 +118,12 @@ public static class SnowflakeAtLatency
                     await filling;
                     var requests = snowflake.Requests;
                     var stored = await snowflake.QueryAsync("SELECT COUNT(*), COUNT(DISTINCT ORDER_ID) FROM FACT_ORDERS");
+                    var window = snowflake.Runs.Where(r => r.Started >= windowStart).ToArray();
+                    var timeline = Timeline(window, snowflake.Now - windowStart);
+                    if (path == "Landed")
+                    {
+                        timeline += " " + await CyclesAsync(snowflake, window);
+                    }
                     if (Environment.GetEnvironmentVariable("ECOMMERCE_BENCH_LOGS") is { Length: > 0 } logs)
                     {
                         await WriteRunLogAsync(logs, snowflake, windowStart, path);
@@ -127,7 +133,7 @@ public static class SnowflakeAtLatency
                         (requests.Count - requestsBefore) * 1_000.0 / ingested, (requests.Sum(r => (long)r.BodyBytes) - bytesBefore) / 1_024.0 * 1_000 / ingested,
                         null, null)
                     {
-                        Timeline = Timeline(snowflake.Runs.Where(r => r.Started >= windowStart).ToArray(), snowflake.Now - windowStart),
+                        Timeline = timeline,
                         Path = path,
                         Stored = Convert.ToInt64(stored[0][0], CultureInfo.InvariantCulture),
                         DistinctStored = Convert.ToInt64(stored[0][1], CultureInfo.InvariantCulture),
@@ -215,6 +221,20 @@ public static class SnowflakeAtLatency
         {
             Path = path,
         };
+    }
+
+    /// <summary>
+    /// The modelling cycles of a Landed run in order: how many landed rows each took and how long its transaction ran.
+    /// A cycle costs about the same whatever it holds, so their number and sizes say how much of the run the modeller
+    /// spent on small ones (the first cycles start before most of the backlog has landed).
+    /// </summary>
+    private static async Task<string> CyclesAsync(SnowflakeSqlApiDouble snowflake, IReadOnlyList<StatementRun> window)
+    {
+        var sizes = (await snowflake.QueryAsync("SELECT COUNT(*) FROM LANDED_OUTCOMES GROUP BY MODEL_BATCH ORDER BY MIN(MODELLED_AT)"))
+            .Select(r => Convert.ToInt64(r[0], CultureInfo.InvariantCulture).ToString("N0", CultureInfo.InvariantCulture));
+        var transactions = window.Where(r => r.Kind == "transaction" && r.Succeeded).OrderBy(r => r.Started)
+            .Select(r => (r.Finished - r.Started).TotalSeconds.ToString("F1", CultureInfo.InvariantCulture));
+        return $"Modelling cycles of {string.Join(", ", sizes)} landed orders; their transactions took {string.Join(", ", transactions)} s.";
     }
 
     /// <summary>
