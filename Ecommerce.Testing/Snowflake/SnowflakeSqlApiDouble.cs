@@ -600,7 +600,7 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
                 started, (locked ?? started) - started, executing - (locked ?? started), _clock.Elapsed - executing, answer.Status == 200)
             {
                 DatabaseWait = _databaseWaits.TryRemove(handle, out var wait) ? wait : TimeSpan.Zero,
-                Opening = statements.Count == 0 ? "" : statements[0].Trim()[..Math.Min(70, statements[0].Trim().Length)].ReplaceLineEndings(" "),
+                Opening = statements.Count == 0 ? "" : Opening(statements[0]),
             });
             _byHandle[handle] = answer;
             return answer;
@@ -610,6 +610,13 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
             _sessions.Forget(handle);
             SnowflakeSessions.Release(held);
         }
+    }
+
+    /// <summary>The first 70 characters of a statement, on one line.</summary>
+    private static string Opening(string statement)
+    {
+        var text = statement.Trim();
+        return text[..Math.Min(70, text.Length)].ReplaceLineEndings(" ");
     }
 
     /// <summary>Waits until the double's clock reads <paramref name="due"/>: never less (a timer may fire a little early).</summary>

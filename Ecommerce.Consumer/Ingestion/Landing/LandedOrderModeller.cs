@@ -61,16 +61,21 @@ public sealed class LandedOrderModeller(
         // id, so each landed row comes once; should a hand-made duplicate ever be there, its row is taken once all the same.
         var stored = new Dictionary<string, string>(StringComparer.Ordinal);
         var seen = new HashSet<(string, string, int, long)>();
-        var landed = rows.Where(row => seen.Add(((string)row[0]!, (string)row[1]!, Convert.ToInt32(row[2], CultureInfo.InvariantCulture), Convert.ToInt64(row[3], CultureInfo.InvariantCulture))))
-            .Select(row =>
+        var taken = new List<Landed>(rows.Count);
+        foreach (var row in rows)
+        {
+            var landing = Landed.Of(row);
+            if (seen.Add((landing.LandingId, landing.Order.Source.Topic, landing.Order.Source.Partition, landing.Order.Source.Offset)))
             {
+                taken.Add(landing);
                 if (row[15] is string digest)
                 {
-                    stored[(string)row[4]!] = digest;
+                    stored[landing.Order.Order.OrderId] = digest;
                 }
+            }
+        }
 
-                return Landed.Of(row);
-            })
+        var landed = taken
             .OrderBy(l => l.Order.Source.Topic, StringComparer.Ordinal)
             .ThenBy(l => l.Order.Source.Partition)
             .ThenBy(l => l.Order.Source.Offset)

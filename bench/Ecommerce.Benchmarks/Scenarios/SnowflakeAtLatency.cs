@@ -124,9 +124,10 @@ public static class SnowflakeAtLatency
                     {
                         timeline += " " + await CyclesAsync(snowflake, window);
                     }
+
                     if (Environment.GetEnvironmentVariable("ECOMMERCE_BENCH_LOGS") is { Length: > 0 } logs)
                     {
-                        await WriteRunLogAsync(logs, snowflake, windowStart, path);
+                        await WriteRunLogAsync(logs, snowflake, window, windowStart, path);
                     }
 
                     return new SnowflakeResult(statementLatency.TotalMilliseconds, consumers, orders, ingested / elapsed.TotalSeconds,
@@ -238,12 +239,14 @@ public static class SnowflakeAtLatency
     }
 
     /// <summary>
-    /// With ECOMMERCE_BENCH_LOGS set: every transaction the double ran in the window (when it started, waited, ran),
-    /// and on the Landed path every modelling cycle's size, as tab-separated files beside the consumers' logs.
+    /// With ECOMMERCE_BENCH_LOGS set: every read, staging insert and transaction the double ran in the window (when it
+    /// started and finished, and how its first statement opens), and on the Landed path every modelling cycle's size, as
+    /// tab-separated files beside the consumers' logs.
     /// </summary>
-    private static async Task WriteRunLogAsync(string directory, SnowflakeSqlApiDouble snowflake, TimeSpan windowStart, string path)
+    private static async Task WriteRunLogAsync(
+        string directory, SnowflakeSqlApiDouble snowflake, IReadOnlyList<StatementRun> window, TimeSpan windowStart, string path)
     {
-        var lines = snowflake.Runs.Where(r => r.Started >= windowStart && r.Kind != "other" && r.Kind != "cleanup")
+        var lines = window.Where(r => r.Kind != "other" && r.Kind != "cleanup")
             .OrderBy(r => r.Started)
             .Select(r => string.Create(CultureInfo.InvariantCulture,
                 $"{(r.Started - windowStart).TotalSeconds:F2}\t{(r.Finished - windowStart).TotalSeconds:F2}\t{r.Kind}\t{r.Statements}\t{r.Succeeded}\t{r.QueryTag}\t{r.Opening}"));
