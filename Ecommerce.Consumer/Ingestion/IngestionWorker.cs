@@ -19,8 +19,8 @@ namespace Ecommerce.Consumer.Ingestion;
 /// duplicates or conflicts, sends the rejections and conflicts to the dead-letter topic
 /// (<see cref="DeadLetterPublisher"/>), and stores the new orders with the partitions' resume points in one
 /// warehouse transaction;</item>
-/// <item><b>commit</b>: <see cref="CommitToKafka"/> commits the batch's offsets to the consumer group, only after that
-/// transaction.</item>
+/// <item><b>commit</b>: <see cref="StoreOffsets"/> hands the batch's offsets to the Kafka client, only after that
+/// transaction, and the client commits them to the consumer group in the background.</item>
 /// </list>
 /// A batch is written while the next one is read: one batch in flight at a time, so batches land in order.
 /// </summary>
@@ -41,6 +41,7 @@ public sealed partial class IngestionWorker(
     private static readonly WritePatience RevokePatience = WritePatience.UpTo(TimeSpan.FromSeconds(10));
     private static readonly TimeSpan MaxQuietWait = TimeSpan.FromSeconds(30);
     private static readonly WritePatience ShutdownPatience = WritePatience.UpTo(TimeSpan.FromSeconds(20));
+    private static readonly TimeSpan ClosePatience = TimeSpan.FromSeconds(5); // Within the host's 30 s, after the writes' 20 s.
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(30);
 
     private readonly IngestionOptions _options = options.Value;
@@ -89,15 +90,21 @@ public sealed partial class IngestionWorker(
     {
         // Named (instead of the runtime's ".NET Long Running Task") so that its CPU can be told apart in /proc and profiles.
         Thread.CurrentThread.Name = $"ingest-read-{consumerNumber}";
+        IConsumer<byte[]?, byte[]?>? consumer = null;
+        var stillClosing = false;
         try
         {
             _batch = NewBatch();
-            using var consumer = consumers.Create(
+            consumer = consumers.Create(
                 config =>
                 {
                     GroupMembership.Apply(config, _options, consumerNumber);
                     _config = config;
-                    config.EnableAutoCommit = false;
+                    // Offsets are stored only after the warehouse transaction that holds them (StoreOffsets) and
+                    // committed by the client in the background, every AutoCommitIntervalMs (5 s by default), on a
+                    // revocation and on close. A synchronous commit would stop the loop while Kafka is unreachable:
+                    // 45 s per batch with the consumer group protocol, measured against the embedded broker.
+                    config.EnableAutoCommit = true;
                     config.EnableAutoOffsetStore = false;
                     // Where a position retention deleted resumes. Never silently: the jump is seen in Accept.
                     config.AutoOffsetReset = AutoOffsetReset.Earliest;
@@ -113,6 +120,7 @@ public sealed partial class IngestionWorker(
                     _quietWait = TimeSpan.FromMilliseconds(Math.Min(MaxQuietWait.TotalMilliseconds, (config.MaxPollIntervalMs ?? 300_000) / 3.0));
                 },
                 builder => builder
+                    .SetOffsetsCommittedHandler(OnOffsetsCommitted)
                     .SetPartitionsAssignedHandler(OnAssigned)
                     .SetPartitionsRevokedHandler(OnRevoked)
                     .SetPartitionsLostHandler(OnLost));
@@ -151,7 +159,7 @@ public sealed partial class IngestionWorker(
             var landed = FinishInFlight(consumer, commit: true, ShutdownPatience);
             WritePendingAfter(consumer, landed, retry: true, ShutdownPatience);
 
-            consumer.Close();
+            stillClosing = !LeaveGroup(consumer);
             LogStopped(status.Ingested, status.Batches);
         }
         catch (Exception ex)
@@ -160,6 +168,13 @@ public sealed partial class IngestionWorker(
             LogFailed(ex);
             Environment.ExitCode = 1; // The host stops when a background service fails; say so to whoever restarts it.
             throw;
+        }
+        finally
+        {
+            if (!stillClosing)
+            {
+                consumer?.Dispose(); // One still closing on another thread is left to the process's exit.
+            }
         }
     }
 
@@ -279,7 +294,7 @@ public sealed partial class IngestionWorker(
         var progress = write.Task.Result;
         if (progress is { Count: > 0 } && commit)
         {
-            CommitToKafka(consumer, progress);
+            StoreOffsets(consumer, progress);
         }
 
         return progress is not null;
@@ -378,26 +393,60 @@ public sealed partial class IngestionWorker(
         public static WritePatience UpTo(TimeSpan limit) => new(limit);
     }
 
-    private void CommitToKafka(IConsumer<byte[]?, byte[]?> consumer, IReadOnlyList<PartitionProgress> progress)
+    /// <summary>
+    /// Hands the offsets of a batch the warehouse now holds to the client, which commits them to the group in the
+    /// background. The warehouse is what ingestion resumes from; the group's offsets are for the tools that read them
+    /// (lag monitors, kafka-consumer-groups), so a commit that fails or is late loses nothing.
+    /// </summary>
+    private void StoreOffsets(IConsumer<byte[]?, byte[]?> consumer, IReadOnlyList<PartitionProgress> progress)
     {
-        var offsets = progress.Select(p => new TopicPartitionOffset(p.Topic, p.Partition, p.NextOffset)).ToArray();
-        try
-        {
-            consumer.Commit(offsets);
-        }
-        catch (KafkaException ex)
-        {
-            // The warehouse already holds these offsets and is what ingestion resumes from; a failed Kafka commit
-            // only makes tools that read the group's offsets show an older position.
-            LogCommitFailed(ex.Error.Code, ex.Error.Reason);
-        }
-
         foreach (var partition in progress)
         {
             var topicPartition = new TopicPartition(partition.Topic, partition.Partition);
+            try
+            {
+                consumer.StoreOffset(new TopicPartitionOffset(topicPartition, partition.NextOffset));
+            }
+            catch (KafkaException ex)
+            {
+                // The partition is no longer assigned to this consumer (Local_State); its next owner resumes from the
+                // warehouse.
+                LogCommitFailed(ex.Error.Code, ex.Error.Reason);
+            }
+
             _committed[topicPartition] = partition.NextOffset;
             PublishPartition(consumer, topicPartition);
         }
+    }
+
+    private void OnOffsetsCommitted(IConsumer<byte[]?, byte[]?> consumer, CommittedOffsets committed)
+    {
+        // No stored offset is new since the last commit: nothing was sent, nothing failed.
+        if (committed.Error.Code is ErrorCode.NoError or ErrorCode.Local_NoOffset)
+        {
+            return;
+        }
+
+        LogCommitFailed(committed.Error.Code, committed.Error.Reason);
+    }
+
+    /// <summary>
+    /// Commits the stored offsets and leaves the group, so that the partitions move to another member at once. With
+    /// Kafka unreachable, librdkafka's close waits for the group coordinator (45 s with the consumer group protocol,
+    /// measured against the embedded broker), longer than a service manager waits after SIGTERM; the consumer is
+    /// then left to the process's exit and the group reassigns its partitions when its session times out.
+    /// </summary>
+    /// <returns>Whether the consumer closed in time and may be disposed.</returns>
+    private bool LeaveGroup(IConsumer<byte[]?, byte[]?> consumer)
+    {
+        var close = Task.Run(consumer.Close);
+        if (close.Wait(ClosePatience))
+        {
+            return true;
+        }
+
+        LogCloseTimedOut(ClosePatience.TotalSeconds);
+        return false;
     }
 
     /// <summary>
@@ -603,6 +652,9 @@ public sealed partial class IngestionWorker(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Committing offsets to Kafka failed ({Code}: {Reason}); the warehouse holds them and ingestion resumes from there")]
     private partial void LogCommitFailed(ErrorCode code, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Leaving the consumer group did not finish within {Seconds} s (Kafka unreachable?); the group reassigns this consumer's partitions when its session times out, and the warehouse holds every offset written")]
+    private partial void LogCloseTimedOut(double seconds);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Partition {Topic}[{Partition}]: expected offset {Expected} next but read {Offset}, and the broker could not say where its log starts ({Reason}); events in between may have been deleted upstream")]
     private partial void LogGapUnchecked(string topic, int partition, long expected, long offset, string reason);
