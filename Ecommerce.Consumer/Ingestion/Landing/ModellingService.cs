@@ -13,6 +13,11 @@ namespace Ecommerce.Consumer.Ingestion.Landing;
 /// it has committed; a cycle costs the longer of the two instead of their sum. If the running one fails, the next is
 /// discarded and planned again from what the warehouse holds.
 /// </para>
+/// <para>
+/// The next cycle is read as late as it can be and still be ready when the running transaction ends (see
+/// <see cref="PrepareBesideAsync"/>), so that it takes in what lands meanwhile: an order then waits for one
+/// transaction after it is read instead of about two, and a backlog that lands at once fills fewer, fuller cycles.
+/// </para>
 /// </summary>
 public sealed partial class ModellingService(
     LandedOrderModeller modeller,
@@ -25,8 +30,16 @@ public sealed partial class ModellingService(
     private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// How many times the last preparation's time is left for preparing the next cycle before the running transaction
+    /// is expected to end: the slack for a preparation that takes longer than the last one (more rows landed).
+    /// </summary>
+    private const double PrepareHeadroom = 1.5;
+
     private readonly IngestionOptions _options = options.Value;
     private ModelLease? _lease;
+    private TimeSpan _lastWrite;
+    private TimeSpan _lastPrepare;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -93,11 +106,12 @@ public sealed partial class ModellingService(
     /// </summary>
     private async Task<int> ModelWhileThereIsWorkAsync(CancellationToken stoppingToken)
     {
-        var cycle = await modeller.PrepareAsync(null, stoppingToken);
+        var cycle = await PrepareAsync(null, stoppingToken);
         for (var streak = 1; cycle is not null; streak++)
         {
-            var writing = modeller.WriteAsync(cycle, stoppingToken);
-            var preparing = streak % FreshReadEvery == 0 ? Task.FromResult<ModellingCycle?>(null) : modeller.PrepareAsync(cycle, stoppingToken);
+            using var writeFailed = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+            var writing = WriteAsync(cycle, stoppingToken);
+            var preparing = streak % FreshReadEvery == 0 ? Task.FromResult<ModellingCycle?>(null) : PrepareBesideAsync(cycle, writeFailed.Token);
             try
             {
                 await writing;
@@ -105,6 +119,7 @@ public sealed partial class ModellingService(
             catch
             {
                 // Planned on top of a transaction that did not commit (or may not have): let it go.
+                await writeFailed.CancelAsync();
                 await DiscardAsync(preparing);
                 throw;
             }
@@ -128,10 +143,45 @@ public sealed partial class ModellingService(
                 return cycle.Count;
             }
 
-            cycle = next ?? await modeller.PrepareAsync(null, stoppingToken);
+            cycle = next ?? await PrepareAsync(null, stoppingToken);
         }
 
         return 0;
+    }
+
+    /// <summary>
+    /// Prepares the next cycle beside the running one, starting when about <see cref="PrepareHeadroom"/> times the last
+    /// preparation's time is left of the running transaction, expected to take as long as the last one did. Without
+    /// both figures, or when preparing takes longer than writing (a large backlog), it starts at once.
+    /// </summary>
+    private async Task<ModellingCycle?> PrepareBesideAsync(ModellingCycle running, CancellationToken cancellationToken)
+    {
+        var wait = _lastWrite - _lastPrepare * PrepareHeadroom;
+        if (_lastWrite > TimeSpan.Zero && _lastPrepare > TimeSpan.Zero && wait > TimeSpan.Zero)
+        {
+            await Task.Delay(wait, time, cancellationToken);
+        }
+
+        return await PrepareAsync(running, cancellationToken);
+    }
+
+    private async Task<ModellingCycle?> PrepareAsync(ModellingCycle? running, CancellationToken cancellationToken)
+    {
+        var started = time.GetTimestamp();
+        var cycle = await modeller.PrepareAsync(running, cancellationToken);
+        if (cycle is not null)
+        {
+            _lastPrepare = time.GetElapsedTime(started); // Only a read that found work plans and stages.
+        }
+
+        return cycle;
+    }
+
+    private async Task WriteAsync(ModellingCycle cycle, CancellationToken cancellationToken)
+    {
+        var started = time.GetTimestamp();
+        await modeller.WriteAsync(cycle, cancellationToken);
+        _lastWrite = time.GetElapsedTime(started);
     }
 
     private static async Task DiscardAsync(Task<ModellingCycle?> preparing)

@@ -204,9 +204,14 @@ public static class SnowflakeAtLatency
                 await Task.Delay(100);
             }
         });
+        var logs = Environment.GetEnvironmentVariable("ECOMMERCE_BENCH_LOGS") is { Length: > 0 } directory ? directory : null;
         await using (var consumer = StartConsumer(context, broker, snowflake, 0, path))
         {
             await BenchContext.IngestAtRateAsync(broker, consumer, count, rate, TimeSpan.FromMinutes(10));
+            if (logs is not null)
+            {
+                await File.WriteAllTextAsync(Path.Combine(logs, "consumer-latency.log"), consumer.Output);
+            }
         }
 
         await Task.Delay(300);
@@ -217,6 +222,11 @@ public static class SnowflakeAtLatency
         var steadyFrom = stamped.Min(o => o.Item2) + TimeSpan.FromSeconds(2);
         var latencies = stamped.Where(o => o.Item2 >= steadyFrom && seen.ContainsKey(o.Item1))
             .Select(o => (seen[o.Item1] - o.Item2).TotalMilliseconds).Order().ToArray();
+        if (logs is not null)
+        {
+            await WriteRunLogAsync(logs, snowflake, snowflake.Runs, TimeSpan.Zero, path);
+        }
+
         return new SnowflakeResult(statementLatency.TotalMilliseconds, 1, (int)count, rate, null, null,
             Quantile(latencies, 0.5), Quantile(latencies, 0.99))
         {
@@ -239,14 +249,14 @@ public static class SnowflakeAtLatency
     }
 
     /// <summary>
-    /// With ECOMMERCE_BENCH_LOGS set: every read, staging insert and transaction the double ran in the window (when it
+    /// With ECOMMERCE_BENCH_LOGS set: every request the double ran in the window but the staged rows' clean-up (when it
     /// started and finished, and how its first statement opens), and on the Landed path every modelling cycle's size, as
     /// tab-separated files beside the consumers' logs.
     /// </summary>
     private static async Task WriteRunLogAsync(
         string directory, SnowflakeSqlApiDouble snowflake, IReadOnlyList<StatementRun> window, TimeSpan windowStart, string path)
     {
-        var lines = window.Where(r => r.Kind != "other" && r.Kind != "cleanup")
+        var lines = window.Where(r => r.Kind != "cleanup")
             .OrderBy(r => r.Started)
             .Select(r => string.Create(CultureInfo.InvariantCulture,
                 $"{(r.Started - windowStart).TotalSeconds:F2}\t{(r.Finished - windowStart).TotalSeconds:F2}\t{r.Kind}\t{r.Statements}\t{r.Succeeded}\t{r.QueryTag}\t{r.Opening}"));
