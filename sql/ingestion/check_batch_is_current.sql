@@ -11,7 +11,11 @@
 --     gained orders: every stored
 --     order adds one to the ORDER_COUNT of some version of its customer and no order is ever removed, so a customer's
 --     total ORDER_COUNT over the marked versions, as against as read (READ_ORDER_COUNT, 0 for a customer read without
---     versions), changes exactly when another writer has stored an order of theirs, and with it possibly their history.
+--     versions), changes exactly when another writer has stored an order of theirs, and with it possibly their history;
+--   * landings (a modelling cycle): another modelling transaction recorded an outcome for a landed row this one read as
+--     waiting: mark_taken_landings.sql marked that outcome with this transaction's id (the check_landed_claims.sql
+--     refusal, folded in here so that a cycle pays one statement for both; on the direct path LANDED_OUTCOMES holds no
+--     row marked with the batch's new id, and the count is 0).
 -- Plain SQL has no RAISE that DuckDB and Snowflake share, so a refusal is a failed conversion (its value says why, for
 -- whoever reads the log) and the transaction is rolled back. The query has no WHERE: it yields one row, '0' when the
 -- batch is current, so no order of evaluation can make a current batch fail. The ingestion service learns what
@@ -20,6 +24,8 @@ SELECT CAST(CASE WHEN c.UNCLAIMED_PARTITIONS > 0
                  THEN 'ECOMMERCE_STALE_BATCH: ' || CAST(c.UNCLAIMED_PARTITIONS AS VARCHAR) || ' partitions are already stored further'
                  WHEN c.CHANGED_ROWS > 0
                  THEN 'ECOMMERCE_STALE_' || 'READ: ' || CAST(c.CHANGED_ROWS AS VARCHAR) || ' rows changed since the batch read them'
+                 WHEN c.TAKEN_LANDINGS > 0
+                 THEN 'ECOMMERCE_STALE_' || 'READ: ' || CAST(c.TAKEN_LANDINGS AS VARCHAR) || ' landed orders were modelled by another transaction'
                  ELSE '0' END
             AS INTEGER) AS STALE
 FROM (
@@ -48,5 +54,9 @@ FROM (
              ) AS d
                  ON d.CUSTOMER_ID = k.CUSTOMER_ID
              WHERE COALESCE(d.ORDER_COUNT, 0) <> k.READ_ORDER_COUNT
-         ) AS changed) AS CHANGED_ROWS
+         ) AS changed) AS CHANGED_ROWS,
+        (SELECT COUNT(*)
+         FROM LANDED_OUTCOMES AS o
+         JOIN {batch} AS b
+             ON o.BATCH_ID = b.ID) AS TAKEN_LANDINGS
 ) AS c;

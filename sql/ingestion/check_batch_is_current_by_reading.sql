@@ -1,11 +1,14 @@
 -- check_batch_is_current.sql for a warehouse whose transactions see every commit made before them (DuckDB: one process
 -- writes the file, and its batch transactions take turns): the same refusals, but the batch's new orders and its
 -- customers' versions are read directly instead of marked first (two statements and a rewrite of every version of the
--- batch's customers saved). The partitions' claim is merge_offsets.sql's mark, as everywhere.
+-- batch's customers saved). The partitions' claim is merge_offsets.sql's mark, and a modelling cycle's landings
+-- mark_taken_landings.sql's, as everywhere.
 SELECT CAST(CASE WHEN c.UNCLAIMED_PARTITIONS > 0
                  THEN 'ECOMMERCE_STALE_BATCH: ' || CAST(c.UNCLAIMED_PARTITIONS AS VARCHAR) || ' partitions are already stored further'
                  WHEN c.CHANGED_ROWS > 0
                  THEN 'ECOMMERCE_STALE_' || 'READ: ' || CAST(c.CHANGED_ROWS AS VARCHAR) || ' rows changed since the batch read them'
+                 WHEN c.TAKEN_LANDINGS > 0
+                 THEN 'ECOMMERCE_STALE_' || 'READ: ' || CAST(c.TAKEN_LANDINGS AS VARCHAR) || ' landed orders were modelled by another transaction'
                  ELSE '0' END
             AS INTEGER) AS STALE
 FROM (
@@ -34,5 +37,9 @@ FROM (
              ) AS d
                  ON d.CUSTOMER_ID = k.CUSTOMER_ID
              WHERE COALESCE(d.ORDER_COUNT, 0) <> k.READ_ORDER_COUNT
-         ) AS changed) AS CHANGED_ROWS
+         ) AS changed) AS CHANGED_ROWS,
+        (SELECT COUNT(*)
+         FROM LANDED_OUTCOMES AS o
+         JOIN {batch} AS b
+             ON o.BATCH_ID = b.ID) AS TAKEN_LANDINGS
 ) AS c;
