@@ -40,8 +40,10 @@ public sealed partial class IngestionWorker(
     private static readonly TimeSpan BusyPoll = TimeSpan.FromMilliseconds(10);
     private static readonly WritePatience RevokePatience = WritePatience.UpTo(TimeSpan.FromSeconds(10));
     private static readonly TimeSpan MaxQuietWait = TimeSpan.FromSeconds(30);
-    private static readonly WritePatience ShutdownPatience = WritePatience.UpTo(TimeSpan.FromSeconds(20));
-    private static readonly TimeSpan ClosePatience = TimeSpan.FromSeconds(5); // Within the host's 30 s, after the writes' 20 s.
+    // At a stop, the writes get 20 s in all and leaving the group 5 s: within the host's 30 s shutdown window.
+    private static readonly TimeSpan ShutdownWrites = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan ClosePatience = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan CommitWarningInterval = TimeSpan.FromMinutes(1);
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(30);
 
     private readonly IngestionOptions _options = options.Value;
@@ -61,6 +63,7 @@ public sealed partial class IngestionWorker(
     private long _lagReportedAt;
     private long _progressLoggedAt;
     private long _progressIngested;
+    private long _commitWarnedAt;
 
     /// <summary>The consumer's number in the process, and its static member id if it has one.</summary>
     private string ConsumerName => _options.GroupInstanceIdOf(consumerNumber) is { } id ? $"{consumerNumber} ({id})" : $"{consumerNumber}";
@@ -156,8 +159,10 @@ public sealed partial class IngestionWorker(
 
             // Stopping: finish the write in flight, write what was read, commit, leave the group, all within the
             // host's shutdown window; what cannot be written by then is read again on the next start.
-            var landed = FinishInFlight(consumer, commit: true, ShutdownPatience);
-            WritePendingAfter(consumer, landed, retry: true, ShutdownPatience);
+            var stopping = time.GetTimestamp();
+            var landed = FinishInFlight(consumer, commit: true, WritePatience.UpTo(ShutdownWrites));
+            var left = ShutdownWrites - time.GetElapsedTime(stopping);
+            WritePendingAfter(consumer, landed, retry: true, WritePatience.UpTo(left > TimeSpan.Zero ? left : TimeSpan.Zero));
 
             stillClosing = !LeaveGroup(consumer);
             LogStopped(status.Ingested, status.Batches);
@@ -173,7 +178,7 @@ public sealed partial class IngestionWorker(
         {
             if (!stillClosing)
             {
-                consumer?.Dispose(); // One still closing on another thread is left to the process's exit.
+                consumer?.Dispose(); // One still closing on another thread disposes itself if its close ever ends.
             }
         }
     }
@@ -258,8 +263,8 @@ public sealed partial class IngestionWorker(
     }
 
     /// <summary>
-    /// Waits for the write in flight and, if it stored the batch and <paramref name="commit"/> allows, commits its
-    /// offsets to Kafka. While waiting on the consume loop, the assigned partitions are paused and the consumer keeps
+    /// Waits for the write in flight and, if it stored the batch and <paramref name="commit"/> allows, hands its
+    /// offsets to the client to commit (<see cref="StoreOffsets"/>). While waiting on the consume loop, the assigned partitions are paused and the consumer keeps
     /// polling, so it stays in its group through a long warehouse outage without reading further. After
     /// <paramref name="patience"/> the write is abandoned (its retries stop; it is read again later).
     /// </summary>
@@ -410,8 +415,9 @@ public sealed partial class IngestionWorker(
             catch (KafkaException ex)
             {
                 // The partition is no longer assigned to this consumer (Local_State); its next owner resumes from the
-                // warehouse.
-                LogCommitFailed(ex.Error.Code, ex.Error.Reason);
+                // warehouse, and its status is no longer this consumer's to show.
+                LogStoreFailed(partition.Topic, partition.Partition, ex.Error.Code, ex.Error.Reason);
+                continue;
             }
 
             _committed[topicPartition] = partition.NextOffset;
@@ -421,13 +427,21 @@ public sealed partial class IngestionWorker(
 
     private void OnOffsetsCommitted(IConsumer<byte[]?, byte[]?> consumer, CommittedOffsets committed)
     {
-        // No stored offset is new since the last commit: nothing was sent, nothing failed.
-        if (committed.Error.Code is ErrorCode.NoError or ErrorCode.Local_NoOffset)
+        // Local_NoOffset: no stored offset is new since the last commit, so nothing was sent and nothing failed.
+        var error = committed.Error.Code is ErrorCode.NoError or ErrorCode.Local_NoOffset
+            ? committed.Offsets.Select(o => o.Error).FirstOrDefault(e => e.IsError)
+            : committed.Error;
+        if (error is null || !error.IsError)
         {
             return;
         }
 
-        LogCommitFailed(committed.Error.Code, committed.Error.Reason);
+        // Every few seconds while Kafka is unreachable: once a minute is enough to say so.
+        if (_commitWarnedAt == 0 || time.GetElapsedTime(_commitWarnedAt) >= CommitWarningInterval)
+        {
+            _commitWarnedAt = time.GetTimestamp();
+            LogCommitFailed(error.Code, error.Reason);
+        }
     }
 
     /// <summary>
@@ -442,10 +456,13 @@ public sealed partial class IngestionWorker(
         var close = Task.Run(consumer.Close);
         if (close.Wait(ClosePatience))
         {
+            close.GetAwaiter().GetResult(); // Its own exception, if it failed, rather than an AggregateException.
             return true;
         }
 
         LogCloseTimedOut(ClosePatience.TotalSeconds);
+        _ = close.ContinueWith(t => LogLateCloseFailed(t.Exception!.GetBaseException().Message), CancellationToken.None,
+            TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         return false;
     }
 
@@ -652,6 +669,12 @@ public sealed partial class IngestionWorker(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Committing offsets to Kafka failed ({Code}: {Reason}); the warehouse holds them and ingestion resumes from there")]
     private partial void LogCommitFailed(ErrorCode code, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Offsets of {Topic} [{Partition}] could not be handed to the Kafka client ({Code}: {Reason}); the partition is no longer this consumer's, and the warehouse holds its offsets")]
+    private partial void LogStoreFailed(string topic, int partition, ErrorCode code, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Leaving the consumer group failed after its time was up: {Reason}")]
+    private partial void LogLateCloseFailed(string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Leaving the consumer group did not finish within {Seconds} s (Kafka unreachable?); the group reassigns this consumer's partitions when its session times out, and the warehouse holds every offset written")]
     private partial void LogCloseTimedOut(double seconds);

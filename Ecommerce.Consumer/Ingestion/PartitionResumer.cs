@@ -45,7 +45,8 @@ public sealed partial class PartitionResumer(
 
     private List<TopicPartitionOffset> Choose(IConsumer<byte[]?, byte[]?> consumer, IReadOnlyList<TopicPartition> partitions)
     {
-        // Rebalance callbacks are synchronous and run on the dedicated consume thread: blocking it is intended. If the
+        // Rebalance callbacks are synchronous and run on the thread polling the consumer (the consume loop's own, or the
+        // one closing it at shutdown): blocking it is intended. If the
         // warehouse cannot be read, ChooseStartOffsets falls back to Kafka's committed offsets.
         var stored = writer.ReadOffsetsAsync(partitions[0].Topic, CancellationToken.None).GetAwaiter().GetResult();
         var byPartition = stored.ToDictionary(s => s.Partition);

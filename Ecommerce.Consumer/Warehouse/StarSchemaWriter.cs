@@ -241,7 +241,8 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
     /// Prepares the modelling of landed orders (Ingestion:WritePath = Landed), to run later: as
     /// <see cref="WriteAsync(BatchPlan, IReadOnlyList{PartitionProgress}, CancellationToken)"/>, with no partition
     /// progress (the landings recorded it); the transaction first proves that no other one took the landed rows in
-    /// <paramref name="claims"/> (sql/ingestion/mark_taken_landings.sql, check_landed_claims.sql), and records what it
+    /// <paramref name="claims"/> (sql/ingestion/mark_taken_landings.sql, counted by check_batch_is_current.sql or, without new orders,
+    /// check_landed_claims.sql), and records what it
     /// made of them last (record_landed_outcomes.sql). Running it throws <see cref="StaleReadException"/> (and writes
     /// nothing) when another transaction took one of them, or changed what the plan read, meanwhile. Prepared apart (on
     /// Snowflake, its row sets are staged now) so that a modeller can prepare its next cycle while this one runs.
@@ -358,8 +359,8 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
             }
 
             statements.Add(marks
-                ? SqlStatement.WithSources(SqlScripts.Get("ingestion/check_batch_is_current.sql"), offsets, customers, batch)
-                : SqlStatement.WithSources(SqlScripts.Get("ingestion/check_batch_is_current_by_reading.sql"), offsets, newOrderIds, customers, batch));
+                ? SqlStatement.WithSources(SqlScripts.Get("ingestion/check_batch_is_current.sql"), offsets, customers, landings, batch)
+                : SqlStatement.WithSources(SqlScripts.Get("ingestion/check_batch_is_current_by_reading.sql"), offsets, newOrderIds, customers, landings, batch));
         }
 
         if (newOrders.Count > 0)

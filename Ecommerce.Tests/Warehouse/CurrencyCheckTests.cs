@@ -27,6 +27,7 @@ public sealed class CurrencyCheckTests
                 new("LAST_RECORD_DIGEST", ColumnType.Text), new("UPDATED_AT", ColumnType.Timestamp), new("FIRST_OFFSET", ColumnType.BigInt)], []),
             new RowSet("new_orders", [new("ORDER_ID", ColumnType.Text)], [["o-2"]]), // Read by the reading check only.
             new RowSet("customers", [new("CUSTOMER_ID", ColumnType.Text), new("READ_ORDER_COUNT", ColumnType.BigInt)], [["C2", 0L]]),
+            new RowSet("landings", [new("LANDING_NO", ColumnType.Integer), new("LANDING_ID", ColumnType.Text)], [[0, "l-1"]]), // A modelling cycle's.
             new RowSet("batch", [new("ID", ColumnType.Text)], [[Guid.NewGuid().ToString("N")]])), CancellationToken.None);
 
         Assert.Equal(0L, Convert.ToInt64(Assert.Single(rows)[0], CultureInfo.InvariantCulture));

@@ -1,8 +1,8 @@
 -- Refuses a batch that is no longer current, once merge_offsets.sql, mark_stored_orders.sql (in a modelling cycle,
--- mark_stored_landed_orders.sql) and mark_customer_versions.sql have marked, with the batch's BATCH_ID, the rows it
--- claimed or found. It reads only what its own transaction marked, which every statement of a transaction sees, so
+-- mark_stored_landed_orders.sql, and mark_taken_landings.sql) and mark_customer_versions.sql have marked, with the
+-- batch's BATCH_ID, the rows it claimed or found. It reads only what its own transaction marked, which every statement of a transaction sees, so
 -- it needs no read of other sessions' commits (which Snowflake's default read consistency lets a session started
--- before them miss). Two ways another writer can have overtaken the batch:
+-- before them miss). Three ways another writer can have overtaken the batch:
 --   * progress: a partition the batch starts in ({offsets} with a FIRST_OFFSET) is not marked as claimed: it is
 --     already stored past where the batch starts;
 --   * reads: the batch was classified and its customers' histories rebuilt from reads made before the transaction, and
@@ -14,12 +14,13 @@
 --     versions), changes exactly when another writer has stored an order of theirs, and with it possibly their history;
 --   * landings (a modelling cycle): another modelling transaction recorded an outcome for a landed row this one read as
 --     waiting: mark_taken_landings.sql marked that outcome with this transaction's id (the check_landed_claims.sql
---     refusal, folded in here so that a cycle pays one statement for both; on the direct path LANDED_OUTCOMES holds no
---     row marked with the batch's new id, and the count is 0).
+--     refusal, folded in here so that a cycle pays one statement for both). Only the outcomes of the cycle's own
+--     landings ({landings}) can carry that mark; on the direct path {landings} is empty, and LANDED_OUTCOMES is not read.
 -- Plain SQL has no RAISE that DuckDB and Snowflake share, so a refusal is a failed conversion (its value says why, for
 -- whoever reads the log) and the transaction is rolled back. The query has no WHERE: it yields one row, '0' when the
 -- batch is current, so no order of evaluation can make a current batch fail. The ingestion service learns what
--- happened by reading the offsets, orders and versions again, not from the error's text.
+-- happened by reading the offsets, orders and versions (a modelling cycle: the taken landings, read_taken_claims.sql)
+-- again, not from the error's text.
 SELECT CAST(CASE WHEN c.UNCLAIMED_PARTITIONS > 0
                  THEN 'ECOMMERCE_STALE_BATCH: ' || CAST(c.UNCLAIMED_PARTITIONS AS VARCHAR) || ' partitions are already stored further'
                  WHEN c.CHANGED_ROWS > 0
@@ -56,7 +57,9 @@ FROM (
              WHERE COALESCE(d.ORDER_COUNT, 0) <> k.READ_ORDER_COUNT
          ) AS changed) AS CHANGED_ROWS,
         (SELECT COUNT(*)
-         FROM LANDED_OUTCOMES AS o
+         FROM {landings} AS g
+         JOIN LANDED_OUTCOMES AS o
+             ON o.LANDING_ID = g.LANDING_ID
          JOIN {batch} AS b
              ON o.BATCH_ID = b.ID) AS TAKEN_LANDINGS
 ) AS c;

@@ -39,7 +39,9 @@ FROM (
              WHERE COALESCE(d.ORDER_COUNT, 0) <> k.READ_ORDER_COUNT
          ) AS changed) AS CHANGED_ROWS,
         (SELECT COUNT(*)
-         FROM LANDED_OUTCOMES AS o
+         FROM {landings} AS g
+         JOIN LANDED_OUTCOMES AS o
+             ON o.LANDING_ID = g.LANDING_ID
          JOIN {batch} AS b
              ON o.BATCH_ID = b.ID) AS TAKEN_LANDINGS
 ) AS c;

@@ -2,7 +2,8 @@
 -- other modelling transaction recorded for a landed row this one read as waiting ({claims}, each naming its landing by
 -- its number in {landings}). Normally there is none.
 -- An UPDATE, not a read: it works on the latest committed rows whatever the session has seen, and
--- check_landed_claims.sql reads back only its own marks. Only modelling transactions write LANDED_OUTCOMES, so its
+-- the check (check_batch_is_current.sql, or check_landed_claims.sql in a cycle without new orders) reads back only its
+-- own marks. Only modelling transactions write LANDED_OUTCOMES, so its
 -- lock holds up no landing.
 UPDATE LANDED_OUTCOMES
 SET BATCH_ID = b.ID

@@ -56,8 +56,8 @@ CREATE TABLE IF NOT EXISTS LANDED_PROGRESS (
 
 -- Which ingestion process models, until when: one row, made by the first process that finds none
 -- (sql/ingestion/create_model_lease.sql; not here, where processes starting together would each try). Advisory: it keeps processes from modelling the same rows at once and
--- refusing each other; what makes modelling exactly-once is what its transaction checks (check_batch_is_current.sql and
--- check_landed_claims.sql).
+-- refusing each other; what makes modelling exactly-once is what its transaction checks (check_batch_is_current.sql, or
+-- check_landed_claims.sql in a cycle without new orders).
 CREATE TABLE IF NOT EXISTS MODEL_LEASE (
     LEASE_ID    INTEGER       NOT NULL,
     HOLDER      VARCHAR(64),
