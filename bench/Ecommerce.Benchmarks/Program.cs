@@ -11,7 +11,8 @@ using Spectre.Console;
 // group protocols; saved apart: see --report); --only steady [--rate R] (CPU per order after warm-up, by stage; printed only, and part of a full run); --scale 3000000,30000000 (the sizes of the pre-filled warehouses, cached in ECOMMERCE_BENCH_CACHE or the temp
 // folder). ECOMMERCE_BENCH_DUCKDB_OPTIONS is appended to the consumers' DuckDB connection string.
 // --report bench/results/<stamp>.json [--scaleout bench/results/scaleout-<stamp>.json] [--failover bench/results/failover-<stamp>.json]
-// writes BENCHMARKS.md and the charts again from a run's figures (and a scale-out and a failover run's), measuring nothing.
+// writes BENCHMARKS.md and the charts again from a run's figures (and a scale-out and a failover run's; the scale-out
+// file's table and chart too), measuring nothing.
 var reportArg = Array.IndexOf(args, "--report");
 if (reportArg >= 0)
 {
@@ -25,7 +26,14 @@ if (reportArg >= 0)
             ?? throw new InvalidOperationException($"{args[at + 1]} holds no results.");
     }
 
-    saved = saved with { Failover = Apart<FailoverResults>("--failover") ?? saved.Failover, ScaleOut = Apart<ScaleOutResults>("--scaleout") ?? saved.ScaleOut };
+    var scaleOut = Apart<ScaleOutResults>("--scaleout");
+    saved = saved with { Failover = Apart<FailoverResults>("--failover") ?? saved.Failover, ScaleOut = scaleOut ?? saved.ScaleOut };
+    if (scaleOut is not null)
+    {
+        // Its table and chart again too: a scale-out file may have been put together from two runs (one per path).
+        Report.WriteScaleOut(scaleOut, RepositoryRoot.Find());
+    }
+
     Report.Write(saved, RepositoryRoot.Find(), updatePage: true);
     Console.WriteLine(Report.Markdown(saved));
     return;

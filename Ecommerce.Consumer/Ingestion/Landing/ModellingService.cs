@@ -14,9 +14,10 @@ namespace Ecommerce.Consumer.Ingestion.Landing;
 /// discarded and planned again from what the warehouse holds.
 /// </para>
 /// <para>
-/// The next cycle is read as late as it can be and still be ready when the running transaction ends (see
-/// <see cref="PrepareBesideAsync"/>), so that it takes in what lands meanwhile: an order then waits for one
-/// transaction after it is read instead of about two, and a backlog that lands at once fills fewer, fuller cycles.
+/// Beside a small cycle, the next one is read as late as it can be and still be ready when the running transaction
+/// ends (see <see cref="PrepareBesideAsync"/>), so that it takes in what lands meanwhile: an order then waits for
+/// one transaction after it is read instead of about two, and the first cycles of a backlog that lands at once are
+/// fuller.
 /// </para>
 /// </summary>
 public sealed partial class ModellingService(
