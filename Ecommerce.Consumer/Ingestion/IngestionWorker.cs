@@ -264,8 +264,9 @@ public sealed partial class IngestionWorker(
 
     /// <summary>
     /// Waits for the write in flight and, if it stored the batch and <paramref name="commit"/> allows, hands its
-    /// offsets to the client to commit (<see cref="StoreOffsets"/>). While waiting on the consume loop, the assigned partitions are paused and the consumer keeps
-    /// polling, so it stays in its group through a long warehouse outage without reading further. After
+    /// offsets to the client to commit (<see cref="StoreOffsets"/>). While waiting on the consume loop, the assigned
+    /// partitions are paused and the consumer keeps polling, so it stays in its group through a long warehouse outage
+    /// without reading further. After
     /// <paramref name="patience"/> the write is abandoned (its retries stop; it is read again later).
     /// </summary>
     /// <returns>False when the write was abandoned: then no later event of its partitions may be written before it.</returns>
