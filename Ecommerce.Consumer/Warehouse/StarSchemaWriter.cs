@@ -277,13 +277,6 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
 
     private static readonly Column[] LandingColumns = [new("LANDING_NO", ColumnType.Integer), new("LANDING_ID", ColumnType.Text)];
 
-    /// <summary>The landed rows a failed transaction read, by their full keys, to ask who took them (read_taken_claims.sql).</summary>
-    private static readonly Column[] TakenColumns =
-    [
-        new("LANDING_ID", ColumnType.Text), new("SOURCE_TOPIC", ColumnType.Text), new("SOURCE_PARTITION", ColumnType.Integer),
-        new("SOURCE_OFFSET", ColumnType.BigInt),
-    ];
-
     private BatchTransaction BuildTransaction(BatchPlan plan, IReadOnlyList<PartitionProgress> progress, IReadOnlyList<LandedClaim> claims)
     {
         var now = time.GetUtcNow().UtcDateTime;
@@ -496,8 +489,8 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
 
         if (claims.Count > 0)
         {
-            var keys = new RowSet("claims", TakenColumns,
-                claims.Select(c => new object?[] { c.LandingId, c.Source.Topic, c.Source.Partition, c.Source.Offset }).ToArray());
+            // The landed rows it read, by their full keys: who took them?
+            var keys = LandedClaim.Keys(claims.Select(c => (c.LandingId, c.Source)));
             var taken = await warehouse.QueryAsync(SqlStatement.WithSources(SqlScripts.Get("ingestion/read_taken_claims.sql"), keys), cancellationToken);
             if (taken.Count > 0)
             {

@@ -37,10 +37,7 @@ public sealed class LandedPathTests(EmbeddedKafka kafka) : IClassFixture<Embedde
             await Assert.ThrowsAsync<StaleReadException>(() => first.Modeller.ModelOnceAsync(CancellationToken.None));
             Assert.Equal(0, await first.Modeller.ModelOnceAsync(CancellationToken.None));
 
-            var outcomes = (await bed.QueryAsync(
-                    "SELECT OUTCOME, COUNT(*) FROM LANDED_OUTCOMES WHERE SOURCE_TOPIC = ? GROUP BY OUTCOME ORDER BY OUTCOME", topic))
-                .Select(r => $"{r[0]} {Convert.ToInt64(r[1], CultureInfo.InvariantCulture)}");
-            Assert.Equal(["DUPLICATE 2", "NEW 1"], outcomes);
+            Assert.Equal(["DUPLICATE 2", "NEW 1"], await OutcomesAsync(bed, topic));
             Assert.Equal(1L, Convert.ToInt64((await bed.QueryAsync("SELECT COUNT(*) FROM FACT_ORDERS"))[0][0], CultureInfo.InvariantCulture));
         });
     }
@@ -63,9 +60,7 @@ public sealed class LandedPathTests(EmbeddedKafka kafka) : IClassFixture<Embedde
             Assert.NotNull(await first.Batches.WriteAsync(Batch(topic), retry: false, CancellationToken.None));
             Assert.Equal(1, await first.Modeller.ModelOnceAsync(CancellationToken.None));
             Assert.NotNull(await first.Batches.WriteAsync(Batch(topic), retry: false, CancellationToken.None));
-            var next = new PendingBatch();
-            IngestionWriter.Read(next, topic, partition: 0, offset: 1, key: null, Encoding.UTF8.GetBytes(Order
-                .Replace("\"o-1\"", "\"o-2\"", StringComparison.Ordinal).Replace("\"C1\"", "\"C2\"", StringComparison.Ordinal)));
+            var next = BatchOf(topic, 0, Order.Replace("\"o-1\"", "\"o-2\"", StringComparison.Ordinal).Replace("\"C1\"", "\"C2\"", StringComparison.Ordinal), offset: 1);
             Assert.NotNull(await first.Batches.WriteAsync(next, retry: false, CancellationToken.None));
 
             // The first modeller reads both; before its transaction, the second takes the redelivery alone (its cap).
@@ -74,10 +69,7 @@ public sealed class LandedPathTests(EmbeddedKafka kafka) : IClassFixture<Embedde
             Assert.Contains("ECOMMERCE_STALE_READ: 1 landed orders were modelled by another transaction", refused.InnerException?.Message, StringComparison.Ordinal);
             Assert.Equal(1, await first.Modeller.ModelOnceAsync(CancellationToken.None));
 
-            var outcomes = (await bed.QueryAsync(
-                    "SELECT OUTCOME, COUNT(*) FROM LANDED_OUTCOMES WHERE SOURCE_TOPIC = ? GROUP BY OUTCOME ORDER BY OUTCOME", topic))
-                .Select(r => $"{r[0]} {Convert.ToInt64(r[1], CultureInfo.InvariantCulture)}");
-            Assert.Equal(["DUPLICATE 1", "NEW 2"], outcomes);
+            Assert.Equal(["DUPLICATE 1", "NEW 2"], await OutcomesAsync(bed, topic));
             Assert.Equal(2L, Convert.ToInt64((await bed.QueryAsync("SELECT COUNT(*) FROM FACT_ORDERS"))[0][0], CultureInfo.InvariantCulture));
         });
     }
@@ -321,17 +313,12 @@ public sealed class LandedPathTests(EmbeddedKafka kafka) : IClassFixture<Embedde
         .Select(r => string.Create(CultureInfo.InvariantCulture, $"{Convert.ToInt32(r[0], CultureInfo.InvariantCulture)}:{Convert.ToInt64(r[1], CultureInfo.InvariantCulture)}"))
         .ToArray();
 
-    private static PendingBatch BatchOf(string topic, int partition, string json)
+    private static PendingBatch BatchOf(string topic, int partition, string json, long offset = 0)
     {
         var batch = new PendingBatch();
-        IngestionWriter.Read(batch, topic, partition, offset: 0, key: null, Encoding.UTF8.GetBytes(json));
+        IngestionWriter.Read(batch, topic, partition, offset, key: null, Encoding.UTF8.GetBytes(json));
         return batch;
     }
 
-    private static PendingBatch Batch(string topic)
-    {
-        var batch = new PendingBatch();
-        IngestionWriter.Read(batch, topic, partition: 0, offset: 0, key: null, Encoding.UTF8.GetBytes(Order));
-        return batch;
-    }
+    private static PendingBatch Batch(string topic) => BatchOf(topic, 0, Order);
 }

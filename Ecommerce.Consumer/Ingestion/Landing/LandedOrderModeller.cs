@@ -133,17 +133,10 @@ public sealed class LandedOrderModeller(
         return cycle.Count;
     }
 
-    private static readonly Column[] KeyColumns =
-    [
-        new("LANDING_ID", ColumnType.Text), new("SOURCE_TOPIC", ColumnType.Text), new("SOURCE_PARTITION", ColumnType.Integer),
-        new("SOURCE_OFFSET", ColumnType.BigInt),
-    ];
-
     /// <summary>The conflicts as dead letters, with their records as sent, read from the landing (one query).</summary>
     private async Task<IReadOnlyList<DeadLetter>> ConflictsAsync(IReadOnlyList<Landed> conflicts, CancellationToken cancellationToken)
     {
-        var keys = new RowSet("claims", KeyColumns,
-            conflicts.Select(c => new object?[] { c.LandingId, c.Order.Source.Topic, c.Order.Source.Partition, c.Order.Source.Offset }).ToArray());
+        var keys = LandedClaim.Keys(conflicts.Select(c => (c.LandingId, c.Order.Source)));
         var records = (await warehouse.QueryAsync(SqlStatement.WithSources(SqlScripts.Get("ingestion/read_landed_records.sql"), keys), cancellationToken))
             .ToDictionary(r => ((string)r[0]!, Convert.ToInt32(r[2], CultureInfo.InvariantCulture), Convert.ToInt64(r[3], CultureInfo.InvariantCulture)), r => ((string?)r[4], (string)r[5]!));
         return conflicts.Select(c =>

@@ -162,7 +162,8 @@ public sealed partial class ModellingService(
     private async Task<ModellingCycle?> PrepareBesideAsync(ModellingCycle running, Task writing, CancellationToken cancellationToken)
     {
         var wait = _lastWrite - _lastPrepare * PrepareHeadroom;
-        if (running.Count < _options.MaxModelledPerCycle / 10 && _lastWrite > TimeSpan.Zero && _lastPrepare > TimeSpan.Zero && wait > TimeSpan.Zero)
+        // A positive wait implies a timed write; a preparation not yet timed would make it the whole write.
+        if (running.Count < _options.MaxModelledPerCycle / 10 && _lastPrepare > TimeSpan.Zero && wait > TimeSpan.Zero)
         {
             // A failed write cancels the token; a finished one (a shorter transaction than the last) ends the wait.
             await Task.WhenAny(Task.Delay(wait, time, cancellationToken), writing);

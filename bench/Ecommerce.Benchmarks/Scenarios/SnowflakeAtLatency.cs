@@ -120,14 +120,15 @@ public static class SnowflakeAtLatency
                     var stored = await snowflake.QueryAsync("SELECT COUNT(*), COUNT(DISTINCT ORDER_ID) FROM FACT_ORDERS");
                     var window = snowflake.Runs.Where(r => r.Started >= windowStart).ToArray();
                     var timeline = Timeline(window, snowflake.Now - windowStart);
+                    var cycles = path == "Landed" ? await CyclesAsync(snowflake) : [];
                     if (path == "Landed")
                     {
-                        timeline += " " + await CyclesAsync(snowflake, window);
+                        timeline += " " + CyclesLine(cycles, window);
                     }
 
-                    if (Environment.GetEnvironmentVariable("ECOMMERCE_BENCH_LOGS") is { Length: > 0 } logs)
+                    if (LogsDirectory is { } logs)
                     {
-                        await WriteRunLogAsync(logs, snowflake, window, windowStart, path);
+                        await WriteRunLogAsync(logs, window, windowStart, cycles);
                     }
 
                     return new SnowflakeResult(statementLatency.TotalMilliseconds, consumers, orders, ingested / elapsed.TotalSeconds,
@@ -159,7 +160,7 @@ public static class SnowflakeAtLatency
         {
             foreach (var process in processes)
             {
-                if (Environment.GetEnvironmentVariable("ECOMMERCE_BENCH_LOGS") is { Length: > 0 } logs)
+                if (LogsDirectory is { } logs)
                 {
                     File.WriteAllText(Path.Combine(logs, $"consumer-{processes.IndexOf(process)}.log"), process.Output);
                 }
@@ -204,7 +205,7 @@ public static class SnowflakeAtLatency
                 await Task.Delay(100);
             }
         });
-        var logs = Environment.GetEnvironmentVariable("ECOMMERCE_BENCH_LOGS") is { Length: > 0 } directory ? directory : null;
+        var logs = LogsDirectory;
         await using (var consumer = StartConsumer(context, broker, snowflake, 0, path))
         {
             await BenchContext.IngestAtRateAsync(broker, consumer, count, rate, TimeSpan.FromMinutes(10));
@@ -224,7 +225,7 @@ public static class SnowflakeAtLatency
             .Select(o => (seen[o.Item1] - o.Item2).TotalMilliseconds).Order().ToArray();
         if (logs is not null)
         {
-            await WriteRunLogAsync(logs, snowflake, snowflake.Runs, TimeSpan.Zero, path);
+            await WriteRunLogAsync(logs, snowflake.Runs, TimeSpan.Zero, path == "Landed" ? await CyclesAsync(snowflake) : []);
         }
 
         return new SnowflakeResult(statementLatency.TotalMilliseconds, 1, (int)count, rate, null, null,
@@ -234,15 +235,22 @@ public static class SnowflakeAtLatency
         };
     }
 
+    /// <summary>ECOMMERCE_BENCH_LOGS: where the consumers' logs and the run logs go, if set.</summary>
+    private static string? LogsDirectory => Environment.GetEnvironmentVariable("ECOMMERCE_BENCH_LOGS") is { Length: > 0 } directory ? directory : null;
+
+    /// <summary>A Landed run's modelling cycles in order: their id, time, landed rows taken and new orders among them.</summary>
+    private static async Task<IReadOnlyList<object?[]>> CyclesAsync(SnowflakeSqlApiDouble snowflake) =>
+        await snowflake.QueryAsync(
+            "SELECT MODEL_BATCH, MIN(MODELLED_AT), COUNT(*), COUNT(CASE WHEN OUTCOME = 'NEW' THEN 1 END) FROM LANDED_OUTCOMES GROUP BY MODEL_BATCH ORDER BY 2");
+
     /// <summary>
     /// The modelling cycles of a Landed run in order: how many landed rows each took and how long its transaction ran.
     /// A cycle costs about the same whatever it holds, so their number and sizes say how much of the run the modeller
     /// spent on small ones (the first cycles start before most of the backlog has landed).
     /// </summary>
-    private static async Task<string> CyclesAsync(SnowflakeSqlApiDouble snowflake, IReadOnlyList<StatementRun> window)
+    private static string CyclesLine(IReadOnlyList<object?[]> cycles, IReadOnlyList<StatementRun> window)
     {
-        var sizes = (await snowflake.QueryAsync("SELECT COUNT(*) FROM LANDED_OUTCOMES GROUP BY MODEL_BATCH ORDER BY MIN(MODELLED_AT)"))
-            .Select(r => Convert.ToInt64(r[0], CultureInfo.InvariantCulture).ToString("N0", CultureInfo.InvariantCulture));
+        var sizes = cycles.Select(c => Convert.ToInt64(c[2], CultureInfo.InvariantCulture).ToString("N0", CultureInfo.InvariantCulture));
         var transactions = window.Where(r => r.Kind == "transaction" && r.Succeeded).OrderBy(r => r.Started)
             .Select(r => (r.Finished - r.Started).TotalSeconds.ToString("F1", CultureInfo.InvariantCulture));
         return $"Modelling cycles of {string.Join(", ", sizes)} landed orders; their transactions took {string.Join(", ", transactions)} s.";
@@ -253,18 +261,15 @@ public static class SnowflakeAtLatency
     /// started and finished, and how its first statement opens), and on the Landed path every modelling cycle's size, as
     /// tab-separated files beside the consumers' logs.
     /// </summary>
-    private static async Task WriteRunLogAsync(
-        string directory, SnowflakeSqlApiDouble snowflake, IReadOnlyList<StatementRun> window, TimeSpan windowStart, string path)
+    private static async Task WriteRunLogAsync(string directory, IReadOnlyList<StatementRun> window, TimeSpan windowStart, IReadOnlyList<object?[]> cycles)
     {
         var lines = window.Where(r => r.Kind != "cleanup")
             .OrderBy(r => r.Started)
             .Select(r => string.Create(CultureInfo.InvariantCulture,
                 $"{(r.Started - windowStart).TotalSeconds:F2}\t{(r.Finished - windowStart).TotalSeconds:F2}\t{r.Kind}\t{r.Statements}\t{r.Succeeded}\t{r.QueryTag}\t{r.Opening}"));
         await File.WriteAllLinesAsync(Path.Combine(directory, "runs.tsv"), ["started\tfinished\tkind\tstatements\tsucceeded\ttag\topening", .. lines]);
-        if (path == "Landed")
+        if (cycles.Count > 0)
         {
-            var cycles = await snowflake.QueryAsync(
-                "SELECT MODEL_BATCH, MIN(MODELLED_AT), COUNT(*), COUNT(CASE WHEN OUTCOME = 'NEW' THEN 1 END) FROM LANDED_OUTCOMES GROUP BY MODEL_BATCH ORDER BY 2");
             await File.WriteAllLinesAsync(Path.Combine(directory, "cycles.tsv"),
                 ["model_batch\tmodelled_at\trows\tnew", .. cycles.Select(c => string.Join('\t', c.Select(v => Convert.ToString(v, CultureInfo.InvariantCulture))))]);
         }
@@ -315,7 +320,7 @@ public static class SnowflakeAtLatency
             ["ConnectionStrings__kafka"] = broker.BootstrapServers,
             ["Snowflake__QueryTag"] = $"bench-consumer-{index}",
             ["Ingestion__WritePath"] = path,
-            ["Logging__LogLevel__Default"] = Environment.GetEnvironmentVariable("ECOMMERCE_BENCH_LOGS") is { Length: > 0 } ? "Information" : "Warning",
+            ["Logging__LogLevel__Default"] = LogsDirectory is not null ? "Information" : "Warning",
         });
     }
 }
