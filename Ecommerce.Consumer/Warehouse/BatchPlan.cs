@@ -6,11 +6,20 @@ namespace Ecommerce.Consumer.Warehouse;
 /// </summary>
 public sealed class BatchPlan
 {
-    internal BatchPlan(BatchClassification classification, Dictionary<string, (IReadOnlyList<CustomerVersion> Stored, CustomerHistoryChange Change)> histories)
+    internal BatchPlan(
+        BatchClassification classification, Dictionary<string, (IReadOnlyList<CustomerVersion> Stored, CustomerHistoryChange Change)> histories,
+        long? readAfterCommit = null)
     {
         Classification = classification;
         Histories = histories;
+        ReadAfterCommit = readAfterCommit;
     }
+
+    /// <summary>
+    /// The warehouse's <see cref="IWarehouseProvider.CommitSequence"/> before the plan's reads, where it keeps one: when
+    /// it is unchanged at the transaction, nothing can have overtaken those reads.
+    /// </summary>
+    internal long? ReadAfterCommit { get; }
 
     public BatchClassification Classification { get; }
 

@@ -17,6 +17,13 @@ public interface IWarehouseProvider : IAsyncDisposable
     /// </summary>
     bool TransactionsSeeEveryCommit => false;
 
+    /// <summary>
+    /// Where the provider itself runs every transaction that commits to the warehouse (one writing process): a number
+    /// that changes whenever one may have committed, so that a batch can tell that nothing did since it read (see
+    /// <see cref="SqlStatement.WhenNothingCommitted"/>). Null (the safe answer) elsewhere.
+    /// </summary>
+    long? CommitSequence => null;
+
     /// <summary>Runs a script of several <c>;</c>-separated statements (the schema).</summary>
     Task ExecuteScriptAsync(string script, CancellationToken cancellationToken);
 

@@ -15,4 +15,15 @@ public sealed record SqlStatement(string Sql, IReadOnlyList<object?> Parameters,
     /// before the statement runs.
     /// </summary>
     public IReadOnlyList<string> StoresOrderIds { get; init; } = [];
+
+    /// <summary>
+    /// A cheaper statement that proves as much as this one once nothing has committed since the batch read the
+    /// warehouse. A provider with a <see cref="IWarehouseProvider.CommitSequence"/> that still has the value
+    /// <see cref="CommitShortcut.Since"/> (taken before those reads) when the transaction runs, under its write lock,
+    /// runs the shortcut's statement in place of this one; other providers ignore it.
+    /// </summary>
+    public CommitShortcut? WhenNothingCommitted { get; init; }
 }
+
+/// <summary>See <see cref="SqlStatement.WhenNothingCommitted"/>.</summary>
+public sealed record CommitShortcut(long Since, SqlStatement Statement);

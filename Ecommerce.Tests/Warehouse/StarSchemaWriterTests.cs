@@ -277,6 +277,24 @@ public abstract class StarSchemaWriterTests
     }
 
     [Fact]
+    public async Task A_planned_batch_whose_partition_was_stored_further_before_its_reads_is_refused_whole()
+    {
+        // Nothing commits between this batch's reads and its write, so its reads still hold (on DuckDB, only the
+        // partitions' claim is then checked: sql/ingestion/check_partitions_claimed.sql); but another writer stored the
+        // partition past where the batch starts before it read.
+        await using var bed = await WarehouseTestBed.CreateAsync(Warehouse);
+        await bed.Writer.WriteAsync([WarehouseTestBed.Order("o-1", T0)], [new("orders", 0, 100, "a") { FirstOffset = 0 }], CancellationToken.None);
+
+        var plan = await bed.Writer.PlanAsync([WarehouseTestBed.Order("o-2", T0.AddDays(1), region: "South")], CancellationToken.None);
+        var error = await Assert.ThrowsAsync<StaleBatchException>(
+            () => bed.Writer.WriteAsync(plan, [new("orders", 0, 60, "b") { FirstOffset = 40 }], CancellationToken.None));
+
+        Assert.Contains("partition 0 is already stored up to offset 100", error.Message, StringComparison.Ordinal);
+        Assert.Equal(1L, await bed.CountAsync("FACT_ORDERS"));
+        Assert.Equal(["North"], (await bed.VersionsAsync("C1")).Select(v => v.Region));
+    }
+
+    [Fact]
     public async Task Applying_the_schema_again_keeps_the_data()
     {
         await using var bed = await WarehouseTestBed.CreateAsync(Warehouse);

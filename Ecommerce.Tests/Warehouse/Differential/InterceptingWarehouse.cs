@@ -25,6 +25,9 @@ public sealed class InterceptingWarehouse(IWarehouseProvider inner) : IWarehouse
 
     public bool TransactionsSeeEveryCommit => inner.TransactionsSeeEveryCommit;
 
+    /// <summary>The real provider's: a batch of another writer run by a hook commits through it, and is counted.</summary>
+    public long? CommitSequence => inner.CommitSequence;
+
     public Task ExecuteScriptAsync(string script, CancellationToken cancellationToken) => inner.ExecuteScriptAsync(script, cancellationToken);
 
     public Task<IReadOnlyList<object?[]>> QueryAsync(SqlStatement statement, CancellationToken cancellationToken) => inner.QueryAsync(statement, cancellationToken);
