@@ -56,6 +56,85 @@ public static class CustomerHistory
         string customerId,
         IReadOnlyList<CustomerVersion> stored,
         IReadOnlyCollection<StoredCustomerOrder> openedOrders,
+        IReadOnlyCollection<CustomerObservation> newOrders) =>
+        (openedOrders.Count == 0 ? Extend(customerId, stored, newOrders) : null) ?? RebuildInFull(customerId, stored, openedOrders, newOrders);
+
+    /// <summary>
+    /// The usual case, without the pieces and runs of <see cref="RebuildInFull"/> (about a third of the CPU a DuckDB
+    /// batch spent planning): every new order is later than everything stored and has the name and region of the
+    /// current version (or, for a customer with no history, of each other), and the stored history is as
+    /// <see cref="RebuildInFull"/> leaves it (consecutive versions, each valid until the next begins, and differing
+    /// from it). The current version then grows by the new orders, or one version holds them all. Null otherwise; the
+    /// result is the one <see cref="RebuildInFull"/> gives.
+    /// </summary>
+    internal static CustomerHistoryChange? Extend(string customerId, IReadOnlyList<CustomerVersion> stored, IReadOnlyCollection<CustomerObservation> newOrders)
+    {
+        if (newOrders.Count == 0)
+        {
+            return null;
+        }
+
+        var first = newOrders.First();
+        DateTime earliest = DateTime.MaxValue, latest = DateTime.MinValue;
+        foreach (var order in newOrders)
+        {
+            if (!string.Equals(order.Name, first.Name, StringComparison.Ordinal) || !string.Equals(order.Region, first.Region, StringComparison.Ordinal))
+            {
+                return null;
+            }
+
+            earliest = order.Timestamp < earliest ? order.Timestamp : earliest;
+            latest = order.Timestamp > latest ? order.Timestamp : latest;
+        }
+
+        var newOrderVersions = new Dictionary<string, long>(newOrders.Count, StringComparer.Ordinal);
+        if (stored.Count == 0)
+        {
+            var sk = SurrogateKey(customerId, earliest, first.Name, first.Region);
+            foreach (var order in newOrders)
+            {
+                newOrderVersions[order.OrderId] = sk;
+            }
+
+            var only = new CustomerVersion(sk, customerId, first.Name, first.Region, earliest, null, latest, newOrders.Count);
+            return new CustomerHistoryChange([only], [only], [], newOrderVersions, false);
+        }
+
+        for (var i = 0; i < stored.Count; i++)
+        {
+            var version = stored[i];
+            var next = i + 1 < stored.Count ? stored[i + 1] : null;
+            var wellFormed = string.Equals(version.CustomerId, customerId, StringComparison.Ordinal) && version.LastSeenAt >= version.ValidFrom
+                && (next is null
+                    ? version.ValidTo is null
+                    : version.ValidTo == next.ValidFrom && version.LastSeenAt < next.ValidFrom
+                        && (!string.Equals(version.Name, next.Name, StringComparison.Ordinal) || !string.Equals(version.Region, next.Region, StringComparison.Ordinal)));
+            if (!wellFormed)
+            {
+                return null;
+            }
+        }
+
+        var current = stored[^1];
+        if (earliest <= current.LastSeenAt || !string.Equals(current.Name, first.Name, StringComparison.Ordinal) || !string.Equals(current.Region, first.Region, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        foreach (var order in newOrders)
+        {
+            newOrderVersions[order.OrderId] = current.Sk;
+        }
+
+        var extended = current with { LastSeenAt = latest, OrderCount = current.OrderCount + newOrders.Count };
+        return new CustomerHistoryChange([.. stored.Take(stored.Count - 1), extended], [extended], [], newOrderVersions, false);
+    }
+
+    /// <summary>The general rebuild: see <see cref="Rebuild"/>.</summary>
+    internal static CustomerHistoryChange RebuildInFull(
+        string customerId,
+        IReadOnlyList<CustomerVersion> stored,
+        IReadOnlyCollection<StoredCustomerOrder> openedOrders,
         IReadOnlyCollection<CustomerObservation> newOrders)
     {
         // Everything known about the customer, as pieces in time: whole stored versions that were not opened, and
