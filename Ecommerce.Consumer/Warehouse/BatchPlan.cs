@@ -8,18 +8,18 @@ public sealed class BatchPlan
 {
     internal BatchPlan(
         BatchClassification classification, Dictionary<string, (IReadOnlyList<CustomerVersion> Stored, CustomerHistoryChange Change)> histories,
-        long? readAfterCommit = null)
+        long? commitSequenceBeforeReads = null)
     {
         Classification = classification;
         Histories = histories;
-        ReadAfterCommit = readAfterCommit;
+        CommitSequenceBeforeReads = commitSequenceBeforeReads;
     }
 
     /// <summary>
     /// The warehouse's <see cref="IWarehouseProvider.CommitSequence"/> before the plan's reads, where it keeps one: when
     /// it is unchanged at the transaction, nothing can have overtaken those reads.
     /// </summary>
-    internal long? ReadAfterCommit { get; }
+    internal long? CommitSequenceBeforeReads { get; }
 
     public BatchClassification Classification { get; }
 

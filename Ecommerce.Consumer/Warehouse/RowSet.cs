@@ -11,8 +11,9 @@ public sealed record RowSet(string Name, IReadOnlyList<Column> Columns, IReadOnl
     /// <summary>
     /// The rows are order ids (first column) to look up among the stored orders. A provider that knows which ids it
     /// certainly does not hold (<see cref="StoredOrderIds"/>) leaves those rows out; the statement must then mean the
-    /// same with or without them (a join that finds nothing for them). A query finds rows only for ids of such a set: when
-    /// the provider leaves every id out, it may answer with no rows without running the query.
+    /// same with or without them (a join that finds nothing for them). A query reading such a set must yield rows only
+    /// through its ids (an inner join): when the provider leaves every id out, it may answer with no rows without
+    /// running the query.
     /// </summary>
     public bool OrderIdsToLookUp { get; init; }
 

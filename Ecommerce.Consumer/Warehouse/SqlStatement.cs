@@ -23,6 +23,13 @@ public sealed record SqlStatement(string Sql, IReadOnlyList<object?> Parameters,
     /// runs the shortcut's statement in place of this one; other providers ignore it.
     /// </summary>
     public CommitShortcut? WhenNothingCommitted { get; init; }
+
+    /// <summary>
+    /// The table this statement does nothing but append its one row set's rows to, each column of the set into the
+    /// table's column of the same name (any other column left NULL). A provider with a faster way to append rows
+    /// (DuckDB's appender) may use it instead of running the statement.
+    /// </summary>
+    public string? AppendsTo { get; init; }
 }
 
 /// <summary>See <see cref="SqlStatement.WhenNothingCommitted"/>.</summary>

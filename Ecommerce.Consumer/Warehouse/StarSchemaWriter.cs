@@ -22,7 +22,7 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
     [
         new("ORDER_ID", ColumnType.Text), new("ORDER_TIMESTAMP", ColumnType.Timestamp), new("ORDER_DATE", ColumnType.Date),
         new("CUSTOMER_ID", ColumnType.Text), new("CUSTOMER_SK", ColumnType.BigInt), new("PRODUCT_ID", ColumnType.Text),
-        new("PRICE", ColumnType.Decimal), new("QUANTITY", ColumnType.Integer), new("CONTENT_DIGEST", ColumnType.Text),
+        new("PRICE", ColumnType.Decimal), new("QUANTITY", ColumnType.Integer), new("TOTAL_AMOUNT", ColumnType.Decimal), new("CONTENT_DIGEST", ColumnType.Text),
         new("SOURCE_TOPIC", ColumnType.Text), new("SOURCE_PARTITION", ColumnType.Integer), new("SOURCE_OFFSET", ColumnType.BigInt),
         new("INGESTED_AT", ColumnType.Timestamp),
     ];
@@ -166,7 +166,7 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
 
         // Taken before any read; a plan built on top of a running transaction, or on a landed read made before this call,
         // has no shortcut to offer.
-        var readAfterCommit = before is null && storedDigests is null ? warehouse.CommitSequence : null;
+        var commitSequenceBeforeReads = before is null && storedDigests is null ? warehouse.CommitSequence : null;
         var customerIds = orders.Select(o => o.Order.CustomerId).Distinct(StringComparer.Ordinal).ToArray();
         var classifying = ClassifyAsync(orders, before?.Classification.New ?? [], storedDigests, cancellationToken);
         var reading = ReadCustomerVersionsAsync(customerIds, cancellationToken);
@@ -182,7 +182,7 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
         }
 
         var classification = await classifying;
-        return new BatchPlan(classification, await RebuildHistoriesAsync(classification.New, versions, before, cancellationToken), readAfterCommit);
+        return new BatchPlan(classification, await RebuildHistoriesAsync(classification.New, versions, before, cancellationToken), commitSequenceBeforeReads);
     }
 
     /// <summary>Writes orders already known to be new, as <see cref="WriteAsync(BatchPlan, IReadOnlyList{PartitionProgress}, CancellationToken)"/> does.</summary>
@@ -361,8 +361,9 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
                     // Nothing committed since the plan read (the usual case for the one writer of a DuckDB file): its reads
                     // still hold, and only the partitions' claim is left to prove (saves reading the batch's customers
                     // and staging them, about a third of a DuckDB batch's statement time). Not for a modelling cycle:
-                    // its landed rows were read before the plan.
-                    WhenNothingCommitted = plan.ReadAfterCommit is { } since && claims.Count == 0
+                    // its landed rows were read before the plan. (A batch without a FIRST_OFFSET claims nothing, and the
+                    // shortcut then passes as the check's partitions' part would.)
+                    WhenNothingCommitted = plan.CommitSequenceBeforeReads is { } since && claims.Count == 0
                         ? new CommitShortcut(since, SqlStatement.WithSources(SqlScripts.Get("ingestion/check_partitions_claimed.sql"), offsets, batch))
                         : null,
                 });
@@ -377,7 +378,8 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
                 return new object?[]
                 {
                     order.OrderId, order.OrderTimestamp, DateOnly.FromDateTime(order.OrderTimestamp), order.CustomerId, sk,
-                    order.ProductId, order.Price, order.Quantity, incoming.ContentDigest, incoming.Source.Topic,
+                    // Exact: a price has at most two decimal places (OrderValidator), as TOTAL_AMOUNT's DECIMAL(18,2) keeps.
+                    order.ProductId, order.Price, order.Quantity, order.Price * order.Quantity, incoming.ContentDigest, incoming.Source.Topic,
                     incoming.Source.Partition, incoming.Source.Offset, now,
                 };
             }).ToArray();
@@ -401,7 +403,10 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
             // Landed orders are in the warehouse already: their facts are made from the landed rows (no second upload).
             statements.Add((claims.Count > 0
                 ? SqlStatement.WithSources(SqlScripts.Get("ingestion/insert_fact_orders_from_landing.sql"), claimed, landings, batch)
-                : SqlStatement.WithSources(SqlScripts.Get("ingestion/insert_fact_orders.sql"), new RowSet("orders", OrderColumns, orderRows))) with
+                : SqlStatement.WithSources(SqlScripts.Get("ingestion/insert_fact_orders.sql"), new RowSet("orders", OrderColumns, orderRows)) with
+                {
+                    AppendsTo = "FACT_ORDERS",
+                }) with
             {
                 StoresOrderIds = newOrders.Select(o => o.Order.OrderId).ToArray(),
             });
