@@ -263,14 +263,37 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
     /// <summary>
     /// Whether the statement's rows are appended to its table directly (<see cref="SqlStatement.AppendsTo"/>): not through
     /// a staging table and an <c>INSERT ... SELECT</c> (a fifth of a batch's statement time in the steady-state benchmark).
+    /// Only when every column of the set is a column of the table of the very same type: an appender writes a value's
+    /// bytes as they are (DuckDB.NET does not convert an int for a BIGINT column), where the statement would cast it.
     /// </summary>
-    private static bool IsDirectAppend(SqlStatement statement) =>
-        statement.AppendsTo is not null && statement.Sources.Count == 1 && statement.Parameters.Count == 0;
+    private bool IsDirectAppend(SqlStatement statement) =>
+        statement.AppendsTo is { } table && statement.Sources.Count == 1 && statement.Parameters.Count == 0
+        && TableColumns(table) is { } columns
+        && statement.Sources[0].Columns.All(c => columns.Any(t => string.Equals(t.Name, c.Name, StringComparison.OrdinalIgnoreCase)
+            && string.Equals(t.Type, c.SqlType, StringComparison.OrdinalIgnoreCase)));
+
+    /// <summary>
+    /// The columns of a table of the file (schema main, not a temporary table), in the table's order, with their types
+    /// as DuckDB names them; null when there is no such table. Kept until the next script.
+    /// </summary>
+    private (string Name, string Type)[]? TableColumns(string table)
+    {
+        if (!_database.TableColumns.TryGetValue(table, out var columns))
+        {
+            columns = Read(_writer,
+                    "SELECT column_name, data_type FROM duckdb_columns() WHERE lower(table_name) = lower(?) AND schema_name = 'main' " +
+                    "AND database_name = current_database() ORDER BY column_index", [table])
+                .Select(row => ((string)row[0]!, (string)row[1]!)).ToArray();
+            _database.TableColumns[table] = columns;
+        }
+
+        return columns.Length == 0 ? null : columns;
+    }
 
     /// <summary>
     /// Appends the rows to a table of the file, in the writer's open transaction, each value into the table's column of
     /// the same name and NULL into the others (an appender fills every column, in the table's order, which the migrations
-    /// decide).
+    /// decide). Only for a statement <see cref="IsDirectAppend"/> accepts.
     /// </summary>
     private void AppendToTable(string table, RowSet source)
     {
@@ -279,25 +302,10 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
             return;
         }
 
-        if (!_database.TableColumns.TryGetValue(table, out var columns))
-        {
-            columns = Read(_writer, "SELECT column_name FROM duckdb_columns() WHERE lower(table_name) = lower(?) AND schema_name = 'main' ORDER BY column_index", [table])
-                .Select(row => (string)row[0]!).ToArray();
-            if (columns.Length == 0)
-            {
-                throw new InvalidOperationException($"The warehouse has no table {table} to append to.");
-            }
-
-            _database.TableColumns[table] = columns;
-        }
-
-        var fromSet = columns.Select(name => source.Columns.ToList().FindIndex(c => string.Equals(c.Name, name, StringComparison.OrdinalIgnoreCase))).ToArray();
-        if (source.Columns.FirstOrDefault(c => !columns.Contains(c.Name, StringComparer.OrdinalIgnoreCase)) is { } unknown)
-        {
-            throw new InvalidOperationException($"Table {table} has no column {unknown.Name} to append to.");
-        }
-
-        using var appender = _writer.CreateAppender(table);
+        var columns = TableColumns(table)!;
+        var fromSet = columns.Select(t => source.Columns.ToList().FindIndex(c => string.Equals(c.Name, t.Name, StringComparison.OrdinalIgnoreCase))).ToArray();
+        _database.Catalog ??= (string)Read(_writer, "SELECT current_database()", [])[0][0]!;
+        using var appender = _writer.CreateAppender(_database.Catalog, "main", table);
         foreach (var values in source.Rows)
         {
             var row = appender.CreateRow();
@@ -632,8 +640,11 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
         /// <summary>Counts a transaction or script, once it has ended (a read made before then may have missed it).</summary>
         public void NoteCommit() => Interlocked.Exchange(ref _commits, Interlocked.Increment(ref s_lastCommitSequence));
 
-        /// <summary>The columns of the tables appended to directly, in the table's order; emptied when a script runs.</summary>
-        public System.Collections.Concurrent.ConcurrentDictionary<string, string[]> TableColumns { get; } = new(StringComparer.OrdinalIgnoreCase);
+        /// <summary>The columns of the tables appended to directly, in the table's order (none: no such table); emptied when a script runs.</summary>
+        public System.Collections.Concurrent.ConcurrentDictionary<string, (string Name, string Type)[]> TableColumns { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+        /// <summary>The database's name as DuckDB's catalog (the file's name without extension, or <c>memory</c>), once read.</summary>
+        public string? Catalog { get; set; }
 
         /// <summary>Null until first needed, and again after a script ran.</summary>
         public StoredOrderIds? OrderIds { get; set; }
@@ -642,15 +653,15 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
 
         public static SharedDatabase Open(string dataSource, long saveStoredIdsEvery, ILogger logger)
         {
-            if (string.IsNullOrEmpty(dataSource) || dataSource == ":memory:")
+            if (string.IsNullOrEmpty(dataSource) || string.Equals(dataSource, ":memory:", StringComparison.OrdinalIgnoreCase))
             {
                 return new SharedDatabase(null, null);
             }
 
             // A named in-memory database (":memory:name", ":memory:?cache=shared") may be shared by connections of this
-            // process, as a file is; it keeps no stored ids beside it.
-            var inMemory = dataSource.StartsWith(":memory:", StringComparison.Ordinal);
-            var path = inMemory ? dataSource : System.IO.Path.GetFullPath(dataSource);
+            // process, as a file is (DuckDB.NET matches their names whatever the case); it keeps no stored ids beside it.
+            var inMemory = dataSource.StartsWith(":memory:", StringComparison.OrdinalIgnoreCase);
+            var path = inMemory ? dataSource.ToLowerInvariant() : System.IO.Path.GetFullPath(dataSource);
             lock (Registry)
             {
                 if (ByPath.TryGetValue(path, out var shared))

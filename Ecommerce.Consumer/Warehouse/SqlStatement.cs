@@ -32,5 +32,3 @@ public sealed record SqlStatement(string Sql, IReadOnlyList<object?> Parameters,
     public string? AppendsTo { get; init; }
 }
 
-/// <summary>See <see cref="SqlStatement.WhenNothingCommitted"/>.</summary>
-public sealed record CommitShortcut(long Since, SqlStatement Statement);

@@ -99,4 +99,57 @@ public sealed class DuckDbRowSetTests
             values.Select(v => (v, "{first}")).Concat(values.Select(v => (v, "again"))).Order(),
             stored.Select(r => ((string)r[0]!, (string)r[1]!)).Order());
     }
+
+    [Fact]
+    public Task Rows_of_a_statement_that_only_appends_them_are_appended_to_the_table_by_column_name() => InFileAsync(async provider =>
+    {
+        // The statement's own SQL would fail: the rows can only arrive through the appender, which fills the table's
+        // columns by name, whatever their order, and leaves the one the set lacks NULL.
+        await provider.ExecuteScriptAsync("CREATE TABLE TARGET (FLAG BOOLEAN, EXTRA VARCHAR, SEEN_ON DATE, SEEN_AT TIMESTAMP, MONEY DECIMAL(18,2), BIG BIGINT, WHOLE INTEGER, TEXT VARCHAR)", CancellationToken.None);
+        var rows = Enumerable.Range(0, 40).Select(Row).ToArray();
+        await provider.ExecuteTransactionAsync(
+            [SqlStatement.WithSources("SELECT error('run as SQL, not appended')", new RowSet("given", Columns, rows)) with { AppendsTo = "target" }],
+            CancellationToken.None);
+
+        var read = await provider.QueryAsync(new SqlStatement("SELECT TEXT, WHOLE, BIG, MONEY, SEEN_AT, SEEN_ON, FLAG, EXTRA FROM TARGET ORDER BY BIG DESC"), CancellationToken.None);
+        Assert.Equal(rows.Length, read.Count);
+        for (var i = 0; i < rows.Length; i++)
+        {
+            var at = (DateTime)rows[i][4]!;
+            Assert.Equal(new object?[] { rows[i][0], rows[i][1] is int whole ? (long)whole : null, rows[i][2], rows[i][3], at.AddTicks(-(at.Ticks % 10)), rows[i][5], rows[i][6], null }, read[i]);
+        }
+    });
+
+    [Fact]
+    public Task Rows_whose_types_differ_from_the_tables_are_inserted_by_the_statement_which_converts_them() => InFileAsync(async provider =>
+    {
+        // An appender would write an INTEGER's four bytes into a BIGINT column as they are; the statement casts them.
+        await provider.ExecuteScriptAsync("CREATE TABLE TARGET (ID VARCHAR, AMOUNT BIGINT)", CancellationToken.None);
+        Column[] columns = [new("ID", ColumnType.Text), new("AMOUNT", ColumnType.Integer)];
+        object?[][] rows = [.. Enumerable.Range(0, 40).Select(i => new object?[] { $"r{i}", -i })];
+        await provider.ExecuteTransactionAsync(
+            [SqlStatement.WithSources("INSERT INTO TARGET (ID, AMOUNT) SELECT ID, AMOUNT FROM {given}", new RowSet("given", columns, rows)) with { AppendsTo = "TARGET" }],
+            CancellationToken.None);
+
+        var read = await provider.QueryAsync(new SqlStatement("SELECT ID, AMOUNT FROM TARGET ORDER BY AMOUNT DESC"), CancellationToken.None);
+        Assert.Equal(rows.Select(r => (r[0], (object?)(long)(int)r[1]!)), read.Select(r => (r[0], r[1])));
+    });
+
+    /// <summary>Runs <paramref name="test"/> on a provider of a new file (a plain query reads on a connection of its own).</summary>
+    private static async Task InFileAsync(Func<DuckDbWarehouseProvider, Task> test)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"rowsets-{Guid.NewGuid():N}.duckdb");
+        try
+        {
+            await using var provider = new DuckDbWarehouseProvider($"Data Source={path}");
+            await test(provider);
+        }
+        finally
+        {
+            foreach (var file in Directory.GetFiles(Path.GetTempPath(), Path.GetFileName(path) + "*"))
+            {
+                File.Delete(file);
+            }
+        }
+    }
 }
