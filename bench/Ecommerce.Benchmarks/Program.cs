@@ -182,7 +182,7 @@ try
             AnsiConsole.MarkupLine(
                 $"[green]steady state[/] {run.Orders:N0} orders sent at {rate:N0}/s: after {run.WarmUpSeconds:N0} s of warm-up, {run.MeasuredOrders:N0} orders " +
                 $"at {run.Rate:N0}/s took {run.CpuMicrosecondsPerOrder:N1} CPU microseconds each; peak memory {run.PeakMemoryMb:N0} MB; " +
-                $"{run.AllocatedBytesPerOrder:N0} bytes allocated per order");
+                $"{run.AllocatedBytesPerOrder:N0} bytes allocated per order; {run.OrdersPerBatch:N0} orders per batch");
             foreach (var (work, micros) in run.CpuMicrosecondsPerOrderByWork.OrderByDescending(w => w.Value).Where(w => w.Value >= 0.05))
             {
                 AnsiConsole.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {micros,6:F1} µs/order  {work}"));

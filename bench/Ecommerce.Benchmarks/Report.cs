@@ -63,7 +63,7 @@ public static class Report
         md.AppendLine(Invariant, $"| 5. consumer CPU per million orders | {t.CpuSecondsPerMillion:N1} s | |");
         if (r.Steady is { } steady)
         {
-            md.AppendLine(Invariant, $"| 5. steady state: CPU per order after {steady.WarmUpSeconds:N0} s of warm-up, {steady.MeasuredOrders:N0} orders at {steady.Rate:N0}/s | {steady.CpuMicrosecondsPerOrder:N1} µs; {steady.AllocatedBytesPerOrder:N0} bytes allocated per order; peak memory {steady.PeakMemoryMb:N0} MB | <= 30 µs |");
+            md.AppendLine(Invariant, $"| 5. steady state: CPU per order after {steady.WarmUpSeconds:N0} s of warm-up, {steady.MeasuredOrders:N0} orders at {steady.Rate:N0}/s | {steady.CpuMicrosecondsPerOrder:N1} µs; {steady.AllocatedBytesPerOrder:N0} bytes allocated per order; peak memory {steady.PeakMemoryMb:N0} MB{(steady.OrdersPerBatch > 0 ? string.Create(Invariant, $"; {steady.OrdersPerBatch:N0} orders per batch") : "")} | <= 30 µs |");
         }
 
         if (r.Steady is { } stages)

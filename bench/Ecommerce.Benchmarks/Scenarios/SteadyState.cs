@@ -10,6 +10,13 @@ public sealed record SteadyStateResult(long Orders, double Rate, double WarmUpSe
 
     /// <summary>Bytes the consumer allocated per order over the window (the GC's work grows with it).</summary>
     public double AllocatedBytesPerOrder { get; init; }
+
+    /// <summary>
+    /// Orders per written batch over the window (0 in results saved before it was measured). At a fixed rate a batch
+    /// holds what arrived while the one before was written, so a faster write path makes smaller batches, and a batch's
+    /// fixed costs (its commit, each statement) weigh on fewer orders: compare CPU per order at like batch sizes.
+    /// </summary>
+    public double OrdersPerBatch { get; init; }
 }
 
 /// <summary>
@@ -36,6 +43,7 @@ public static class SteadyState
         var startCpu = BenchContext.Resources(consumer.Id).CpuSeconds;
         var startThreads = CpuByThreadGroup(consumer.Id);
         var startAllocated = await AllocatedBytesAsync(consumer);
+        var startBatches = await BatchesAsync(consumer);
         var startAt = clock.Elapsed;
         var deadline = TimeSpan.FromSeconds(orders / rate) + TimeSpan.FromMinutes(3);
         long ingested;
@@ -52,6 +60,7 @@ public static class SteadyState
         var (peak, cpu) = BenchContext.Resources(consumer.Id);
         var endThreads = CpuByThreadGroup(consumer.Id);
         var allocated = await AllocatedBytesAsync(consumer) - startAllocated;
+        var batches = await BatchesAsync(consumer) - startBatches;
         var measured = ingested - startCount;
         var seconds = (clock.Elapsed - startAt).TotalSeconds;
         await consumer.StopAsync(TimeSpan.FromSeconds(60));
@@ -60,11 +69,15 @@ public static class SteadyState
             CpuMicrosecondsPerOrderByWork = endThreads.ToDictionary(
                 g => g.Key, g => (g.Value - startThreads.GetValueOrDefault(g.Key)) / measured * 1_000_000),
             AllocatedBytesPerOrder = (double)allocated / measured,
+            OrdersPerBatch = batches > 0 ? (double)measured / batches : 0,
         };
     }
 
     private static async Task<long> AllocatedBytesAsync(Testing.ServiceProcess consumer) =>
         (await consumer.GetJsonAsync("/api/ingestion/status")).GetProperty("allocatedBytes").GetInt64();
+
+    private static async Task<long> BatchesAsync(Testing.ServiceProcess consumer) =>
+        (await consumer.GetJsonAsync("/api/ingestion/status")).GetProperty("batches").GetInt64();
 
     /// <summary>
     /// What a thread of the consumer does, from its name (Linux keeps 15 characters): the consume loop reads, parses and
