@@ -31,4 +31,3 @@ public sealed record SqlStatement(string Sql, IReadOnlyList<object?> Parameters,
     /// </summary>
     public string? AppendsTo { get; init; }
 }
-
