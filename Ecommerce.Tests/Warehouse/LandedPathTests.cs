@@ -38,7 +38,7 @@ public sealed class LandedPathTests(EmbeddedKafka kafka) : IClassFixture<Embedde
             Assert.Equal(0, await first.Modeller.ModelOnceAsync(CancellationToken.None));
 
             Assert.Equal(["DUPLICATE 2", "NEW 1"], await OutcomesAsync(bed, topic));
-            Assert.Equal(1L, Convert.ToInt64((await bed.QueryAsync("SELECT COUNT(*) FROM FACT_ORDERS"))[0][0], CultureInfo.InvariantCulture));
+            Assert.Equal(1L, await bed.CountAsync("FACT_ORDERS"));
         });
     }
 
@@ -70,7 +70,7 @@ public sealed class LandedPathTests(EmbeddedKafka kafka) : IClassFixture<Embedde
             Assert.Equal(1, await first.Modeller.ModelOnceAsync(CancellationToken.None));
 
             Assert.Equal(["DUPLICATE 1", "NEW 2"], await OutcomesAsync(bed, topic));
-            Assert.Equal(2L, Convert.ToInt64((await bed.QueryAsync("SELECT COUNT(*) FROM FACT_ORDERS"))[0][0], CultureInfo.InvariantCulture));
+            Assert.Equal(2L, await bed.CountAsync("FACT_ORDERS"));
         });
     }
 
@@ -156,7 +156,7 @@ public sealed class LandedPathTests(EmbeddedKafka kafka) : IClassFixture<Embedde
             Assert.Equal(["0:0", "0:1", "0:2", "1:0", "1:1", "2:0", "2:1"], await ModelledAsync(bed, topic));
             Assert.Equal(5, await writer.Modeller.ModelOnceAsync(CancellationToken.None));
             Assert.Equal(0, await writer.Modeller.ModelOnceAsync(CancellationToken.None));
-            Assert.Equal(12L, Convert.ToInt64((await bed.QueryAsync("SELECT COUNT(*) FROM FACT_ORDERS"))[0][0], CultureInfo.InvariantCulture));
+            Assert.Equal(12L, await bed.CountAsync("FACT_ORDERS"));
         });
     }
 
