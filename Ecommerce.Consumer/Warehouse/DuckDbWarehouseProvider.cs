@@ -139,9 +139,9 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
             using var transaction = _writer.BeginTransaction();
             var staged = new Dictionary<RowSet, string>(ReferenceEqualityComparer.Instance);
             // A statement that only appends its rows to a table appends them there directly, in its turn (after the check).
-            var prepared = statements.Select((statement, index) => IsDirectAppend(statement)
-                ? (Sql: null, statement.Parameters, Append: statement)
-                : (Sql: Stage(statement, $"s{index}", staged), statement.Parameters, Append: (SqlStatement?)null)).ToList();
+            var prepared = statements.Select((statement, index) => DirectAppendColumns(statement) is { } fromSet
+                ? (Sql: null, statement.Parameters, Append: (statement, fromSet))
+                : (Sql: Stage(statement, $"s{index}", staged), statement.Parameters, Append: ((SqlStatement, int[])?)null)).ToList();
 
             // Recorded before the transaction runs, and after the look-ups of this very transaction were staged: if it
             // fails, the ids are merely looked up in vain later; if it commits, every later look-up sees them.
@@ -157,9 +157,9 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
 
             foreach (var (sql, parameters, append) in prepared)
             {
-                if (append is not null)
+                if (append is var (appending, fromSet))
                 {
-                    AppendToTable(append.AppendsTo!, append.Sources[0]);
+                    AppendToTable(appending.AppendsTo!, appending.Sources[0], fromSet);
                     continue;
                 }
 
@@ -261,16 +261,46 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
     }
 
     /// <summary>
-    /// Whether the statement's rows are appended to its table directly (<see cref="SqlStatement.AppendsTo"/>): not through
-    /// a staging table and an <c>INSERT ... SELECT</c> (a fifth of a batch's statement time in the steady-state benchmark).
-    /// Only when every column of the set is a column of the table of the very same type: an appender writes a value's
-    /// bytes as they are (DuckDB.NET does not convert an int for a BIGINT column), where the statement would cast it.
+    /// Where the statement's rows are appended to its table directly (<see cref="SqlStatement.AppendsTo"/>), not through a
+    /// staging table and an <c>INSERT ... SELECT</c> (a fifth of a batch's statement time in the steady-state benchmark):
+    /// for each of the table's columns in order, the index of the set's column of that name, or -1 (NULL). Null, and the
+    /// statement is run, unless every column of the set is a column of the table of the very same type: an appender
+    /// writes a value's bytes as they are (DuckDB.NET does not convert an int for a BIGINT column), where the statement
+    /// would cast it.
     /// </summary>
-    private bool IsDirectAppend(SqlStatement statement) =>
-        statement.AppendsTo is { } table && statement.Sources.Count == 1 && statement.Parameters.Count == 0
-        && TableColumns(table) is { } columns
-        && statement.Sources[0].Columns.All(c => columns.Any(t => string.Equals(t.Name, c.Name, StringComparison.OrdinalIgnoreCase)
-            && string.Equals(t.Type, c.SqlType, StringComparison.OrdinalIgnoreCase)));
+    private int[]? DirectAppendColumns(SqlStatement statement)
+    {
+        if (statement.AppendsTo is not { } table || statement.Sources.Count != 1 || statement.Parameters.Count != 0
+            || TableColumns(table) is not { } columns)
+        {
+            return null;
+        }
+
+        var set = statement.Sources[0].Columns;
+        var fromSet = new int[columns.Length];
+        var matched = 0;
+        for (var t = 0; t < columns.Length; t++)
+        {
+            fromSet[t] = -1;
+            for (var i = 0; i < set.Count; i++)
+            {
+                if (string.Equals(set[i].Name, columns[t].Name, StringComparison.OrdinalIgnoreCase))
+                {
+                    if (!string.Equals(set[i].SqlType, columns[t].Type, StringComparison.OrdinalIgnoreCase))
+                    {
+                        return null;
+                    }
+
+                    fromSet[t] = i;
+                    matched++;
+                    break;
+                }
+            }
+        }
+
+        // Every column of the set has its place in the table.
+        return matched == set.Count ? fromSet : null;
+    }
 
     /// <summary>
     /// The columns of a table of the file (schema main, not a temporary table), in the table's order, with their types
@@ -293,17 +323,15 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
     /// <summary>
     /// Appends the rows to a table of the file, in the writer's open transaction, each value into the table's column of
     /// the same name and NULL into the others (an appender fills every column, in the table's order, which the migrations
-    /// decide). Only for a statement <see cref="IsDirectAppend"/> accepts.
+    /// decide), as <paramref name="fromSet"/> maps them (<see cref="DirectAppendColumns"/>).
     /// </summary>
-    private void AppendToTable(string table, RowSet source)
+    private void AppendToTable(string table, RowSet source, int[] fromSet)
     {
         if (source.Rows.Count == 0)
         {
             return;
         }
 
-        var columns = TableColumns(table)!;
-        var fromSet = columns.Select(t => source.Columns.ToList().FindIndex(c => string.Equals(c.Name, t.Name, StringComparison.OrdinalIgnoreCase))).ToArray();
         _database.Catalog ??= (string)Read(_writer, "SELECT current_database()", [])[0][0]!;
         using var appender = _writer.CreateAppender(_database.Catalog, "main", table);
         foreach (var values in source.Rows)
