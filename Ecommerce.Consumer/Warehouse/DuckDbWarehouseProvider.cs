@@ -121,16 +121,21 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
     public Task AppendAsync(SqlStatement statement, CancellationToken cancellationToken) =>
         ExecuteTransactionAsync([statement], cancellationToken);
 
-    public async Task ExecuteTransactionAsync(IReadOnlyList<SqlStatement> statements, CancellationToken cancellationToken)
+    public Task ExecuteTransactionAsync(IReadOnlyList<SqlStatement> statements, CancellationToken cancellationToken) =>
+        ExecuteStepTransactionAsync(statements, cancellationToken);
+
+    public async Task<CommitSequenceStep?> ExecuteStepTransactionAsync(IReadOnlyList<SqlStatement> statements, CancellationToken cancellationToken)
     {
         await _database.WriteLock.WaitAsync(cancellationToken);
+        var committed = false;
+        var sequence = _database.CommitSequence;
+        CommitSequenceStep? step = null;
         try
         {
             // Loaded before the transaction begins, so that a first load's reads are not part of it.
             var ids = LoadOrderIds();
 
             // Under the write lock, so no transaction can commit between this comparison and the statements.
-            var sequence = _database.CommitSequence;
             statements = statements.Select(s => s.WhenNothingCommitted is { } shortcut && shortcut.Since == sequence ? shortcut.Statement : s).ToList();
 
             // The staging tables are filled inside the transaction too: outside it, every staging table and every appender's
@@ -171,14 +176,21 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
             }
 
             transaction.Commit();
+            committed = true;
             _database.Saved?.NoteStored(_writer, _connectionString, ids, stored);
         }
         finally
         {
             // Counted whether or not it committed: a failed commit may still have reached the file.
-            _database.NoteCommit();
+            var after = _database.NoteCommit();
             _database.WriteLock.Release();
+            if (committed)
+            {
+                step = new CommitSequenceStep(sequence, after);
+            }
         }
+
+        return step;
     }
 
     public async ValueTask DisposeAsync()
@@ -666,7 +678,12 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
         private long _commits = Interlocked.Increment(ref s_lastCommitSequence);
 
         /// <summary>Counts a transaction or script, once it has ended (a read made before then may have missed it).</summary>
-        public void NoteCommit() => Interlocked.Exchange(ref _commits, Interlocked.Increment(ref s_lastCommitSequence));
+        public long NoteCommit()
+        {
+            var next = Interlocked.Increment(ref s_lastCommitSequence);
+            Interlocked.Exchange(ref _commits, next);
+            return next;
+        }
 
         /// <summary>The columns of the tables appended to directly, in the table's order (none: no such table); emptied when a script runs.</summary>
         public System.Collections.Concurrent.ConcurrentDictionary<string, (string Name, string Type)[]> TableColumns { get; } = new(StringComparer.OrdinalIgnoreCase);

@@ -44,6 +44,17 @@ public interface IWarehouseProvider : IAsyncDisposable
     Task ExecuteTransactionAsync(IReadOnlyList<SqlStatement> statements, CancellationToken cancellationToken);
 
     /// <summary>
+    /// As <see cref="ExecuteTransactionAsync"/>, and where the provider keeps a <see cref="CommitSequence"/>, says which
+    /// step of it the transaction took once it committed, so that a writer keeping state of its own in step with the
+    /// warehouse knows whether anything else committed just before. Null (the safe answer) elsewhere.
+    /// </summary>
+    async Task<CommitSequenceStep?> ExecuteStepTransactionAsync(IReadOnlyList<SqlStatement> statements, CancellationToken cancellationToken)
+    {
+        await ExecuteTransactionAsync(statements, cancellationToken);
+        return null;
+    }
+
+    /// <summary>
     /// Does what <see cref="ExecuteTransactionAsync"/> would do before the transaction itself (Snowflake stages the row
     /// sets), and returns the transaction to run later. Where there is nothing to prepare, the transaction is run whole
     /// when it is executed.

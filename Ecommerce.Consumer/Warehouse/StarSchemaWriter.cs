@@ -18,6 +18,9 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
     /// </summary>
     private readonly ConcurrentDictionary<DateOnly, bool> _storedDates = new();
 
+    /// <summary>The versions of recent customers, where the warehouse counts its commits (see <see cref="CustomerVersionCache"/>).</summary>
+    private readonly CustomerVersionCache _versions = new();
+
     private static readonly Column[] OrderColumns =
     [
         new("ORDER_ID", ColumnType.Text), new("ORDER_TIMESTAMP", ColumnType.Timestamp), new("ORDER_DATE", ColumnType.Date),
@@ -169,7 +172,9 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
         var commitSequenceBeforeReads = before is null && storedDigests is null ? warehouse.CommitSequence : null;
         var customerIds = orders.Select(o => o.Order.CustomerId).Distinct(StringComparer.Ordinal).ToArray();
         var classifying = ClassifyAsync(orders, before?.Classification.New ?? [], storedDigests, cancellationToken);
-        var reading = ReadCustomerVersionsAsync(customerIds, cancellationToken);
+        var reading = commitSequenceBeforeReads is { } sequence
+            ? TakeCustomerVersionsAsync(sequence, customerIds, cancellationToken)
+            : ReadCustomerVersionsAsync(customerIds, cancellationToken);
         await Task.WhenAll(classifying, reading);
         IReadOnlyList<CustomerVersion> versions = await reading;
         if (before is not null)
@@ -449,7 +454,16 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
         {
             try
             {
-                await (prepared?.ExecuteAsync(cancellationToken) ?? warehouse.ExecuteTransactionAsync(statements, cancellationToken));
+                if (prepared is not null)
+                {
+                    await prepared.ExecuteAsync(cancellationToken);
+                }
+                else if (await warehouse.ExecuteStepTransactionAsync(statements, cancellationToken) is { } step)
+                {
+                    // Committed as planned: its customers' histories are the ones it wrote.
+                    _versions.Committed(step, plan.Histories.Select(h => KeyValuePair.Create(h.Key, h.Value.Change.Versions)));
+                }
+
                 foreach (var date in newDates)
                 {
                     _storedDates[date] = true;
@@ -649,6 +663,29 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
     [
         new("CUSTOMER_ID", ColumnType.Text), new("SPAN_FROM", ColumnType.Timestamp), new("SPAN_TO", ColumnType.Timestamp),
     ];
+
+    /// <summary>
+    /// Every stored version of the given customers as they stood at <paramref name="sequence"/> (the warehouse's
+    /// <see cref="IWarehouseProvider.CommitSequence"/> before the plan's reads): those held in <see cref="_versions"/>,
+    /// and the others read (and held if nothing committed meanwhile).
+    /// </summary>
+    private async Task<IReadOnlyList<CustomerVersion>> TakeCustomerVersionsAsync(long sequence, IReadOnlyList<string> customerIds, CancellationToken cancellationToken)
+    {
+        var (held, toRead) = _versions.Take(sequence, customerIds);
+        if (toRead.Count == 0)
+        {
+            return held;
+        }
+
+        var read = await ReadCustomerVersionsAsync(toRead, cancellationToken);
+        if (warehouse.CommitSequence == sequence)
+        {
+            _versions.Fill(sequence, toRead, read);
+        }
+
+        held.AddRange(read);
+        return held;
+    }
 
     /// <summary>Every stored version of the given customers (one query).</summary>
     private async Task<IReadOnlyList<CustomerVersion>> ReadCustomerVersionsAsync(IEnumerable<string> customerIds, CancellationToken cancellationToken)

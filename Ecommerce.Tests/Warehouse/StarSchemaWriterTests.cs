@@ -1,4 +1,5 @@
 using System.Globalization;
+using Ecommerce.Consumer.Orders;
 using Ecommerce.Consumer.Warehouse;
 
 namespace Ecommerce.Tests.Warehouse;
@@ -221,6 +222,38 @@ public abstract class StarSchemaWriterTests
             [("North", T0, (DateTime?)T0.AddDays(1).AddHours(1), 2L), ("South", T0.AddDays(1).AddHours(1), T0.AddDays(2), 1L), ("North", T0.AddDays(2), null, 1L)],
             (await OrderCountsAsync(bed, "C1")).Select(v => (v.Region, v.From, v.To, v.Orders)));
     }
+
+    [Fact]
+    public async Task Customers_another_writer_changed_between_two_batches_are_planned_as_stored_not_as_last_written()
+    {
+        // A writer that keeps its customers' versions from batch to batch (on DuckDB, which counts its commits) must let
+        // them go when another writer commits: here a second writer opens a South version of C1 between this writer's
+        // plan and write of a batch of C2 only.
+        await using var bed = await WarehouseTestBed.CreateAsync(Warehouse);
+        var writer = bed.Writer;
+        await PlanAndWriteAsync(writer, WarehouseTestBed.Order("o-1", T0, region: "North"), WarehouseTestBed.Order("o-9", T0, customerId: "C2"));
+        var ofC2 = await writer.PlanAsync([WarehouseTestBed.Order("o-10", T0.AddDays(1), customerId: "C2")], CancellationToken.None);
+        var second = new StarSchemaWriter(bed.OpenAnotherProvider(), bed.Time);
+        await second.WriteAsync([WarehouseTestBed.Order("o-2", T0.AddDays(1), region: "South")], [], CancellationToken.None);
+        await writer.WriteAsync(ofC2, [], CancellationToken.None);
+
+        await PlanAndWriteAsync(writer, WarehouseTestBed.Order("o-3", T0.AddDays(2), region: "South"));
+        Assert.Equal(
+            [("North", T0, (DateTime?)T0.AddDays(1), 1L), ("South", T0.AddDays(1), null, 2L)],
+            (await OrderCountsAsync(bed, "C1")).Select(v => (v.Region, v.From, v.To, v.Orders)));
+
+        // And between two whole batches of this writer: it plans C1 after the second writer opened an East version.
+        await second.WriteAsync([WarehouseTestBed.Order("o-4", T0.AddDays(3), region: "East")], [], CancellationToken.None);
+        await PlanAndWriteAsync(writer, WarehouseTestBed.Order("o-5", T0.AddDays(4), region: "East"));
+        Assert.Equal(
+            [("North", T0, (DateTime?)T0.AddDays(1), 1L), ("South", T0.AddDays(1), T0.AddDays(3), 2L), ("East", T0.AddDays(3), null, 2L)],
+            (await OrderCountsAsync(bed, "C1")).Select(v => (v.Region, v.From, v.To, v.Orders)));
+        Assert.Equal([("North", T0, (DateTime?)null, 2L)], (await OrderCountsAsync(bed, "C2")).Select(v => (v.Region, v.From, v.To, v.Orders)));
+    }
+
+    /// <summary>As the ingestion service writes a batch: planned (its reads), then written.</summary>
+    private static async Task PlanAndWriteAsync(StarSchemaWriter writer, params IncomingOrder[] orders) =>
+        await writer.WriteAsync(await writer.PlanAsync(orders, CancellationToken.None), [], CancellationToken.None);
 
     private static async Task<List<(string Region, DateTime From, DateTime? To, long Orders)>> OrderCountsAsync(WarehouseTestBed bed, string customerId) =>
         (await bed.QueryAsync("SELECT CUSTOMER_REGION, VALID_FROM, VALID_TO, ORDER_COUNT FROM DIM_CUSTOMER WHERE CUSTOMER_ID = ? ORDER BY VALID_FROM", customerId))

@@ -39,6 +39,14 @@ public sealed class InterceptingWarehouse(IWarehouseProvider inner) : IWarehouse
     public Task ExecuteTransactionAsync(IReadOnlyList<SqlStatement> statements, CancellationToken cancellationToken) =>
         WriteAsync(() => inner.ExecuteTransactionAsync(statements, cancellationToken));
 
+    /// <summary>The real provider's step, so that a writer keeps its cache through it; lost with a fault after the commit, as the writer would lose it.</summary>
+    public async Task<CommitSequenceStep?> ExecuteStepTransactionAsync(IReadOnlyList<SqlStatement> statements, CancellationToken cancellationToken)
+    {
+        CommitSequenceStep? step = null;
+        await WriteAsync(async () => step = await inner.ExecuteStepTransactionAsync(statements, cancellationToken));
+        return step;
+    }
+
     /// <summary>Prepared now; the hooks and faults apply when it runs, as to a transaction run at once.</summary>
     public async Task<PreparedTransaction> PrepareTransactionAsync(IReadOnlyList<SqlStatement> statements, CancellationToken cancellationToken)
     {
