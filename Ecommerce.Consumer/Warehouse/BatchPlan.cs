@@ -17,7 +17,8 @@ public sealed class BatchPlan
 
     /// <summary>
     /// The warehouse's <see cref="IWarehouseProvider.CommitSequence"/> before the plan's reads, where it keeps one: when
-    /// it is unchanged at the transaction, nothing can have overtaken those reads.
+    /// it is unchanged at the transaction, nothing can have overtaken those reads, nor the customers' versions the writer
+    /// held instead of reading (<see cref="CustomerVersionCache"/>, exact at that same count).
     /// </summary>
     internal long? CommitSequenceBeforeReads { get; }
 

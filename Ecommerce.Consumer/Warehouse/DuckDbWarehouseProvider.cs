@@ -122,14 +122,14 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
         ExecuteTransactionAsync([statement], cancellationToken);
 
     public Task ExecuteTransactionAsync(IReadOnlyList<SqlStatement> statements, CancellationToken cancellationToken) =>
-        ExecuteStepTransactionAsync(statements, cancellationToken);
+        ExecuteCountedTransactionAsync(statements, cancellationToken);
 
-    public async Task<CommitSequenceStep?> ExecuteStepTransactionAsync(IReadOnlyList<SqlStatement> statements, CancellationToken cancellationToken)
+    public async Task<CommitSequenceSpan?> ExecuteCountedTransactionAsync(IReadOnlyList<SqlStatement> statements, CancellationToken cancellationToken)
     {
         await _database.WriteLock.WaitAsync(cancellationToken);
         var committed = false;
         var sequence = _database.CommitSequence;
-        CommitSequenceStep? step = null;
+        CommitSequenceSpan? span = null;
         try
         {
             // Loaded before the transaction begins, so that a first load's reads are not part of it.
@@ -186,11 +186,11 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
             _database.WriteLock.Release();
             if (committed)
             {
-                step = new CommitSequenceStep(sequence, after);
+                span = new CommitSequenceSpan(sequence, after);
             }
         }
 
-        return step;
+        return span;
     }
 
     public async ValueTask DisposeAsync()
@@ -665,7 +665,7 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
         public SemaphoreSlim WriteLock { get; private init; } = new(1, 1);
 
         /// <summary>
-        /// Changes after every write transaction (<see cref="ExecuteTransactionAsync"/>, <see cref="AppendAsync"/>) or
+        /// Changes after every write transaction (<see cref="ExecuteTransactionAsync"/>, <see cref="ExecuteCountedTransactionAsync"/>, <see cref="AppendAsync"/>) or
         /// script of any provider of the database in this process, committed or not (see
         /// <see cref="IWarehouseProvider.CommitSequence"/>); not after <see cref="QueryAsync"/>, whose transactions only
         /// stage temporary tables. No other connection writes the file. Drawn from one counter for the whole process, so

@@ -44,11 +44,11 @@ public interface IWarehouseProvider : IAsyncDisposable
     Task ExecuteTransactionAsync(IReadOnlyList<SqlStatement> statements, CancellationToken cancellationToken);
 
     /// <summary>
-    /// As <see cref="ExecuteTransactionAsync"/>, and where the provider keeps a <see cref="CommitSequence"/>, says which
-    /// step of it the transaction took once it committed, so that a writer keeping state of its own in step with the
-    /// warehouse knows whether anything else committed just before. Null (the safe answer) elsewhere.
+    /// As <see cref="ExecuteTransactionAsync"/>, and where the provider keeps a <see cref="CommitSequence"/>, returns its
+    /// values just before and just after the transaction once it committed, so that a writer keeping state of its own
+    /// in step with the warehouse knows whether anything else committed before it. Null (the safe answer) elsewhere.
     /// </summary>
-    async Task<CommitSequenceStep?> ExecuteStepTransactionAsync(IReadOnlyList<SqlStatement> statements, CancellationToken cancellationToken)
+    async Task<CommitSequenceSpan?> ExecuteCountedTransactionAsync(IReadOnlyList<SqlStatement> statements, CancellationToken cancellationToken)
     {
         await ExecuteTransactionAsync(statements, cancellationToken);
         return null;

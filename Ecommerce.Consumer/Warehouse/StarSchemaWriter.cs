@@ -364,7 +364,7 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
                 : SqlStatement.WithSources(SqlScripts.Get("ingestion/check_batch_is_current_by_reading.sql"), offsets, newOrderIds, customers, landings, batch) with
                 {
                     // Nothing committed since the plan read (the usual case for the one writer of a DuckDB file): its reads
-                    // still hold, and only the partitions' claim is left to prove (saves reading the batch's customers
+                    // (and the versions it took from CustomerVersionCache, exact at the same count) still hold, and only the partitions' claim is left to prove (saves reading the batch's customers
                     // and staging them, about a third of a DuckDB batch's statement time). Not for a modelling cycle:
                     // its landed rows were read before the plan. (A batch without a FIRST_OFFSET claims nothing, and the
                     // shortcut then passes as the check's partitions' part would.)
@@ -458,10 +458,9 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
                 {
                     await prepared.ExecuteAsync(cancellationToken);
                 }
-                else if (await warehouse.ExecuteStepTransactionAsync(statements, cancellationToken) is { } step)
+                else if (await warehouse.ExecuteCountedTransactionAsync(statements, cancellationToken) is { } span)
                 {
-                    // Committed as planned: its customers' histories are the ones it wrote.
-                    _versions.Committed(step, plan.Histories.Select(h => KeyValuePair.Create(h.Key, h.Value.Change.Versions)));
+                    _versions.Committed(span, plan.CommitSequenceBeforeReads, plan.Histories.Select(h => KeyValuePair.Create(h.Key, h.Value.Change.Versions)));
                 }
 
                 foreach (var date in newDates)

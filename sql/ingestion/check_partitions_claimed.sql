@@ -2,7 +2,8 @@
 -- ({offsets} with a FIRST_OFFSET) merge_offsets.sql did not claim for it (marked with the batch's BATCH_ID), because it
 -- is already stored past where the batch starts. Run in its place where the warehouse provider knows that nothing has
 -- committed since the batch read the warehouse (DuckDB: one process writes the file, and counts its commits), so that
--- the batch's reads still hold and only its claim is left to prove. The refusal is a failed conversion, as there.
+-- the batch's reads still hold (and the customers' versions its writer held from earlier batches, exact at the same
+-- count: CustomerVersionCache) and only its claim is left to prove. The refusal is a failed conversion, as there.
 SELECT CAST(CASE WHEN c.UNCLAIMED_PARTITIONS > 0
                  THEN 'ECOMMERCE_STALE_BATCH: ' || CAST(c.UNCLAIMED_PARTITIONS AS VARCHAR) || ' partitions are already stored further'
                  ELSE '0' END

@@ -39,12 +39,12 @@ public sealed class InterceptingWarehouse(IWarehouseProvider inner) : IWarehouse
     public Task ExecuteTransactionAsync(IReadOnlyList<SqlStatement> statements, CancellationToken cancellationToken) =>
         WriteAsync(() => inner.ExecuteTransactionAsync(statements, cancellationToken));
 
-    /// <summary>The real provider's step, so that a writer keeps its cache through it; lost with a fault after the commit, as the writer would lose it.</summary>
-    public async Task<CommitSequenceStep?> ExecuteStepTransactionAsync(IReadOnlyList<SqlStatement> statements, CancellationToken cancellationToken)
+    /// <summary>The real provider's span, so that a writer keeps its cache through it; lost with a fault after the commit, as the writer would lose it.</summary>
+    public async Task<CommitSequenceSpan?> ExecuteCountedTransactionAsync(IReadOnlyList<SqlStatement> statements, CancellationToken cancellationToken)
     {
-        CommitSequenceStep? step = null;
-        await WriteAsync(async () => step = await inner.ExecuteStepTransactionAsync(statements, cancellationToken));
-        return step;
+        CommitSequenceSpan? span = null;
+        await WriteAsync(async () => span = await inner.ExecuteCountedTransactionAsync(statements, cancellationToken));
+        return span;
     }
 
     /// <summary>Prepared now; the hooks and faults apply when it runs, as to a transaction run at once.</summary>

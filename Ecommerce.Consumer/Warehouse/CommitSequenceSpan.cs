@@ -4,4 +4,4 @@ namespace Ecommerce.Consumer.Warehouse;
 /// The <see cref="IWarehouseProvider.CommitSequence"/> just before a transaction and just after it, both taken under
 /// the lock that orders the warehouse's commits: no other transaction committed between them.
 /// </summary>
-public sealed record CommitSequenceStep(long Before, long After);
+public sealed record CommitSequenceSpan(long Before, long After);
