@@ -136,7 +136,10 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
             var ids = LoadOrderIds();
 
             // Under the write lock, so no transaction can commit between this comparison and the statements.
-            statements = statements.Select(s => s.WhenNothingCommitted is { } shortcut && shortcut.Since == sequence ? shortcut.Statement : s).ToList();
+            statements = statements
+                .Select(s => s.WhenNothingCommitted is { } shortcut && shortcut.Since == sequence ? shortcut.Statement : s)
+                .OfType<SqlStatement>()
+                .ToList();
 
             // The staging tables are filled inside the transaction too: outside it, every staging table and every appender's
             // rows would commit on their own (about a millisecond each). Each statement has tables of its own, so two
@@ -145,8 +148,8 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
             var staged = new Dictionary<RowSet, string>(ReferenceEqualityComparer.Instance);
             // A statement that only appends its rows to a table appends them there directly, in its turn (after the check).
             var prepared = statements.Select((statement, index) => DirectAppendColumns(statement) is { } fromSet
-                ? (Sql: null, statement.Parameters, Append: (statement, fromSet))
-                : (Sql: Stage(statement, $"s{index}", staged), statement.Parameters, Append: ((SqlStatement, int[])?)null)).ToList();
+                ? (Sql: (string?)null, Statement: statement, Append: (int[]?)fromSet)
+                : (Sql: Stage(statement, $"s{index}", staged), Statement: statement, Append: (int[]?)null)).ToList();
 
             // Recorded before the transaction runs, and after the look-ups of this very transaction were staged: if it
             // fails, the ids are merely looked up in vain later; if it commits, every later look-up sees them.
@@ -160,19 +163,25 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
                 }
             }
 
-            foreach (var (sql, parameters, append) in prepared)
+            foreach (var (sql, statement, fromSet) in prepared)
             {
-                if (append is var (appending, fromSet))
+                if (fromSet is not null)
                 {
-                    AppendToTable(appending.AppendsTo!, appending.Sources[0], fromSet);
+                    AppendToTable(statement.AppendsTo!, statement.Sources[0], fromSet);
                     continue;
                 }
 
                 using var command = _writer.CreateCommand();
                 command.Transaction = transaction;
                 command.CommandText = sql;
-                Bind(command, parameters);
-                command.ExecuteNonQuery();
+                Bind(command, statement.Parameters);
+                var changed = command.ExecuteNonQuery();
+                if (statement.MustChangeRows is { } expected && changed != expected)
+                {
+                    // Rolled back as the transaction is disposed uncommitted.
+                    throw new InvalidOperationException(
+                        $"A statement changed {changed} rows where it must change {expected}; nothing of the transaction is written.");
+                }
             }
 
             transaction.Commit();

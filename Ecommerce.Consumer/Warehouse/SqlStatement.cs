@@ -25,6 +25,13 @@ public sealed record SqlStatement(string Sql, IReadOnlyList<object?> Parameters,
     public CommitShortcut? WhenNothingCommitted { get; init; }
 
     /// <summary>
+    /// How many rows the statement must change (insert, update or delete); if it changes another number, the transaction
+    /// fails and writes nothing. Only a provider that counts the rows a statement changed (DuckDB) can honour it, so it
+    /// is for a statement's <see cref="WhenNothingCommitted"/> shortcut, which only such a provider runs.
+    /// </summary>
+    public int? MustChangeRows { get; init; }
+
+    /// <summary>
     /// The table this statement does nothing but append its one row set's rows to, each column of the set into the
     /// table's column of the same name (any other column left NULL). A provider with a faster way to append rows
     /// (DuckDB's appender) may use it instead of running the statement.

@@ -301,10 +301,18 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
         var offsets = new RowSet("offsets", OffsetColumns,
             progress.Select(p => new object?[] { p.Topic, p.Partition, p.NextOffset, p.LastRecordDigest, now, p.FirstOffset }).ToArray());
         var fenced = progress.Any(p => p.FirstOffset is not null);
+        // Where nothing committed since the plan read (below), a provider that counts the rows a statement changed (DuckDB)
+        // proves the claim by the count of the merge: every partition of a batch that starts in each (FIRST_OFFSET)
+        // changed, or one is stored further. The partitions' check then has nothing left to prove.
+        var claimCounted = plan.CommitSequenceBeforeReads is { } unchangedSince && claims.Count == 0 && progress.Count > 0
+            && progress.All(p => p.FirstOffset is not null)
+            ? unchangedSince
+            : (long?)null;
         if (progress.Count > 0)
         {
             // First: claims the partitions (or finds them stored further) and advances them.
-            statements.Add(SqlStatement.WithSources(SqlScripts.Get("ingestion/merge_offsets.sql"), offsets, batch));
+            var merge = SqlStatement.WithSources(SqlScripts.Get("ingestion/merge_offsets.sql"), offsets, batch);
+            statements.Add(claimCounted is { } since ? merge with { WhenNothingCommitted = new CommitShortcut(since, merge with { MustChangeRows = progress.Count }) } : merge);
         }
 
         // Each customer's orders as read: another writer that stores one of theirs meanwhile changes the total.
@@ -364,11 +372,14 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
                 : SqlStatement.WithSources(SqlScripts.Get("ingestion/check_batch_is_current_by_reading.sql"), offsets, newOrderIds, customers, landings, batch) with
                 {
                     // Nothing committed since the plan read (the usual case for the one writer of a DuckDB file): its reads
-                    // (and the versions it took from CustomerVersionCache, exact at the same count) still hold, and only the partitions' claim is left to prove (saves reading the batch's customers
-                    // and staging them, about a third of a DuckDB batch's statement time). Not for a modelling cycle:
-                    // its landed rows were read before the plan. (A batch without a FIRST_OFFSET claims nothing, and the
-                    // shortcut then passes as the check's partitions' part would.)
-                    WhenNothingCommitted = plan.CommitSequenceBeforeReads is { } since && claims.Count == 0
+                    // (and the versions it took from CustomerVersionCache, exact at the same count) still hold, and only
+                    // the partitions' claim is left to prove (saves reading the batch's customers and staging them, about
+                    // a third of a DuckDB batch's statement time), or nothing, where the merge's count proved it (above).
+                    // Not for a modelling cycle: its landed rows were read before the plan. (A batch without a
+                    // FIRST_OFFSET claims nothing, and the shortcut then passes as the check's partitions' part would.)
+                    WhenNothingCommitted = claimCounted is { } counted
+                        ? new CommitShortcut(counted, null)
+                        : plan.CommitSequenceBeforeReads is { } since && claims.Count == 0
                         ? new CommitShortcut(since, SqlStatement.WithSources(SqlScripts.Get("ingestion/check_partitions_claimed.sql"), offsets, batch))
                         : null,
                 });
