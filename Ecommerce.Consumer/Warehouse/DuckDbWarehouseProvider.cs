@@ -171,16 +171,11 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
                     continue;
                 }
 
-                using var command = _writer.CreateCommand();
-                command.Transaction = transaction;
-                command.CommandText = sql;
-                Bind(command, statement.Parameters);
-                var changed = command.ExecuteNonQuery();
-                if (statement.MustChangeRows is { } expected && changed != expected)
+                var changed = Run(transaction, sql!, statement.Parameters);
+                if (statement.CheckUnlessChanged is { } check && changed != check.Rows)
                 {
-                    // Rolled back as the transaction is disposed uncommitted.
-                    throw new InvalidOperationException(
-                        $"A statement changed {changed} rows where it must change {expected}; nothing of the transaction is written.");
+                    // Refuses the transaction with its own error, or lets it through as it would have anyway.
+                    Run(transaction, Stage(check.Check, "c", staged), check.Check.Parameters);
                 }
             }
 
@@ -200,6 +195,16 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
         }
 
         return span;
+    }
+
+    /// <summary>Runs one statement of the transaction; returns the rows it changed.</summary>
+    private int Run(DuckDBTransaction transaction, string sql, IReadOnlyList<object?> parameters)
+    {
+        using var command = _writer.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        Bind(command, parameters);
+        return command.ExecuteNonQuery();
     }
 
     public async ValueTask DisposeAsync()

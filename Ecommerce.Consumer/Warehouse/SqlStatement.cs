@@ -25,11 +25,11 @@ public sealed record SqlStatement(string Sql, IReadOnlyList<object?> Parameters,
     public CommitShortcut? WhenNothingCommitted { get; init; }
 
     /// <summary>
-    /// How many rows the statement must change (insert, update or delete); if it changes another number, the transaction
-    /// fails and writes nothing. Only a provider that counts the rows a statement changed (DuckDB) can honour it, so it
-    /// is for a statement's <see cref="WhenNothingCommitted"/> shortcut, which only such a provider runs.
+    /// A check to run right after this statement unless it changed (inserted, updated or deleted) a given number of rows.
+    /// Only a provider that counts the rows a statement changed (DuckDB) can leave the check out, so this is for a
+    /// statement's <see cref="WhenNothingCommitted"/> shortcut, which only such a provider runs.
     /// </summary>
-    public int? MustChangeRows { get; init; }
+    public ChangeCountCheck? CheckUnlessChanged { get; init; }
 
     /// <summary>
     /// The table this statement does nothing but append its one row set's rows to, each column of the set into the

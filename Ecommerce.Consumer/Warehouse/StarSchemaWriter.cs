@@ -301,18 +301,22 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
         var offsets = new RowSet("offsets", OffsetColumns,
             progress.Select(p => new object?[] { p.Topic, p.Partition, p.NextOffset, p.LastRecordDigest, now, p.FirstOffset }).ToArray());
         var fenced = progress.Any(p => p.FirstOffset is not null);
-        // Where nothing committed since the plan read (below), a provider that counts the rows a statement changed (DuckDB)
-        // proves the claim by the count of the merge: every partition of a batch that starts in each (FIRST_OFFSET)
-        // changed, or one is stored further. The partitions' check then has nothing left to prove.
+        // Where nothing committed since the plan read (below), the partitions' claim is all the check has left to prove, and
+        // a provider that counts the rows a statement changed (DuckDB) takes it from the merge: it changes the row of every
+        // partition it claims and of no other, so a batch that starts in each of its partitions (FIRST_OFFSET) claimed them
+        // all if it changed as many rows. On another count, check_partitions_claimed.sql runs and decides.
         var claimCounted = plan.CommitSequenceBeforeReads is { } unchangedSince && claims.Count == 0 && progress.Count > 0
             && progress.All(p => p.FirstOffset is not null)
             ? unchangedSince
             : (long?)null;
+        var partitionsClaimed = SqlStatement.WithSources(SqlScripts.Get("ingestion/check_partitions_claimed.sql"), offsets, batch);
         if (progress.Count > 0)
         {
             // First: claims the partitions (or finds them stored further) and advances them.
             var merge = SqlStatement.WithSources(SqlScripts.Get("ingestion/merge_offsets.sql"), offsets, batch);
-            statements.Add(claimCounted is { } since ? merge with { WhenNothingCommitted = new CommitShortcut(since, merge with { MustChangeRows = progress.Count }) } : merge);
+            statements.Add(claimCounted is { } since
+                ? merge with { WhenNothingCommitted = new CommitShortcut(since, merge with { CheckUnlessChanged = new ChangeCountCheck(progress.Count, partitionsClaimed) }) }
+                : merge);
         }
 
         // Each customer's orders as read: another writer that stores one of theirs meanwhile changes the total.
@@ -380,7 +384,7 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
                     WhenNothingCommitted = claimCounted is { } counted
                         ? new CommitShortcut(counted, null)
                         : plan.CommitSequenceBeforeReads is { } since && claims.Count == 0
-                        ? new CommitShortcut(since, SqlStatement.WithSources(SqlScripts.Get("ingestion/check_partitions_claimed.sql"), offsets, batch))
+                        ? new CommitShortcut(since, partitionsClaimed)
                         : null,
                 });
         }

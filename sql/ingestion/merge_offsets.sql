@@ -2,7 +2,9 @@
 -- their resume points, marking each row this batch changed with its BATCH_ID ({batch}). A partition the batch starts
 -- in (FIRST_OFFSET) is claimed only if nobody stored it past that point: a consumer that lost its partitions and
 -- writes late, or a transaction that ran after its client gave up on it, claims nothing there and
--- check_batch_is_current.sql refuses it. A resume point never moves backwards.
+-- check_batch_is_current.sql refuses it (or, on DuckDB, the count of rows this statement changed shows it, and
+-- check_partitions_claimed.sql refuses it). A resume point never moves backwards. Each row of {offsets} is changed at
+-- most once, and only when its partition is claimed.
 -- The decision is made by the MERGE itself, on the rows it changes: a statement that changes rows works on their
 -- latest committed version, while a plain read in Snowflake may miss another session's commit of a moment ago.
 MERGE INTO INGESTION_OFFSETS AS t
