@@ -42,22 +42,37 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
 
     /// <summary>
     /// How much write-ahead log DuckDB gathers before it folds the log into the file (a checkpoint), unless the
-    /// connection string sets <c>checkpoint_threshold</c>. DuckDB's default, 16 MB, made a checkpoint every few dozen
-    /// batches, and each rewrote every row group the batches had touched (all of DIM_CUSTOMER, whose versions a batch
-    /// updates): 46.4 CPU µs per order in steady state against 39.6 with 64 MB, 40.0 with 256 MB and 39.6 with 1 GB
-    /// (`--only steady`, 2026-12-04 22:30, one run each). A larger log costs only a start after a crash, which replays it.
+    /// connection string sets <c>checkpoint_threshold</c> (or <c>wal_autocheckpoint</c>). DuckDB's default, 16 MiB, made a
+    /// checkpoint every few dozen batches, and each rewrote every row group the batches had touched (all of DIM_CUSTOMER,
+    /// whose versions a batch updates, and more of it the more versions it holds): in steady state 43.6-46.4 CPU µs per
+    /// order against 42.3 with this default (single runs of `--only steady`; 39.6-40.0 with 64 MiB to 1 GiB set in the
+    /// connection string), and into 30 M orders 18,200-21,800 against 29,200 orders/s. What a larger log costs: a start
+    /// after a crash replays it (7.5 s to the first batch at 30 M orders against 7.0-7.3, peak 419 MB against 368), the
+    /// checkpoint at a clean stop folds it, and the <c>.wal</c> file beside the database grows to about that size.
     /// </summary>
     public const string DefaultCheckpointThreshold = "64MiB";
 
+    /// <summary>
+    /// Sets <see cref="DefaultCheckpointThreshold"/> for the database, once per file in this process (the first provider
+    /// of it decides, as DuckDB.NET opens a file once with the first connection string's settings); best effort.
+    /// </summary>
     private void SetCheckpointThreshold()
     {
-        var builder = new DuckDBConnectionStringBuilder { ConnectionString = _connectionString };
-        if (!builder.ContainsKey("checkpoint_threshold") && !builder.ContainsKey("wal_autocheckpoint"))
+        if (!_database.TakeFirstOpen())
         {
-            // Global to the database, so every connection of it (readers, the saver of the stored ids) has it too.
-            Execute($"SET GLOBAL checkpoint_threshold = '{DefaultCheckpointThreshold}'");
+            return;
+        }
+
+        var builder = new DuckDBConnectionStringBuilder { ConnectionString = _connectionString };
+        if (!builder.ContainsKey("checkpoint_threshold") && !builder.ContainsKey("wal_autocheckpoint")
+            && !TryExecute($"SET GLOBAL checkpoint_threshold = '{DefaultCheckpointThreshold}'"))
+        {
+            LogCheckpointThresholdNotSet(_logger, DefaultCheckpointThreshold);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "DuckDB's checkpoint threshold could not be set to {Threshold}; DuckDB's own applies (more CPU per order)")]
+    private static partial void LogCheckpointThresholdNotSet(ILogger logger, string threshold);
 
     /// <summary>The order ids the file may hold, once loaded (after the first batch or look-up); null before.</summary>
     public StoredOrderIds? StoredOrderIds => _database.OrderIds;
@@ -729,6 +744,11 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
         public StoredOrderIds? OrderIds { get; set; }
 
         public StoredIdsLoad? LastLoad { get; set; }
+
+        private int _opened;
+
+        /// <summary>True for the first caller only: the provider that opened the file first in this process.</summary>
+        public bool TakeFirstOpen() => Interlocked.Exchange(ref _opened, 1) == 0;
 
         public static SharedDatabase Open(string dataSource, long saveStoredIdsEvery, ILogger logger)
         {
