@@ -27,11 +27,132 @@ public sealed partial class BatchWriter(
     private readonly IngestionOptions _options = options.Value;
 
     /// <summary>
+    /// Whether a batch may be planned and staged while the one before it is still being written
+    /// (<see cref="Start"/> with an earlier write): on the direct path, where the warehouse runs the two side by side
+    /// (Snowflake). A batch then costs the longer of its preparation and the transaction before it, instead of their sum.
+    /// </summary>
+    public bool Pipelines => _options.WritePath == IngestionWritePath.Direct && writer.PreparesBesideTransactions;
+
+    /// <summary>
+    /// How many times the last preparation's time is left for preparing the next batch before the running transaction
+    /// is expected to end: the slack for a preparation that takes longer than the last one.
+    /// </summary>
+    private const double PrepareHeadroom = 1.5;
+
+    private long _lastTransactionTicks;
+    private long _lastPreparationTicks;
+
+    /// <summary>
+    /// Whether the batch being gathered should now be cut and written after <paramref name="running"/> (see
+    /// <see cref="Start"/>). Not before the running one's plan is final; then at once when the batch is full or
+    /// neither time is known yet. Otherwise as late as its preparation can still end with the running transaction,
+    /// expected to take as long as the last one (with <see cref="PrepareHeadroom"/>), so that the batch takes in what
+    /// arrives meanwhile: an order then waits for one transaction after its batch is cut, not for about two.
+    /// </summary>
+    public bool IsTimeToFollow(BatchWrite running, bool batchIsFull)
+    {
+        ArgumentNullException.ThrowIfNull(running);
+        if (!running.Followable.IsCompleted)
+        {
+            return false;
+        }
+
+        var transaction = TimeSpan.FromTicks(Interlocked.Read(ref _lastTransactionTicks));
+        var preparation = TimeSpan.FromTicks(Interlocked.Read(ref _lastPreparationTicks));
+        if (batchIsFull || running.Completion.IsCompleted || transaction == TimeSpan.Zero || preparation == TimeSpan.Zero)
+        {
+            return true;
+        }
+
+        return transaction - time.GetElapsedTime(running.TransactionStartedAt) <= preparation * PrepareHeadroom;
+    }
+
+    /// <summary>
+    /// Starts writing <paramref name="batch"/> (as <see cref="WriteAsync(PendingBatch, bool, CancellationToken)"/>) in the
+    /// background. With <paramref name="after"/>, a write still going whose batch was read before this one
+    /// (<see cref="Pipelines"/> only): this batch is planned on top of it while its transaction runs, and its own
+    /// transaction runs once that one committed.
+    /// </summary>
+    public BatchWrite Start(PendingBatch batch, bool retry, BatchWrite? after = null)
+    {
+        if (after is not null && !Pipelines)
+        {
+            throw new InvalidOperationException("Batches are written one after the other on this write path and warehouse.");
+        }
+
+        var write = new BatchWrite();
+        write.Completion = after is null
+            ? Task.Run(() => WriteAsync(batch, retry, write, null))
+            : Task.Run(() => WriteAfterAsync(batch, retry, write, after));
+        return write;
+    }
+
+    /// <summary>
     /// Writes <paramref name="batch"/>, retrying failures while <paramref name="retry"/> and until
     /// <paramref name="abandon"/> is cancelled. Returns the partitions' new offsets (to commit to Kafka), or null
     /// when the batch was abandoned: its events are then read again by whoever owns the partitions next.
     /// </summary>
-    public async Task<IReadOnlyList<PartitionProgress>?> WriteAsync(PendingBatch batch, bool retry, CancellationToken abandon)
+    public Task<IReadOnlyList<PartitionProgress>?> WriteAsync(PendingBatch batch, bool retry, CancellationToken abandon) =>
+        WriteAsync(batch, retry, null, null, abandon);
+
+    private Task<IReadOnlyList<PartitionProgress>?> WriteAsync(PendingBatch batch, bool retry, BatchWrite write, PreparedBatch? prepared) =>
+        WriteAsync(batch, retry, write, prepared, write.Abandoned);
+
+    /// <summary>
+    /// Writes a batch read after <paramref name="earlier"/>, a write still going. While that one's transaction runs,
+    /// this batch is planned on top of it (its new orders count as stored, its customers' histories are the ones it
+    /// writes) and staged; once it committed with that plan, this batch's dead letters are sent and its transaction
+    /// runs at once. Should it have committed with another plan (a retry that read again), the preparation is let go and
+    /// the batch written as any other; should either write have been abandoned meanwhile, this one is, unwritten: its
+    /// events must not land before the earlier ones. Its conflicts wait for that commit, since they were judged
+    /// against its orders. Returns this batch's offsets only; the earlier write reports its own.
+    /// </summary>
+    private async Task<IReadOnlyList<PartitionProgress>?> WriteAfterAsync(PendingBatch batch, bool retry, BatchWrite write, BatchWrite earlier)
+    {
+        await earlier.Followable;
+        PreparedBatch? prepared = null;
+        if (!earlier.Completion.IsCompleted && !write.Abandoned.IsCancellationRequested)
+        {
+            var running = await earlier.TransactionStarting;
+            try
+            {
+                var started = time.GetTimestamp();
+                var plan = await writer.PlanAfterAsync(batch.Orders, running, write.Abandoned);
+                var progress = batch.Progress();
+                prepared = new PreparedBatch(running, plan, progress, await writer.PrepareWriteAsync(plan, progress, write.Abandoned));
+                Interlocked.Exchange(ref _lastPreparationTicks, time.GetElapsedTime(started).Ticks);
+            }
+            catch (Exception ex)
+            {
+                LogPrepareBesideFailed(batch.Count, ex.Message);
+            }
+        }
+
+        if (await earlier.Completion is null || write.Abandoned.IsCancellationRequested)
+        {
+            prepared?.Write.Discard();
+            LogAbandoned(batch.Count);
+            return null;
+        }
+
+        if (prepared is not null && !ReferenceEquals(earlier.Stored, prepared.Running))
+        {
+            prepared.Write.Discard();
+            prepared = null;
+        }
+
+        return await WriteAsync(batch, retry, write, prepared);
+    }
+
+    /// <summary>A batch planned on top of a running one (<see cref="Running"/>, the plan that one's transaction runs) and staged.</summary>
+    private sealed record PreparedBatch(BatchPlan Running, BatchPlan Plan, IReadOnlyList<PartitionProgress> Progress, PreparedWrite Write);
+
+    /// <summary>
+    /// The retry loop of a write; <paramref name="prepared"/>, if given, is its first attempt. <paramref name="write"/>,
+    /// if given, learns each attempt's plan as its transaction starts, and the plan stored.
+    /// </summary>
+    private async Task<IReadOnlyList<PartitionProgress>?> WriteAsync(
+        PendingBatch batch, bool retry, BatchWrite? write, PreparedBatch? prepared, CancellationToken abandon)
     {
         var delay = FirstRetryDelay;
         var stale = false;
@@ -46,7 +167,7 @@ public sealed partial class BatchWriter(
                     await SkipStoredAsync(batch);
                 }
 
-                var progress = await WriteOnceAsync(batch);
+                var progress = await WriteOnceAsync(batch, write, attempt == 1 ? prepared : null);
                 status.SetWriteFailure(null);
                 return progress;
             }
@@ -146,7 +267,7 @@ public sealed partial class BatchWriter(
         }
     }
 
-    private async Task<IReadOnlyList<PartitionProgress>> WriteOnceAsync(PendingBatch batch)
+    private async Task<IReadOnlyList<PartitionProgress>> WriteOnceAsync(PendingBatch batch, BatchWrite? write, PreparedBatch? prepared)
     {
         // Batch processing links to the span of every order in the batch (the messaging conventions for batches), and
         // continues the trace of the first one, so that a trace on the dashboard runs from simulator to warehouse.
@@ -168,14 +289,31 @@ public sealed partial class BatchWriter(
                 return await LandOnceAsync(batch);
             }
 
-            var plan = await writer.PlanAsync(batch.Orders, CancellationToken.None);
+            var plan = prepared?.Plan ?? await writer.PlanAsync(batch.Orders, CancellationToken.None);
             var classification = plan.Classification;
             await SendDeadLettersAsync(batch, batch.DeadLetters
                 .Concat(classification.Conflicts.Select(order => new DeadLetter(batch.RecordOf(order), Rejection.Conflict(order.Order.OrderId)))));
 
+            // From here the plan is final: a next batch may be planned on top of it (WriteAfterAsync).
             var writeStarted = time.GetTimestamp();
-            var progress = batch.Progress();
-            await writer.WriteAsync(plan, progress, CancellationToken.None);
+            write?.StartingTransaction(plan, writeStarted);
+            var progress = prepared?.Progress ?? batch.Progress();
+            if (prepared is not null)
+            {
+                await prepared.Write.ExecuteAsync(CancellationToken.None);
+            }
+            else
+            {
+                await writer.WriteAsync(plan, progress, CancellationToken.None);
+            }
+
+            if (write is not null)
+            {
+                write.Stored = plan;
+            }
+
+            // Staging included where it was not prepared beforehand: a longer estimate only cuts the next batch earlier.
+            Interlocked.Exchange(ref _lastTransactionTicks, time.GetElapsedTime(writeStarted).Ticks);
 
             Record(batch, classification, time.GetElapsedTime(writeStarted));
             activity?.SetTag("ecommerce.ingested", classification.New.Count);
@@ -185,6 +323,7 @@ public sealed partial class BatchWriter(
         }
         catch (Exception ex)
         {
+            prepared?.Write.Discard(); // Nothing if it ran.
             activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
             throw;
         }
@@ -249,6 +388,9 @@ public sealed partial class BatchWriter(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Writing a batch of {Count} events failed (attempt {Attempt}); {Next}")]
     private partial void LogWriteFailed(Exception exception, int count, int attempt, string next);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Preparing a batch of {Count} events beside the one before it failed ({Reason}); it is planned again once that one is written")]
+    private partial void LogPrepareBesideFailed(int count, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A batch of {Count} events was abandoned before it could be written; it will be read again")]
     private partial void LogAbandoned(int count);

@@ -14,7 +14,7 @@ namespace Ecommerce.Consumer.Ingestion;
 /// <item><b>validate</b>: <see cref="ValidatedRecord.Of"/> (with <see cref="OrderValidator"/>) makes it an order or a
 /// rejection, and <see cref="PendingBatch"/> gathers both (<c>MaxBatchSize</c> events or <c>MaxBatchDelay</c>,
 /// whichever comes first; a batch due while the previous one is still being written grows on until that write ends
-/// or it is full);</item>
+/// or it is full, or, where batches are pipelined, until the time to write it after that one);</item>
 /// <item><b>classify and write</b>: <see cref="BatchWriter"/> asks <see cref="StarSchemaWriter"/> which orders are new,
 /// duplicates or conflicts, sends the rejections and conflicts to the dead-letter topic
 /// (<see cref="DeadLetterPublisher"/>), and stores the new orders with the partitions' resume points in one
@@ -22,7 +22,9 @@ namespace Ecommerce.Consumer.Ingestion;
 /// <item><b>commit</b>: <see cref="StoreOffsets"/> hands the batch's offsets to the Kafka client, only after that
 /// transaction, and the client commits them to the consumer group in the background.</item>
 /// </list>
-/// A batch is written while the next one is read: one batch in flight at a time, so batches land in order.
+/// A batch is written while the next one is read: one batch in flight at a time, so batches land in order. Where
+/// batches are pipelined (<see cref="BatchWriter.Pipelines"/>, Snowflake), two: the next one is planned and staged while
+/// the one before it runs its transaction, and its own runs only once that one committed.
 /// </summary>
 public sealed partial class IngestionWorker(
     KafkaConsumerFactory<byte[]?, byte[]?> consumers,
@@ -56,7 +58,8 @@ public sealed partial class IngestionWorker(
     private bool _assignedOnce;
     private bool _joinWarned;
     private PendingBatch _batch = null!;
-    private InFlightWrite? _inFlight;
+    private BatchWrite? _inFlight;
+    private BatchWrite? _following; // Written after _inFlight, where batches are pipelined.
     private bool _inRebalance;
     private TimeSpan _quietWait = MaxQuietWait;
     private ConsumerConfig _config = new();
@@ -139,20 +142,8 @@ public sealed partial class IngestionWorker(
                     Accept(consumer, record);
                 }
 
-                if (_inFlight is { Task.IsCompleted: true })
-                {
-                    FinishInFlight(consumer, commit: true, WritePatience.Unlimited);
-                }
-
-                // A batch that is due while the previous one is still being written keeps growing, up to its limits:
-                // with a backlog, batches grow to what the warehouse takes in one write, and an event waits no longer
-                // for it (the write in flight had to end first anyway). Only a full batch waits, reading nothing more.
-                if (BatchIsFull() || (BatchIsDue() && _inFlight is null))
-                {
-                    FinishInFlight(consumer, commit: true, WritePatience.Unlimited);
-                    StartWrite(_batch, retry: true);
-                    _batch = NewBatch();
-                }
+                FinishEnded(consumer);
+                WriteWhenDue(consumer);
 
                 ReportLag(consumer);
             }
@@ -239,7 +230,8 @@ public sealed partial class IngestionWorker(
 
         if (_inFlight is not null && BatchIsDue())
         {
-            // Waiting for the write in flight to end, then this batch goes at once.
+            // Waiting for the write in flight to end (or, where batches are pipelined, for the time to follow it), then
+            // this batch goes at once.
             return BusyPoll;
         }
 
@@ -258,52 +250,130 @@ public sealed partial class IngestionWorker(
             return;
         }
 
-        var abandon = new CancellationTokenSource();
-        _inFlight = new InFlightWrite(Task.Run(() => batches.WriteAsync(batch, retry, abandon.Token)), abandon);
+        _inFlight = batches.Start(batch, retry);
     }
 
     /// <summary>
-    /// Waits for the write in flight and, if it stored the batch and <paramref name="commit"/> allows, hands its
-    /// offsets to the client to commit (<see cref="StoreOffsets"/>). While waiting on the consume loop, the assigned
-    /// partitions are paused and the consumer keeps polling, so it stays in its group through a long warehouse outage
-    /// without reading further. After
-    /// <paramref name="patience"/> the write is abandoned (its retries stop; it is read again later).
+    /// Starts writing the pending batch when it is due. A batch that is due while the previous one is still being
+    /// written keeps growing, up to its limits: with a backlog, batches grow to what the warehouse takes in one write,
+    /// and an event waits no longer for it (the write in flight had to end first anyway). Only a full batch waits,
+    /// reading nothing more. Where batches are pipelined (Snowflake), the batch is cut while the write in flight runs
+    /// its transaction (a full one as soon as that starts: <see cref="BatchWriter.IsTimeToFollow"/>), planned and staged
+    /// beside it, and written right after it; at most two writes are in flight.
     /// </summary>
-    /// <returns>False when the write was abandoned: then no later event of its partitions may be written before it.</returns>
-    private bool FinishInFlight(IConsumer<byte[]?, byte[]?> consumer, bool commit, WritePatience patience)
+    private void WriteWhenDue(IConsumer<byte[]?, byte[]?> consumer)
     {
-        if (_inFlight is not { } write)
+        while (BatchIsFull() || BatchIsDue())
         {
-            return true;
-        }
+            if (_inFlight is null)
+            {
+                StartWrite(_batch, retry: true);
+                _batch = NewBatch();
+                return;
+            }
 
-        if (!write.Task.IsCompleted)
+            if (!batches.Pipelines)
+            {
+                if (!BatchIsFull())
+                {
+                    return;
+                }
+
+                FinishInFlight(consumer, commit: true, WritePatience.Unlimited);
+                continue;
+            }
+
+            if (_following is null && batches.IsTimeToFollow(_inFlight, BatchIsFull()))
+            {
+                _following = batches.Start(_batch, retry: true, after: _inFlight);
+                _batch = NewBatch();
+                return;
+            }
+
+            if (!BatchIsFull())
+            {
+                return;
+            }
+
+            WaitPolling(consumer, _following is null ? _inFlight.Followable : _inFlight.Completion);
+            FinishEnded(consumer);
+        }
+    }
+
+    /// <summary>Finishes the writes in flight that have ended, oldest first (see <see cref="FinishOldest"/>).</summary>
+    private void FinishEnded(IConsumer<byte[]?, byte[]?> consumer)
+    {
+        while (_inFlight is { Completion.IsCompleted: true })
         {
-            if (patience.Limit == TimeSpan.Zero)
-            {
-                write.Abandon.Cancel();
-            }
-            else if (patience.Limit is { } limit)
-            {
-                write.Abandon.CancelAfter(limit);
-            }
-
-            WaitPolling(consumer, write.Task);
-            if (!ReferenceEquals(_inFlight, write))
-            {
-                return true; // A rebalance callback during the wait has already finished it, and dealt with what followed.
-            }
+            FinishOldest(consumer, commit: true);
         }
+    }
 
-        _inFlight = null;
-        write.Abandon.Dispose();
-        var progress = write.Task.Result;
+    /// <summary>
+    /// Takes the oldest write in flight, which has ended, off the list and, if it stored its batch and
+    /// <paramref name="commit"/> allows, hands its offsets to the client to commit (<see cref="StoreOffsets"/>).
+    /// </summary>
+    /// <returns>False when the write was abandoned.</returns>
+    private bool FinishOldest(IConsumer<byte[]?, byte[]?> consumer, bool commit)
+    {
+        var write = _inFlight!;
+        _inFlight = _following;
+        _following = null;
+        write.Dispose();
+        var progress = write.Completion.Result;
         if (progress is { Count: > 0 } && commit)
         {
             StoreOffsets(consumer, progress);
         }
 
         return progress is not null;
+    }
+
+    /// <summary>
+    /// Waits for the writes in flight (the one written after it too, where batches are pipelined) and, for each that
+    /// stored its batch, if <paramref name="commit"/> allows, hands its offsets to the client to commit
+    /// (<see cref="StoreOffsets"/>). While waiting on the consume loop, the assigned partitions are paused and the
+    /// consumer keeps polling, so it stays in its group through a long warehouse outage without reading further. After
+    /// <paramref name="patience"/> the writes are abandoned (their retries stop; they are read again later).
+    /// </summary>
+    /// <returns>False when the last write was abandoned: then no later event of its partitions may be written before it.</returns>
+    private bool FinishInFlight(IConsumer<byte[]?, byte[]?> consumer, bool commit, WritePatience patience)
+    {
+        if (_inFlight is not { } first)
+        {
+            return true;
+        }
+
+        // A write after another ends after it: when the last one has ended, both have.
+        var last = _following ?? first;
+        if (!last.Completion.IsCompleted)
+        {
+            foreach (var write in _following is null ? [first] : new[] { first, _following })
+            {
+                if (patience.Limit == TimeSpan.Zero)
+                {
+                    write.AbandonNow();
+                }
+                else if (patience.Limit is { } limit)
+                {
+                    write.AbandonAfter(limit);
+                }
+            }
+
+            WaitPolling(consumer, last.Completion);
+            if (!ReferenceEquals(_inFlight, first))
+            {
+                return true; // A rebalance callback during the wait has already finished them, and dealt with what followed.
+            }
+        }
+
+        var landed = true;
+        while (_inFlight is not null)
+        {
+            landed = FinishOldest(consumer, commit);
+        }
+
+        return landed;
     }
 
     /// <summary>
@@ -386,8 +456,6 @@ public sealed partial class IngestionWorker(
             }
         }
     }
-
-    private sealed record InFlightWrite(Task<IReadOnlyList<PartitionProgress>?> Task, CancellationTokenSource Abandon);
 
     /// <summary>How long to wait for a write that is still retrying before abandoning it (it is then read again later).</summary>
     private readonly record struct WritePatience(TimeSpan? Limit)

@@ -24,6 +24,14 @@ public interface IWarehouseProvider : IAsyncDisposable
     /// </summary>
     long? CommitSequence => null;
 
+    /// <summary>
+    /// Whether a batch can be read, planned and staged while another transaction of this process runs, side by side
+    /// with it (Snowflake: each request is a session of its own, and the warehouse runs sessions in parallel). False
+    /// where the provider runs them in turn (DuckDB's one writing process): planning a batch on top of a running one
+    /// there would gain no time and cost it the shortcuts of a warehouse unchanged since its reads.
+    /// </summary>
+    bool PreparesBesideTransactions => false;
+
     /// <summary>Runs a script of several <c>;</c>-separated statements (the schema).</summary>
     Task ExecuteScriptAsync(string script, CancellationToken cancellationToken);
 

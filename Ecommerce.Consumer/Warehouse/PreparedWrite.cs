@@ -1,8 +1,9 @@
 namespace Ecommerce.Consumer.Warehouse;
 
 /// <summary>
-/// A modelling transaction made ready by <see cref="StarSchemaWriter.PrepareModelAsync"/>: run it once (it may still be
-/// refused as stale, as any batch), or discard it.
+/// A transaction made ready by <see cref="StarSchemaWriter.PrepareModelAsync"/> (a modelling cycle) or
+/// <see cref="StarSchemaWriter.PrepareWriteAsync"/> (a batch): run it once (it may still be refused as stale, as any
+/// batch), or discard it.
 /// </summary>
 public sealed class PreparedWrite(Func<CancellationToken, Task<BatchWriteResult>> execute, Action discard)
 {

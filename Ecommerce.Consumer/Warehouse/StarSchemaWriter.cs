@@ -141,6 +141,18 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
         PlanOnTopAsync(orders, null, null, cancellationToken);
 
     /// <summary>
+    /// Plans a batch as <see cref="PlanAsync"/> does, as it will be once <paramref name="running"/> (a batch whose
+    /// transaction may still be running) has committed: its new orders count as stored, and its customers' histories
+    /// are the ones it writes (see <see cref="PlanLandedAsync"/>). If it does not commit with that plan, this one is stale:
+    /// run it only after it did.
+    /// </summary>
+    public Task<BatchPlan> PlanAfterAsync(IReadOnlyList<IncomingOrder> orders, BatchPlan running, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(running);
+        return PlanOnTopAsync(orders, running, null, cancellationToken);
+    }
+
+    /// <summary>
     /// Plans landed orders as <see cref="PlanAsync"/> does, with the stored copies of their orders as the landed read
     /// found them (<paramref name="storedDigests"/>: order id to content digest), so that only the customers' histories
     /// are read here.
@@ -259,7 +271,26 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
     {
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(claims);
-        var transaction = BuildTransaction(plan, [], claims);
+        return await PrepareAsync(BuildTransaction(plan, [], claims), cancellationToken);
+    }
+
+    /// <summary>
+    /// Prepares the write of a batch, to run later, as <see cref="WriteAsync(BatchPlan, IReadOnlyList{PartitionProgress}, CancellationToken)"/>
+    /// would run it (on Snowflake its row sets are staged now): so that a batch planned on top of a running one
+    /// (<see cref="PlanAfterAsync"/>) is ready when that one commits.
+    /// </summary>
+    public async Task<PreparedWrite> PrepareWriteAsync(BatchPlan plan, IReadOnlyList<PartitionProgress> progress, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        ArgumentNullException.ThrowIfNull(progress);
+        return await PrepareAsync(BuildTransaction(plan, progress, []), cancellationToken);
+    }
+
+    /// <summary>Whether a batch can be planned and staged while another one's transaction runs (see <see cref="IWarehouseProvider.PreparesBesideTransactions"/>).</summary>
+    public bool PreparesBesideTransactions => warehouse.PreparesBesideTransactions;
+
+    private async Task<PreparedWrite> PrepareAsync(BatchTransaction transaction, CancellationToken cancellationToken)
+    {
         var prepared = transaction.Statements.Count == 0 ? null : await warehouse.PrepareTransactionAsync(transaction.Statements, cancellationToken);
         return new PreparedWrite(
             token => WriteTracedAsync(transaction, () => RunAsync(transaction, prepared, token)),

@@ -52,6 +52,9 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
 
     public string SystemName => "snowflake";
 
+    /// <summary>Every request is a session of its own, which Snowflake runs beside the others.</summary>
+    public bool PreparesBesideTransactions => true;
+
     /// <summary>
     /// Runs a script (the schema), first making the schema's <c>TIMESTAMP</c> mean <c>TIMESTAMP_NTZ</c> in its session
     /// whatever the account's <c>TIMESTAMP_TYPE_MAPPING</c> says: the star schema holds UTC wall-clock times.

@@ -195,10 +195,81 @@ public sealed class DifferentialRun
 
                 await WriteAsync(writer, batch);
             }
+            else if (roll < 0.50 && _path == IngestionWritePath.Direct && HasUnread(writer))
+            {
+                await WritePipelinedAsync(writer, other, batch, Read(writer));
+            }
             else
             {
                 await WriteAsync(writer, batch);
             }
+        }
+    }
+
+    /// <summary>
+    /// Two batches as the service writes them where batches are pipelined: the second planned and staged on top of the
+    /// first while the first's transaction runs (held until it is), and run only once the first committed with that
+    /// plan. Either may be overtaken by another writer's batch, and the first may fail or commit unheard (it is then
+    /// retried, and the second's preparation let go). Unhindered, the prepared second batch must run.
+    /// </summary>
+    private async Task WritePipelinedAsync(
+        IngestionWriter writer, IngestionWriter? other, (PendingBatch Pending, List<int> Partitions) first, (PendingBatch Pending, List<int> Partitions) second)
+    {
+        var roll = _random.NextDouble();
+        var schedule = roll switch
+        {
+            < 0.15 when other is not null && HasUnread(other) => "the first overtaken",
+            < 0.30 when other is not null && HasUnread(other) => "the second overtaken",
+            < 0.40 => "the first fails",
+            < 0.50 => "the first's commit unheard",
+            _ => "plain",
+        };
+        Log($"w{writer.Id} writes pipelined: {schedule}");
+        switch (schedule)
+        {
+            case "the first overtaken":
+                var overtakingFirst = Read(other!);
+                writer.Warehouse.BeforeNextTransaction = () => WriteAsync(other!, overtakingFirst);
+                break;
+            case "the second overtaken":
+                var overtakingSecond = Read(other!);
+                writer.Warehouse.TransactionsBeforeHook = 1;
+                writer.Warehouse.BeforeNextTransaction = () => WriteAsync(other!, overtakingSecond);
+                break;
+            case "the first fails":
+                writer.Warehouse.NextTransactionFault = InterceptingWarehouse.Fault.BeforeCommit;
+                break;
+            case "the first's commit unheard":
+                writer.Warehouse.NextTransactionFault = InterceptingWarehouse.Fault.AfterCommit;
+                break;
+        }
+
+        var prepared = writer.Warehouse.PreparedTransactions;
+        var preparedRun = writer.Warehouse.PreparedTransactionsRun;
+        var writes = writer.Warehouse.Writes;
+        writer.Warehouse.HoldNextTransaction = () => writer.Warehouse.WaitForPreparedAsync(prepared + 1, TimeSpan.FromSeconds(30));
+        using var earlier = writer.Batches.Start(first.Pending, retry: true);
+        using var later = writer.Batches.Start(second.Pending, retry: true, after: earlier);
+        earlier.AbandonAfter(BatchDeadline);
+        later.AbandonAfter(BatchDeadline);
+        var stored = await earlier.Completion is not null && await later.Completion is not null;
+        // A hook the second did not reach (the first's retries ran it instead) must not fall on a later batch.
+        writer.Warehouse.HoldNextTransaction = null;
+        writer.Warehouse.TransactionsBeforeHook = 0;
+        writer.Warehouse.BeforeNextTransaction = null;
+        writer.Warehouse.NextTransactionFault = InterceptingWarehouse.Fault.None;
+        if (!stored)
+        {
+            throw new InvalidOperationException($"writer {writer.Id} could not write two pipelined batches within {BatchDeadline.TotalSeconds} s");
+        }
+
+        var ran = writer.Warehouse.PreparedTransactionsRun > preparedRun;
+        Log($"{(ran ? "the second ran as prepared" : "the second was prepared again")}, {writer.Warehouse.Writes - writes} transactions");
+        // Two transactions or fewer (the first not refused, e.g. as stale after an earlier step's rebalance): the second
+        // must have run as it was prepared beside the first.
+        if (schedule == "plain" && !ran && writer.Warehouse.Writes - writes <= 2)
+        {
+            throw new InvalidOperationException($"writer {writer.Id}'s second pipelined batch was not run as prepared beside the first");
         }
     }
 

@@ -21,9 +21,47 @@ public sealed class InterceptingWarehouse(IWarehouseProvider inner) : IWarehouse
 
     public Fault NextTransactionFault { get; set; }
 
+    /// <summary>How many transactions run untouched before the hook and the fault apply (0: the next one).</summary>
+    public int TransactionsBeforeHook { get; set; }
+
+    /// <summary>
+    /// Awaited before the next transaction, once, ahead of the hook and whatever <see cref="TransactionsBeforeHook"/>
+    /// says: holds it, e.g. until a batch planned on top of it is prepared.
+    /// </summary>
+    public Func<Task>? HoldNextTransaction { get; set; }
+
+    /// <summary>How many transactions were prepared to run later (a batch staged beside a running one).</summary>
+    public int PreparedTransactions => Volatile.Read(ref _prepared);
+
+    /// <summary>How many of those were run.</summary>
+    public int PreparedTransactionsRun => Volatile.Read(ref _preparedRun);
+
+    /// <summary>How many transactions and appends were run (or failed by a fault), prepared ones included.</summary>
+    public int Writes => Volatile.Read(ref _writes);
+
+    private int _prepared;
+    private int _preparedRun;
+    private int _writes;
+
+    /// <summary>Waits until <paramref name="count"/> transactions have been prepared, or <paramref name="patience"/> has passed.</summary>
+    public async Task WaitForPreparedAsync(int count, TimeSpan patience)
+    {
+        var deadline = DateTime.UtcNow + patience;
+        while (PreparedTransactions < count && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(10);
+        }
+    }
+
     public string SystemName => inner.SystemName;
 
     public bool TransactionsSeeEveryCommit => inner.TransactionsSeeEveryCommit;
+
+    /// <summary>
+    /// True on both warehouses, so that the suites run batches planned on top of a running one on DuckDB too (whose
+    /// service does not pipeline: there it would gain nothing), against its exact reads.
+    /// </summary>
+    public bool PreparesBesideTransactions => true;
 
     /// <summary>The real provider's: a batch of another writer run by a hook commits through it, and is counted.</summary>
     public long? CommitSequence => inner.CommitSequence;
@@ -51,11 +89,32 @@ public sealed class InterceptingWarehouse(IWarehouseProvider inner) : IWarehouse
     public async Task<PreparedTransaction> PrepareTransactionAsync(IReadOnlyList<SqlStatement> statements, CancellationToken cancellationToken)
     {
         var prepared = await inner.PrepareTransactionAsync(statements, cancellationToken);
-        return new PreparedTransaction(token => WriteAsync(() => prepared.ExecuteAsync(token)), prepared.Discard);
+        Interlocked.Increment(ref _prepared);
+        return new PreparedTransaction(
+            token =>
+            {
+                Interlocked.Increment(ref _preparedRun);
+                return WriteAsync(() => prepared.ExecuteAsync(token));
+            },
+            prepared.Discard);
     }
 
     private async Task WriteAsync(Func<Task> write)
     {
+        Interlocked.Increment(ref _writes);
+        if (HoldNextTransaction is { } hold)
+        {
+            HoldNextTransaction = null;
+            await hold();
+        }
+
+        if (TransactionsBeforeHook > 0)
+        {
+            TransactionsBeforeHook--;
+            await write();
+            return;
+        }
+
         if (BeforeNextTransaction is { } before)
         {
             BeforeNextTransaction = null;
