@@ -42,6 +42,12 @@ public sealed class BatchWrite : IDisposable
     /// <summary>The plan the batch was stored with, once it was.</summary>
     internal BatchPlan? Stored { get; set; }
 
+    /// <summary>Whether it was stored by the transaction prepared beside the write before it (not planned again).</summary>
+    public bool StoredAsPreparedBeside { get; internal set; }
+
+    /// <summary>The timings of the worker that started it, which it adds to.</summary>
+    internal PipelineTimings Timings { get; init; } = new();
+
     /// <summary>Cancelled when the write is abandoned: it stops retrying.</summary>
     internal CancellationToken Abandoned => _abandon.Token;
 

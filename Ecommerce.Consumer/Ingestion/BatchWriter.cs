@@ -39,15 +39,14 @@ public sealed partial class BatchWriter(
     /// </summary>
     private const double PrepareHeadroom = 1.5;
 
-    private long _lastTransactionTicks;
-    private long _lastPreparationTicks;
-
     /// <summary>
     /// Whether the batch being gathered should now be cut and written after <paramref name="running"/> (see
-    /// <see cref="Start"/>). Not before the running one's plan is final; then at once when the batch is full or
-    /// neither time is known yet. Otherwise as late as its preparation can still end with the running transaction,
-    /// expected to take as long as the last one (with <see cref="PrepareHeadroom"/>), so that the batch takes in what
-    /// arrives meanwhile: an order then waits for one transaction after its batch is cut, not for about two.
+    /// <see cref="Start"/>). Not before the running one's plan is final; then at once when the batch is full or the
+    /// running write has ended. Otherwise as late as its preparation can still end with the running transaction, each
+    /// expected to take as long as the worker's last one (the preparation with <see cref="PrepareHeadroom"/>), so that
+    /// the batch takes in what arrives meanwhile: an order then waits for one transaction after its batch is cut, not
+    /// for about two. Until both have been timed, a batch that is not full waits for the running write to end, as
+    /// without pipelining.
     /// </summary>
     public bool IsTimeToFollow(BatchWrite running, bool batchIsFull)
     {
@@ -57,11 +56,16 @@ public sealed partial class BatchWriter(
             return false;
         }
 
-        var transaction = TimeSpan.FromTicks(Interlocked.Read(ref _lastTransactionTicks));
-        var preparation = TimeSpan.FromTicks(Interlocked.Read(ref _lastPreparationTicks));
-        if (batchIsFull || running.Completion.IsCompleted || transaction == TimeSpan.Zero || preparation == TimeSpan.Zero)
+        if (batchIsFull || running.Completion.IsCompleted)
         {
             return true;
+        }
+
+        var transaction = running.Timings.LastTransaction;
+        var preparation = running.Timings.LastPreparation;
+        if (transaction == TimeSpan.Zero || preparation == TimeSpan.Zero)
+        {
+            return false;
         }
 
         return transaction - time.GetElapsedTime(running.TransactionStartedAt) <= preparation * PrepareHeadroom;
@@ -73,14 +77,14 @@ public sealed partial class BatchWriter(
     /// (<see cref="Pipelines"/> only): this batch is planned on top of it while its transaction runs, and its own
     /// transaction runs once that one committed.
     /// </summary>
-    public BatchWrite Start(PendingBatch batch, bool retry, BatchWrite? after = null)
+    public BatchWrite Start(PendingBatch batch, bool retry, BatchWrite? after = null, PipelineTimings? timings = null)
     {
         if (after is not null && !Pipelines)
         {
             throw new InvalidOperationException("Batches are written one after the other on this write path and warehouse.");
         }
 
-        var write = new BatchWrite();
+        var write = new BatchWrite { Timings = timings ?? after?.Timings ?? new PipelineTimings() };
         write.Completion = after is null
             ? Task.Run(() => WriteAsync(batch, retry, write, null))
             : Task.Run(() => WriteAfterAsync(batch, retry, write, after));
@@ -120,7 +124,11 @@ public sealed partial class BatchWriter(
                 var plan = await writer.PlanAfterAsync(batch.Orders, running, write.Abandoned);
                 var progress = batch.Progress();
                 prepared = new PreparedBatch(running, plan, progress, await writer.PrepareWriteAsync(plan, progress, write.Abandoned));
-                Interlocked.Exchange(ref _lastPreparationTicks, time.GetElapsedTime(started).Ticks);
+                write.Timings.LastPreparation = time.GetElapsedTime(started);
+            }
+            catch (OperationCanceledException) when (write.Abandoned.IsCancellationRequested)
+            {
+                // Abandoned: said below.
             }
             catch (Exception ex)
             {
@@ -144,8 +152,11 @@ public sealed partial class BatchWriter(
         return await WriteAsync(batch, retry, write, prepared);
     }
 
-    /// <summary>A batch planned on top of a running one (<see cref="Running"/>, the plan that one's transaction runs) and staged.</summary>
-    private sealed record PreparedBatch(BatchPlan Running, BatchPlan Plan, IReadOnlyList<PartitionProgress> Progress, PreparedWrite Write);
+    /// <summary>
+    /// A batch planned and staged, its transaction to run: on top of a running one (<see cref="Running"/>, the plan that
+    /// one's transaction runs), or by itself (null).
+    /// </summary>
+    private sealed record PreparedBatch(BatchPlan? Running, BatchPlan Plan, IReadOnlyList<PartitionProgress> Progress, PreparedWrite Write);
 
     /// <summary>
     /// The retry loop of a write; <paramref name="prepared"/>, if given, is its first attempt. <paramref name="write"/>,
@@ -289,10 +300,19 @@ public sealed partial class BatchWriter(
                 return await LandOnceAsync(batch);
             }
 
+            var planStarted = time.GetTimestamp();
             var plan = prepared?.Plan ?? await writer.PlanAsync(batch.Orders, CancellationToken.None);
             var classification = plan.Classification;
             await SendDeadLettersAsync(batch, batch.DeadLetters
                 .Concat(classification.Conflicts.Select(order => new DeadLetter(batch.RecordOf(order), Rejection.Conflict(order.Order.OrderId)))));
+            if (prepared is null && write is not null && Pipelines)
+            {
+                // Staged apart from its transaction, as a batch prepared beside another is, so that both times are known
+                // before a batch follows this one (IsTimeToFollow).
+                var staged = batch.Progress();
+                prepared = new PreparedBatch(null, plan, staged, await writer.PrepareWriteAsync(plan, staged, CancellationToken.None));
+                write.Timings.LastPreparation = time.GetElapsedTime(planStarted);
+            }
 
             // From here the plan is final: a next batch may be planned on top of it (WriteAfterAsync).
             var writeStarted = time.GetTimestamp();
@@ -310,10 +330,13 @@ public sealed partial class BatchWriter(
             if (write is not null)
             {
                 write.Stored = plan;
+                if (prepared is not null)
+                {
+                    // The transaction alone: what the preparation of a batch beside the next one has to fit in.
+                    write.Timings.LastTransaction = time.GetElapsedTime(writeStarted);
+                    write.StoredAsPreparedBeside = prepared.Running is not null;
+                }
             }
-
-            // Staging included where it was not prepared beforehand: a longer estimate only cuts the next batch earlier.
-            Interlocked.Exchange(ref _lastTransactionTicks, time.GetElapsedTime(writeStarted).Ticks);
 
             Record(batch, classification, time.GetElapsedTime(writeStarted));
             activity?.SetTag("ecommerce.ingested", classification.New.Count);

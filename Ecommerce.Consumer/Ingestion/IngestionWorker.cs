@@ -60,6 +60,7 @@ public sealed partial class IngestionWorker(
     private PendingBatch _batch = null!;
     private BatchWrite? _inFlight;
     private BatchWrite? _following; // Written after _inFlight, where batches are pipelined.
+    private readonly PipelineTimings _timings = new();
     private bool _inRebalance;
     private TimeSpan _quietWait = MaxQuietWait;
     private ConsumerConfig _config = new();
@@ -250,7 +251,7 @@ public sealed partial class IngestionWorker(
             return;
         }
 
-        _inFlight = batches.Start(batch, retry);
+        _inFlight = batches.Start(batch, retry, timings: _timings);
     }
 
     /// <summary>
@@ -285,7 +286,7 @@ public sealed partial class IngestionWorker(
 
             if (_following is null && batches.IsTimeToFollow(_inFlight, BatchIsFull()))
             {
-                _following = batches.Start(_batch, retry: true, after: _inFlight);
+                _following = batches.Start(_batch, retry: true, after: _inFlight, timings: _timings);
                 _batch = NewBatch();
                 return;
             }

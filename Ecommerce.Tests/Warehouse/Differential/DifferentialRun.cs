@@ -244,10 +244,10 @@ public sealed class DifferentialRun
                 break;
         }
 
+        // Each batch is staged apart from its transaction: the first before its own, the second beside it.
         var prepared = writer.Warehouse.PreparedTransactions;
-        var preparedRun = writer.Warehouse.PreparedTransactionsRun;
         var writes = writer.Warehouse.Writes;
-        writer.Warehouse.HoldNextTransaction = () => writer.Warehouse.WaitForPreparedAsync(prepared + 1, TimeSpan.FromSeconds(30));
+        writer.Warehouse.HoldNextTransaction = () => writer.Warehouse.WaitForPreparedAsync(prepared + 2, TimeSpan.FromSeconds(30));
         using var earlier = writer.Batches.Start(first.Pending, retry: true);
         using var later = writer.Batches.Start(second.Pending, retry: true, after: earlier);
         earlier.AbandonAfter(BatchDeadline);
@@ -263,7 +263,7 @@ public sealed class DifferentialRun
             throw new InvalidOperationException($"writer {writer.Id} could not write two pipelined batches within {BatchDeadline.TotalSeconds} s");
         }
 
-        var ran = writer.Warehouse.PreparedTransactionsRun > preparedRun;
+        var ran = later.StoredAsPreparedBeside;
         Log($"{(ran ? "the second ran as prepared" : "the second was prepared again")}, {writer.Warehouse.Writes - writes} transactions");
         // Two transactions or fewer (the first not refused, e.g. as stale after an earlier step's rebalance): the second
         // must have run as it was prepared beside the first.

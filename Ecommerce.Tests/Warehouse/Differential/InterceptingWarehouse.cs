@@ -33,14 +33,10 @@ public sealed class InterceptingWarehouse(IWarehouseProvider inner) : IWarehouse
     /// <summary>How many transactions were prepared to run later (a batch staged beside a running one).</summary>
     public int PreparedTransactions => Volatile.Read(ref _prepared);
 
-    /// <summary>How many of those were run.</summary>
-    public int PreparedTransactionsRun => Volatile.Read(ref _preparedRun);
-
     /// <summary>How many transactions and appends were run (or failed by a fault), prepared ones included.</summary>
     public int Writes => Volatile.Read(ref _writes);
 
     private int _prepared;
-    private int _preparedRun;
     private int _writes;
 
     /// <summary>Waits until <paramref name="count"/> transactions have been prepared, or <paramref name="patience"/> has passed.</summary>
@@ -90,13 +86,7 @@ public sealed class InterceptingWarehouse(IWarehouseProvider inner) : IWarehouse
     {
         var prepared = await inner.PrepareTransactionAsync(statements, cancellationToken);
         Interlocked.Increment(ref _prepared);
-        return new PreparedTransaction(
-            token =>
-            {
-                Interlocked.Increment(ref _preparedRun);
-                return WriteAsync(() => prepared.ExecuteAsync(token));
-            },
-            prepared.Discard);
+        return new PreparedTransaction(token => WriteAsync(() => prepared.ExecuteAsync(token)), prepared.Discard);
     }
 
     private async Task WriteAsync(Func<Task> write)
