@@ -1,7 +1,8 @@
 namespace Ecommerce.Consumer.Ingestion;
 
 /// <summary>
-/// How long one worker's last batch preparation beside a running transaction, and its last transaction, took: what
+/// How long one worker's last batch preparation (its reads, plan and staging, beside a running transaction or, for a
+/// batch written by itself, with its dead letters too) and its last transaction took: what
 /// <see cref="BatchWriter.IsTimeToFollow"/> cuts the next batch by. One per worker, since each has its own batches
 /// (several workers in a process share the <see cref="BatchWriter"/>).
 /// </summary>
