@@ -122,9 +122,7 @@ public sealed partial class BatchWriter(
             {
                 var started = time.GetTimestamp();
                 var plan = await writer.PlanAfterAsync(batch.Orders, running, write.Abandoned);
-                var progress = batch.Progress();
-                prepared = new PreparedBatch(running, plan, progress, await writer.PrepareWriteAsync(plan, progress, write.Abandoned));
-                write.Timings.LastPreparation = time.GetElapsedTime(started);
+                prepared = await StageAsync(batch, running, plan, write, started, write.Abandoned);
             }
             catch (OperationCanceledException) when (write.Abandoned.IsCancellationRequested)
             {
@@ -157,6 +155,19 @@ public sealed partial class BatchWriter(
     /// one's transaction runs), or by itself (null).
     /// </summary>
     private sealed record PreparedBatch(BatchPlan? Running, BatchPlan Plan, IReadOnlyList<PartitionProgress> Progress, PreparedWrite Write);
+
+    /// <summary>
+    /// Stages the batch's planned transaction to run later, and notes in the worker's timings how long its preparation
+    /// took since <paramref name="started"/>.
+    /// </summary>
+    private async Task<PreparedBatch> StageAsync(
+        PendingBatch batch, BatchPlan? running, BatchPlan plan, BatchWrite write, long started, CancellationToken cancellationToken)
+    {
+        var progress = batch.Progress();
+        var prepared = new PreparedBatch(running, plan, progress, await writer.PrepareWriteAsync(plan, progress, cancellationToken));
+        write.Timings.LastPreparation = time.GetElapsedTime(started);
+        return prepared;
+    }
 
     /// <summary>
     /// The retry loop of a write; <paramref name="prepared"/>, if given, is its first attempt. <paramref name="write"/>,
@@ -309,9 +320,7 @@ public sealed partial class BatchWriter(
             {
                 // Staged apart from its transaction, as a batch prepared beside another is, so that both times are known
                 // before a batch follows this one (IsTimeToFollow).
-                var staged = batch.Progress();
-                prepared = new PreparedBatch(null, plan, staged, await writer.PrepareWriteAsync(plan, staged, CancellationToken.None));
-                write.Timings.LastPreparation = time.GetElapsedTime(planStarted);
+                prepared = await StageAsync(batch, null, plan, write, planStarted, CancellationToken.None);
             }
 
             // From here the plan is final: a next batch may be planned on top of it (WriteAfterAsync).
