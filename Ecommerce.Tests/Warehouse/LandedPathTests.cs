@@ -20,7 +20,7 @@ public sealed class LandedPathTests(EmbeddedKafka kafka) : IClassFixture<Embedde
     {
         var topic = $"orders.landed.{Guid.NewGuid():N}";
         await using var bed = await WarehouseTestBed.CreateAsync(warehouse);
-        await WithPublishersAsync(async publishers =>
+        await DifferentialRun.WithPublishersAsync(kafka.BootstrapServers, async publishers =>
         {
             using var first = new IngestionWriter(0, bed.Provider, bed.Time, publishers[0], topic, IngestionWritePath.Landed);
             using var second = new IngestionWriter(1, bed.OpenAnotherProvider(), bed.Time, publishers[1], topic, IngestionWritePath.Landed);
@@ -51,7 +51,7 @@ public sealed class LandedPathTests(EmbeddedKafka kafka) : IClassFixture<Embedde
         // as well: nothing else in the cycle changed (no one stored o-2, no history moved).
         var topic = $"orders.landed.{Guid.NewGuid():N}";
         await using var bed = await WarehouseTestBed.CreateAsync(warehouse);
-        await WithPublishersAsync(async publishers =>
+        await DifferentialRun.WithPublishersAsync(kafka.BootstrapServers, async publishers =>
         {
             using var first = new IngestionWriter(0, bed.Provider, bed.Time, publishers[0], topic, IngestionWritePath.Landed);
             using var second = new IngestionWriter(1, bed.OpenAnotherProvider(), bed.Time, publishers[1], topic, IngestionWritePath.Landed, maxModelledPerCycle: 1);
@@ -60,7 +60,7 @@ public sealed class LandedPathTests(EmbeddedKafka kafka) : IClassFixture<Embedde
             Assert.NotNull(await first.Batches.WriteAsync(Batch(topic), retry: false, CancellationToken.None));
             Assert.Equal(1, await first.Modeller.ModelOnceAsync(CancellationToken.None));
             Assert.NotNull(await first.Batches.WriteAsync(Batch(topic), retry: false, CancellationToken.None));
-            var next = BatchOf(topic, 0, Order.Replace("\"o-1\"", "\"o-2\"", StringComparison.Ordinal).Replace("\"C1\"", "\"C2\"", StringComparison.Ordinal), offset: 1);
+            var next = IngestionWriter.BatchOf(topic, 0, Order.Replace("\"o-1\"", "\"o-2\"", StringComparison.Ordinal).Replace("\"C1\"", "\"C2\"", StringComparison.Ordinal), offset: 1);
             Assert.NotNull(await first.Batches.WriteAsync(next, retry: false, CancellationToken.None));
 
             // The first modeller reads both; before its transaction, the second takes the redelivery alone (its cap).
@@ -84,14 +84,14 @@ public sealed class LandedPathTests(EmbeddedKafka kafka) : IClassFixture<Embedde
         // so no claim of the cycle is taken.
         var topic = $"orders.landed.{Guid.NewGuid():N}";
         await using var bed = await WarehouseTestBed.CreateAsync(warehouse);
-        await WithPublishersAsync(async publishers =>
+        await DifferentialRun.WithPublishersAsync(kafka.BootstrapServers, async publishers =>
         {
             using var modeller = new IngestionWriter(0, bed.Provider, bed.Time, publishers[0], topic, IngestionWritePath.Landed);
             using var direct = new IngestionWriter(1, bed.OpenAnotherProvider(), bed.Time, publishers[1], topic);
 
-            Assert.NotNull(await modeller.Batches.WriteAsync(BatchOf(topic, 0, OrderAt("o-1", "C2", "South", "10:00")), retry: false, CancellationToken.None));
+            Assert.NotNull(await modeller.Batches.WriteAsync(IngestionWriter.BatchOf(topic, 0, OrderAt("o-1", "C2", "South", "10:00")), retry: false, CancellationToken.None));
             modeller.Warehouse.BeforeNextTransaction = async () =>
-                Assert.NotNull(await direct.Batches.WriteAsync(BatchOf(topic, 1, Order), retry: false, CancellationToken.None));
+                Assert.NotNull(await direct.Batches.WriteAsync(IngestionWriter.BatchOf(topic, 1, Order), retry: false, CancellationToken.None));
             var refused = await Assert.ThrowsAsync<StaleReadException>(() => modeller.Modeller.ModelOnceAsync(CancellationToken.None));
             // Refused by the check itself (its conversion error names the refusal), not by some other failure of the cycle.
             Assert.Contains("ECOMMERCE_STALE_READ: 1 rows changed", refused.InnerException?.Message, StringComparison.Ordinal);
@@ -136,7 +136,7 @@ public sealed class LandedPathTests(EmbeddedKafka kafka) : IClassFixture<Embedde
         // an order id is always modelled first.
         var topic = $"orders.landed.{Guid.NewGuid():N}";
         await using var bed = await WarehouseTestBed.CreateAsync(warehouse);
-        await WithPublishersAsync(async publishers =>
+        await DifferentialRun.WithPublishersAsync(kafka.BootstrapServers, async publishers =>
         {
             using var writer = new IngestionWriter(0, bed.Provider, bed.Time, publishers[0], topic, IngestionWritePath.Landed, maxModelledPerCycle: 7);
             foreach (var (partition, count) in new[] { (0, 5), (1, 5), (2, 2) })
@@ -170,7 +170,7 @@ public sealed class LandedPathTests(EmbeddedKafka kafka) : IClassFixture<Embedde
         // earlier one and the progress: a cycle must not take it, or offset 1 would win over offset 0.
         var topic = $"orders.landed.{Guid.NewGuid():N}";
         await using var bed = await WarehouseTestBed.CreateAsync(warehouse);
-        await WithPublishersAsync(async publishers =>
+        await DifferentialRun.WithPublishersAsync(kafka.BootstrapServers, async publishers =>
         {
             using var writer = new IngestionWriter(0, bed.Provider, bed.Time, publishers[0], topic, IngestionWritePath.Landed);
             var later = Order.Replace("2.5", "9.5", StringComparison.Ordinal);
@@ -204,7 +204,7 @@ public sealed class LandedPathTests(EmbeddedKafka kafka) : IClassFixture<Embedde
         // forgotten. Orders landed whole before that, and not yet modelled, are still orders the store took.
         var topic = $"orders.landed.{Guid.NewGuid():N}";
         await using var bed = await WarehouseTestBed.CreateAsync(warehouse);
-        await WithPublishersAsync(async publishers =>
+        await DifferentialRun.WithPublishersAsync(kafka.BootstrapServers, async publishers =>
         {
             using var writer = new IngestionWriter(0, bed.Provider, bed.Time, publishers[0], topic, IngestionWritePath.Landed);
             Assert.NotNull(await writer.Batches.WriteAsync(Batch(topic), retry: false, CancellationToken.None));
@@ -229,7 +229,7 @@ public sealed class LandedPathTests(EmbeddedKafka kafka) : IClassFixture<Embedde
         // among the running cycle's versions included.
         var topic = $"orders.landed.{Guid.NewGuid():N}";
         await using var bed = await WarehouseTestBed.CreateAsync(warehouse);
-        await WithPublishersAsync(async publishers =>
+        await DifferentialRun.WithPublishersAsync(kafka.BootstrapServers, async publishers =>
         {
             using var writer = new IngestionWriter(0, bed.Provider, bed.Time, publishers[0], topic, IngestionWritePath.Landed, maxModelledPerCycle: 3);
             var batch = new PendingBatch();
@@ -282,24 +282,6 @@ public sealed class LandedPathTests(EmbeddedKafka kafka) : IClassFixture<Embedde
             .Replace("\"North\"", $"\"{region}\"", StringComparison.Ordinal)
             .Replace("10:00:00Z", $"{time}:00Z", StringComparison.Ordinal);
 
-    /// <summary>Runs a test with the dead-letter publishers its writers need (one per writer), disposed after it.</summary>
-    private async Task WithPublishersAsync(Func<IReadOnlyList<DeadLetterPublisher>, Task> test)
-    {
-        using var meters = new TestMeters();
-        var publishers = DifferentialRun.CreatePublishers(kafka.BootstrapServers, new(meters.Factory));
-        try
-        {
-            await test(publishers);
-        }
-        finally
-        {
-            foreach (var publisher in publishers)
-            {
-                publisher.Dispose();
-            }
-        }
-    }
-
     private static async Task<string[]> OutcomesAsync(WarehouseTestBed bed, string topic) =>
         (await bed.QueryAsync("SELECT OUTCOME, COUNT(*) FROM LANDED_OUTCOMES WHERE SOURCE_TOPIC = ? GROUP BY OUTCOME ORDER BY OUTCOME", topic))
         .Select(r => string.Create(CultureInfo.InvariantCulture, $"{r[0]} {Convert.ToInt64(r[1], CultureInfo.InvariantCulture)}"))
@@ -313,12 +295,5 @@ public sealed class LandedPathTests(EmbeddedKafka kafka) : IClassFixture<Embedde
         .Select(r => string.Create(CultureInfo.InvariantCulture, $"{Convert.ToInt32(r[0], CultureInfo.InvariantCulture)}:{Convert.ToInt64(r[1], CultureInfo.InvariantCulture)}"))
         .ToArray();
 
-    private static PendingBatch BatchOf(string topic, int partition, string json, long offset = 0)
-    {
-        var batch = new PendingBatch();
-        IngestionWriter.Read(batch, topic, partition, offset, key: null, Encoding.UTF8.GetBytes(json));
-        return batch;
-    }
-
-    private static PendingBatch Batch(string topic) => BatchOf(topic, 0, Order);
+    private static PendingBatch Batch(string topic) => IngestionWriter.BatchOf(topic, 0, Order);
 }

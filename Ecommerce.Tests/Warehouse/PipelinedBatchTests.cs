@@ -27,9 +27,7 @@ public sealed class PipelinedBatchTests(EmbeddedKafka kafka) : IClassFixture<Emb
         // dead-letters it as the conflict it is.
         var topic = $"orders.pipelined.{Guid.NewGuid():N}";
         await using var bed = await WarehouseTestBed.CreateAsync(warehouse);
-        using var meters = new TestMeters();
-        var publishers = DifferentialRun.CreatePublishers(kafka.BootstrapServers, new(meters.Factory));
-        try
+        await DifferentialRun.WithPublishersAsync(kafka.BootstrapServers, async publishers =>
         {
             using var writer = new IngestionWriter(0, bed.Provider, bed.Time, publishers[0], topic);
             using var other = new IngestionWriter(1, bed.OpenAnotherProvider(), bed.Time, publishers[1], topic);
@@ -37,10 +35,10 @@ public sealed class PipelinedBatchTests(EmbeddedKafka kafka) : IClassFixture<Emb
             // batch is staged apart from its transaction: the first before it, the second beside it).
             writer.Warehouse.HoldNextTransaction = () => writer.Warehouse.WaitForPreparedAsync(2, TimeSpan.FromSeconds(30));
             writer.Warehouse.BeforeNextTransaction = async () =>
-                Assert.NotNull(await other.Batches.WriteAsync(BatchOf(topic, 1, 0, Order.Replace("\"C1\"", "\"C2\"", StringComparison.Ordinal)), retry: false, CancellationToken.None));
+                Assert.NotNull(await other.Batches.WriteAsync(IngestionWriter.BatchOf(topic, 1, Order.Replace("\"C1\"", "\"C2\"", StringComparison.Ordinal)), retry: false, CancellationToken.None));
 
-            using var first = writer.Batches.Start(BatchOf(topic, 0, 0, Order), retry: true);
-            using var second = writer.Batches.Start(BatchOf(topic, 0, 1, Order), retry: true, after: first);
+            using var first = writer.Batches.Start(IngestionWriter.BatchOf(topic, 0, Order), retry: true);
+            using var second = writer.Batches.Start(IngestionWriter.BatchOf(topic, 0, Order, offset: 1), retry: true, after: first);
             second.AbandonAfter(TimeSpan.FromSeconds(60));
             Assert.NotNull(await first.Completion);
             var progress = await second.Completion;
@@ -52,14 +50,7 @@ public sealed class PipelinedBatchTests(EmbeddedKafka kafka) : IClassFixture<Emb
             Assert.Equal(
                 [ReferenceModel.DeadLetterLine(0, 0, Rejection.ConflictCode), ReferenceModel.DeadLetterLine(0, 1, Rejection.ConflictCode)],
                 WarehouseComparison.ReadDeadLetters(kafka.BootstrapServers, IngestionWriter.DeadLetterTopic, topic).Distinct().Order(StringComparer.Ordinal));
-        }
-        finally
-        {
-            foreach (var publisher in publishers)
-            {
-                publisher.Dispose();
-            }
-        }
+        });
     }
 
     [Theory]
@@ -72,17 +63,15 @@ public sealed class PipelinedBatchTests(EmbeddedKafka kafka) : IClassFixture<Emb
         // which the warehouse does not hold yet.
         var topic = $"orders.pipelined.{Guid.NewGuid():N}";
         await using var bed = await WarehouseTestBed.CreateAsync(warehouse);
-        using var meters = new TestMeters();
-        var publishers = DifferentialRun.CreatePublishers(kafka.BootstrapServers, new(meters.Factory));
-        try
+        await DifferentialRun.WithPublishersAsync(kafka.BootstrapServers, async publishers =>
         {
             using var writer = new IngestionWriter(0, bed.Provider, bed.Time, publishers[0], topic);
             writer.Warehouse.HoldNextTransaction = () => writer.Warehouse.WaitForPreparedAsync(2, TimeSpan.FromSeconds(30));
-            var firstBatch = BatchOf(topic, 0, 0, Order);
+            var firstBatch = IngestionWriter.BatchOf(topic, 0, Order);
             IngestionWriter.Read(firstBatch, topic, 0, 1, key: null, Encoding.UTF8.GetBytes(OrderAt("o-2", "South", "12:00")));
 
             using var first = writer.Batches.Start(firstBatch, retry: true);
-            using var second = writer.Batches.Start(BatchOf(topic, 0, 2, OrderAt("o-3", "North", "11:00")), retry: true, after: first);
+            using var second = writer.Batches.Start(IngestionWriter.BatchOf(topic, 0, OrderAt("o-3", "North", "11:00"), offset: 2), retry: true, after: first);
             second.AbandonAfter(TimeSpan.FromSeconds(60));
 
             Assert.NotNull(await first.Completion);
@@ -97,25 +86,11 @@ public sealed class PipelinedBatchTests(EmbeddedKafka kafka) : IClassFixture<Emb
                 ["o-1 North", "o-2 South", "o-3 North"],
                 (await bed.QueryAsync("SELECT f.ORDER_ID, c.CUSTOMER_REGION FROM FACT_ORDERS f JOIN DIM_CUSTOMER c ON c.CUSTOMER_SK = f.CUSTOMER_SK ORDER BY f.ORDER_ID"))
                     .Select(r => $"{r[0]} {r[1]}"));
-        }
-        finally
-        {
-            foreach (var publisher in publishers)
-            {
-                publisher.Dispose();
-            }
-        }
+        });
     }
 
     private static string OrderAt(string orderId, string region, string time) =>
         Order.Replace("\"o-1\"", $"\"{orderId}\"", StringComparison.Ordinal)
             .Replace("\"North\"", $"\"{region}\"", StringComparison.Ordinal)
             .Replace("10:00:00Z", $"{time}:00Z", StringComparison.Ordinal);
-
-    private static PendingBatch BatchOf(string topic, int partition, long offset, string json)
-    {
-        var batch = new PendingBatch();
-        IngestionWriter.Read(batch, topic, partition, offset, key: null, Encoding.UTF8.GetBytes(json));
-        return batch;
-    }
 }

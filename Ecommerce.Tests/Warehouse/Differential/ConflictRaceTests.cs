@@ -1,6 +1,4 @@
-using System.Text;
 using Ecommerce.Consumer.Ingestion;
-using Ecommerce.ServiceDefaults.Messaging;
 using Ecommerce.Tests.Infrastructure;
 
 namespace Ecommerce.Tests.Warehouse.Differential;
@@ -19,41 +17,22 @@ public sealed class ConflictRaceTests(EmbeddedKafka kafka) : IClassFixture<Embed
     {
         var topic = $"orders.race.{Guid.NewGuid():N}";
         await using var bed = await WarehouseTestBed.CreateAsync(warehouse);
-        using var meters = new TestMeters();
-        var metrics = new KafkaClientMetrics(meters.Factory);
-        var publishers = DifferentialRun.CreatePublishers(kafka.BootstrapServers, metrics);
-        try
+        await DifferentialRun.WithPublishersAsync(kafka.BootstrapServers, async publishers =>
         {
             using var loser = new IngestionWriter(0, bed.Provider, bed.Time, publishers[0], topic);
             using var winner = new IngestionWriter(1, bed.OpenAnotherProvider(), bed.Time, publishers[1], topic);
 
-            var first = Order("""{"order_id":"o-1","order_timestamp":"2026-03-01T10:00:00Z","customer_id":"C1","customer_name":"Ada","customer_region":"North","product_id":"P1","product_name":"Lamp","category":"Home","price":2.5,"quantity":1}""");
-            var other = Order("""{"order_id":"o-1","order_timestamp":"2026-03-01T10:00:00Z","customer_id":"C1","customer_name":"Ada","customer_region":"North","product_id":"P1","product_name":"Lamp","category":"Home","price":2.5,"quantity":7}""");
+            const string first = """{"order_id":"o-1","order_timestamp":"2026-03-01T10:00:00Z","customer_id":"C1","customer_name":"Ada","customer_region":"North","product_id":"P1","product_name":"Lamp","category":"Home","price":2.5,"quantity":1}""";
+            const string other = """{"order_id":"o-1","order_timestamp":"2026-03-01T10:00:00Z","customer_id":"C1","customer_name":"Ada","customer_region":"North","product_id":"P1","product_name":"Lamp","category":"Home","price":2.5,"quantity":7}""";
 
             // The loser reads o-1 (quantity 7) as new; before its transaction, the winner stores o-1 (quantity 1).
-            loser.Warehouse.BeforeNextTransaction = async () => Assert.NotNull(await winner.Batches.WriteAsync(Batch(topic, partition: 1, first), retry: true, CancellationToken.None));
+            loser.Warehouse.BeforeNextTransaction = async () => Assert.NotNull(await winner.Batches.WriteAsync(IngestionWriter.BatchOf(topic, 1, first), retry: true, CancellationToken.None));
             using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-            Assert.NotNull(await loser.Batches.WriteAsync(Batch(topic, partition: 0, other), retry: true, deadline.Token));
+            Assert.NotNull(await loser.Batches.WriteAsync(IngestionWriter.BatchOf(topic, 0, other), retry: true, deadline.Token));
 
             Assert.Equal([1L], (await bed.QueryAsync("SELECT QUANTITY FROM FACT_ORDERS")).Select(r => Convert.ToInt64(r[0], System.Globalization.CultureInfo.InvariantCulture)));
             Assert.Equal([ReferenceModel.DeadLetterLine(0, 0, Rejection.ConflictCode)],
                 WarehouseComparison.ReadDeadLetters(kafka.BootstrapServers, IngestionWriter.DeadLetterTopic, topic).Distinct());
-        }
-        finally
-        {
-            foreach (var publisher in publishers)
-            {
-                publisher.Dispose();
-            }
-        }
-    }
-
-    private static byte[] Order(string json) => Encoding.UTF8.GetBytes(json);
-
-    private static PendingBatch Batch(string topic, int partition, byte[] value)
-    {
-        var batch = new PendingBatch();
-        IngestionWriter.Read(batch, topic, partition, offset: 0, key: null, value);
-        return batch;
+        });
     }
 }

@@ -4,6 +4,7 @@ using Ecommerce.Consumer.Ingestion;
 using Ecommerce.Consumer.Ingestion.Landing;
 using Ecommerce.Consumer.Warehouse;
 using Ecommerce.ServiceDefaults.Messaging;
+using Ecommerce.Tests.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
@@ -516,6 +517,25 @@ public sealed class DifferentialRun
 
     /// <summary>The most writers a run has.</summary>
     public const int MaxWriters = 4;
+
+    /// <summary>Runs a test with the dead-letter publishers its writers need (one per writer), disposed after it.</summary>
+    public static async Task WithPublishersAsync(string bootstrapServers, Func<IReadOnlyList<DeadLetterPublisher>, Task> test)
+    {
+        ArgumentNullException.ThrowIfNull(test);
+        using var meters = new TestMeters();
+        var publishers = CreatePublishers(bootstrapServers, new(meters.Factory));
+        try
+        {
+            await test(publishers);
+        }
+        finally
+        {
+            foreach (var publisher in publishers)
+            {
+                publisher.Dispose();
+            }
+        }
+    }
 
     /// <summary>Dead-letter publishers for the writers of runs, to <c>orders.dlq</c> of a broker.</summary>
     public static IReadOnlyList<DeadLetterPublisher> CreatePublishers(string bootstrapServers, KafkaClientMetrics metrics) =>

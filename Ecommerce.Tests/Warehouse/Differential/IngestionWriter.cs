@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text;
 using Confluent.Kafka;
 using Ecommerce.Consumer.Ingestion;
 using Ecommerce.Consumer.Ingestion.Landing;
@@ -55,6 +56,14 @@ public sealed class IngestionWriter : IDisposable
             Offset = new Offset(offset),
             Message = new Message<byte[]?, byte[]?> { Key = key, Value = value, Headers = [] },
         }, latestAllowed: null), Stopwatch.GetTimestamp());
+
+    /// <summary>A batch of one record, the JSON <paramref name="json"/> with no key, as read at that position.</summary>
+    public static PendingBatch BatchOf(string topic, int partition, string json, long offset = 0)
+    {
+        var batch = new PendingBatch();
+        Read(batch, topic, partition, offset, key: null, Encoding.UTF8.GetBytes(json));
+        return batch;
+    }
 
     public void Dispose() => _meters.Dispose();
 }
