@@ -312,7 +312,7 @@ public static class Report
             page.AppendLine();
             page.AppendLine("Each process is a consumer of the same group, on the same 2-core machine as the broker and the SQL API double (whose");
             page.AppendLine("one DuckDB database serves every statement in turn): where the machine is busy most of the time, the machine, not");
-            page.AppendLine("the write path, is the limit. `Direct` writes each batch in one transaction under the write lock; `Landed` appends");
+            page.AppendLine("the write path, is the limit. `Direct` writes each batch in one transaction, in turn with the others; `Landed` appends");
             page.AppendLine("batches with INSERTs and models them in cycles. A backlog is sent once every process holds partitions, and the rate");
             page.AppendLine("runs from the first committed batch (or modelling cycle) to the last, the first one's orders left out. What limits");
             page.AppendLine("each path, and how far each would go with 8 processes on paper: docs/write-path.md, \"What limits it\".");

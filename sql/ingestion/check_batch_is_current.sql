@@ -1,5 +1,5 @@
--- Refuses a batch that is no longer current, once merge_offsets.sql, mark_stored_orders.sql (in a modelling cycle,
--- mark_stored_landed_orders.sql, and mark_taken_landings.sql) and mark_customer_versions.sql have marked, with the
+-- Refuses a batch that is no longer current, once merge_offsets.sql, merge_fact_orders.sql (in a modelling cycle,
+-- merge_fact_orders_from_landing.sql, and mark_taken_landings.sql) and mark_customer_versions.sql have marked, with the
 -- batch's BATCH_ID, the rows it claimed or found. It reads only what its own transaction marked, which every statement of a transaction sees, so
 -- it needs no read of other sessions' commits (which Snowflake's default read consistency lets a session started
 -- before them miss). Three ways another writer can have overtaken the batch:
@@ -7,7 +7,8 @@
 --     already stored past where the batch starts;
 --   * reads: the batch was classified and its customers' histories rebuilt from reads made before the transaction, and
 --     since then one of its new orders was stored (a marked fact: only the mark of this transaction writes its id into
---     FACT_ORDERS.BATCH_ID, and the id is new, so no list of the new orders is needed here), or one of its customers
+--     FACT_ORDERS.BATCH_ID, the rows the same statement inserts carry none, and the id is new, so no list of the new
+--     orders is needed here), or one of its customers
 --     gained orders: every stored
 --     order adds one to the ORDER_COUNT of some version of its customer and no order is ever removed, so a customer's
 --     total ORDER_COUNT over the marked versions, as against as read (READ_ORDER_COUNT, 0 for a customer read without

@@ -13,8 +13,8 @@ namespace Ecommerce.Consumer.Warehouse.Snowflake;
 /// <list type="number">
 /// <item>its row sets are staged: bound <c>INSERT</c>s into transient staging tables, tagged with a batch id this
 /// provider generated (several at once, each retry-safe through its requestId);</item>
-/// <item>one multi-statement request: <c>TRANSACTION_ABORT_ON_ERROR</c> on; <c>BEGIN</c>; take the write lock; the
-/// batch's statements, reading their row sets from the staging tables; <c>COMMIT</c>. All of it lands or none of it.
+/// <item>one multi-statement request: <c>TRANSACTION_ABORT_ON_ERROR</c> on; <c>BEGIN</c>; the batch's statements,
+/// reading their row sets from the staging tables; <c>COMMIT</c>. All of it lands or none of it.
 /// Its session starts after the staging requests have committed, so it sees their rows (a session sees everything
 /// committed before it started: sql-reference/transactions, "Read consistency across sessions").</item>
 /// </list>
@@ -26,14 +26,17 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
 {
     public const string StagingTablePrefix = "ECOMMERCE_STAGE_";
 
-    /// <summary>
-    /// One row, updated first thing in every batch transaction. Snowflake accepts but does not enforce primary
-    /// keys, so two writers merging the same new key at once could both insert it; the lock makes batch
-    /// transactions take turns. A turn does not make the previous holder's commit visible to plain reads of the
-    /// waiter (its session started before that commit), which is why the batch's check reads only rows its own
-    /// statements changed (sql/ingestion/check_batch_is_current.sql).
-    /// </summary>
-    public const string WriteLockTable = "ECOMMERCE_WRITE_LOCK";
+    // No write lock of its own. UPDATE, DELETE and MERGE "hold locks that generally prevent them from running in parallel
+    // with other UPDATE, DELETE, and MERGE statements" on the same table, to the end of their transaction
+    // (docs.snowflake.com/en/sql-reference/transactions, "Resource locking"), and the batch's statements take those
+    // locks in one order: a batch transaction starts with merge_offsets.sql (INGESTION_OFFSETS), a modelling one with
+    // mark_taken_landings.sql (LANDED_OUTCOMES); then, where they store orders, the facts' MERGE (FACT_ORDERS), the
+    // versions' mark (DIM_CUSTOMER), the products' and the days' MERGEs. So two batch transactions take turns from their
+    // first statement on, a batch and a modelling cycle from the facts on, and neither can wait for a table the other
+    // holds while holding one it needs (no deadlock). Two writers cannot both insert one new key (Snowflake does not
+    // enforce primary keys): the second MERGE waits for the first's commit and then works on the latest committed rows.
+    // An UPDATE of a one-row lock table first thing, as this provider took before, rests on the same rule and cost
+    // every batch a statement under the lock.
 
     private static readonly TimeSpan ExpiryInterval = TimeSpan.FromHours(1);
 
@@ -146,7 +149,6 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
         }
 
         await CheckTablesAfterFailureAsync(cancellationToken);
-        await EnsureTableAsync(WriteLockTable, CreateWriteLockAsync, cancellationToken);
 
         // If staging fails part way, the rows already staged are tagged with an id no transaction will ever read. A row
         // set that several statements read (the batch's id, its offsets) is staged once.
@@ -170,11 +172,10 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
         // becomes of a transaction still open when a multi-statement request ends is not documented for the SQL API; its
         // statements run inside a system procedure (SYSTEM$MULTISTMT, named in its errors), and a transaction left active
         // at the end of a procedure is rolled back with an error, while a session that just goes away leaves it
-        // detached with its locks until Snowflake aborts it (after 5 idle minutes if it blocks others). The write lock
+        // detached with its locks until Snowflake aborts it (after 5 idle minutes if it blocks others). The tables' locks
         // must not hang on either: the session aborts the transaction at the first failure. The SQL API's "parameters"
         // do not take this one, so it is a statement of the request.
         var text = new StringBuilder("ALTER SESSION SET TRANSACTION_ABORT_ON_ERROR = TRUE;\nBEGIN TRANSACTION;\n");
-        text.Append(CultureInfo.InvariantCulture, $"UPDATE {WriteLockTable} SET TAKEN_AT = CAST(CURRENT_TIMESTAMP AS TIMESTAMP_NTZ) WHERE LOCK_ID = 1;\n");
         foreach (var statement in statements)
         {
             text.Append(Render(statement, [], source => source.Rows.Count == 0
@@ -189,7 +190,7 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
         return new PreparedTransaction(
             async token =>
             {
-                await CheckTablesOnFailureAsync(() => client.ExecuteAsync(request, [], statements.Count + 4, token));
+                await CheckTablesOnFailureAsync(() => client.ExecuteAsync(request, [], statements.Count + 3, token));
                 CleanUpAfterCommit(batchId, tables);
             },
             // Never run, so no request will read them.
@@ -315,7 +316,7 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
 
     /// <summary>
     /// After a refused statement: forgets the tables of this provider that no longer exist, so that they are created
-    /// again (empty: the write lock and staged rows hold nothing that outlives a batch). One query; the star schema's own
+    /// again (empty: staged rows hold nothing that outlives a batch). One query; the star schema's own
     /// tables are not touched here, since creating one of those again would hide the loss of its rows.
     /// </summary>
     private async Task CheckTablesAfterFailureAsync(CancellationToken cancellationToken)
@@ -364,14 +365,6 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
         var columns = string.Join(",\n    ", source.Columns.Select(c => $"{c.Name} {SqlType(c)}"));
         await client.ExecuteAsync(
             $"CREATE TRANSIENT TABLE IF NOT EXISTS {table} (\n    BATCH_ID VARCHAR(32) NOT NULL,\n    SET_NO INTEGER NOT NULL,\n    STAGED_AT TIMESTAMP_NTZ NOT NULL,\n    {columns}\n)",
-            [], 1, CancellationToken.None);
-    }
-
-    private async Task CreateWriteLockAsync()
-    {
-        await client.ExecuteAsync($"CREATE TABLE IF NOT EXISTS {WriteLockTable} (LOCK_ID INTEGER NOT NULL, TAKEN_AT TIMESTAMP_NTZ)", [], 1, CancellationToken.None);
-        await client.ExecuteAsync(
-            $"MERGE INTO {WriteLockTable} AS t USING (SELECT 1 AS LOCK_ID) AS s ON t.LOCK_ID = s.LOCK_ID WHEN NOT MATCHED THEN INSERT (LOCK_ID) VALUES (s.LOCK_ID)",
             [], 1, CancellationToken.None);
     }
 

@@ -288,8 +288,9 @@ public static class SnowflakeAtLatency
 
     /// <summary>
     /// Per batch (one batch transaction each): the submissions of each kind, their statements, and their mean time in
-    /// Snowflake's latency, on the double's database and waiting for the write lock; and how much of the window the
-    /// write lock was held, which is what bounds throughput when batches take turns.
+    /// Snowflake's latency, on the double's database and waiting for a table's lock (a transaction's first); and how much
+    /// of the window transactions held their locks (from the first to the commit), which is what bounds throughput when
+    /// batches take turns.
     /// </summary>
     private static string Timeline(IReadOnlyList<StatementRun> runs, TimeSpan window)
     {
@@ -308,7 +309,7 @@ public static class SnowflakeAtLatency
 
         var held = runs.Where(r => r.Kind == "transaction").Sum(r => (r.Latency + r.Execution).TotalSeconds);
         var database = runs.Sum(r => (r.Execution - r.DatabaseWait).TotalSeconds);
-        text.Append(CultureInfo.InvariantCulture, $" write lock held {held / window.TotalSeconds:P0} of the time; the double's database busy {database / window.TotalSeconds:P0}.");
+        text.Append(CultureInfo.InvariantCulture, $" transactions held their locks {held / window.TotalSeconds:P0} of the time; the double's database busy {database / window.TotalSeconds:P0}.");
         return text.ToString();
     }
 
