@@ -104,9 +104,9 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
     /// Time Snowflake itself spends on each statement (queueing, compiling, running), which the real service costs and
     /// an in-memory database does not: off unless set (functional tests leave it off; the benchmark sets it). It counts
     /// per statement, also inside a multi-statement request, whose statements run one after another. Requests of
-    /// different sessions wait theirs out at the same time, as on a warehouse with capacity to spare; batch
-    /// transactions that take the write-lock row queue behind each other for their whole length, as Snowflake's row
-    /// lock makes them.
+    /// different sessions wait theirs out at the same time, as on a warehouse with capacity to spare; transactions that
+    /// change the same table with UPDATE, DELETE or MERGE queue behind each other from that statement to their end, as
+    /// Snowflake's table locks make them.
     /// </summary>
     public TimeSpan StatementLatency { get; set; }
 

@@ -104,6 +104,61 @@ public sealed class LandedPathTests(EmbeddedKafka kafka) : IClassFixture<Embedde
         });
     }
 
+    [Fact]
+    public async Task A_direct_batch_and_a_modelling_cycle_storing_one_order_at_once_take_turns_at_the_facts_and_neither_stores_it_twice()
+    {
+        // On Snowflake the two transactions lock different tables first (INGESTION_OFFSETS; LANDED_OUTCOMES) and meet at
+        // FACT_ORDERS half-way, both in flight: the second to reach it waits for the first's commit, then finds the order
+        // stored (refused, or a duplicate on its next try). Neither may wait for a table the other holds while holding
+        // one the other needs: a deadlock would time out here.
+        var topic = $"orders.landed.{Guid.NewGuid():N}";
+        await using var bed = await WarehouseTestBed.CreateAsync(WarehouseTestBed.Snowflake);
+        var snowflake = bed.SnowflakeDouble!;
+        await DifferentialRun.WithPublishersAsync(kafka.BootstrapServers, async publishers =>
+        {
+            using var modeller = new IngestionWriter(0, bed.Provider, bed.Time, publishers[0], topic, IngestionWritePath.Landed);
+            using var direct = new IngestionWriter(1, bed.OpenAnotherProvider(), bed.Time, publishers[1], topic);
+            Assert.NotNull(await modeller.Batches.WriteAsync(Batch(topic), retry: false, CancellationToken.None));
+            snowflake.StatementLatency = TimeSpan.FromMilliseconds(300);
+            var transactionsBefore = snowflake.Runs.Count(r => r.Kind == "transaction");
+
+            // Once the cycle is planned, the direct batch of the same order (another partition) starts; the cycle's
+            // transaction follows as soon as the batch's has arrived.
+            Task<IReadOnlyList<PartitionProgress>?>? writing = null;
+            modeller.Warehouse.BeforeNextTransaction = async () =>
+            {
+                var arrived = snowflake.Requests.Count(r => r.IsBatchTransaction);
+                writing = direct.Batches.WriteAsync(IngestionWriter.BatchOf(topic, 1, Order), retry: false, CancellationToken.None);
+                while (snowflake.Requests.Count(r => r.IsBatchTransaction) == arrived)
+                {
+                    await Task.Delay(20);
+                }
+            };
+
+            var modelled = 0;
+            try
+            {
+                modelled = await modeller.Modeller.ModelOnceAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(60));
+            }
+            catch (StaleReadException)
+            {
+                // The batch stored o-1 first; the cycle's next try takes its landed copy as a duplicate.
+                modelled = await modeller.Modeller.ModelOnceAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(60));
+            }
+
+            Assert.NotNull(await writing!.WaitAsync(TimeSpan.FromSeconds(60)));
+            Assert.Equal(1, modelled);
+
+            // The two transactions were in flight at the same time.
+            var both = snowflake.Runs.Where(r => r.Kind == "transaction").Skip(transactionsBefore).Take(2).ToArray();
+            Assert.Equal(2, both.Length);
+            Assert.True(both.Max(r => r.Started) < both.Min(r => r.Finished), string.Join("; ", both.Select(r => $"{r.Started}..{r.Finished}")));
+            Assert.Equal(["o-1 C1"], (await bed.QueryAsync("SELECT ORDER_ID, CUSTOMER_ID FROM FACT_ORDERS WHERE BATCH_ID IS NULL")).Select(r => $"{r[0]} {r[1]}"));
+            Assert.Equal(1L, Convert.ToInt64((await bed.QueryAsync("SELECT SUM(ORDER_COUNT) FROM DIM_CUSTOMER WHERE CUSTOMER_ID = 'C1'"))[0][0], CultureInfo.InvariantCulture));
+            Assert.Single(await OutcomesAsync(bed, topic));
+        });
+    }
+
     [Theory]
     [InlineData(WarehouseTestBed.DuckDb)]
     [InlineData(WarehouseTestBed.Snowflake)]

@@ -1,6 +1,7 @@
--- New orders into the fact table: appended, not merged. The ingestion service classified them as new, and
--- check_batch_is_current.sql, run under the write lock in the same transaction, proved that none of them has been
--- stored since; so the statement never needs to look at the orders already there, however many there are.
+-- New orders into the fact table, where every commit is seen (DuckDB; Snowflake runs merge_fact_orders.sql): appended,
+-- not merged. The ingestion service classified them as new, and check_batch_is_current_by_reading.sql (or, when
+-- nothing committed since the batch read, its reads themselves), in the same transaction of the file's one writer,
+-- proved that none of them has been stored since; so the statement never needs to look at the orders already there, however many there are.
 -- TOTAL_AMOUNT comes computed (PRICE * QUANTITY, exact: a price has at most two decimal places). The statement only
 -- appends {orders}, column for column: DuckDB appends the rows to FACT_ORDERS directly instead of running it.
 INSERT INTO FACT_ORDERS (

@@ -1,4 +1,5 @@
--- First statement of every batch transaction, right after the write lock: claim the batch's partitions and advance
+-- First statement of every batch transaction (its MERGE takes INGESTION_OFFSETS' lock, which every batch transaction
+-- takes first and holds to its end, so they take turns from here): claim the batch's partitions and advance
 -- their resume points, marking each row this batch changed with its BATCH_ID ({batch}). A partition the batch starts
 -- in (FIRST_OFFSET) is claimed only if nobody stored it past that point: a consumer that lost its partitions and
 -- writes late, or a transaction that ran after its client gave up on it, claims nothing there and

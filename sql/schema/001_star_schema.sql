@@ -43,8 +43,8 @@ CREATE TABLE IF NOT EXISTS DIM_DATE (
 
 -- One row per order id, whatever the number of deliveries. CUSTOMER_SK is the customer version valid at
 -- ORDER_TIMESTAMP. CONTENT_DIGEST tells a redelivery (same digest) from a conflicting reuse of an id.
--- ORDER_ID is unique without a declared key: the ingestion service checks every batch under its write lock
--- (check_batch_is_current.sql). Snowflake would not enforce a key, and DuckDB would keep its index in memory, about
+-- ORDER_ID is unique without a declared key: the ingestion service checks every batch in its transaction, with the
+-- other writers kept out (check_batch_is_current.sql). Snowflake would not enforce a key, and DuckDB would keep its index in memory, about
 -- 80 bytes per order (a warehouse created with the key keeps it; it only costs that memory).
 CREATE TABLE IF NOT EXISTS FACT_ORDERS (
     ORDER_ID          VARCHAR(64)    NOT NULL,

@@ -156,7 +156,7 @@ public sealed partial class ModellingService(
     /// that transaction ends, if sooner. It starts at once without both figures, and while there is a backlog: when
     /// the running cycle is large (a tenth of <see cref="IngestionOptions.MaxModelledPerCycle"/> or more), or preparing
     /// takes longer than writing. Under a backlog the rate is what matters, and a preparation that takes longer than the
-    /// last one (more rows landed, a busier warehouse) would leave the write lock idle; measured at 200 ms per
+    /// last one (more rows landed, a busier warehouse) would leave the tables' locks idle; measured at 200 ms per
     /// statement with one process, reading late there held the lock 53 % of the time instead of 61 %.
     /// </summary>
     private async Task<ModellingCycle?> PrepareBesideAsync(ModellingCycle running, Task writing, CancellationToken cancellationToken)
