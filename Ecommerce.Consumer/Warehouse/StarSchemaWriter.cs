@@ -227,7 +227,8 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
     {
         var plan = transaction.Plan;
         var claims = transaction.Claims;
-        // Named for its main statement: facts are only ever appended.
+        // Named for its main statement: facts are only ever added, never changed (on Snowflake by the MERGE that also marks
+        // any stored copy; nothing is inserted where one is found, and the batch is refused).
         using var span = WarehouseTracing.Source.StartActivity("INSERT FACT_ORDERS", ActivityKind.Client);
         span?.SetTag("db.system.name", SystemName);
         // The attribute's name before the conventions renamed it, which the Aspire dashboard reads to title a span

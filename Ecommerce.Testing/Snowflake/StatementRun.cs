@@ -4,7 +4,9 @@ namespace Ecommerce.Testing.Snowflake;
 
 /// <summary>
 /// One submission the double ran: what kind of work it was, how many statements, when it started, and its time spent
-/// until its first table lock was held (the statements before it, then waiting; for a batch transaction, INGESTION_OFFSETS), in the statement latency (Snowflake's own time) from then on, and running on the double's database.
+/// until its first table lock was held (the statements before it, then waiting; for a batch transaction,
+/// INGESTION_OFFSETS, for a modelling cycle LANDED_OUTCOMES), in the statement latency (Snowflake's own time) from then
+/// on, and running on the double's database.
 /// </summary>
 public sealed record StatementRun(
     string? QueryTag, string Kind, int Statements, TimeSpan Started, TimeSpan LockWait, TimeSpan Latency, TimeSpan Execution, bool Succeeded)

@@ -1,4 +1,5 @@
--- In a modelling transaction (the Landed write path): the facts of the landed orders it found new, made from the
+-- In a modelling transaction (the Landed write path) where every commit is seen (DuckDB; Snowflake runs
+-- merge_fact_orders_from_landing.sql): the facts of the landed orders it found new, made from the
 -- landed rows themselves, each pointing at the customer version its claim names. As insert_fact_orders.sql, an
 -- append: the transaction's checks proved none of these orders is stored. The rows it reads from LANDED_ORDERS were
 -- landed before the modeller read them, so before this transaction's session started: it sees every one.
