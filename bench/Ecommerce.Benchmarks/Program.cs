@@ -187,6 +187,12 @@ try
             {
                 AnsiConsole.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {micros,6:F1} µs/order  {work}"));
             }
+
+            AnsiConsole.WriteLine("  allocated per order, by type (sampled):");
+            foreach (var (type, bytes) in run.AllocatedBytesPerOrderByType)
+            {
+                AnsiConsole.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {bytes,6:F0} bytes  {type}"));
+            }
         }
 
         foreach (var protocol in only == "failover" ? (string[])["Consumer", "Classic"] : [])

@@ -79,6 +79,18 @@ public static class Report
             }
 
             md.AppendLine(Invariant, $"| all of the process (threads that ended included) | {stages.CpuMicrosecondsPerOrder:N1} µs |");
+            if (stages.AllocatedBytesPerOrderByType.Count > 0)
+            {
+                md.AppendLine();
+                md.AppendLine(Invariant, $"And what it allocates, {stages.AllocatedBytesPerOrder:N0} bytes per order over the same window, by type (the largest; the runtime's allocation ticks, one per ~100 KB, shared out: a sample):");
+                md.AppendLine();
+                md.AppendLine("| type | bytes per order |");
+                md.AppendLine("|---|---|");
+                foreach (var (type, bytes) in stages.AllocatedBytesPerOrderByType)
+                {
+                    md.AppendLine(Invariant, $"| `{type}` | {bytes:N0} |");
+                }
+            }
         }
 
         md.AppendLine();

@@ -17,6 +17,12 @@ public sealed record SteadyStateResult(long Orders, double Rate, double WarmUpSe
     /// fixed costs (its commit, each statement) weigh on fewer orders: compare CPU per order at like batch sizes.
     /// </summary>
     public double OrdersPerBatch { get; init; }
+
+    /// <summary>
+    /// The bytes allocated per order over the window by type, the largest first: <see cref="AllocatedBytesPerOrder"/>
+    /// shared out as the runtime's allocation ticks fell (a sample; empty in results saved before it was measured).
+    /// </summary>
+    public IReadOnlyList<TypeAllocation> AllocatedBytesPerOrderByType { get; init; } = [];
 }
 
 /// <summary>
@@ -44,6 +50,7 @@ public static class SteadyState
         var startThreads = CpuByThread(consumer.Id);
         var startAllocated = await AllocatedBytesAsync(consumer);
         var startBatches = await BatchesAsync(consumer);
+        await using var sampler = AllocationSampler.TryStart(consumer.Id);
         var startAt = clock.Elapsed;
         var deadline = TimeSpan.FromSeconds(orders / rate) + TimeSpan.FromMinutes(3);
         long ingested;
@@ -61,6 +68,7 @@ public static class SteadyState
         var endThreads = CpuByThread(consumer.Id);
         var allocated = await AllocatedBytesAsync(consumer) - startAllocated;
         var batches = await BatchesAsync(consumer) - startBatches;
+        var shares = sampler is null ? [] : await sampler.StopAsync();
         var measured = ingested - startCount;
         var seconds = (clock.Elapsed - startAt).TotalSeconds;
         await consumer.StopAsync(TimeSpan.FromSeconds(60));
@@ -69,6 +77,7 @@ public static class SteadyState
             CpuMicrosecondsPerOrderByWork = ByWork(startThreads, endThreads, cpu - startCpu, measured),
             AllocatedBytesPerOrder = (double)allocated / measured,
             OrdersPerBatch = batches > 0 ? (double)measured / batches : 0,
+            AllocatedBytesPerOrderByType = shares.Take(15).Select(s => new TypeAllocation(s.Type, s.Share * allocated / measured)).ToArray(),
         };
     }
 
