@@ -11,8 +11,6 @@ namespace Ecommerce.Tests.Warehouse;
 /// <summary>The Landed write path's own rules, on both warehouses: what a modelling cycle may take, and what it records.</summary>
 public sealed class LandedPathTests(EmbeddedKafka kafka) : IClassFixture<EmbeddedKafka>
 {
-    private const string Order = """{"order_id":"o-1","order_timestamp":"2026-03-01T10:00:00Z","customer_id":"C1","customer_name":"Ada","customer_region":"North","product_id":"P1","product_name":"Lamp","category":"Home","price":2.5,"quantity":1}""";
-
     [Theory]
     [InlineData(WarehouseTestBed.DuckDb)]
     [InlineData(WarehouseTestBed.Snowflake)]
@@ -60,7 +58,7 @@ public sealed class LandedPathTests(EmbeddedKafka kafka) : IClassFixture<Embedde
             Assert.NotNull(await first.Batches.WriteAsync(Batch(topic), retry: false, CancellationToken.None));
             Assert.Equal(1, await first.Modeller.ModelOnceAsync(CancellationToken.None));
             Assert.NotNull(await first.Batches.WriteAsync(Batch(topic), retry: false, CancellationToken.None));
-            var next = IngestionWriter.BatchOf(topic, 0, Order.Replace("\"o-1\"", "\"o-2\"", StringComparison.Ordinal).Replace("\"C1\"", "\"C2\"", StringComparison.Ordinal), offset: 1);
+            var next = IngestionWriter.BatchOf(topic, 0, IngestionWriter.Order.Replace("\"o-1\"", "\"o-2\"", StringComparison.Ordinal).Replace("\"C1\"", "\"C2\"", StringComparison.Ordinal), offset: 1);
             Assert.NotNull(await first.Batches.WriteAsync(next, retry: false, CancellationToken.None));
 
             // The first modeller reads both; before its transaction, the second takes the redelivery alone (its cap).
@@ -89,9 +87,9 @@ public sealed class LandedPathTests(EmbeddedKafka kafka) : IClassFixture<Embedde
             using var modeller = new IngestionWriter(0, bed.Provider, bed.Time, publishers[0], topic, IngestionWritePath.Landed);
             using var direct = new IngestionWriter(1, bed.OpenAnotherProvider(), bed.Time, publishers[1], topic);
 
-            Assert.NotNull(await modeller.Batches.WriteAsync(IngestionWriter.BatchOf(topic, 0, OrderAt("o-1", "C2", "South", "10:00")), retry: false, CancellationToken.None));
+            Assert.NotNull(await modeller.Batches.WriteAsync(IngestionWriter.BatchOf(topic, 0, IngestionWriter.OrderAt("o-1", "C2", "South", "10:00")), retry: false, CancellationToken.None));
             modeller.Warehouse.BeforeNextTransaction = async () =>
-                Assert.NotNull(await direct.Batches.WriteAsync(IngestionWriter.BatchOf(topic, 1, Order), retry: false, CancellationToken.None));
+                Assert.NotNull(await direct.Batches.WriteAsync(IngestionWriter.BatchOf(topic, 1, IngestionWriter.Order), retry: false, CancellationToken.None));
             var refused = await Assert.ThrowsAsync<StaleReadException>(() => modeller.Modeller.ModelOnceAsync(CancellationToken.None));
             // Refused by the check itself (its conversion error names the refusal), not by some other failure of the cycle.
             Assert.Contains("ECOMMERCE_STALE_READ: 1 rows changed", refused.InnerException?.Message, StringComparison.Ordinal);
@@ -129,7 +127,7 @@ public sealed class LandedPathTests(EmbeddedKafka kafka) : IClassFixture<Embedde
             {
                 var arrived = snowflake.Requests.Count(r => r.IsBatchTransaction);
                 // Retried if refused: whichever of the two reaches FACT_ORDERS first stores o-1.
-                writing = direct.Batches.WriteAsync(IngestionWriter.BatchOf(topic, 1, Order), retry: true, CancellationToken.None);
+                writing = direct.Batches.WriteAsync(IngestionWriter.BatchOf(topic, 1, IngestionWriter.Order), retry: true, CancellationToken.None);
                 while (snowflake.Requests.Count(r => r.IsBatchTransaction) == arrived)
                 {
                     await Task.Delay(20);
@@ -200,7 +198,7 @@ public sealed class LandedPathTests(EmbeddedKafka kafka) : IClassFixture<Embedde
                 var batch = new PendingBatch();
                 for (var offset = 0; offset < count; offset++)
                 {
-                    var order = Order.Replace("\"o-1\"", $"\"o-{partition}-{offset}\"", StringComparison.Ordinal)
+                    var order = IngestionWriter.Order.Replace("\"o-1\"", $"\"o-{partition}-{offset}\"", StringComparison.Ordinal)
                         .Replace("\"C1\"", $"\"C{partition}{offset}\"", StringComparison.Ordinal);
                     IngestionWriter.Read(batch, topic, partition, offset, key: null, Encoding.UTF8.GetBytes(order));
                 }
@@ -229,7 +227,7 @@ public sealed class LandedPathTests(EmbeddedKafka kafka) : IClassFixture<Embedde
         await DifferentialRun.WithPublishersAsync(kafka.BootstrapServers, async publishers =>
         {
             using var writer = new IngestionWriter(0, bed.Provider, bed.Time, publishers[0], topic, IngestionWritePath.Landed);
-            var later = Order.Replace("2.5", "9.5", StringComparison.Ordinal);
+            var later = IngestionWriter.Order.Replace("2.5", "9.5", StringComparison.Ordinal);
             var partial = new PendingBatch();
             IngestionWriter.Read(partial, topic, partition: 0, offset: 1, key: null, Encoding.UTF8.GetBytes(later));
             writer.Warehouse.NextTransactionFault = InterceptingWarehouse.Fault.AfterCommit; // The orders landed; no progress.
@@ -239,7 +237,7 @@ public sealed class LandedPathTests(EmbeddedKafka kafka) : IClassFixture<Embedde
 
             // The partition is read again from its resume point and lands whole: offset 0, then offset 1.
             var whole = new PendingBatch();
-            IngestionWriter.Read(whole, topic, partition: 0, offset: 0, key: null, Encoding.UTF8.GetBytes(Order));
+            IngestionWriter.Read(whole, topic, partition: 0, offset: 0, key: null, Encoding.UTF8.GetBytes(IngestionWriter.Order));
             IngestionWriter.Read(whole, topic, partition: 0, offset: 1, key: null, Encoding.UTF8.GetBytes(later));
             Assert.NotNull(await writer.Batches.WriteAsync(whole, retry: false, CancellationToken.None));
 
@@ -291,9 +289,9 @@ public sealed class LandedPathTests(EmbeddedKafka kafka) : IClassFixture<Embedde
             var batch = new PendingBatch();
             string[] orders =
             [
-                OrderAt("o-1", "C1", "North", "10:00"), OrderAt("o-2", "C1", "North", "10:05"), OrderAt("o-3", "C2", "North", "10:06"),
-                OrderAt("o-4", "C1", "South", "10:10"), OrderAt("o-1", "C1", "North", "10:00"), OrderAt("o-7", "C1", "North", "10:04"),
-                OrderAt("o-6", "C1", "North", "10:03"),
+                IngestionWriter.OrderAt("o-1", "C1", "North", "10:00"), IngestionWriter.OrderAt("o-2", "C1", "North", "10:05"), IngestionWriter.OrderAt("o-3", "C2", "North", "10:06"),
+                IngestionWriter.OrderAt("o-4", "C1", "South", "10:10"), IngestionWriter.OrderAt("o-1", "C1", "North", "10:00"), IngestionWriter.OrderAt("o-7", "C1", "North", "10:04"),
+                IngestionWriter.OrderAt("o-6", "C1", "North", "10:03"),
             ];
             for (var offset = 0; offset < orders.Length; offset++)
             {
@@ -332,11 +330,6 @@ public sealed class LandedPathTests(EmbeddedKafka kafka) : IClassFixture<Embedde
         });
     }
 
-    private static string OrderAt(string orderId, string customerId, string region, string time) =>
-        Order.Replace("\"o-1\"", $"\"{orderId}\"", StringComparison.Ordinal)
-            .Replace("\"C1\"", $"\"{customerId}\"", StringComparison.Ordinal)
-            .Replace("\"North\"", $"\"{region}\"", StringComparison.Ordinal)
-            .Replace("10:00:00Z", $"{time}:00Z", StringComparison.Ordinal);
 
     private static async Task<string[]> OutcomesAsync(WarehouseTestBed bed, string topic) =>
         (await bed.QueryAsync("SELECT OUTCOME, COUNT(*) FROM LANDED_OUTCOMES WHERE SOURCE_TOPIC = ? GROUP BY OUTCOME ORDER BY OUTCOME", topic))
@@ -351,5 +344,5 @@ public sealed class LandedPathTests(EmbeddedKafka kafka) : IClassFixture<Embedde
         .Select(r => string.Create(CultureInfo.InvariantCulture, $"{Convert.ToInt32(r[0], CultureInfo.InvariantCulture)}:{Convert.ToInt64(r[1], CultureInfo.InvariantCulture)}"))
         .ToArray();
 
-    private static PendingBatch Batch(string topic) => IngestionWriter.BatchOf(topic, 0, Order);
+    private static PendingBatch Batch(string topic) => IngestionWriter.BatchOf(topic, 0, IngestionWriter.Order);
 }

@@ -13,8 +13,6 @@ namespace Ecommerce.Tests.Warehouse;
 /// </summary>
 public sealed class PipelinedBatchTests(EmbeddedKafka kafka) : IClassFixture<EmbeddedKafka>
 {
-    private const string Order = """{"order_id":"o-1","order_timestamp":"2026-03-01T10:00:00Z","customer_id":"C1","customer_name":"Ada","customer_region":"North","product_id":"P1","product_name":"Lamp","category":"Home","price":2.5,"quantity":1}""";
-
     [Theory]
     [InlineData(WarehouseTestBed.DuckDb)]
     [InlineData(WarehouseTestBed.Snowflake)]
@@ -35,10 +33,10 @@ public sealed class PipelinedBatchTests(EmbeddedKafka kafka) : IClassFixture<Emb
             // batch is staged apart from its transaction: the first before it, the second beside it).
             writer.Warehouse.HoldNextTransaction = () => writer.Warehouse.WaitForPreparedAsync(2, TimeSpan.FromSeconds(30));
             writer.Warehouse.BeforeNextTransaction = async () =>
-                Assert.NotNull(await other.Batches.WriteAsync(IngestionWriter.BatchOf(topic, 1, Order.Replace("\"C1\"", "\"C2\"", StringComparison.Ordinal)), retry: false, CancellationToken.None));
+                Assert.NotNull(await other.Batches.WriteAsync(IngestionWriter.BatchOf(topic, 1, IngestionWriter.Order.Replace("\"C1\"", "\"C2\"", StringComparison.Ordinal)), retry: false, CancellationToken.None));
 
-            using var first = writer.Batches.Start(IngestionWriter.BatchOf(topic, 0, Order), retry: true);
-            using var second = writer.Batches.Start(IngestionWriter.BatchOf(topic, 0, Order, offset: 1), retry: true, after: first);
+            using var first = writer.Batches.Start(IngestionWriter.BatchOf(topic, 0, IngestionWriter.Order), retry: true);
+            using var second = writer.Batches.Start(IngestionWriter.BatchOf(topic, 0, IngestionWriter.Order, offset: 1), retry: true, after: first);
             second.AbandonAfter(TimeSpan.FromSeconds(60));
             Assert.NotNull(await first.Completion);
             var progress = await second.Completion;
@@ -67,11 +65,11 @@ public sealed class PipelinedBatchTests(EmbeddedKafka kafka) : IClassFixture<Emb
         {
             using var writer = new IngestionWriter(0, bed.Provider, bed.Time, publishers[0], topic);
             writer.Warehouse.HoldNextTransaction = () => writer.Warehouse.WaitForPreparedAsync(2, TimeSpan.FromSeconds(30));
-            var firstBatch = IngestionWriter.BatchOf(topic, 0, Order);
-            IngestionWriter.Read(firstBatch, topic, 0, 1, key: null, Encoding.UTF8.GetBytes(OrderAt("o-2", "South", "12:00")));
+            var firstBatch = IngestionWriter.BatchOf(topic, 0, IngestionWriter.Order);
+            IngestionWriter.Read(firstBatch, topic, 0, 1, key: null, Encoding.UTF8.GetBytes(IngestionWriter.OrderAt("o-2", "C1", "South", "12:00")));
 
             using var first = writer.Batches.Start(firstBatch, retry: true);
-            using var second = writer.Batches.Start(IngestionWriter.BatchOf(topic, 0, OrderAt("o-3", "North", "11:00"), offset: 2), retry: true, after: first);
+            using var second = writer.Batches.Start(IngestionWriter.BatchOf(topic, 0, IngestionWriter.OrderAt("o-3", "C1", "North", "11:00"), offset: 2), retry: true, after: first);
             second.AbandonAfter(TimeSpan.FromSeconds(60));
 
             Assert.NotNull(await first.Completion);
@@ -89,8 +87,4 @@ public sealed class PipelinedBatchTests(EmbeddedKafka kafka) : IClassFixture<Emb
         });
     }
 
-    private static string OrderAt(string orderId, string region, string time) =>
-        Order.Replace("\"o-1\"", $"\"{orderId}\"", StringComparison.Ordinal)
-            .Replace("\"North\"", $"\"{region}\"", StringComparison.Ordinal)
-            .Replace("10:00:00Z", $"{time}:00Z", StringComparison.Ordinal);
 }

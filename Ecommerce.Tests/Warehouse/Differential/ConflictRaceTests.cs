@@ -22,7 +22,7 @@ public sealed class ConflictRaceTests(EmbeddedKafka kafka) : IClassFixture<Embed
             using var loser = new IngestionWriter(0, bed.Provider, bed.Time, publishers[0], topic);
             using var winner = new IngestionWriter(1, bed.OpenAnotherProvider(), bed.Time, publishers[1], topic);
 
-            const string first = """{"order_id":"o-1","order_timestamp":"2026-03-01T10:00:00Z","customer_id":"C1","customer_name":"Ada","customer_region":"North","product_id":"P1","product_name":"Lamp","category":"Home","price":2.5,"quantity":1}""";
+            const string first = IngestionWriter.Order;
             const string other = """{"order_id":"o-1","order_timestamp":"2026-03-01T10:00:00Z","customer_id":"C1","customer_name":"Ada","customer_region":"North","product_id":"P1","product_name":"Lamp","category":"Home","price":2.5,"quantity":7}""";
 
             // The loser reads o-1 (quantity 7) as new; before its transaction, the winner stores o-1 (quantity 1).

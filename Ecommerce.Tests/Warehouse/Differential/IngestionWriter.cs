@@ -57,6 +57,16 @@ public sealed class IngestionWriter : IDisposable
             Message = new Message<byte[]?, byte[]?> { Key = key, Value = value, Headers = [] },
         }, latestAllowed: null), Stopwatch.GetTimestamp());
 
+    /// <summary>One valid order event: o-1 of customer C1 (Ada, North) for product P1, at 10:00 on 2026-03-01.</summary>
+    public const string Order = """{"order_id":"o-1","order_timestamp":"2026-03-01T10:00:00Z","customer_id":"C1","customer_name":"Ada","customer_region":"North","product_id":"P1","product_name":"Lamp","category":"Home","price":2.5,"quantity":1}""";
+
+    /// <summary><see cref="Order"/> with another order id, customer, region and time of day (<c>hh:mm</c>).</summary>
+    public static string OrderAt(string orderId, string customerId, string region, string time) =>
+        Order.Replace("\"o-1\"", $"\"{orderId}\"", StringComparison.Ordinal)
+            .Replace("\"C1\"", $"\"{customerId}\"", StringComparison.Ordinal)
+            .Replace("\"North\"", $"\"{region}\"", StringComparison.Ordinal)
+            .Replace("10:00:00Z", $"{time}:00Z", StringComparison.Ordinal);
+
     /// <summary>A batch of one record, the JSON <paramref name="json"/> with no key, as read at that position.</summary>
     public static PendingBatch BatchOf(string topic, int partition, string json, long offset = 0)
     {
