@@ -354,10 +354,6 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
         // Each customer's orders as read: another writer that stores one of theirs meanwhile changes the total.
         var customers = new RowSet("customers", [new("CUSTOMER_ID", ColumnType.Text), new("READ_ORDER_COUNT", ColumnType.BigInt)],
             histories.Select(h => new object?[] { h.Key, h.Value.Stored.Sum(v => v.OrderCount) }).ToArray());
-        var newOrderIds = new RowSet("new_orders", [new("ORDER_ID", ColumnType.Text)], newOrders.Select(o => new object?[] { o.Order.OrderId }).ToArray())
-        {
-            OrderIdsToLookUp = true,
-        };
         // A new order's claim carries the customer version it points at, so that its fact is made from the landed row itself.
         var landingNumbers = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var claim in claims)
@@ -423,7 +419,7 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
 
             statements.Add(marks
                 ? SqlStatement.WithSources(SqlScripts.Get("ingestion/check_batch_is_current.sql"), offsets, customers, landings, batch)
-                : SqlStatement.WithSources(SqlScripts.Get("ingestion/check_batch_is_current_by_reading.sql"), offsets, newOrderIds, customers, landings, batch) with
+                : SqlStatement.WithSources(SqlScripts.Get("ingestion/check_batch_is_current_by_reading.sql"), offsets, NewOrderIds(newOrders), customers, landings, batch) with
                 {
                     // Nothing committed since the plan read (the usual case for the one writer of a DuckDB file): its reads
                     // (and the versions it took from CustomerVersionCache, exact at the same count) still hold, and only
@@ -500,6 +496,13 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
 
         return new BatchTransaction(plan, progress, claims, statements, result, newDates);
     }
+
+    /// <summary>The ids of the batch's new orders, for a check that reads the facts (<see cref="RowSet.OrderIdsToLookUp"/>).</summary>
+    private static RowSet NewOrderIds(IEnumerable<IncomingOrder> newOrders) =>
+        new("new_orders", [new("ORDER_ID", ColumnType.Text)], newOrders.Select(o => new object?[] { o.Order.OrderId }).ToArray())
+        {
+            OrderIdsToLookUp = true,
+        };
 
     /// <summary>Runs the transaction (prepared already, or not); after a failure, finds out whether it was refused as stale.</summary>
     private async Task<BatchWriteResult> RunAsync(BatchTransaction transaction, PreparedTransaction? prepared, CancellationToken cancellationToken)
