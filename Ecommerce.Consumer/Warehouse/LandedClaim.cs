@@ -17,7 +17,40 @@ public sealed record LandedClaim(string LandingId, IncomingOrder Order, string O
         new("SOURCE_OFFSET", ColumnType.BigInt),
     ];
 
-    /// <summary>Landed rows by their full keys, the {claims} that read_taken_claims.sql and read_landed_records.sql look up.</summary>
+    /// <summary>
+    /// The claims as ranges: each run of claims of one landing and partition at consecutive offsets with the same outcome
+    /// becomes one <see cref="LandedClaimRange"/>. Every offset a range spans is one the cycle read, so a statement that
+    /// joins the range with LANDED_ORDERS or LANDED_OUTCOMES finds exactly the rows it claimed (a landing holds each
+    /// record once): no row that became visible after the read (a landing that failed part way commits its statements
+    /// apart), none taken before it. A gap (an event that was dead-lettered instead of landed, a record another cycle
+    /// took) starts a new range. Claims may come in any order; ranges come by their first offsets.
+    /// </summary>
+    public static IReadOnlyList<LandedClaimRange> Ranges(IEnumerable<LandedClaim> claims)
+    {
+        ArgumentNullException.ThrowIfNull(claims);
+        var ranges = new List<LandedClaimRange>();
+        // Where each landing and partition's latest range is in the list: rows of several landings interleave in one
+        // partition (a redelivery landed again by another process), so the run to extend is not always the last one.
+        var open = new Dictionary<(string, string, int), int>();
+        foreach (var claim in claims.OrderBy(c => c.Source.Offset))
+        {
+            var key = (claim.LandingId, claim.Source.Topic, claim.Source.Partition);
+            if (open.TryGetValue(key, out var index) && ranges[index] is var range
+                && range.LastOffset + 1 == claim.Source.Offset && range.Outcome == claim.Outcome)
+            {
+                ranges[index] = range with { LastOffset = claim.Source.Offset };
+            }
+            else
+            {
+                open[key] = ranges.Count;
+                ranges.Add(new LandedClaimRange(claim.LandingId, claim.Source.Topic, claim.Source.Partition, claim.Source.Offset, claim.Source.Offset, claim.Outcome));
+            }
+        }
+
+        return ranges;
+    }
+
+    /// <summary>Landed rows by their full keys, the {claims} that read_landed_records.sql looks up.</summary>
     public static RowSet Keys(IEnumerable<(string LandingId, SourcePosition Source)> rows) =>
         new("claims", KeyColumns, rows.Select(r => new object?[] { r.LandingId, r.Source.Topic, r.Source.Partition, r.Source.Offset }).ToArray());
 }

@@ -52,7 +52,8 @@ var snowflakeLatency = snowflakeArg < 0 || args[snowflakeArg + 1].Split(',').Con
 (int, int)[] snowflakeRuns = snowflakeArg >= 0
     ? args[snowflakeArg + 1].Split(',').Where(run => run != "latency").Select(run => run.Split('x')).Select(p => (int.Parse(p[0], CultureInfo.InvariantCulture), int.Parse(p[1], CultureInfo.InvariantCulture))).ToArray()
     : [(200, 1), (200, 2), (500, 1), (500, 2)];
-// --latency-seconds N: how long each latency run sends at its steady rate (15 s; 5 with --quick).
+// --latency-seconds N: how long each latency run sends at its steady rate (15 s; 5 with --quick; 0: the scale-out runs
+// without their latency run, for investigating).
 var latencySecondsArg = Array.IndexOf(args, "--latency-seconds");
 var latencySeconds = TimeSpan.FromSeconds(latencySecondsArg >= 0 ? int.Parse(args[latencySecondsArg + 1], CultureInfo.InvariantCulture) : quick ? 5 : 15);
 // The scale-out runs' topic partitions: 48 x ~5 MiB holds their backlog.
@@ -164,10 +165,13 @@ try
                 AnsiConsole.WriteLine(run.Timeline ?? "");
             }
 
-            status.Status($"Scale-out: {path}, latency at 1,000 orders/s and 200 ms per statement");
-            var latency = await SnowflakeAtLatency.LatencyAsync(context, TimeSpan.FromMilliseconds(200), 1_000, latencySeconds, path);
-            scaleOut.Add(latency);
-            AnsiConsole.MarkupLine($"[green]scale-out {path} latency at 1,000/s[/] p50 {latency.P50Ms:N0} ms, p99 {latency.P99Ms:N0} ms");
+            if (latencySeconds > TimeSpan.Zero)
+            {
+                status.Status($"Scale-out: {path}, latency at 1,000 orders/s and 200 ms per statement");
+                var latency = await SnowflakeAtLatency.LatencyAsync(context, TimeSpan.FromMilliseconds(200), 1_000, latencySeconds, path);
+                scaleOut.Add(latency);
+                AnsiConsole.MarkupLine($"[green]scale-out {path} latency at 1,000/s[/] p50 {latency.P50Ms:N0} ms, p99 {latency.P99Ms:N0} ms");
+            }
         }
 
         if (only == "steady" || (only is null && !quick))
