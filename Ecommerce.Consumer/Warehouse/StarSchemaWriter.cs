@@ -299,11 +299,10 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
     }
 
     /// <summary>The statements of one batch or modelling transaction, with what they need to report and diagnose it.</summary>
-    /// <param name="TakenRanges">A modelling transaction's claims as staged ({claims} and {landings}), for
-    /// read_taken_claims.sql after a failure.</param>
+    /// <param name="ClaimRanges">A modelling transaction's claims as ranges, for read_taken_claims.sql after a failure.</param>
     private sealed record BatchTransaction(
         BatchPlan Plan, IReadOnlyList<PartitionProgress> Progress, IReadOnlyList<LandedClaim> Claims,
-        List<SqlStatement> Statements, BatchWriteResult Result, DateOnly[] NewDates, RowSet[] TakenRanges);
+        List<SqlStatement> Statements, BatchWriteResult Result, DateOnly[] NewDates, IReadOnlyList<LandedClaimRange> ClaimRanges);
 
     /// <summary>
     /// A cycle's claims go as ranges: a run of landed rows of one landing and partition at consecutive offsets with one
@@ -375,7 +374,8 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
         }
 
         var landings = new RowSet("landings", LandingColumns, landingNumbers.Select(l => new object?[] { l.Value, l.Key }).ToArray());
-        var claimed = new RowSet("claims", ClaimColumns, LandedClaim.Ranges(claims)
+        var ranges = LandedClaim.Ranges(claims);
+        var claimed = new RowSet("claims", ClaimColumns, ranges
             .Select(r => new object?[] { landingNumbers[r.LandingId], r.Topic, r.Partition, r.FirstOffset, r.LastOffset, r.Outcome })
             .ToArray());
         var checksCurrency = fenced || newOrders.Count > 0;
@@ -502,7 +502,7 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
             statements.Add(SqlStatement.WithSources(SqlScripts.Get("ingestion/record_landed_outcomes.sql"), claimed, landings, batch));
         }
 
-        return new BatchTransaction(plan, progress, claims, statements, result, newDates, claims.Count > 0 ? [claimed, landings] : []);
+        return new BatchTransaction(plan, progress, claims, statements, result, newDates, ranges);
     }
 
     /// <summary>
@@ -516,25 +516,40 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
     private static void VerifyVersionsByTime(
         IReadOnlyList<IncomingOrder> newOrders, Dictionary<string, (IReadOnlyList<CustomerVersion> Stored, CustomerHistoryChange Change)> histories)
     {
+        // Each customer's changed versions by start, once: a customer whose every order starts a version has as many.
+        var byStart = new Dictionary<string, CustomerVersion[]>(histories.Count, StringComparer.Ordinal);
         foreach (var incoming in newOrders)
         {
             var order = incoming.Order;
             var change = histories[order.CustomerId].Change;
-            var chosen = change.NewOrderVersions[order.OrderId];
-            long? byTime = null;
-            foreach (var version in change.Changed)
+            if (!byStart.TryGetValue(order.CustomerId, out var versions))
             {
-                if (version.ValidFrom <= order.OrderTimestamp && (version.ValidTo is null || order.OrderTimestamp < version.ValidTo))
+                byStart[order.CustomerId] = versions = change.Changed.OrderBy(v => v.ValidFrom).ToArray();
+            }
+
+            // The last version starting at or before the order; the next one, if any, must start after it.
+            int low = 0, high = versions.Length - 1, found = -1;
+            while (low <= high)
+            {
+                var middle = (low + high) / 2;
+                if (versions[middle].ValidFrom <= order.OrderTimestamp)
                 {
-                    byTime = byTime is null ? version.Sk : throw new InvalidOperationException(
-                        $"Customer {order.CustomerId}: versions {byTime} and {version.Sk} both span order {order.OrderId}'s time");
+                    found = middle;
+                    low = middle + 1;
+                }
+                else
+                {
+                    high = middle - 1;
                 }
             }
 
+            var byTime = found >= 0 && (versions[found].ValidTo is not { } end || order.OrderTimestamp < end) ? versions[found].Sk : (long?)null;
+            var chosen = change.NewOrderVersions[order.OrderId];
             if (byTime != chosen)
             {
                 throw new InvalidOperationException(
-                    $"Customer {order.CustomerId}: order {order.OrderId} belongs to version {chosen}, but its time falls in {byTime?.ToString(CultureInfo.InvariantCulture) ?? "none"} of the versions written");
+                    $"Customer {order.CustomerId}: order {order.OrderId} belongs to version {chosen}, but its time falls in " +
+                    $"{byTime?.ToString(CultureInfo.InvariantCulture) ?? "none"} of the versions written; the cycle is not staged");
             }
         }
     }
@@ -549,7 +564,7 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
     /// <summary>Runs the transaction (prepared already, or not); after a failure, finds out whether it was refused as stale.</summary>
     private async Task<BatchWriteResult> RunAsync(BatchTransaction transaction, PreparedTransaction? prepared, CancellationToken cancellationToken)
     {
-        var (plan, progress, claims, statements, result, newDates, takenRanges) = transaction;
+        var (plan, progress, _, statements, result, newDates, claimRanges) = transaction;
         var newOrders = plan.Classification.New;
         if (statements.Count > 0)
         {
@@ -577,7 +592,7 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
                 Exception? stale = null;
                 try
                 {
-                    stale = await FindStalenessAsync(newOrders, progress, takenRanges, plan.Histories, ex, cancellationToken);
+                    stale = await FindStalenessAsync(newOrders, progress, claimRanges, plan.Histories, ex, cancellationToken);
                 }
                 catch (Exception diagnosis) when (diagnosis is not OperationCanceledException)
                 {
@@ -602,7 +617,7 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
     /// customer's versions no longer as read, a <see cref="StaleReadException"/>; otherwise null.
     /// </summary>
     private async Task<Exception?> FindStalenessAsync(
-        IReadOnlyList<IncomingOrder> newOrders, IReadOnlyList<PartitionProgress> progress, RowSet[] takenRanges,
+        IReadOnlyList<IncomingOrder> newOrders, IReadOnlyList<PartitionProgress> progress, IReadOnlyList<LandedClaimRange> claimRanges,
         Dictionary<string, (IReadOnlyList<CustomerVersion> Stored, CustomerHistoryChange Change)> histories, Exception error, CancellationToken cancellationToken)
     {
         foreach (var topic in progress.Where(p => p.FirstOffset is not null).Select(p => p.Topic).Distinct(StringComparer.Ordinal))
@@ -618,10 +633,11 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
             }
         }
 
-        if (takenRanges.Length > 0)
+        if (claimRanges.Count > 0)
         {
-            // The landed rows it read, as it claimed them: who took them?
-            var taken = await warehouse.QueryAsync(SqlStatement.WithSources(SqlScripts.Get("ingestion/read_taken_claims.sql"), takenRanges), cancellationToken);
+            // The landed rows it read, as it claimed them: who took them? One row set, with the landing ids written out,
+            // so that a large one can be sliced into several statements (Snowflake), as a query over two sets cannot.
+            var taken = await warehouse.QueryAsync(SqlStatement.WithSources(SqlScripts.Get("ingestion/read_taken_claims.sql"), LandedClaim.RangeKeys(claimRanges)), cancellationToken);
             if (taken.Count > 0)
             {
                 return new StaleReadException($"Another modelling transaction took {taken.Count} of the landed orders this one read", error);

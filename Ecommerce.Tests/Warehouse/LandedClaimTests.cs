@@ -42,11 +42,25 @@ public sealed class LandedClaimTests
         Assert.Equal([Range("A", 0, 1, 4), Range("B", 0, 2, 4, LandedClaim.Duplicate)], ranges);
     }
 
-    private static LandedClaim Claim(string landing, int partition, long offset, string outcome = LandedClaim.New) =>
+    [Fact]
+    public void Claims_in_any_order_make_the_same_ranges_and_topics_keep_theirs()
+    {
+        var ranges = LandedClaim.Ranges([Claim("A", 0, 7), Claim("A", 0, 5, topic: "returns"), Claim("A", 0, 6), Claim("A", 0, 5)]);
+
+        Assert.Equal([Range("A", 0, 5, 5, topic: "returns"), Range("A", 0, 5, 7)], ranges);
+    }
+
+    [Fact]
+    public void A_landed_row_claimed_twice_is_refused_rather_than_counted_twice()
+    {
+        Assert.Throws<ArgumentException>(() => LandedClaim.Ranges([Claim("A", 0, 5), Claim("A", 0, 6), Claim("A", 0, 6, LandedClaim.Duplicate)]));
+    }
+
+    private static LandedClaim Claim(string landing, int partition, long offset, string outcome = LandedClaim.New, string topic = "orders") =>
         new(landing, new IncomingOrder(
             new ParsedOrder($"o-{partition}-{offset}", new DateTime(2026, 12, 5, 10, 0, 0, DateTimeKind.Utc), "C1", "Ann", "North", "p-1", "Lamp", "Home", 2.5m, 1),
-            "digest", new SourcePosition("orders", partition, offset), default), outcome);
+            "digest", new SourcePosition(topic, partition, offset), default), outcome);
 
-    private static LandedClaimRange Range(string landing, int partition, long first, long last, string outcome = LandedClaim.New) =>
-        new(landing, "orders", partition, first, last, outcome);
+    private static LandedClaimRange Range(string landing, int partition, long first, long last, string outcome = LandedClaim.New, string topic = "orders") =>
+        new(landing, topic, partition, first, last, outcome);
 }

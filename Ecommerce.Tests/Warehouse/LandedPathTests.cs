@@ -299,6 +299,7 @@ public sealed class LandedPathTests(EmbeddedKafka kafka) : IClassFixture<Embedde
                 """, partialLanding, wholeLanding, topic);
             Assert.Equal(7, await writer.Modeller.ModelOnceAsync(CancellationToken.None));
             Assert.Equal(["DUPLICATE 3", "NEW 4"], await OutcomesAsync(bed, topic));
+            Assert.Empty(await bed.QueryAsync("SELECT OUTCOME FROM LANDED_OUTCOMES WHERE LANDING_ID = ? AND SOURCE_TOPIC = ? AND SOURCE_OFFSET = 2", partialLanding, topic));
 
             // The late row waited, and is a redelivery of the order stored meanwhile.
             Assert.Equal(1, await writer.Modeller.ModelOnceAsync(CancellationToken.None));
