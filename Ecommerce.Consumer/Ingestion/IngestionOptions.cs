@@ -92,6 +92,20 @@ public sealed class IngestionOptions : ISettings
     public int MaxModelledPerCycle { get; set; } = 200_000;
 
     /// <summary>
+    /// Landed path: how long a landed order is kept once it has been modelled; the modeller then deletes it and its
+    /// outcome (rows still waiting are never deleted). Zero, the default, keeps every landed order: the raw layer to
+    /// replay from. Without it the landing tables grow with every order, and so do the landed read and the modelling
+    /// transaction's reads of them.
+    /// </summary>
+    public TimeSpan LandedRetention { get; set; } = TimeSpan.Zero;
+
+    /// <summary>
+    /// The shortest <see cref="LandedRetention"/>: far longer than a modelling cycle, so that pruning never meets an
+    /// outcome a cycle is committing as it runs (see sql/ingestion/prune_landed_outcomes.sql).
+    /// </summary>
+    public static readonly TimeSpan MinLandedRetention = TimeSpan.FromMinutes(10);
+
+    /// <summary>
     /// The per-partition bound <see cref="MaxModelledPerCycle"/> replaced (2026-12): read only to refuse it, so that a
     /// configuration written for it does not go silently unheeded.
     /// </summary>
@@ -150,6 +164,12 @@ public sealed class IngestionOptions : ISettings
         {
             throw new InvalidConfigurationException(
                 $"{SectionName}:MaxModelledPerPartition is {perPartition}, but it is no longer read; set {SectionName}:MaxModelledPerCycle, the most landed orders a modelling cycle takes in all.");
+        }
+
+        if (LandedRetention != TimeSpan.Zero && LandedRetention < MinLandedRetention)
+        {
+            throw new InvalidConfigurationException(
+                $"{SectionName}:LandedRetention is {LandedRetention}; expected 00:00:00 (keep every landed order) or at least {MinLandedRetention}.");
         }
 
         if (MaxModelledPerCycle < 1)

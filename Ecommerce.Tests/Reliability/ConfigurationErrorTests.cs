@@ -37,6 +37,8 @@ public sealed class ConfigurationErrorTests
             ("Ecommerce.Consumer", "Ingestion__WritePath", "7", "Ingestion:WritePath is 7; expected Direct or Landed."),
             ("Ecommerce.Consumer", "Ingestion__ModelLeaseDuration", "00:00:01", "Ingestion:ModelLeaseDuration is 00:00:01; expected 00:00:03 to 01:00:00."),
             ("Ecommerce.Consumer", "Ingestion__MaxModelledPerCycle", "0", "Ingestion:MaxModelledPerCycle is 0; expected 1 or more."),
+            ("Ecommerce.Consumer", "Ingestion__LandedRetention", "00:01:00",
+                "Ingestion:LandedRetention is 00:01:00; expected 00:00:00 (keep every landed order) or at least 00:10:00."),
             ("Ecommerce.Consumer", "Ingestion__MaxModelledPerPartition", "10000", "Ingestion:MaxModelledPerPartition is 10000, but it is no longer read; set Ingestion:MaxModelledPerCycle"),
             ("Ecommerce.Consumer", "Ingestion__InstanceId", "host a", "Ingestion:InstanceId is 'host a'; expected up to 200 letters, digits, '.', '_' or '-'"),
             // One group.instance.id for the whole process would be shared by its consumers.

@@ -311,6 +311,42 @@ public sealed class LandedPathTests(EmbeddedKafka kafka) : IClassFixture<Embedde
     [Theory]
     [InlineData(WarehouseTestBed.DuckDb)]
     [InlineData(WarehouseTestBed.Snowflake)]
+    public async Task Landed_orders_modelled_before_the_retention_are_deleted_with_their_outcomes_and_waiting_ones_are_kept(string warehouse)
+    {
+        // Ingestion:LandedRetention: the landing tables stop growing. What was modelled long enough ago goes, row and
+        // outcome together; a row still waiting stays however old; a redelivery of a pruned order is still a duplicate
+        // (the facts tell, not the landing).
+        var topic = $"orders.landed.{Guid.NewGuid():N}";
+        await using var bed = await WarehouseTestBed.CreateAsync(warehouse);
+        await DifferentialRun.WithPublishersAsync(kafka.BootstrapServers, async publishers =>
+        {
+            using var writer = new IngestionWriter(0, bed.Provider, bed.Time, publishers[0], topic, IngestionWritePath.Landed);
+            var second = IngestionWriter.OrderAt("o-2", "C2", "North", "10:01");
+            Assert.NotNull(await writer.Batches.WriteAsync(Batch(topic), retry: false, CancellationToken.None));
+            Assert.Equal(1, await writer.Modeller.ModelOnceAsync(CancellationToken.None));
+            Assert.NotNull(await writer.Batches.WriteAsync(IngestionWriter.BatchOf(topic, 0, second, offset: 1), retry: false, CancellationToken.None));
+
+            bed.Time.Advance(TimeSpan.FromHours(2));
+            await writer.Modeller.PruneAsync(bed.Time.GetUtcNow().UtcDateTime - TimeSpan.FromHours(1), CancellationToken.None);
+
+            Assert.Equal((long[])[1L], await LandedOffsetsAsync(bed, topic)); // o-2 waits: kept.
+            Assert.Empty(await OutcomesAsync(bed, topic));
+            Assert.Equal(1, await writer.Modeller.ModelOnceAsync(CancellationToken.None));
+            Assert.NotNull(await writer.Batches.WriteAsync(IngestionWriter.BatchOf(topic, 0, IngestionWriter.Order, offset: 2), retry: false, CancellationToken.None));
+            Assert.Equal(1, await writer.Modeller.ModelOnceAsync(CancellationToken.None));
+            Assert.Equal(["DUPLICATE 1", "NEW 1"], await OutcomesAsync(bed, topic));
+            Assert.Equal(2L, await bed.CountAsync("FACT_ORDERS"));
+
+            // Modelled within the retention: nothing goes.
+            await writer.Modeller.PruneAsync(bed.Time.GetUtcNow().UtcDateTime - TimeSpan.FromHours(1), CancellationToken.None);
+            Assert.Equal((long[])[1L, 2L], await LandedOffsetsAsync(bed, topic));
+            Assert.Equal(["DUPLICATE 1", "NEW 1"], await OutcomesAsync(bed, topic));
+        });
+    }
+
+    [Theory]
+    [InlineData(WarehouseTestBed.DuckDb)]
+    [InlineData(WarehouseTestBed.Snowflake)]
     public async Task Orders_landed_before_a_partition_is_found_to_have_another_history_are_still_modelled(string warehouse)
     {
         // After the embedded broker restarts, every partition's offsets start again, and its stored resume points are
@@ -393,6 +429,11 @@ public sealed class LandedPathTests(EmbeddedKafka kafka) : IClassFixture<Embedde
     private static async Task<string[]> OutcomesAsync(WarehouseTestBed bed, string topic) =>
         (await bed.QueryAsync("SELECT OUTCOME, COUNT(*) FROM LANDED_OUTCOMES WHERE SOURCE_TOPIC = ? GROUP BY OUTCOME ORDER BY OUTCOME", topic))
         .Select(r => string.Create(CultureInfo.InvariantCulture, $"{r[0]} {Convert.ToInt64(r[1], CultureInfo.InvariantCulture)}"))
+        .ToArray();
+
+    private static async Task<long[]> LandedOffsetsAsync(WarehouseTestBed bed, string topic) =>
+        (await bed.QueryAsync("SELECT SOURCE_OFFSET FROM LANDED_ORDERS WHERE SOURCE_TOPIC = ? ORDER BY SOURCE_OFFSET", topic))
+        .Select(r => Convert.ToInt64(r[0], CultureInfo.InvariantCulture))
         .ToArray();
 
     private static async Task<(int Partition, long NextOffset)[]> ResumePointsAsync(WarehouseTestBed bed, string topic) =>

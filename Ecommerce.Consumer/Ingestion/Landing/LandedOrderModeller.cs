@@ -133,6 +133,22 @@ public sealed class LandedOrderModeller(
         return cycle.Count;
     }
 
+    /// <summary>
+    /// Deletes the landed orders modelled before <paramref name="cutoff"/> (on this process's clock, as their outcomes'
+    /// times are), and their outcomes, in one transaction (sql/ingestion/prune_landed_orders.sql). Rows still waiting are
+    /// kept whatever their age.
+    /// </summary>
+    public async Task PruneAsync(DateTime cutoff, CancellationToken cancellationToken)
+    {
+        var prune = new RowSet("prune", [new("CUTOFF", ColumnType.Timestamp)], [[cutoff]]);
+        await warehouse.ExecuteTransactionAsync(
+            [
+                SqlStatement.WithSources(SqlScripts.Get("ingestion/prune_landed_orders.sql"), prune),
+                SqlStatement.WithSources(SqlScripts.Get("ingestion/prune_landed_outcomes.sql"), prune),
+            ],
+            cancellationToken);
+    }
+
     /// <summary>The conflicts as dead letters, with their records as sent, read from the landing (one query).</summary>
     private async Task<IReadOnlyList<DeadLetter>> ConflictsAsync(IReadOnlyList<Landed> conflicts, CancellationToken cancellationToken)
     {

@@ -41,6 +41,7 @@ public sealed partial class ModellingService(
     private ModelLease? _lease;
     private TimeSpan _lastWrite;
     private TimeSpan _lastPrepare;
+    private DateTimeOffset _nextPrune = DateTimeOffset.MinValue;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -60,6 +61,7 @@ public sealed partial class ModellingService(
                 {
                     var modelled = await ModelWhileThereIsWorkAsync(stoppingToken);
                     status.SetWriteFailure(null);
+                    await PruneWhenDueAsync(stoppingToken);
                     delay = FirstRetryDelay;
                     pause = modelled > 0 ? TimeSpan.Zero : _options.ModelPollInterval;
                 }
@@ -126,6 +128,7 @@ public sealed partial class ModellingService(
             }
 
             status.SetWriteFailure(null);
+            await PruneWhenDueAsync(stoppingToken); // Before the next cycle's transaction: both take LANDED_OUTCOMES' lock.
             ModellingCycle? next;
             try
             {
@@ -192,6 +195,32 @@ public sealed partial class ModellingService(
         _lastWrite = time.GetElapsedTime(started);
     }
 
+    /// <summary>
+    /// With <c>Ingestion:LandedRetention</c> set, deletes the landed orders (and their outcomes) modelled longer ago
+    /// than that, every quarter of it and at least hourly, between cycles. A failure is logged and tried again next time:
+    /// pruning is housekeeping, and modelling goes on without it.
+    /// </summary>
+    private async Task PruneWhenDueAsync(CancellationToken cancellationToken)
+    {
+        var retention = _options.LandedRetention;
+        var now = time.GetUtcNow();
+        if (retention <= TimeSpan.Zero || now < _nextPrune)
+        {
+            return;
+        }
+
+        _nextPrune = now + TimeSpan.FromTicks(Math.Min(retention.Ticks / 4, TimeSpan.FromHours(1).Ticks));
+        try
+        {
+            await modeller.PruneAsync((now - retention).UtcDateTime, cancellationToken);
+            LogPruned(retention);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            LogPruneFailed(ex.Message);
+        }
+    }
+
     private static async Task DiscardAsync(Task<ModellingCycle?> preparing)
     {
         try
@@ -229,6 +258,12 @@ public sealed partial class ModellingService(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A modelling cycle failed; retrying in {Seconds:F1} s")]
     private partial void LogFailed(Exception exception, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Deleted the landed orders modelled more than {Retention} ago (Ingestion:LandedRetention)")]
+    private partial void LogPruned(TimeSpan retention);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Deleting the landed orders past Ingestion:LandedRetention failed ({Reason}); trying again later")]
+    private partial void LogPruneFailed(string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The modelling lease could not be given up ({Reason}); it expires by itself")]
     private partial void LogReleaseFailed(string reason);
