@@ -261,10 +261,9 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
     /// <summary>
     /// Prepares the modelling of landed orders (Ingestion:WritePath = Landed), to run later: as
     /// <see cref="WriteAsync(BatchPlan, IReadOnlyList{PartitionProgress}, CancellationToken)"/>, with no partition
-    /// progress (the landings recorded it); the transaction first proves that no other one took the landed rows in
-    /// <paramref name="claims"/> (sql/ingestion/mark_taken_landings.sql, counted by check_batch_is_current.sql or, without new orders,
-    /// check_landed_claims.sql), and records what it
-    /// made of them last (record_landed_outcomes.sql). Running it throws <see cref="StaleReadException"/> (and writes
+    /// progress (the landings recorded it); the transaction first records what it made of the landed rows in
+    /// <paramref name="claims"/> and marks any outcome another one recorded for them (sql/ingestion/take_landed_rows.sql),
+    /// marks counted by check_batch_is_current.sql or, without new orders, check_landed_claims.sql. Running it throws <see cref="StaleReadException"/> (and writes
     /// nothing) when another transaction took one of them, or changed what the plan read, meanwhile. Prepared apart (on
     /// Snowflake, its row sets are staged now) so that a modeller can prepare its next cycle while this one runs.
     /// </summary>
@@ -398,9 +397,10 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
         var storesOrderIds = newOrders.Select(o => o.Order.OrderId).ToArray();
         if (claims.Count > 0)
         {
-            // First: finds (and marks) any outcome another modelling transaction recorded for the landed rows read as
-            // waiting. The currency check below counts those marks too; without it, a check of their own.
-            statements.Add(SqlStatement.WithSources(SqlScripts.Get("ingestion/mark_taken_landings.sql"), claimed, landings, batch));
+            // First: records what the cycle made of the landed rows it read, and marks any outcome another modelling
+            // transaction recorded for one of them meanwhile. The currency check below counts those marks too; without
+            // it, a check of their own.
+            statements.Add(SqlStatement.WithSources(SqlScripts.Get("ingestion/take_landed_rows.sql"), claimed, landings, batch));
             if (!checksCurrency)
             {
                 statements.Add(SqlStatement.WithSources(SqlScripts.Get("ingestion/check_landed_claims.sql"), batch));
@@ -497,11 +497,6 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
             result = new BatchWriteResult(newOrders.Count, versionRows.Length, productRows.Length, newDates.Length);
         }
 
-        if (claims.Count > 0)
-        {
-            statements.Add(SqlStatement.WithSources(SqlScripts.Get("ingestion/record_landed_outcomes.sql"), claimed, landings, batch));
-        }
-
         return new BatchTransaction(plan, progress, claims, statements, result, newDates, ranges);
     }
 
@@ -513,7 +508,7 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
     /// a version; a new order changes its version's ORDER_COUNT, so that version is among the changed ones); a history
     /// that broke it would otherwise point facts at the wrong version, or drop them, without a word.
     /// </summary>
-    private static void VerifyVersionsByTime(
+    internal static void VerifyVersionsByTime(
         IReadOnlyList<IncomingOrder> newOrders, Dictionary<string, (IReadOnlyList<CustomerVersion> Stored, CustomerHistoryChange Change)> histories)
     {
         // Each customer's changed versions by start, once: a customer whose every order starts a version has as many.
@@ -525,6 +520,15 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
             if (!byStart.TryGetValue(order.CustomerId, out var versions))
             {
                 byStart[order.CustomerId] = versions = change.Changed.OrderBy(v => v.ValidFrom).ToArray();
+                // Disjoint, or the facts' join would match an order with two versions and store it twice.
+                for (var i = 0; i + 1 < versions.Length; i++)
+                {
+                    if (versions[i].ValidTo is not { } until || until > versions[i + 1].ValidFrom)
+                    {
+                        throw new InvalidOperationException(
+                            $"Customer {order.CustomerId}: versions {versions[i].Sk} and {versions[i + 1].Sk} overlap; the cycle is not staged");
+                    }
+                }
             }
 
             // The last version starting at or before the order; the next one, if any, must start after it.

@@ -1,5 +1,5 @@
 -- Refuses a batch that is no longer current, once merge_offsets.sql, merge_fact_orders.sql (in a modelling cycle,
--- merge_fact_orders_from_landing.sql, and mark_taken_landings.sql) and mark_customer_versions.sql have marked, with the
+-- merge_fact_orders_from_landing.sql, and take_landed_rows.sql) and mark_customer_versions.sql have marked, with the
 -- batch's BATCH_ID, the rows it claimed or found. It reads only what its own transaction marked, which every statement of a transaction sees, so
 -- it needs no read of other sessions' commits (which Snowflake's default read consistency lets a session started
 -- before them miss). Three ways another writer can have overtaken the batch:
@@ -14,7 +14,7 @@
 --     total ORDER_COUNT over the marked versions, as against as read (READ_ORDER_COUNT, 0 for a customer read without
 --     versions), changes exactly when another writer has stored an order of theirs, and with it possibly their history;
 --   * landings (a modelling cycle): another modelling transaction recorded an outcome for a landed row this one read as
---     waiting: mark_taken_landings.sql marked that outcome with this transaction's id (the check_landed_claims.sql
+--     waiting: take_landed_rows.sql marked that outcome with this transaction's id (the check_landed_claims.sql
 --     refusal, folded in here so that a cycle pays one statement for both). Only the outcomes of the cycle's own
 --     landings ({landings}) can carry that mark; on the direct path {landings} is empty, and LANDED_OUTCOMES is not read.
 -- Plain SQL has no RAISE that DuckDB and Snowflake share, so a refusal is a failed conversion (its value says why, for

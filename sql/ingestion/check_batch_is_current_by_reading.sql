@@ -2,7 +2,7 @@
 -- writes the file, and its batch transactions take turns): the same refusals, but the batch's new orders and its
 -- customers' versions are read directly instead of marked first (two statements and a rewrite of every version of the
 -- batch's customers saved). The partitions' claim is merge_offsets.sql's mark, and a modelling cycle's landings
--- mark_taken_landings.sql's, as everywhere. Where the provider knows that nothing has committed since the batch read
+-- take_landed_rows.sql's, as everywhere. Where the provider knows that nothing has committed since the batch read
 -- (a batch, not a modelling cycle), check_partitions_claimed.sql, the first of these refusals alone, runs instead (or,
 -- where merge_offsets.sql changed one row per partition of a batch that starts in each, nothing).
 SELECT CAST(CASE WHEN c.UNCLAIMED_PARTITIONS > 0

@@ -1,9 +1,14 @@
--- Landed path, second of the pruning transaction (after prune_landed_orders.sql, which deleted the landed orders these
--- outcomes are of): deletes the outcomes recorded before the cutoff ({prune}: one row, CUTOFF). In the same transaction,
--- so no landed row is ever seen without the outcome it had (it would be modelled again, as a duplicate). This DELETE
--- may wait for a modelling transaction's lock on LANDED_OUTCOMES and then see the outcomes it committed, which
--- prune_landed_orders.sql did not: they are minutes newer than any cutoff (Ingestion:LandedRetention is 10 minutes or
--- more, a cycle seconds), so none is deleted without its landed row.
+-- Last of the pruning transaction: deletes the outcomes recorded before the cutoff ({prune}: one row, CUTOFF) whose
+-- landed row is gone, which prune_landed_orders.sql deleted (the transaction sees its own changes). An outcome whose row
+-- is still there (one that statement did not see) stays: no landed row is ever left without the outcome it had, to be
+-- modelled again.
 DELETE FROM LANDED_OUTCOMES
 USING {prune} AS p
-WHERE LANDED_OUTCOMES.MODELLED_AT < p.CUTOFF;
+WHERE LANDED_OUTCOMES.MODELLED_AT < p.CUTOFF
+  AND NOT EXISTS (
+      SELECT 1
+      FROM LANDED_ORDERS AS l
+      WHERE l.LANDING_ID = LANDED_OUTCOMES.LANDING_ID
+        AND l.SOURCE_TOPIC = LANDED_OUTCOMES.SOURCE_TOPIC
+        AND l.SOURCE_PARTITION = LANDED_OUTCOMES.SOURCE_PARTITION
+        AND l.SOURCE_OFFSET = LANDED_OUTCOMES.SOURCE_OFFSET);

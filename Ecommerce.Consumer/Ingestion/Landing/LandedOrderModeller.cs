@@ -136,13 +136,14 @@ public sealed class LandedOrderModeller(
     /// <summary>
     /// Deletes the landed orders modelled before <paramref name="cutoff"/> (on this process's clock, as their outcomes'
     /// times are), and their outcomes, in one transaction (sql/ingestion/prune_landed_orders.sql). Rows still waiting are
-    /// kept whatever their age.
+    /// kept whatever their age; so is a landed row whose outcome the transaction does not see.
     /// </summary>
     public async Task PruneAsync(DateTime cutoff, CancellationToken cancellationToken)
     {
         var prune = new RowSet("prune", [new("CUTOFF", ColumnType.Timestamp)], [[cutoff]]);
         await warehouse.ExecuteTransactionAsync(
             [
+                new SqlStatement(SqlScripts.Get("ingestion/lock_landed_outcomes.sql")),
                 SqlStatement.WithSources(SqlScripts.Get("ingestion/prune_landed_orders.sql"), prune),
                 SqlStatement.WithSources(SqlScripts.Get("ingestion/prune_landed_outcomes.sql"), prune),
             ],

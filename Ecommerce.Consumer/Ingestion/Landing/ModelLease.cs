@@ -6,7 +6,7 @@ namespace Ecommerce.Consumer.Ingestion.Landing;
 /// The modelling lease (MODEL_LEASE): one ingestion process models at a time, so that processes do not read the same
 /// landed rows and refuse each other's transactions. Advisory only: two holders at once (clocks that disagree, a
 /// holder paused past its lease) cost refused transactions, never a wrong row, because each modelling transaction
-/// proves it took every row it read (sql/ingestion/mark_taken_landings.sql and the check that counts its marks).
+/// proves it took every row it read (sql/ingestion/take_landed_rows.sql and the check that counts its marks).
 /// </summary>
 public sealed class ModelLease(IWarehouseProvider warehouse, TimeProvider time, TimeSpan duration)
 {

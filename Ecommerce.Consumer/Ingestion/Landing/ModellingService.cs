@@ -197,14 +197,14 @@ public sealed partial class ModellingService(
 
     /// <summary>
     /// With <c>Ingestion:LandedRetention</c> set, deletes the landed orders (and their outcomes) modelled longer ago
-    /// than that, every quarter of it and at least hourly, between cycles. A failure is logged and tried again next time:
-    /// pruning is housekeeping, and modelling goes on without it.
+    /// than that, every quarter of it and at least hourly, between cycles, while this process holds the lease. A failure
+    /// is logged and tried again next time: pruning is housekeeping, and modelling goes on without it. Never throws.
     /// </summary>
     private async Task PruneWhenDueAsync(CancellationToken cancellationToken)
     {
         var retention = _options.LandedRetention;
         var now = time.GetUtcNow();
-        if (retention <= TimeSpan.Zero || now < _nextPrune)
+        if (retention <= TimeSpan.Zero || now < _nextPrune || _lease is not { IsHeld: true } || cancellationToken.IsCancellationRequested)
         {
             return;
         }
@@ -215,7 +215,11 @@ public sealed partial class ModellingService(
             await modeller.PruneAsync((now - retention).UtcDateTime, cancellationToken);
             LogPruned(retention);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Stopping: the caller sees the cancellation at its next step, and lets go of what it prepared.
+        }
+        catch (Exception ex)
         {
             LogPruneFailed(ex.Message);
         }

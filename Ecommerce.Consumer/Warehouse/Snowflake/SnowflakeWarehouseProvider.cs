@@ -30,7 +30,7 @@ public sealed class SnowflakeWarehouseProvider(SnowflakeSqlApiClient client, Sno
     // with other UPDATE, DELETE, and MERGE statements" on the same table, to the end of their transaction
     // (docs.snowflake.com/en/sql-reference/transactions, "Resource locking"), and the batch's statements take those
     // locks in one order: a batch transaction starts with merge_offsets.sql (INGESTION_OFFSETS), a modelling one with
-    // mark_taken_landings.sql (LANDED_OUTCOMES); then, where they store orders, the facts' MERGE (FACT_ORDERS), the
+    // take_landed_rows.sql (LANDED_OUTCOMES); then, where they store orders, the facts' MERGE (FACT_ORDERS), the
     // versions' mark (DIM_CUSTOMER), the products' and the days' MERGEs. So two batch transactions take turns from their
     // first statement on, a batch and a modelling cycle from the facts on, and neither can wait for a table the other
     // holds while holding one it needs (no deadlock). Two writers cannot both insert one new key (Snowflake does not
