@@ -94,7 +94,8 @@ public sealed class IngestionOptions : ISettings
     /// <summary>
     /// Landed path: how long a landed order is kept once it has been modelled; the modeller then deletes it and its
     /// outcome (rows still waiting are never deleted). Zero, the default, keeps every landed order: the raw layer to
-    /// replay from. Without it the landing tables grow with every order, and so do the landed read and the modelling
+    /// replay from. Without it LANDED_ORDERS and LANDED_OUTCOMES grow with every order (LANDED_PROGRESS, a row per landing
+    /// and partition, grows either way), and so do the landed read and the modelling
     /// transaction's reads of them.
     /// </summary>
     public TimeSpan LandedRetention { get; set; } = TimeSpan.Zero;

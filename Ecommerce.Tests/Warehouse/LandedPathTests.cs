@@ -313,7 +313,7 @@ public sealed class LandedPathTests(EmbeddedKafka kafka) : IClassFixture<Embedde
     [InlineData(WarehouseTestBed.Snowflake)]
     public async Task Landed_orders_modelled_before_the_retention_are_deleted_with_their_outcomes_and_waiting_ones_are_kept(string warehouse)
     {
-        // Ingestion:LandedRetention: the landing tables stop growing. What was modelled long enough ago goes, row and
+        // Ingestion:LandedRetention: the landed orders and their outcomes stop growing. What was modelled long enough ago goes, row and
         // outcome together; a row still waiting stays however old; a redelivery of a pruned order is still a duplicate
         // (the facts tell, not the landing).
         var topic = $"orders.landed.{Guid.NewGuid():N}";
