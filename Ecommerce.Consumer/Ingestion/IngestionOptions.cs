@@ -101,8 +101,8 @@ public sealed class IngestionOptions : ISettings
     public TimeSpan LandedRetention { get; set; } = TimeSpan.Zero;
 
     /// <summary>
-    /// The shortest <see cref="LandedRetention"/>: far longer than a modelling cycle, so that pruning never meets an
-    /// outcome a cycle is committing as it runs (see sql/ingestion/prune_landed_outcomes.sql).
+    /// The shortest <see cref="LandedRetention"/>: far longer than a modelling cycle, so that a cycle prepared and still
+    /// running does not find its rows pruned under it (docs/write-path.md, Known limits).
     /// </summary>
     public static readonly TimeSpan MinLandedRetention = TimeSpan.FromMinutes(10);
 

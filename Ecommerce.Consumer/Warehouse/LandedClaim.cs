@@ -35,15 +35,15 @@ public sealed record LandedClaim(string LandingId, IncomingOrder Order, string O
         foreach (var claim in claims.OrderBy(c => c.Source.Offset))
         {
             var key = (claim.LandingId, claim.Source.Topic, claim.Source.Partition);
-            if (open.TryGetValue(key, out var index) && ranges[index] is var range && claim.Source.Offset <= range.LastOffset)
+            var last = open.TryGetValue(key, out var index) ? ranges[index] : null;
+            if (last is not null && claim.Source.Offset <= last.LastOffset)
             {
                 // A range would count its row twice (the modeller takes each landed row once, by its full key).
                 throw new ArgumentException(
                     $"Landed row {claim.LandingId} {claim.Source.Topic}[{claim.Source.Partition}]@{claim.Source.Offset} is claimed twice", nameof(claims));
             }
 
-            if (open.TryGetValue(key, out index) && ranges[index] is var last
-                && last.LastOffset + 1 == claim.Source.Offset && last.Outcome == claim.Outcome)
+            if (last is not null && last.LastOffset + 1 == claim.Source.Offset && last.Outcome == claim.Outcome)
             {
                 ranges[index] = last with { LastOffset = claim.Source.Offset };
             }
@@ -63,9 +63,9 @@ public sealed record LandedClaim(string LandingId, IncomingOrder Order, string O
         new("FIRST_OFFSET", ColumnType.BigInt), new("LAST_OFFSET", ColumnType.BigInt),
     ];
 
-    /// <summary>Ranges of landed rows by their landings' ids, the {claims} that read_taken_claims.sql looks up.</summary>
+    /// <summary>Ranges of landed rows by their landings' ids, the {taken_ranges} that read_taken_claims.sql looks up.</summary>
     public static RowSet RangeKeys(IEnumerable<LandedClaimRange> ranges) =>
-        new("claims", RangeKeyColumns, ranges.Select(r => new object?[] { r.LandingId, r.Topic, r.Partition, r.FirstOffset, r.LastOffset }).ToArray());
+        new("taken_ranges", RangeKeyColumns, ranges.Select(r => new object?[] { r.LandingId, r.Topic, r.Partition, r.FirstOffset, r.LastOffset }).ToArray());
 
     /// <summary>Landed rows by their full keys, the {claims} that read_landed_records.sql looks up.</summary>
     public static RowSet Keys(IEnumerable<(string LandingId, SourcePosition Source)> rows) =>

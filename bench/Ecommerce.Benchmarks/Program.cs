@@ -56,6 +56,13 @@ var snowflakeLatency = snowflakeArg < 0 || args[snowflakeArg + 1].Split(',').Con
 // without their latency run, for investigating).
 var latencySecondsArg = Array.IndexOf(args, "--latency-seconds");
 var latencySeconds = TimeSpan.FromSeconds(latencySecondsArg >= 0 ? int.Parse(args[latencySecondsArg + 1], CultureInfo.InvariantCulture) : quick ? 5 : 15);
+if (latencySeconds < TimeSpan.Zero || (latencySeconds == TimeSpan.Zero && only != "scaleout"))
+{
+    Console.Error.WriteLine("--latency-seconds: expected a positive number of seconds (0 only with --only scaleout, to leave its latency run out).");
+    Environment.ExitCode = 2;
+    return;
+}
+
 // The scale-out runs' topic partitions: 48 x ~5 MiB holds their backlog.
 const int ScaleOutPartitions = 48;
 

@@ -29,7 +29,8 @@ CREATE TABLE IF NOT EXISTS LANDED_ORDERS (
 );
 
 -- What modelling made of each landed row (NEW, DUPLICATE or CONFLICT), written by the modelling transaction that took
--- it (MODEL_BATCH); a landed row without one waits to be modelled. Only modelling transactions write here. BATCH_ID is
+-- it (MODEL_BATCH); a landed row without one waits to be modelled. Only modelling transactions write here, and pruning
+-- (Ingestion:LandedRetention) deletes. BATCH_ID is
 -- where a later modelling transaction marks an outcome it finds for a row it read as waiting, to refuse itself
 -- (sql/ingestion/take_landed_rows.sql).
 CREATE TABLE IF NOT EXISTS LANDED_OUTCOMES (

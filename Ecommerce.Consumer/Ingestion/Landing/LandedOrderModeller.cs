@@ -134,8 +134,8 @@ public sealed class LandedOrderModeller(
     }
 
     /// <summary>
-    /// Deletes the landed orders modelled before <paramref name="cutoff"/> (on this process's clock, as their outcomes'
-    /// times are), and their outcomes, in one transaction (sql/ingestion/prune_landed_orders.sql). Rows still waiting are
+    /// Deletes the landed orders modelled before <paramref name="cutoff"/> (on this process's clock; an outcome's time
+    /// is that of the lease holder that prepared its cycle), and their outcomes, in one transaction (sql/ingestion/prune_landed_orders.sql). Rows still waiting are
     /// kept whatever their age; so is a landed row whose outcome the transaction does not see.
     /// </summary>
     public async Task PruneAsync(DateTime cutoff, CancellationToken cancellationToken)

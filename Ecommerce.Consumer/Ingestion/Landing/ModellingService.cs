@@ -159,12 +159,9 @@ public sealed partial class ModellingService(
     /// that transaction ends, if sooner. It starts at once without both figures, beside a full cycle (<see
     /// cref="IngestionOptions.MaxModelledPerCycle"/>: more is likely waiting, and the next one fills up anyway), or when
     /// preparing takes longer than writing. Reading late takes in what lands meanwhile: fewer, larger cycles (a
-    /// transaction costs about the same for any size), and no straggler cycle at the end of a burst. Until 2026-12-05 it
-    /// read at once beside any cycle of a tenth of the cap or more: a preparation then took longer than its transaction
-    /// (claims staged a row per landed order), and reading late beside every cycle had held the lock 53 % of the time
-    /// instead of 61 % at 200 ms with one process; with claims staged as ranges a preparation takes about half as long as
-    /// the transaction beside it, and a 360,000-order burst at 1,000 ms with four processes no longer ended with a cycle
-    /// of 168 stragglers (a whole transaction).
+    /// transaction costs about the same for any size), and fewer straggler cycles at the end of a burst. It is safe while
+    /// a preparation takes well under the transaction beside it (about half, with claims staged as ranges); when it took
+    /// longer, reading late left the tables' locks idle (docs/write-path.md, point 4 of what would lift the Landed path).
     /// </summary>
     private async Task<ModellingCycle?> PrepareBesideAsync(ModellingCycle running, Task writing, CancellationToken cancellationToken)
     {
