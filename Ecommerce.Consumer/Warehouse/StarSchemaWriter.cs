@@ -512,42 +512,31 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
         IReadOnlyList<IncomingOrder> newOrders, Dictionary<string, (IReadOnlyList<CustomerVersion> Stored, CustomerHistoryChange Change)> histories)
     {
         // Each customer's changed versions by start, once: a customer whose every order starts a version has as many.
-        var byStart = new Dictionary<string, CustomerVersion[]>(histories.Count, StringComparer.Ordinal);
+        var byStart = new Dictionary<string, (CustomerVersion[] Versions, DateTime[] Starts)>(histories.Count, StringComparer.Ordinal);
         foreach (var incoming in newOrders)
         {
             var order = incoming.Order;
             var change = histories[order.CustomerId].Change;
-            if (!byStart.TryGetValue(order.CustomerId, out var versions))
+            if (!byStart.TryGetValue(order.CustomerId, out var sorted))
             {
-                byStart[order.CustomerId] = versions = change.Changed.OrderBy(v => v.ValidFrom).ToArray();
+                var ordered = change.Changed.OrderBy(v => v.ValidFrom).ToArray();
                 // Disjoint, or the facts' join would match an order with two versions and store it twice.
-                for (var i = 0; i + 1 < versions.Length; i++)
+                for (var i = 0; i + 1 < ordered.Length; i++)
                 {
-                    if (versions[i].ValidTo is not { } until || until > versions[i + 1].ValidFrom)
+                    if (ordered[i].ValidTo is not { } until || until > ordered[i + 1].ValidFrom)
                     {
                         throw new InvalidOperationException(
-                            $"Customer {order.CustomerId}: versions {versions[i].Sk} and {versions[i + 1].Sk} overlap; the cycle is not staged");
+                            $"Customer {order.CustomerId}: versions {ordered[i].Sk} and {ordered[i + 1].Sk} overlap; the cycle is not staged");
                     }
                 }
+
+                byStart[order.CustomerId] = sorted = (ordered, ordered.Select(v => v.ValidFrom).ToArray());
             }
 
-            // The last version starting at or before the order; the next one, if any, must start after it.
-            int low = 0, high = versions.Length - 1, found = -1;
-            while (low <= high)
-            {
-                var middle = (low + high) / 2;
-                if (versions[middle].ValidFrom <= order.OrderTimestamp)
-                {
-                    found = middle;
-                    low = middle + 1;
-                }
-                else
-                {
-                    high = middle - 1;
-                }
-            }
-
-            var byTime = found >= 0 && (versions[found].ValidTo is not { } end || order.OrderTimestamp < end) ? versions[found].Sk : (long?)null;
+            // The last version starting at or before the order (disjoint, so the only one that can hold it).
+            var at = Array.BinarySearch(sorted.Starts, order.OrderTimestamp);
+            var found = at >= 0 ? at : ~at - 1;
+            var byTime = found >= 0 && (sorted.Versions[found].ValidTo is not { } end || order.OrderTimestamp < end) ? sorted.Versions[found].Sk : (long?)null;
             var chosen = change.NewOrderVersions[order.OrderId];
             if (byTime != chosen)
             {
