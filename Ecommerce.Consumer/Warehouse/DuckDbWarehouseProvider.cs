@@ -548,14 +548,18 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
         var given = new DuckDBConnectionStringBuilder { ConnectionString = _connectionString }.TryGetValue("memory_limit", out var value) ? Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) : null;
         try
         {
-            using var command = _writer.CreateCommand();
-            command.CommandText = "SELECT ORDER_ID FROM FACT_ORDERS";
-            command.UseStreamingMode = true; // Chunk by chunk: the whole column at once would take gigabytes.
-            using var reader = command.ExecuteReader();
-            while (reader.Read())
-            {
-                ids.Add(reader.GetString(0));
-            }
+            // In ranges of row ids, a connection each, side by side (DuckDB scans only the row groups of a range), added
+            // in groups (StoredOrderIds.Add): 30 M ids in 9.8 s at a first start against 18.0 s read and added one by
+            // one on one thread (`--only scale --scale 30000000`, 2026-12-05). Nothing writes meanwhile (the write lock
+            // is held and DuckDB locks the file to this process), so the ranges' reads see the same rows.
+            var maxRowId = Convert.ToInt64(Read(_writer, "SELECT COALESCE(MAX(rowid), -1) FROM FACT_ORDERS", [])[0][0], System.Globalization.CultureInfo.InvariantCulture);
+            var ranges = (int)Math.Clamp(count / MinIdsPerReader, 1, Math.Clamp(Environment.ProcessorCount, 2, MaxReaders));
+            var width = (maxRowId / ranges) + 1;
+            Parallel.For(0, ranges, new ParallelOptions { MaxDegreeOfParallelism = ranges }, range => AddStoredIds(ids, range * width, (range + 1) * width));
+        }
+        catch (AggregateException failed) when (failed.InnerExceptions.Count == 1)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(failed.InnerExceptions[0]).Throw();
         }
         finally
         {
@@ -570,6 +574,50 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
     }
 
     private const long ReadLimitBytes = 64L << 20;
+
+    /// <summary>A reader of the stored ids per core (at least two), up to this many, each given at least <see cref="MinIdsPerReader"/>.</summary>
+    private const int MaxReaders = 4;
+
+    private const long MinIdsPerReader = 1_000_000;
+
+    /// <summary>
+    /// A connection to the writer's database: a file or named in-memory database is shared by connections of the same
+    /// connection string; a private in-memory one (<c>:memory:</c>) only by duplicating the writer's connection.
+    /// </summary>
+    private DuckDBConnection OpenAnotherConnection()
+    {
+        if (string.IsNullOrEmpty(_writer.DataSource) || string.Equals(_writer.DataSource, ":memory:", StringComparison.OrdinalIgnoreCase))
+        {
+            return _writer.Duplicate();
+        }
+
+        var connection = new DuckDBConnection(_connectionString);
+        connection.Open();
+        return connection;
+    }
+
+    /// <summary>Adds the ids of FACT_ORDERS' rows with row ids from <paramref name="from"/> up to <paramref name="until"/>, read on a connection of their own.</summary>
+    private void AddStoredIds(StoredOrderIds ids, long from, long until)
+    {
+        using var connection = OpenAnotherConnection();
+        using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT ORDER_ID FROM FACT_ORDERS WHERE rowid >= {from} AND rowid < {until}";
+        command.UseStreamingMode = true; // Chunk by chunk: the whole column at once would take gigabytes.
+        using var reader = command.ExecuteReader();
+        var group = new string[1024];
+        var count = 0;
+        while (reader.Read())
+        {
+            group[count++] = reader.GetString(0);
+            if (count == group.Length)
+            {
+                ids.Add(group);
+                count = 0;
+            }
+        }
+
+        ids.Add(group.AsSpan(0, count));
+    }
 
     /// <summary>A size as DuckDB shows it (<c>18.8 GiB</c>, <c>300.0 MiB</c>, <c>512 bytes</c>) in bytes; null when not such a size.</summary>
     private static long? Bytes(string? size)

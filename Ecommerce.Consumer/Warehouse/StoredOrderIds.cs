@@ -20,10 +20,10 @@ public sealed class StoredOrderIds
 {
     /// <summary>Bits per id, and bits set per id: a false "may be stored" for about 3 in a million unknown ids (measured).</summary>
     private const int BitsPerId = 32;
-    private const ulong ProbesPerId = 16;
+    private const int ProbesPerId = 16;
     private const int WordsPerBlock = 8;
     private const long SmallestCapacity = 1 << 20;
-    private const long MaxCapacity = 1L << 36; // 256 GB of bits: any larger count in a saved file is damage.
+    private const long MaxCapacity = 1L << 31; // 8 GB of bits, an array's limit: any larger count in a saved file is damage.
 
     private readonly Lock _growth = new();
     private volatile Segment[] _segments;
@@ -63,6 +63,48 @@ public sealed class StoredOrderIds
         segment.Add(hash);
     }
 
+    /// <summary>
+    /// Adds many ids (a load of every stored id): the blocks of a group of them are read first, so that their cache
+    /// misses overlap instead of coming one after another. Measured with a probe program (2026-12-05): 3 million new ids
+    /// into a filter sized for 30 million in 1.0 s (with its page faults), 280 ns an id one at a time; a load of 30
+    /// million stored ids in 10.6 s on one thread against 15.1. (Sorting each group by block first was slower.)
+    /// </summary>
+    public void Add(ReadOnlySpan<string> orderIds)
+    {
+        const int Group = 32;
+        Span<UInt128> hashes = stackalloc UInt128[Group];
+        while (!orderIds.IsEmpty)
+        {
+            var group = orderIds[..Math.Min(Group, orderIds.Length)];
+            orderIds = orderIds[group.Length..];
+            var segment = _segments[^1];
+            if (Interlocked.Add(ref segment.Added, group.Length) > segment.Capacity)
+            {
+                // The last segment cannot take them all: one at a time, so that it grows as for any id.
+                Interlocked.Add(ref segment.Added, -group.Length);
+                foreach (var id in group)
+                {
+                    Add(id);
+                }
+
+                continue;
+            }
+
+            var touched = 0UL;
+            for (var i = 0; i < group.Length; i++)
+            {
+                hashes[i] = Hash(group[i]);
+                touched |= segment.Touch(hashes[i]);
+            }
+
+            GC.KeepAlive(touched);
+            for (var i = 0; i < group.Length; i++)
+            {
+                segment.Add(hashes[i]);
+            }
+        }
+    }
+
     private Segment Grow(Segment full)
     {
         lock (_growth)
@@ -80,7 +122,7 @@ public sealed class StoredOrderIds
         }
     }
 
-    private const long FileFormat = 0x3153_4449_5245_444F; // "ODERIDS1", little-endian.
+    private const long FileFormat = 0x3253_4449_5245_444F; // "ODERIDS2", little-endian (format 1 placed the bits otherwise: not read).
 
     /// <summary>Writes the filter's bits, to be read back by <see cref="Read"/> instead of being rebuilt from every stored id.</summary>
     public void Write(Stream stream)
@@ -98,8 +140,8 @@ public sealed class StoredOrderIds
         {
             writer.Write(segment.Capacity);
             writer.Write(Interlocked.Read(ref segment.Added));
-            writer.Write(segment.Words.LongLength);
-            writer.Write(MemoryMarshal.AsBytes(segment.Words.AsSpan()));
+            writer.Write(segment.Blocks * WordsPerBlock);
+            writer.Write(MemoryMarshal.AsBytes(segment.Bits));
         }
     }
 
@@ -131,12 +173,12 @@ public sealed class StoredOrderIds
                 }
 
                 var segment = new Segment(capacity) { Added = reader.ReadInt64() };
-                if (reader.ReadInt64() != segment.Words.LongLength)
+                if (reader.ReadInt64() != segment.Blocks * WordsPerBlock)
                 {
                     return null;
                 }
 
-                stream.ReadExactly(MemoryMarshal.AsBytes(segment.Words.AsSpan()));
+                stream.ReadExactly(MemoryMarshal.AsBytes(segment.Bits));
                 segments[i] = segment;
             }
 
@@ -155,22 +197,36 @@ public sealed class StoredOrderIds
         public Segment(long capacity)
         {
             Capacity = capacity;
-            var blocks = Math.Max(1, capacity * BitsPerId / (WordsPerBlock * 64));
-            Words = new ulong[blocks * WordsPerBlock];
+            Blocks = Math.Max(1, capacity * BitsPerId / (WordsPerBlock * 64));
+
+            // Pinned, and used from the first word on a 64-byte boundary: each block is then one cache line, where an
+            // array's own alignment (8 bytes) splits 7 blocks in 8 over two.
+            Words = GC.AllocateArray<ulong>(checked((int)((Blocks + 1) * WordsPerBlock)), pinned: true);
+            var address = (long)Marshal.UnsafeAddrOfPinnedArrayElement(Words, 0);
+            First = (int)((64 - (address & 63)) & 63) / sizeof(ulong);
         }
 
         public long Capacity { get; }
 
         public long Added;
 
+        public long Blocks { get; }
+
+        /// <summary>The array that holds the filter's bits, from <see cref="First"/> on (see <see cref="Bits"/>).</summary>
         public ulong[] Words { get; }
+
+        public int First { get; }
+
+        /// <summary>The filter's bits: <see cref="Blocks"/> blocks of <see cref="WordsPerBlock"/> words.</summary>
+        public Span<ulong> Bits => Words.AsSpan(First, checked((int)(Blocks * WordsPerBlock)));
 
         public bool MayContain(UInt128 hash)
         {
-            var (block, seed) = Locate(hash);
-            for (var i = 0UL; i < ProbesPerId; i++)
+            var block = Locate(hash);
+            var positions = new Positions(hash);
+            for (var i = 0; i < ProbesPerId; i++)
             {
-                var bit = Probe(seed, i);
+                var bit = positions[i];
                 if ((Volatile.Read(ref Words[block + (bit >> 6)]) & (1UL << (bit & 63))) == 0)
                 {
                     return false;
@@ -184,11 +240,12 @@ public sealed class StoredOrderIds
         {
             // The block's bits are gathered first and each word is then ORed once: at most 8 atomic operations on the
             // one cache line instead of 16 (loading 30 million ids took 8.8 s with one per bit).
-            var (block, seed) = Locate(hash);
+            var block = Locate(hash);
+            var positions = new Positions(hash);
             Span<ulong> bits = stackalloc ulong[WordsPerBlock];
-            for (var i = 0UL; i < ProbesPerId; i++)
+            for (var i = 0; i < ProbesPerId; i++)
             {
-                var bit = Probe(seed, i);
+                var bit = positions[i];
                 bits[bit >> 6] |= 1UL << (bit & 63);
             }
 
@@ -201,25 +258,34 @@ public sealed class StoredOrderIds
             }
         }
 
-        /// <summary>The block, from the high half of the hash; the low half seeds the probes within it.</summary>
-        private (long Block, ulong Seed) Locate(UInt128 hash)
-        {
-            var blocks = (ulong)(Words.LongLength / WordsPerBlock);
-            var block = (long)(ulong)(((UInt128)(ulong)(hash >> 64) * blocks) >> 64) * WordsPerBlock;
-            return (block, (ulong)hash);
-        }
+        /// <summary>Reads the first word of the id's block, which brings its cache line in.</summary>
+        public ulong Touch(UInt128 hash) => Volatile.Read(ref Words[Locate(hash)]);
 
-        /// <summary>
-        /// The i-th bit (0 to 511) of an id within its block: each from its own mix of the seed (SplitMix64's
-        /// finaliser). Positions taken from one arithmetic sequence instead were measured 60 times likelier to report
-        /// an unknown id as stored.
-        /// </summary>
-        private static int Probe(ulong seed, ulong i)
+        /// <summary>Where the id's block begins in <see cref="Words"/>, from the high half of its hash (the low half places its bits).</summary>
+        private long Locate(UInt128 hash) =>
+            First + ((long)(ulong)(((UInt128)(ulong)(hash >> 64) * (ulong)Blocks) >> 64) * WordsPerBlock);
+    }
+
+    /// <summary>
+    /// The positions (0 to 511) of an id's bits within its block, nine bits of hash each: seven from the low half of its
+    /// hash and seven from each of two mixes of it (SplitMix64's finaliser), 21 for the 16 probes. Format 1 mixed the
+    /// hash once per probe: with the cache misses of a load overlapped, those 16 mixes were most of its time (370 ns an
+    /// id against 200, in groups of 32, measured with a probe program on 2026-12-05). Positions from one arithmetic
+    /// sequence were measured 60 times likelier to report an unknown id as stored.
+    /// </summary>
+    private readonly struct Positions(UInt128 hash)
+    {
+        private readonly ulong _low = (ulong)hash;
+        private readonly ulong _mixed = Mix((ulong)hash + 0x9E3779B97F4A7C15UL);
+        private readonly ulong _mixedAgain = Mix((ulong)hash + 0x3C6EF372FE94F82AUL); // Twice the constant above, modulo 2^64.
+
+        public int this[int probe] => (int)((probe < 7 ? _low >> (9 * probe) : probe < 14 ? _mixed >> (9 * (probe - 7)) : _mixedAgain >> (9 * (probe - 14))) & 511);
+
+        private static ulong Mix(ulong z)
         {
-            var z = seed + (i * 0x9E3779B97F4A7C15UL);
             z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
             z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-            return (int)((z ^ (z >> 31)) >> 55);
+            return z ^ (z >> 31);
         }
     }
 }

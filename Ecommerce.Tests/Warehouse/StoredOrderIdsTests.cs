@@ -7,15 +7,24 @@ namespace Ecommerce.Tests.Warehouse;
 /// <summary>The in-memory record of stored order ids that lets DuckDB skip looking up orders it never stored.</summary>
 public sealed class StoredOrderIdsTests
 {
-    [Fact]
-    public void Every_id_added_is_reported_as_possibly_stored_also_after_the_filter_grew()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(1_000)] // As a load of every stored id adds them.
+    public void Every_id_added_is_reported_as_possibly_stored_also_after_the_filter_grew(int perCall)
     {
         // Far past the first segment's capacity, so that several segments are added on the way.
         var ids = new StoredOrderIds();
         var added = Enumerable.Range(0, 3_000_000).Select(i => $"order-{i}").ToArray();
-        foreach (var id in added)
+        foreach (var group in added.Chunk(perCall))
         {
-            ids.Add(id);
+            if (perCall == 1)
+            {
+                ids.Add(group[0]);
+            }
+            else
+            {
+                ids.Add(group.AsSpan());
+            }
         }
 
         Assert.All(added.Where((_, i) => i % 97 == 0), id => Assert.True(ids.MayContain(id), id));
@@ -239,6 +248,33 @@ public sealed class DuckDbStoredOrderIdsTests
 
         Assert.False(restarted.LastStoredIdsLoad!.FromSavedCopy);
         Assert.Equal(before[0][0], (await restarted.QueryAsync(new SqlStatement("SELECT current_setting('memory_limit')"), CancellationToken.None))[0][0]);
+    }
+
+    [Fact]
+    public async Task A_first_start_reads_every_row_of_a_fact_table_read_in_ranges_side_by_side_once()
+    {
+        // Over two million rows: read in ranges of row ids on two connections or more, each row in exactly one range.
+        const int Stored = 2_100_001;
+        using var directory = new TempDirectory();
+        var path = directory.File("warehouse.duckdb");
+        await using (var provider = new DuckDbWarehouseProvider($"Data Source={path}"))
+        {
+            await new StarSchemaWriter(provider, TimeProvider.System).EnsureSchemaAsync(CancellationToken.None);
+            await provider.ExecuteScriptAsync($"""
+                INSERT INTO FACT_ORDERS
+                SELECT 'r-' || i, TIMESTAMP '2026-01-01' + to_seconds(i), DATE '2026-01-01', 'C000001', 1, 'P0001', 10.00, 1, 10.00,
+                       'digest', 'orders', 0, i, TIMESTAMP '2026-11-01', NULL
+                FROM range({Stored}) AS t(i)
+                """, CancellationToken.None);
+        }
+
+        await using var restarted = new DuckDbWarehouseProvider($"Data Source={path}");
+        var first = WarehouseTestBed.Order("r-0", T0);
+        Assert.Equal([first], (await new StarSchemaWriter(restarted, TimeProvider.System).ClassifyAsync([first], CancellationToken.None)).Conflicts);
+
+        Assert.False(restarted.LastStoredIdsLoad!.FromSavedCopy);
+        Assert.Equal(Stored, restarted.StoredOrderIds!.Count);
+        Assert.All(new[] { 0, 1_050_000, 1_050_001, Stored - 1 }, i => Assert.True(restarted.StoredOrderIds.MayContain($"r-{i}")));
     }
 
     private static async Task<bool> LoadedFromSavedCopyAsync(string path, IReadOnlyList<IncomingOrder> stored)
