@@ -557,8 +557,9 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
             var width = (maxRowId / ranges) + 1;
             Parallel.For(0, ranges, new ParallelOptions { MaxDegreeOfParallelism = ranges }, range => AddStoredIds(ids, range * width, (range + 1) * width));
         }
-        catch (AggregateException failed) when (failed.InnerExceptions.Count == 1)
+        catch (AggregateException failed)
         {
+            // As a read on one connection would fail (the first reader's error; the others are alike, or follow from it).
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(failed.InnerExceptions[0]).Throw();
         }
         finally
@@ -575,7 +576,7 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
 
     private const long ReadLimitBytes = 64L << 20;
 
-    /// <summary>A reader of the stored ids per core (at least two), up to this many, each given at least <see cref="MinIdsPerReader"/>.</summary>
+    /// <summary>A reader of the stored ids per core (two on one core), up to this many, while each has at least <see cref="MinIdsPerReader"/> to read (one below two million ids).</summary>
     private const int MaxReaders = 4;
 
     private const long MinIdsPerReader = 1_000_000;
@@ -586,12 +587,9 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
     /// </summary>
     private DuckDBConnection OpenAnotherConnection()
     {
-        if (string.IsNullOrEmpty(_writer.DataSource) || string.Equals(_writer.DataSource, ":memory:", StringComparison.OrdinalIgnoreCase))
-        {
-            return _writer.Duplicate();
-        }
-
-        var connection = new DuckDBConnection(_connectionString);
+        var connection = string.IsNullOrEmpty(_writer.DataSource) || string.Equals(_writer.DataSource, ":memory:", StringComparison.OrdinalIgnoreCase)
+            ? _writer.Duplicate() // Not open yet.
+            : new DuckDBConnection(_connectionString);
         connection.Open();
         return connection;
     }

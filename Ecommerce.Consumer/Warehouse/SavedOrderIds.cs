@@ -35,7 +35,7 @@ internal sealed partial class SavedOrderIds
 {
     /// <summary>
     /// At 30 million orders a save writes 135 MB, and a start read the saved copy and a million ids stored after it in
-    /// 1.1 s (three million: 4.2 s; every id: 12.4 s).
+    /// 1.1 s (three million: 4.2 s; every id: 12.4 s, 9.8 s since they are read in ranges side by side).
     /// </summary>
     public const long DefaultSaveEvery = 1_000_000;
 

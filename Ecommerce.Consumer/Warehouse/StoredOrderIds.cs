@@ -23,7 +23,11 @@ public sealed class StoredOrderIds
     private const int ProbesPerId = 16;
     private const int WordsPerBlock = 8;
     private const long SmallestCapacity = 1 << 20;
-    private const long MaxCapacity = 1L << 31; // 8 GB of bits, an array's limit: any larger count in a saved file is damage.
+    /// <summary>
+    /// The largest segment: its bits (4 bytes an id) must fit in one span of bytes to be written and read. A larger
+    /// capacity in a saved file is damage.
+    /// </summary>
+    private const long MaxCapacity = int.MaxValue / (BitsPerId / 8);
 
     private readonly Lock _growth = new();
     private volatile Segment[] _segments;
@@ -140,7 +144,7 @@ public sealed class StoredOrderIds
         {
             writer.Write(segment.Capacity);
             writer.Write(Interlocked.Read(ref segment.Added));
-            writer.Write(segment.Blocks * WordsPerBlock);
+            writer.Write(WordsFor(segment.Capacity));
             writer.Write(MemoryMarshal.AsBytes(segment.Bits));
         }
     }
@@ -172,11 +176,14 @@ public sealed class StoredOrderIds
                     return null;
                 }
 
-                var segment = new Segment(capacity) { Added = reader.ReadInt64() };
-                if (reader.ReadInt64() != segment.Blocks * WordsPerBlock)
+                var added = reader.ReadInt64();
+                var words = reader.ReadInt64();
+                if (added < 0 || words != WordsFor(capacity) || (stream.CanSeek && stream.Length - stream.Position < words * sizeof(ulong)))
                 {
-                    return null;
+                    return null; // Damage, or a torn file: nothing is allocated for bits that are not there.
                 }
+
+                var segment = new Segment(capacity) { Added = added };
 
                 stream.ReadExactly(MemoryMarshal.AsBytes(segment.Bits));
                 segments[i] = segment;
@@ -190,6 +197,9 @@ public sealed class StoredOrderIds
         }
     }
 
+    /// <summary>The words of bits a segment of <paramref name="capacity"/> ids holds: whole blocks, at least one.</summary>
+    private static long WordsFor(long capacity) => Math.Max(1, capacity * BitsPerId / (WordsPerBlock * 64)) * WordsPerBlock;
+
     private static UInt128 Hash(string orderId) => XxHash128.HashToUInt128(MemoryMarshal.AsBytes(orderId.AsSpan()));
 
     private sealed class Segment
@@ -197,7 +207,7 @@ public sealed class StoredOrderIds
         public Segment(long capacity)
         {
             Capacity = capacity;
-            Blocks = Math.Max(1, capacity * BitsPerId / (WordsPerBlock * 64));
+            Blocks = WordsFor(capacity) / WordsPerBlock;
 
             // Pinned, and used from the first word on a 64-byte boundary: each block is then one cache line, where an
             // array's own alignment (8 bytes) splits 7 blocks in 8 over two.

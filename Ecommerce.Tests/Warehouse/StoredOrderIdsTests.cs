@@ -52,6 +52,11 @@ public sealed class StoredOrderIdsTests
         var unknown = Enumerable.Range(0, 10_000).Select(i => $"other-{i}").ToArray();
         Assert.Equal(unknown.Count(ids.MayContain), unknown.Count(read.MayContain));
         Assert.Null(StoredOrderIds.Read(new MemoryStream(file.ToArray()[..(int)(file.Length / 2)])));
+
+        // A copy in the first format placed its bits otherwise: it is refused, and every id is read from the table.
+        var formatOne = file.ToArray();
+        BitConverter.GetBytes(0x3153_4449_5245_444FL).CopyTo(formatOne, 0);
+        Assert.Null(StoredOrderIds.Read(new MemoryStream(formatOne)));
     }
 
     [Fact]
@@ -72,13 +77,22 @@ public sealed class StoredOrderIdsTests
     [Fact]
     public void Adding_from_several_threads_loses_no_id()
     {
+        // Half the threads add one id at a time, half in groups (as a load does), past the first segment's capacity.
         var ids = new StoredOrderIds();
         var perThread = 400_000;
         Parallel.For(0, 4, t =>
         {
-            for (var i = 0; i < perThread; i++)
+            var added = Enumerable.Range(0, perThread).Select(i => $"t{t}-{i}").ToArray();
+            foreach (var group in added.Chunk(t % 2 == 0 ? 1 : 1_000))
             {
-                ids.Add($"t{t}-{i}");
+                if (group.Length == 1)
+                {
+                    ids.Add(group[0]);
+                }
+                else
+                {
+                    ids.Add(group.AsSpan());
+                }
             }
         });
 
@@ -275,6 +289,21 @@ public sealed class DuckDbStoredOrderIdsTests
         Assert.False(restarted.LastStoredIdsLoad!.FromSavedCopy);
         Assert.Equal(Stored, restarted.StoredOrderIds!.Count);
         Assert.All(new[] { 0, 1_050_000, 1_050_001, Stored - 1 }, i => Assert.True(restarted.StoredOrderIds.MayContain($"r-{i}")));
+    }
+
+    [Fact]
+    public async Task A_private_in_memory_database_reads_its_stored_ids_too()
+    {
+        // Its ids are read on a duplicate of the writer's connection: another opened by the connection string would be
+        // another, empty database.
+        await using var provider = new DuckDbWarehouseProvider("Data Source=:memory:");
+        var writer = new StarSchemaWriter(provider, TimeProvider.System);
+        await writer.EnsureSchemaAsync(CancellationToken.None);
+        var order = WarehouseTestBed.Order("o-1", T0);
+        await writer.WriteAsync([order], [], CancellationToken.None);
+
+        Assert.Equal([order], (await writer.ClassifyAsync([order], CancellationToken.None)).Duplicates);
+        Assert.Equal(1, provider.StoredOrderIds!.Count);
     }
 
     private static async Task<bool> LoadedFromSavedCopyAsync(string path, IReadOnlyList<IncomingOrder> stored)
