@@ -44,6 +44,9 @@ public static class IngestionRegistration
             builder.Services.AddSingleton<IHostedService>(sp => ActivatorUtilities.CreateInstance<IngestionWorker>(sp, consumerNumber));
         }
 
+        // After the workers, whose starts apply the schema: then loads what the warehouse keeps in memory for writing.
+        builder.Services.AddHostedService<WarehouseWarmUp>();
+
         builder.Services.AddSettingsCheck(sp => GroupMembership.Check(sp.GetRequiredService<KafkaConsumerFactory<byte[]?, byte[]?>>().CreateConfig()));
 
         // After the workers: hosted services start in order, and the first worker's start applies the schema the modeller needs.

@@ -114,6 +114,20 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
         }
     }
 
+    /// <summary>Loads the stored ids (<see cref="LoadOrderIds"/>) now, under the write lock, unless they are loaded.</summary>
+    public async Task WarmUpAsync(CancellationToken cancellationToken)
+    {
+        await _database.WriteLock.WaitAsync(cancellationToken);
+        try
+        {
+            LoadOrderIds();
+        }
+        finally
+        {
+            _database.WriteLock.Release();
+        }
+    }
+
     public async Task<IReadOnlyList<object?[]>> QueryAsync(SqlStatement statement, CancellationToken cancellationToken)
     {
         if (statement.Sources.All(source => source.Rows.Count == 0))

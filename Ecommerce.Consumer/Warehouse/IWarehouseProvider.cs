@@ -32,6 +32,13 @@ public interface IWarehouseProvider : IAsyncDisposable
     /// </summary>
     bool PreparesBesideTransactions => false;
 
+    /// <summary>
+    /// Loads what the first write will need and the provider keeps in memory (DuckDB: the ids of the stored orders), so
+    /// that a start can do it while the Kafka client joins its group instead of before the first batch. Nothing to do
+    /// elsewhere. A failure here only means the first write loads it instead.
+    /// </summary>
+    Task WarmUpAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
     /// <summary>Runs a script of several <c>;</c>-separated statements (the schema).</summary>
     Task ExecuteScriptAsync(string script, CancellationToken cancellationToken);
 

@@ -67,6 +67,9 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
         }
     }
 
+    /// <summary>Loads what the warehouse keeps in memory for writing (<see cref="IWarehouseProvider.WarmUpAsync"/>).</summary>
+    public Task WarmUpAsync(CancellationToken cancellationToken) => warehouse.WarmUpAsync(cancellationToken);
+
     public async Task<IReadOnlyList<StoredOffset>> ReadOffsetsAsync(string topic, CancellationToken cancellationToken)
     {
         var rows = await warehouse.QueryAsync(new SqlStatement(SqlScripts.Get("ingestion/read_offsets.sql"), topic, topic), cancellationToken);

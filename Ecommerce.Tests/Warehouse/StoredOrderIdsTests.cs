@@ -292,6 +292,27 @@ public sealed class DuckDbStoredOrderIdsTests
     }
 
     [Fact]
+    public async Task Warming_up_loads_the_stored_ids_before_any_batch_needs_them()
+    {
+        using var directory = new TempDirectory();
+        var connection = $"Data Source={directory.File("warehouse.duckdb")}";
+        var order = WarehouseTestBed.Order("o-1", T0);
+        await using (var first = new DuckDbWarehouseProvider(connection))
+        {
+            var writer = new StarSchemaWriter(first, TimeProvider.System);
+            await writer.EnsureSchemaAsync(CancellationToken.None);
+            await writer.WriteAsync([order], [], CancellationToken.None);
+        }
+
+        await using var restarted = new DuckDbWarehouseProvider(connection);
+        Assert.Null(restarted.LastStoredIdsLoad);
+        await new StarSchemaWriter(restarted, TimeProvider.System).WarmUpAsync(CancellationToken.None);
+
+        Assert.NotNull(restarted.LastStoredIdsLoad);
+        Assert.True(restarted.StoredOrderIds!.MayContain("o-1"));
+    }
+
+    [Fact]
     public async Task A_private_in_memory_database_reads_its_stored_ids_too()
     {
         // Its ids are read on a duplicate of the writer's connection: another opened by the connection string would be
