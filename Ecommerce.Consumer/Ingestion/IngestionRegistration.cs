@@ -44,7 +44,7 @@ public static class IngestionRegistration
             builder.Services.AddSingleton<IHostedService>(sp => ActivatorUtilities.CreateInstance<IngestionWorker>(sp, consumerNumber));
         }
 
-        // After the workers, whose starts apply the schema: then loads what the warehouse keeps in memory for writing.
+        // Loads what the warehouse keeps in memory for writing, once every hosted service (the workers apply the schema) has started.
         builder.Services.AddHostedService<WarehouseWarmUp>();
 
         builder.Services.AddSettingsCheck(sp => GroupMembership.Check(sp.GetRequiredService<KafkaConsumerFactory<byte[]?, byte[]?>>().CreateConfig()));

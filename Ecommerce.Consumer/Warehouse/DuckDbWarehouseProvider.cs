@@ -10,7 +10,7 @@ namespace Ecommerce.Consumer.Warehouse;
 /// </summary>
 /// <remarks>
 /// A DuckDB file is written by one process at a time (DuckDB locks it), so this process can know which order ids the
-/// file holds: <see cref="StoredOrderIds"/>, loaded when first needed (from the copy kept beside the file,
+/// file holds: <see cref="StoredOrderIds"/>, loaded at the service's start (<see cref="WarmUpAsync"/>) or else when first needed (from the copy kept beside the file,
 /// <see cref="SavedOrderIds"/>, or else from <c>FACT_ORDERS</c>) and kept up to date by every transaction. Order ids to look up (<see cref="RowSet.OrderIdsToLookUp"/>) that it certainly does not hold are
 /// left out before a statement runs, so checking a batch of new orders costs the same whatever the size of the fact
 /// table. Providers of the same file in one process share the write lock and the ids, as DuckDB shares the database.
@@ -74,7 +74,7 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
     [LoggerMessage(Level = LogLevel.Warning, Message = "DuckDB's checkpoint threshold could not be set to {Threshold}; DuckDB's own applies (more CPU per order)")]
     private static partial void LogCheckpointThresholdNotSet(ILogger logger, string threshold);
 
-    /// <summary>The order ids the file may hold, once loaded (after the first batch or look-up); null before.</summary>
+    /// <summary>The order ids the file may hold, once loaded (by <see cref="WarmUpAsync"/>, or the first batch or look-up); null before.</summary>
     public StoredOrderIds? StoredOrderIds => _database.OrderIds;
 
     /// <summary>How the stored ids were last loaded in this process; null before the first load.</summary>
@@ -120,7 +120,7 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
         await _database.WriteLock.WaitAsync(cancellationToken);
         try
         {
-            LoadOrderIds();
+            LoadOrderIds(cancellationToken);
         }
         finally
         {
@@ -144,7 +144,7 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
         try
         {
             // Loaded before the transaction begins, so that a first load's reads are not part of it.
-            var ids = LoadOrderIds();
+            var ids = LoadOrderIds(cancellationToken);
 
             // A look-up of ids the file certainly does not hold finds nothing (RowSet.OrderIdsToLookUp): the usual case
             // for a batch of new orders, which then costs no query, table or transaction (about 6 ms a batch), only the
@@ -182,7 +182,7 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
         try
         {
             // Loaded before the transaction begins, so that a first load's reads are not part of it.
-            var ids = LoadOrderIds();
+            var ids = LoadOrderIds(cancellationToken);
 
             // Under the write lock, so no transaction can commit between this comparison and the statements.
             statements = statements
@@ -507,7 +507,7 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
     /// The ids of the stored orders, when first needed: the filter saved beside the file and the ids stored after it, or
     /// else every id in FACT_ORDERS. Call under the write lock, with no transaction open.
     /// </summary>
-    private StoredOrderIds LoadOrderIds()
+    private StoredOrderIds LoadOrderIds(CancellationToken cancellationToken = default)
     {
         if (_database.OrderIds is { } loaded)
         {
@@ -529,7 +529,7 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
         }
         else
         {
-            _database.OrderIds = ReadStoredOrderIds();
+            _database.OrderIds = ReadStoredOrderIds(cancellationToken);
             load = new StoredIdsLoad(FromSavedCopy: false, _database.OrderIds.Count, clock.Elapsed);
             LogLoadedFromFactTable(_logger, _database.OrderIds.Count, clock.Elapsed.TotalSeconds);
         }
@@ -545,7 +545,7 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
     private static partial void LogLoadedFromFactTable(ILogger logger, long ids, double seconds);
 
     /// <summary>Every id in FACT_ORDERS, read into a filter sized for them.</summary>
-    private StoredOrderIds ReadStoredOrderIds()
+    private StoredOrderIds ReadStoredOrderIds(CancellationToken cancellationToken)
     {
         var count = Convert.ToInt64(Read(_writer, "SELECT COUNT(*) FROM FACT_ORDERS", [])[0][0], System.Globalization.CultureInfo.InvariantCulture);
         var ids = new StoredOrderIds(count);
@@ -569,7 +569,8 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
             var maxRowId = Convert.ToInt64(Read(_writer, "SELECT COALESCE(MAX(rowid), -1) FROM FACT_ORDERS", [])[0][0], System.Globalization.CultureInfo.InvariantCulture);
             var ranges = (int)Math.Clamp(count / MinIdsPerReader, 1, Math.Clamp(Environment.ProcessorCount, 2, MaxReaders));
             var width = (maxRowId / ranges) + 1;
-            Parallel.For(0, ranges, new ParallelOptions { MaxDegreeOfParallelism = ranges }, range => AddStoredIds(ids, range * width, (range + 1) * width));
+            Parallel.For(0, ranges, new ParallelOptions { MaxDegreeOfParallelism = ranges, CancellationToken = cancellationToken },
+                range => AddStoredIds(ids, range * width, (range + 1) * width, cancellationToken));
         }
         catch (AggregateException failed)
         {
@@ -609,7 +610,7 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
     }
 
     /// <summary>Adds the ids of FACT_ORDERS' rows with row ids from <paramref name="from"/> up to <paramref name="until"/>, read on a connection of their own.</summary>
-    private void AddStoredIds(StoredOrderIds ids, long from, long until)
+    private void AddStoredIds(StoredOrderIds ids, long from, long until, CancellationToken cancellationToken)
     {
         using var connection = OpenAnotherConnection();
         using var command = connection.CreateCommand();
@@ -625,6 +626,7 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
             {
                 ids.Add(group);
                 count = 0;
+                cancellationToken.ThrowIfCancellationRequested(); // A stop during a warm-up: the ids are loaded later, if ever.
             }
         }
 

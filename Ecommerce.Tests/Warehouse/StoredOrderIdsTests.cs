@@ -1,6 +1,8 @@
+using Ecommerce.Consumer.Ingestion;
 using Ecommerce.Consumer.Warehouse;
 using Ecommerce.Consumer.Orders;
 using Ecommerce.Tests.Infrastructure;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Ecommerce.Tests.Warehouse;
 
@@ -295,21 +297,30 @@ public sealed class DuckDbStoredOrderIdsTests
     public async Task Warming_up_loads_the_stored_ids_before_any_batch_needs_them()
     {
         using var directory = new TempDirectory();
-        var connection = $"Data Source={directory.File("warehouse.duckdb")}";
+        var path = directory.File("warehouse.duckdb");
         var order = WarehouseTestBed.Order("o-1", T0);
-        await using (var first = new DuckDbWarehouseProvider(connection))
+        await using (var first = new DuckDbWarehouseProvider($"Data Source={path}"))
         {
             var writer = new StarSchemaWriter(first, TimeProvider.System);
             await writer.EnsureSchemaAsync(CancellationToken.None);
             await writer.WriteAsync([order], [], CancellationToken.None);
         }
 
-        await using var restarted = new DuckDbWarehouseProvider(connection);
-        Assert.Null(restarted.LastStoredIdsLoad);
-        await new StarSchemaWriter(restarted, TimeProvider.System).WarmUpAsync(CancellationToken.None);
+        File.Delete(path + ".order-ids"); // A first start: every stored id is read from the fact table.
+        await using var restarted = new DuckDbWarehouseProvider($"Data Source={path}");
+        var lifetime = new Microsoft.Extensions.Hosting.Internal.ApplicationLifetime(NullLogger<Microsoft.Extensions.Hosting.Internal.ApplicationLifetime>.Instance);
+        var restartedWriter = new StarSchemaWriter(restarted, TimeProvider.System);
+        using var warmUp = new WarehouseWarmUp(restartedWriter, lifetime, NullLogger<WarehouseWarmUp>.Instance);
+        await warmUp.StartAsync(CancellationToken.None);
+        Assert.Null(restarted.LastStoredIdsLoad); // Not before every hosted service has started.
 
-        Assert.NotNull(restarted.LastStoredIdsLoad);
-        Assert.True(restarted.StoredOrderIds!.MayContain("o-1"));
+        lifetime.NotifyStarted();
+        await warmUp.Ended.WaitAsync(TimeSpan.FromSeconds(30));
+        var load = restarted.LastStoredIdsLoad;
+        Assert.NotNull(load);
+        Assert.False(load.FromSavedCopy);
+        Assert.Equal([order], (await restartedWriter.ClassifyAsync([order], CancellationToken.None)).Duplicates);
+        Assert.Same(load, restarted.LastStoredIdsLoad); // The batch did not load them again.
     }
 
     [Fact]
