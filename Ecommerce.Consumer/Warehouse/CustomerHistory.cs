@@ -31,8 +31,15 @@ public static class CustomerHistory
             earliest = time < earliest ? time : earliest;
         }
 
-        // The usual case: every new order is later than everything stored.
-        if (earliest > stored.Max(v => v.LastSeenAt))
+        // The usual case: every new order is later than everything stored. (Indexed loops here and below: an
+        // IReadOnlyList's enumerator is an object, and this runs for every customer of every batch.)
+        var lastSeen = stored[0].LastSeenAt;
+        for (var i = 1; i < stored.Count; i++)
+        {
+            lastSeen = stored[i].LastSeenAt > lastSeen ? stored[i].LastSeenAt : lastSeen;
+        }
+
+        if (earliest > lastSeen)
         {
             return [];
         }
@@ -127,7 +134,14 @@ public static class CustomerHistory
         }
 
         var extended = current with { LastSeenAt = latest, OrderCount = current.OrderCount + newOrders.Count };
-        return new CustomerHistoryChange([.. stored.Take(stored.Count - 1), extended], [extended], [], newOrderVersions, false);
+        var versions = new CustomerVersion[stored.Count];
+        for (var i = 0; i < versions.Length - 1; i++)
+        {
+            versions[i] = stored[i];
+        }
+
+        versions[^1] = extended;
+        return new CustomerHistoryChange(versions, [extended], [], newOrderVersions, false);
     }
 
     /// <summary>The general rebuild: see <see cref="Rebuild"/>.</summary>
@@ -243,11 +257,11 @@ public static class CustomerHistory
 
     private static CustomerVersion Find(IReadOnlyList<CustomerVersion> stored, long sk)
     {
-        foreach (var version in stored)
+        for (var i = 0; i < stored.Count; i++)
         {
-            if (version.Sk == sk)
+            if (stored[i].Sk == sk)
             {
-                return version;
+                return stored[i];
             }
         }
 
