@@ -41,8 +41,8 @@ internal sealed class CustomerVersionCache(int capacity = CustomerVersionCache.D
     /// </summary>
     public (List<CustomerVersion> Held, List<string> ToRead) Take(long sequence, IReadOnlyList<string> customerIds)
     {
-        var held = new List<CustomerVersion>();
-        var toRead = new List<string>();
+        var held = new List<CustomerVersion>(customerIds.Count);
+        var toRead = new List<string>(customerIds.Count);
         lock (_gate)
         {
             if (sequence < _validAt)

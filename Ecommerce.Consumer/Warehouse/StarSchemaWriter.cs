@@ -100,8 +100,7 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
         var known = storedDigests is null ? new Dictionary<string, string>(StringComparer.Ordinal) : new Dictionary<string, string>(storedDigests, StringComparer.Ordinal);
         if (orders.Count > 0 && storedDigests is null)
         {
-            var keys = new RowSet("keys", [new("ORDER_ID", ColumnType.Text)],
-                orders.Select(o => o.Order.OrderId).Distinct(StringComparer.Ordinal).Select(id => new object?[] { id }).ToArray())
+            var keys = new RowSet("keys", [new("ORDER_ID", ColumnType.Text)], DistinctRows(orders, o => o.Order.OrderId))
             {
                 OrderIdsToLookUp = true,
             };
@@ -185,7 +184,7 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
         // Taken before any read; a plan built on top of a running transaction, or on a landed read made before this call,
         // has no shortcut to offer.
         var commitSequenceBeforeReads = before is null && storedDigests is null ? warehouse.CommitSequence : null;
-        var customerIds = orders.Select(o => o.Order.CustomerId).Distinct(StringComparer.Ordinal).ToArray();
+        var customerIds = Distinct(orders, o => o.Order.CustomerId);
         var classifying = ClassifyAsync(orders, before?.Classification.New ?? [], storedDigests, cancellationToken);
         var reading = commitSequenceBeforeReads is { } sequence
             ? TakeCustomerVersionsAsync(sequence, customerIds, cancellationToken)
@@ -550,6 +549,29 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
         }
     }
 
+    /// <summary>
+    /// The distinct texts of the orders, in their first order, in sets sized for the batch at once (a growing set
+    /// allocated its arrays over again, in every batch).
+    /// </summary>
+    private static string[] Distinct(IReadOnlyList<IncomingOrder> orders, Func<IncomingOrder, string> text)
+    {
+        var seen = new HashSet<string>(orders.Count, StringComparer.Ordinal);
+        var distinct = new List<string>(orders.Count);
+        for (var i = 0; i < orders.Count; i++)
+        {
+            if (seen.Add(text(orders[i])))
+            {
+                distinct.Add(text(orders[i]));
+            }
+        }
+
+        return [.. distinct];
+    }
+
+    /// <summary>As <see cref="Distinct"/>, each text a row of one value.</summary>
+    private static object?[][] DistinctRows(IReadOnlyList<IncomingOrder> orders, Func<IncomingOrder, string> text) =>
+        Array.ConvertAll(Distinct(orders, text), value => new object?[] { value });
+
     /// <summary>The ids of the batch's new orders, for a check that reads the facts (<see cref="RowSet.OrderIdsToLookUp"/>).</summary>
     private static RowSet NewOrderIds(IEnumerable<IncomingOrder> newOrders) =>
         new("new_orders", [new("ORDER_ID", ColumnType.Text)], newOrders.Select(o => new object?[] { o.Order.OrderId }).ToArray())
@@ -667,7 +689,7 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
         IReadOnlyList<IncomingOrder> orders, IReadOnlyList<CustomerVersion>? storedVersions, BatchPlan? before,
         CancellationToken cancellationToken)
     {
-        var byCustomer = new Dictionary<string, List<CustomerObservation>>(StringComparer.Ordinal);
+        var byCustomer = new Dictionary<string, List<CustomerObservation>>(orders.Count, StringComparer.Ordinal);
         foreach (var incoming in orders)
         {
             var order = incoming.Order;
