@@ -25,14 +25,14 @@ public static class CustomerHistory
             return [];
         }
 
+        // Indexed loops: an IReadOnlyList's enumerator is an object of its own, and this runs for every customer of every batch.
         var earliest = newOrderTimes[0];
-        foreach (var time in newOrderTimes)
+        for (var i = 1; i < newOrderTimes.Count; i++)
         {
-            earliest = time < earliest ? time : earliest;
+            earliest = newOrderTimes[i] < earliest ? newOrderTimes[i] : earliest;
         }
 
-        // The usual case: every new order is later than everything stored. (Indexed loops here and below: an
-        // IReadOnlyList's enumerator is an object, and this runs for every customer of every batch.)
+        // The usual case: every new order is later than everything stored.
         var lastSeen = stored[0].LastSeenAt;
         for (var i = 1; i < stored.Count; i++)
         {

@@ -617,20 +617,7 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
         command.CommandText = $"SELECT ORDER_ID FROM FACT_ORDERS WHERE rowid >= {from} AND rowid < {until}";
         command.UseStreamingMode = true; // Chunk by chunk: the whole column at once would take gigabytes.
         using var reader = command.ExecuteReader();
-        var group = new string[1024];
-        var count = 0;
-        while (reader.Read())
-        {
-            group[count++] = reader.GetString(0);
-            if (count == group.Length)
-            {
-                ids.Add(group);
-                count = 0;
-                cancellationToken.ThrowIfCancellationRequested(); // A stop during a warm-up: the ids are loaded later, if ever.
-            }
-        }
-
-        ids.Add(group.AsSpan(0, count));
+        ids.Add(reader, cancellationToken);
     }
 
     /// <summary>A size as DuckDB shows it (<c>18.8 GiB</c>, <c>300.0 MiB</c>, <c>512 bytes</c>) in bytes; null when not such a size.</summary>

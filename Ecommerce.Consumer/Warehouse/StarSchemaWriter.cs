@@ -100,7 +100,7 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
         var known = storedDigests is null ? new Dictionary<string, string>(StringComparer.Ordinal) : new Dictionary<string, string>(storedDigests, StringComparer.Ordinal);
         if (orders.Count > 0 && storedDigests is null)
         {
-            var keys = new RowSet("keys", [new("ORDER_ID", ColumnType.Text)], DistinctRows(orders, o => o.Order.OrderId))
+            var keys = new RowSet("keys", [new("ORDER_ID", ColumnType.Text)], DistinctTextRows(orders, o => o.Order.OrderId))
             {
                 OrderIdsToLookUp = true,
             };
@@ -184,7 +184,7 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
         // Taken before any read; a plan built on top of a running transaction, or on a landed read made before this call,
         // has no shortcut to offer.
         var commitSequenceBeforeReads = before is null && storedDigests is null ? warehouse.CommitSequence : null;
-        var customerIds = Distinct(orders, o => o.Order.CustomerId);
+        var customerIds = DistinctTexts(orders, o => o.Order.CustomerId);
         var classifying = ClassifyAsync(orders, before?.Classification.New ?? [], storedDigests, cancellationToken);
         var reading = commitSequenceBeforeReads is { } sequence
             ? TakeCustomerVersionsAsync(sequence, customerIds, cancellationToken)
@@ -553,7 +553,7 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
     /// The distinct texts of the orders, in their first order, in sets sized for the batch at once (a growing set
     /// allocated its arrays over again, in every batch).
     /// </summary>
-    private static string[] Distinct(IReadOnlyList<IncomingOrder> orders, Func<IncomingOrder, string> text)
+    private static string[] DistinctTexts(IReadOnlyList<IncomingOrder> orders, Func<IncomingOrder, string> text)
     {
         var seen = new HashSet<string>(orders.Count, StringComparer.Ordinal);
         var distinct = new List<string>(orders.Count);
@@ -568,9 +568,9 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
         return [.. distinct];
     }
 
-    /// <summary>As <see cref="Distinct"/>, each text a row of one value.</summary>
-    private static object?[][] DistinctRows(IReadOnlyList<IncomingOrder> orders, Func<IncomingOrder, string> text) =>
-        Array.ConvertAll(Distinct(orders, text), value => new object?[] { value });
+    /// <summary>As <see cref="DistinctTexts"/>, each text a row of one value.</summary>
+    private static object?[][] DistinctTextRows(IReadOnlyList<IncomingOrder> orders, Func<IncomingOrder, string> text) =>
+        Array.ConvertAll(DistinctTexts(orders, text), value => new object?[] { value });
 
     /// <summary>The ids of the batch's new orders, for a check that reads the facts (<see cref="RowSet.OrderIdsToLookUp"/>).</summary>
     private static RowSet NewOrderIds(IEnumerable<IncomingOrder> newOrders) =>
