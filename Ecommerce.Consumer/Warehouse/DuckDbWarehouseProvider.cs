@@ -135,8 +135,7 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
             // Plain reads (and reads of empty row sets, which need no staging) get their own connection to the same
             // database and run beside the writer.
             var sql = SqlText.Render(statement.Sql, name => statement.Sources.FirstOrDefault(s => s.Name == name)?.EmptySelect(c => c.SqlType));
-            using var reader = new DuckDBConnection(_connectionString);
-            reader.Open();
+            using var reader = OpenAnotherConnection();
             return Read(reader, sql, statement.Parameters);
         }
 
@@ -602,12 +601,16 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
     /// </summary>
     private DuckDBConnection OpenAnotherConnection()
     {
-        var connection = string.IsNullOrEmpty(_writer.DataSource) || string.Equals(_writer.DataSource, ":memory:", StringComparison.OrdinalIgnoreCase)
+        var connection = IsPrivateInMemory(_writer.DataSource)
             ? _writer.Duplicate() // Not open yet.
             : new DuckDBConnection(_connectionString);
         connection.Open();
         return connection;
     }
+
+    /// <summary>Whether the data source is a plain in-memory database (<c>:memory:</c>, or none), private to the connection that opened it.</summary>
+    private static bool IsPrivateInMemory(string? dataSource) =>
+        string.IsNullOrEmpty(dataSource) || string.Equals(dataSource, ":memory:", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Adds the ids of FACT_ORDERS' rows with row ids from <paramref name="from"/> up to <paramref name="until"/>, read on a connection of their own.</summary>
     private void AddStoredIds(StoredOrderIds ids, long from, long until, CancellationToken cancellationToken)
@@ -801,7 +804,7 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
 
         public static SharedDatabase Open(string dataSource, long saveStoredIdsEvery, ILogger logger)
         {
-            if (string.IsNullOrEmpty(dataSource) || string.Equals(dataSource, ":memory:", StringComparison.OrdinalIgnoreCase))
+            if (IsPrivateInMemory(dataSource))
             {
                 return new SharedDatabase(null, null);
             }

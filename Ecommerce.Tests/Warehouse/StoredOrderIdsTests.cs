@@ -338,6 +338,21 @@ public sealed class DuckDbStoredOrderIdsTests
         Assert.Equal(1, provider.StoredOrderIds!.Count);
     }
 
+    [Fact]
+    public async Task A_plain_read_of_a_private_in_memory_database_sees_what_was_written()
+    {
+        // Plain reads run on a connection of their own; for ":memory:" it must be a duplicate of the writer's, not
+        // another (empty) database opened by the same connection string.
+        await using var provider = new DuckDbWarehouseProvider("Data Source=:memory:");
+        var writer = new StarSchemaWriter(provider, TimeProvider.System);
+        await writer.EnsureSchemaAsync(CancellationToken.None);
+        await writer.WriteAsync([WarehouseTestBed.Order("o-1", T0)], [], CancellationToken.None);
+
+        var rows = await provider.QueryAsync(new SqlStatement("SELECT COUNT(*) FROM FACT_ORDERS"), CancellationToken.None);
+
+        Assert.Equal(1L, rows[0][0]);
+    }
+
     private static async Task<bool> LoadedFromSavedCopyAsync(string path, IReadOnlyList<IncomingOrder> stored)
     {
         await using var provider = new DuckDbWarehouseProvider($"Data Source={path}");
