@@ -546,7 +546,9 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
     /// <summary>Every id in FACT_ORDERS, read into a filter sized for them.</summary>
     private StoredOrderIds ReadStoredOrderIds(CancellationToken cancellationToken)
     {
-        var count = Convert.ToInt64(Read(_writer, "SELECT COUNT(*) FROM FACT_ORDERS", [])[0][0], System.Globalization.CultureInfo.InvariantCulture);
+        var extent = Read(_writer, "SELECT COUNT(*), COALESCE(MAX(rowid), -1) FROM FACT_ORDERS", [])[0];
+        var count = Convert.ToInt64(extent[0], System.Globalization.CultureInfo.InvariantCulture);
+        var maxRowId = Convert.ToInt64(extent[1], System.Globalization.CultureInfo.InvariantCulture);
         var ids = new StoredOrderIds(count);
 
         // DuckDB keeps the blocks a scan reads in its cache, up to its memory limit (80 % of RAM unless the connection
@@ -565,7 +567,6 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
             // in groups (StoredOrderIds.Add): 30 M ids in 9.8 s at a first start against 18.0 s read and added one by
             // one on one thread (`--only scale --scale 30000000`, 2026-12-05). Nothing writes meanwhile (the write lock
             // is held and DuckDB locks the file to this process), so the ranges' reads see the same rows.
-            var maxRowId = Convert.ToInt64(Read(_writer, "SELECT COALESCE(MAX(rowid), -1) FROM FACT_ORDERS", [])[0][0], System.Globalization.CultureInfo.InvariantCulture);
             var ranges = (int)Math.Clamp(count / MinIdsPerReader, 1, Math.Clamp(Environment.ProcessorCount, 2, MaxReaders));
             var width = (maxRowId / ranges) + 1;
             Parallel.For(0, ranges, new ParallelOptions { MaxDegreeOfParallelism = ranges, CancellationToken = cancellationToken },

@@ -559,9 +559,10 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
         var distinct = new List<string>(orders.Count);
         for (var i = 0; i < orders.Count; i++)
         {
-            if (seen.Add(text(orders[i])))
+            var value = text(orders[i]);
+            if (seen.Add(value))
             {
-                distinct.Add(text(orders[i]));
+                distinct.Add(value);
             }
         }
 
