@@ -36,7 +36,7 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
         _writer = new DuckDBConnection(connectionString);
         _writer.Open();
         _database = SharedDatabase.Open(_writer.DataSource, saveStoredIdsEvery, _logger);
-        SetCheckpointThreshold();
+        ConfigureOnFirstOpen();
         FoldWriteAheadLog();
     }
 
@@ -53,16 +53,18 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
     public const string DefaultCheckpointThreshold = "64MiB";
 
     /// <summary>
-    /// Sets <see cref="DefaultCheckpointThreshold"/> for the database, once per file in this process (the first provider
-    /// of it decides, as DuckDB.NET opens a file once with the first connection string's settings); best effort.
+    /// Sets <see cref="DefaultCheckpointThreshold"/> for the database and narrows its worker threads while no plain read
+    /// runs (<see cref="DuckDbThreads"/>), once per file in this process (the first provider of it decides, as DuckDB.NET
+    /// opens a file once with the first connection string's settings); best effort.
     /// </summary>
-    private void SetCheckpointThreshold()
+    private void ConfigureOnFirstOpen()
     {
         if (!_database.TakeFirstOpen())
         {
             return;
         }
 
+        _database.Threads = DuckDbThreads.Narrow(_writer, _connectionString, _logger);
         var builder = new DuckDBConnectionStringBuilder { ConnectionString = _connectionString };
         if (!builder.ContainsKey("checkpoint_threshold") && !builder.ContainsKey("wal_autocheckpoint")
             && !TryExecute($"SET GLOBAL checkpoint_threshold = '{DefaultCheckpointThreshold}'"))
@@ -136,6 +138,7 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
             // database and run beside the writer.
             var sql = SqlText.Render(statement.Sql, name => statement.Sources.FirstOrDefault(s => s.Name == name)?.EmptySelect(c => c.SqlType));
             using var reader = OpenAnotherConnection();
+            using var widening = _database.Threads?.Widen(reader) ?? default;
             return Read(reader, sql, statement.Parameters);
         }
 
@@ -154,6 +157,7 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
             }
 
             // One transaction for the staging and the read: each statement outside one would be a transaction of its own.
+            _database.Threads?.NarrowForWrite(_writer);
             using var transaction = _writer.BeginTransaction();
             var rows = Read(_writer, Stage(statement, "q", []), statement.Parameters);
             transaction.Commit();
@@ -192,6 +196,7 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
             // The staging tables are filled inside the transaction too: outside it, every staging table and every appender's
             // rows would commit on their own (about a millisecond each). Each statement has tables of its own, so two
             // statements may read different row sets of the same name; a row set two statements share is staged once.
+            _database.Threads?.NarrowForWrite(_writer);
             using var transaction = _writer.BeginTransaction();
             var staged = new Dictionary<RowSet, string>(ReferenceEqualityComparer.Instance);
             // A statement that only appends its rows to a table appends them there directly, in its turn (after the check).
@@ -795,6 +800,9 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
 
         /// <summary>Null until first needed, and again after a script ran.</summary>
         public StoredOrderIds? OrderIds { get; set; }
+
+        /// <summary>DuckDB's worker threads, widened for plain reads; null where the connection string sets them.</summary>
+        public DuckDbThreads? Threads { get; set; }
 
         public StoredIdsLoad? LastLoad { get; set; }
 

@@ -1,0 +1,122 @@
+using DuckDB.NET.Data;
+
+namespace Ecommerce.Consumer.Warehouse;
+
+/// <summary>
+/// DuckDB's worker threads for one database in this process: none beside the calling thread for a write transaction
+/// (<c>threads = 1</c>), and as many as DuckDB chose by itself (one per core) for plain reads, such as analytics queries.
+/// Unless the connection string sets <c>threads</c>, which then holds throughout.
+/// <para>
+/// Why: a batch's statements are small (a MERGE of a few dozen to a few thousand rows, an append, a commit) and gain
+/// nothing from a second thread, while DuckDB hands parts of each statement to its workers and the calling thread polls
+/// for them to finish. On two cores, where the consume loop keeps the other core busy at high rates, that cost about a
+/// fifth of the ingestion service's CPU per order in steady state (README, "Performance"). An analytics query over a
+/// large warehouse does gain from the cores, so plain reads widen the count and the next write transaction narrows it
+/// again, once no plain read runs (lazily, so that the queries of one dashboard refresh share one widening: DuckDB starts
+/// its worker threads afresh each time, and a query on fresh threads took about a quarter longer). <c>threads</c> is a
+/// global setting of the database instance (https://duckdb.org/docs/stable/configuration/overview, scope GLOBAL), so
+/// the count is kept per database, and a write made while a plain read runs keeps the wider count.
+/// </para>
+/// </summary>
+internal sealed partial class DuckDbThreads
+{
+    private readonly Lock _lock = new();
+    private readonly long _forReads;
+    private readonly ILogger _logger;
+    private int _reads;
+    private bool _wide;
+
+    private DuckDbThreads(long forReads, ILogger logger)
+    {
+        _forReads = forReads;
+        _logger = logger;
+    }
+
+    /// <summary>What DuckDB would use for a plain read (its count before it was narrowed).</summary>
+    public long ForReads => _forReads;
+
+    /// <summary>
+    /// Narrows a newly opened database to one thread, unless <paramref name="connectionString"/> sets the count or DuckDB
+    /// uses one anyway; null then (nothing to widen). Best effort: a database whose count cannot be set keeps DuckDB's.
+    /// </summary>
+    public static DuckDbThreads? Narrow(DuckDBConnection connection, string connectionString, ILogger logger)
+    {
+        var builder = new DuckDBConnectionStringBuilder { ConnectionString = connectionString };
+        if (builder.ContainsKey("threads") || builder.ContainsKey("worker_threads"))
+        {
+            return null;
+        }
+
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT current_setting('threads')";
+        var threads = Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+        var narrowed = new DuckDbThreads(threads, logger);
+        return threads > 1 && narrowed.TrySet(connection, 1) ? narrowed : null;
+    }
+
+    /// <summary>
+    /// Gives DuckDB its threads back, on <paramref name="connection"/> (a plain read's, open and in no transaction),
+    /// unless they are back already; the returned value ends this read's hold on them when disposed.
+    /// </summary>
+    public Widening Widen(DuckDBConnection connection)
+    {
+        lock (_lock)
+        {
+            _reads++;
+            if (!_wide)
+            {
+                _wide = TrySet(connection, _forReads);
+            }
+        }
+
+        return new Widening(this);
+    }
+
+    /// <summary>
+    /// Before a write transaction, on the writer's connection (in no transaction): narrows DuckDB to one thread again,
+    /// unless a plain read still runs or it is narrow already.
+    /// </summary>
+    public void NarrowForWrite(DuckDBConnection writer)
+    {
+        lock (_lock)
+        {
+            if (_wide && _reads == 0)
+            {
+                _wide = !TrySet(writer, 1);
+            }
+        }
+    }
+
+    private void End()
+    {
+        lock (_lock)
+        {
+            _reads--;
+        }
+    }
+
+    private bool TrySet(DuckDBConnection connection, long threads)
+    {
+        try
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = $"SET GLOBAL threads = {threads}";
+            command.ExecuteNonQuery();
+            return true;
+        }
+        catch (DuckDBException ex)
+        {
+            LogThreadsNotSet(_logger, threads, ex.Message);
+            return false;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "DuckDB's worker threads could not be set to {Threads}: {Reason}")]
+    private static partial void LogThreadsNotSet(ILogger logger, long threads, string reason);
+
+    /// <summary>A plain read's hold on DuckDB's threads (<see cref="Widen"/>); disposing it ends the hold.</summary>
+    public readonly struct Widening(DuckDbThreads? threads) : IDisposable
+    {
+        public void Dispose() => threads?.End();
+    }
+}
