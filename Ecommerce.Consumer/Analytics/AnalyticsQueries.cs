@@ -61,7 +61,7 @@ public sealed class AnalyticsQueries(IWarehouseProvider warehouse, TimeProvider 
     }
 
     private Task<IReadOnlyList<object?[]>> QueryAsync(string script, object?[] parameters, CancellationToken cancellationToken) =>
-        warehouse.QueryAsync(new SqlStatement(SqlScripts.Get(script), parameters), cancellationToken);
+        warehouse.QueryAsync(new SqlStatement(SqlScripts.Get(script), parameters) { ScansWarehouse = true }, cancellationToken);
 
     private static string Text(object? value) => Convert.ToString(value, CultureInfo.InvariantCulture) ?? "";
 

@@ -3,19 +3,21 @@ using DuckDB.NET.Data;
 namespace Ecommerce.Consumer.Warehouse;
 
 /// <summary>
-/// DuckDB's worker threads for one database in this process: none beside the calling thread for a write transaction
-/// (<c>threads = 1</c>), and as many as DuckDB chose by itself (one per core) for plain reads, such as analytics queries.
-/// Unless the connection string sets <c>threads</c>, which then holds throughout.
+/// DuckDB's worker threads for one database in this process: none beside the calling thread for write transactions
+/// (<c>threads = 1</c>), and as many as DuckDB chose by itself (one per core) for reads that scan the warehouse, the
+/// analytics queries (<see cref="SqlStatement.ScansWarehouse"/>). Unless the connection string sets <c>threads</c>,
+/// which then holds throughout.
 /// <para>
 /// Why: a batch's statements are small (a MERGE of a few dozen to a few thousand rows, an append, a commit) and gain
 /// nothing from a second thread, while DuckDB hands parts of each statement to its workers and the calling thread polls
 /// for them to finish. On two cores, where the consume loop keeps the other core busy at high rates, that cost about a
-/// fifth of the ingestion service's CPU per order in steady state (README, "Performance"). An analytics query over a
-/// large warehouse does gain from the cores, so plain reads widen the count and the next write transaction narrows it
-/// again, once no plain read runs (lazily, so that the queries of one dashboard refresh share one widening: DuckDB starts
-/// its worker threads afresh each time, and a query on fresh threads took about a quarter longer). <c>threads</c> is a
-/// global setting of the database instance (https://duckdb.org/docs/stable/configuration/overview, scope GLOBAL), so
-/// the count is kept per database, and a write made while a plain read runs keeps the wider count.
+/// fifth of the ingestion service's CPU per order in steady state (README, "Measured"). An analytics query over a large
+/// warehouse does gain from the cores, so such a read widens the count and the next write transaction narrows it
+/// again, once no such read runs (lazily, so that the queries of one dashboard refresh share one widening: DuckDB
+/// starts its worker threads afresh each time, and a query on fresh threads took about a fifth longer). <c>threads</c>
+/// is a global setting of the database instance (https://duckdb.org/docs/stable/configuration/overview, scope GLOBAL),
+/// so the count is kept per database, and a write made while such a read runs keeps the wider count. DuckDB applies a
+/// new count when a query ends, stopping surplus workers after their current task.
 /// </para>
 /// </summary>
 internal sealed partial class DuckDbThreads
@@ -25,6 +27,7 @@ internal sealed partial class DuckDbThreads
     private readonly ILogger _logger;
     private int _reads;
     private bool _wide;
+    private bool _failed;
 
     private DuckDbThreads(long forReads, ILogger logger)
     {
@@ -32,12 +35,13 @@ internal sealed partial class DuckDbThreads
         _logger = logger;
     }
 
-    /// <summary>What DuckDB would use for a plain read (its count before it was narrowed).</summary>
+    /// <summary>What DuckDB would use for a read that scans the warehouse (its count before it was narrowed).</summary>
     public long ForReads => _forReads;
 
     /// <summary>
     /// Narrows a newly opened database to one thread, unless <paramref name="connectionString"/> sets the count or DuckDB
-    /// uses one anyway; null then (nothing to widen). Best effort: a database whose count cannot be set keeps DuckDB's.
+    /// uses one anyway; null then (nothing to widen). Best effort: a database whose count cannot be read or set keeps
+    /// DuckDB's.
     /// </summary>
     public static DuckDbThreads? Narrow(DuckDBConnection connection, string connectionString, ILogger logger)
     {
@@ -47,26 +51,37 @@ internal sealed partial class DuckDbThreads
             return null;
         }
 
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT current_setting('threads')";
-        var threads = Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+        long threads;
+        try
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT current_setting('threads')";
+            threads = Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogThreadsNotSet(logger, 1, ex.Message);
+            return null;
+        }
+
         var narrowed = new DuckDbThreads(threads, logger);
         return threads > 1 && narrowed.TrySet(connection, 1) ? narrowed : null;
     }
 
     /// <summary>
-    /// Gives DuckDB its threads back, on <paramref name="connection"/> (a plain read's, open and in no transaction),
+    /// Gives DuckDB its threads back, on <paramref name="connection"/> (the read's own, open and in no transaction),
     /// unless they are back already; the returned value ends this read's hold on them when disposed.
     /// </summary>
     public Widening Widen(DuckDBConnection connection)
     {
         lock (_lock)
         {
-            _reads++;
             if (!_wide)
             {
                 _wide = TrySet(connection, _forReads);
             }
+
+            _reads++;
         }
 
         return new Widening(this);
@@ -74,7 +89,7 @@ internal sealed partial class DuckDbThreads
 
     /// <summary>
     /// Before a write transaction, on the writer's connection (in no transaction): narrows DuckDB to one thread again,
-    /// unless a plain read still runs or it is narrow already.
+    /// unless a read that scans the warehouse still runs or it is narrow already.
     /// </summary>
     public void NarrowForWrite(DuckDBConnection writer)
     {
@@ -87,6 +102,21 @@ internal sealed partial class DuckDbThreads
         }
     }
 
+    /// <summary>
+    /// When the last provider of the database in this process closes (no read runs then): DuckDB's own count again, for
+    /// the checkpoint at closing and for whoever opens the database next while DuckDB still keeps it open.
+    /// </summary>
+    public void Restore(DuckDBConnection writer)
+    {
+        lock (_lock)
+        {
+            if (!_wide)
+            {
+                _wide = TrySet(writer, _forReads);
+            }
+        }
+    }
+
     private void End()
     {
         lock (_lock)
@@ -95,8 +125,14 @@ internal sealed partial class DuckDbThreads
         }
     }
 
+    /// <summary>Sets the count; after a first failure (logged) no more tries: the count stays as it is.</summary>
     private bool TrySet(DuckDBConnection connection, long threads)
     {
+        if (_failed)
+        {
+            return false;
+        }
+
         try
         {
             using var command = connection.CreateCommand();
@@ -104,17 +140,18 @@ internal sealed partial class DuckDbThreads
             command.ExecuteNonQuery();
             return true;
         }
-        catch (DuckDBException ex)
+        catch (Exception ex) when (ex is not OutOfMemoryException)
         {
+            _failed = true;
             LogThreadsNotSet(_logger, threads, ex.Message);
             return false;
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "DuckDB's worker threads could not be set to {Threads}: {Reason}")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "DuckDB's worker threads could not be set to {Threads}, and are left as they are: {Reason}")]
     private static partial void LogThreadsNotSet(ILogger logger, long threads, string reason);
 
-    /// <summary>A plain read's hold on DuckDB's threads (<see cref="Widen"/>); disposing it ends the hold.</summary>
+    /// <summary>A read's hold on DuckDB's threads (<see cref="Widen"/>); disposing it ends the hold.</summary>
     public readonly struct Widening(DuckDbThreads? threads) : IDisposable
     {
         public void Dispose() => threads?.End();

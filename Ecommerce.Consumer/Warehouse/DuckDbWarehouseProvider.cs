@@ -36,8 +36,9 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
         _writer = new DuckDBConnection(connectionString);
         _writer.Open();
         _database = SharedDatabase.Open(_writer.DataSource, saveStoredIdsEvery, _logger);
-        ConfigureOnFirstOpen();
+        // Folded first, on DuckDB's threads (a checkpoint writes row groups side by side).
         FoldWriteAheadLog();
+        ConfigureOnFirstOpen();
     }
 
     /// <summary>
@@ -138,7 +139,7 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
             // database and run beside the writer.
             var sql = SqlText.Render(statement.Sql, name => statement.Sources.FirstOrDefault(s => s.Name == name)?.EmptySelect(c => c.SqlType));
             using var reader = OpenAnotherConnection();
-            using var widening = _database.Threads?.Widen(reader) ?? default;
+            using var widening = statement.ScansWarehouse ? _database.Threads?.Widen(reader) ?? default : default;
             return Read(reader, sql, statement.Parameters);
         }
 
@@ -281,6 +282,13 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
 
         try
         {
+            if (_database.IsLastReference)
+            {
+                // DuckDB may keep the database open for a connection beyond this provider (a reader still open), and the
+                // next provider of it takes the count it finds for DuckDB's own; the checkpoint at closing uses it too.
+                _database.Threads?.Restore(_writer);
+            }
+
             if (_database.IsLastReference && _database.Saved is { } saved && _database.OrderIds is { } ids)
             {
                 // Kept beside the file, so that the next start reads no stored id again.

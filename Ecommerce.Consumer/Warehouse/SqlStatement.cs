@@ -37,4 +37,10 @@ public sealed record SqlStatement(string Sql, IReadOnlyList<object?> Parameters,
     /// (DuckDB's appender) may use it instead of running the statement.
     /// </summary>
     public string? AppendsTo { get; init; }
+
+    /// <summary>
+    /// A read that scans much of the warehouse (an analytics query) and gains from every core; a provider whose engine
+    /// narrows its threads for small statements (DuckDB, <see cref="DuckDbThreads"/>) gives it them back.
+    /// </summary>
+    public bool ScansWarehouse { get; init; }
 }

@@ -21,54 +21,73 @@ public sealed class DuckDbThreadsTests
     }
 
     [Fact]
-    public async Task Writes_run_on_one_thread_and_plain_reads_on_duckdbs_own_count()
+    public async Task Writes_run_on_one_thread_and_analytics_reads_on_duckdbs_own_count()
     {
         using var directory = new TempDirectory();
         var path = directory.File("warehouse.duckdb");
         var own = DuckDbsOwnCount();
-        await using var provider = new DuckDbWarehouseProvider($"Data Source={path}");
         // Another connection of the same file shares the database instance, and reads its setting without widening it.
         using var side = new DuckDBConnection($"Data Source={path}");
-        side.Open();
-        Assert.Equal(1, Threads(side));
+        await using (var provider = new DuckDbWarehouseProvider($"Data Source={path}"))
+        {
+            side.Open();
+            Assert.Equal(1, Threads(side));
 
-        await provider.QueryAsync(new SqlStatement("SELECT 42"), CancellationToken.None);
-        Assert.Equal(own, Threads(side)); // Kept until a write needs it narrow: the queries of a refresh share it.
-        await provider.QueryAsync(new SqlStatement("SELECT 43"), CancellationToken.None);
-        Assert.Equal(own, Threads(side));
+            await provider.QueryAsync(new SqlStatement("SELECT 41"), CancellationToken.None);
+            Assert.Equal(1, Threads(side)); // A read the service makes for itself stays narrow.
+            await provider.QueryAsync(new SqlStatement("SELECT 42") { ScansWarehouse = true }, CancellationToken.None);
+            Assert.Equal(own, Threads(side)); // Kept until a write needs it narrow: the queries of a refresh share it.
+            await provider.QueryAsync(new SqlStatement("SELECT 43") { ScansWarehouse = true }, CancellationToken.None);
+            Assert.Equal(own, Threads(side));
 
-        await provider.ExecuteTransactionAsync([new SqlStatement("CREATE TABLE T (N INTEGER)")], CancellationToken.None);
-        Assert.Equal(1, Threads(side));
-        await provider.QueryAsync(new SqlStatement("SELECT COUNT(*) FROM T"), CancellationToken.None);
+            await provider.ExecuteTransactionAsync([new SqlStatement("CREATE TABLE T (N INTEGER)")], CancellationToken.None);
+            Assert.Equal(1, Threads(side));
+            await provider.QueryAsync(new SqlStatement("SELECT COUNT(*) FROM T") { ScansWarehouse = true }, CancellationToken.None);
+            Assert.Equal(own, Threads(side));
+            await provider.ExecuteTransactionAsync([new SqlStatement("INSERT INTO T VALUES (1)")], CancellationToken.None);
+            Assert.Equal(1, Threads(side));
+
+            // A read of staged rows runs under the write lock, in a transaction, as a batch's reads do: narrow too.
+            await provider.QueryAsync(new SqlStatement("SELECT 44") { ScansWarehouse = true }, CancellationToken.None);
+            Assert.Equal(own, Threads(side));
+            var staged = await provider.QueryAsync(SqlStatement.WithSources("SELECT COUNT(*) FROM {ids}",
+                new RowSet("ids", [new Column("ID", ColumnType.Text)], [["a"]])), CancellationToken.None);
+            Assert.Equal(1L, staged[0][0]);
+            Assert.Equal(1, Threads(side));
+        }
+
+        // The last provider of the file gives DuckDB its own count back, for whoever opens it next while DuckDB keeps it.
         Assert.Equal(own, Threads(side));
-        await provider.ExecuteTransactionAsync([new SqlStatement("INSERT INTO T VALUES (1)")], CancellationToken.None);
+        await using var next = new DuckDbWarehouseProvider($"Data Source={path}");
         Assert.Equal(1, Threads(side));
+        await next.QueryAsync(new SqlStatement("SELECT 45") { ScansWarehouse = true }, CancellationToken.None);
+        Assert.Equal(own, Threads(side));
     }
 
     [Fact]
-    public void A_write_while_a_plain_read_runs_keeps_the_threads_the_read_has()
+    public void A_write_while_an_analytics_read_runs_keeps_the_threads_the_read_has()
     {
         using var connection = new DuckDBConnection("Data Source=:memory:");
         connection.Open();
-        var own = Threads(connection);
-        var threads = DuckDbThreads.Narrow(connection, "Data Source=:memory:", NullLogger.Instance);
-        if (own == 1)
+        using (var command = connection.CreateCommand())
         {
-            Assert.Null(threads); // Nothing to narrow on a machine of one core.
-            return;
+            command.CommandText = "SET GLOBAL threads = 4"; // Whatever this machine's cores.
+            command.ExecuteNonQuery();
         }
 
+        var threads = DuckDbThreads.Narrow(connection, "Data Source=:memory:", NullLogger.Instance);
         Assert.NotNull(threads);
+        Assert.Equal(4, threads.ForReads);
         Assert.Equal(1, Threads(connection));
         using (threads.Widen(connection))
         {
             using (threads.Widen(connection))
             {
-                Assert.Equal(own, Threads(connection));
+                Assert.Equal(4, Threads(connection));
             }
 
             threads.NarrowForWrite(connection); // One read still runs.
-            Assert.Equal(own, Threads(connection));
+            Assert.Equal(4, Threads(connection));
         }
 
         threads.NarrowForWrite(connection);
