@@ -78,12 +78,13 @@ public static class KafkaTracing
     /// </remarks>
     public static ActivityContext Extract(Headers? headers)
     {
-        if (headers is null || headers.Count == 0 || !headers.TryGetLastBytes("traceparent", out var parent))
+        // A header's value may be null in Kafka: no context then (a throw here would dead-letter a valid order).
+        if (headers is null || headers.Count == 0 || !headers.TryGetLastBytes("traceparent", out var parent) || parent is null)
         {
             return default;
         }
 
-        var state = headers.TryGetLastBytes("tracestate", out var stateBytes) ? Encoding.UTF8.GetString(stateBytes) : null;
+        var state = headers.TryGetLastBytes("tracestate", out var stateBytes) && stateBytes is not null ? Encoding.UTF8.GetString(stateBytes) : null;
         if (state is null && TryParseUsualTraceParent(parent, out var usual))
         {
             return usual;
