@@ -705,7 +705,9 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
             var order = incoming.Order;
             if (!byCustomer.TryGetValue(order.CustomerId, out var observations))
             {
-                byCustomer[order.CustomerId] = observations = [];
+                // Most customers have one order in a batch (about 2,600 orders among 10,000 simulated customers): room for
+                // one at first, where a list's default of four made about 100 bytes an order of unused room.
+                byCustomer[order.CustomerId] = observations = new List<CustomerObservation>(1);
             }
 
             observations.Add(new CustomerObservation(order.OrderId, order.OrderTimestamp, order.CustomerName, order.CustomerRegion));
