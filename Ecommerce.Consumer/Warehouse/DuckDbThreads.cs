@@ -5,8 +5,8 @@ namespace Ecommerce.Consumer.Warehouse;
 /// <summary>
 /// DuckDB's worker threads for one database in this process: none beside the calling thread for write transactions
 /// (<c>threads = 1</c>), and as many as DuckDB chose by itself (one per core) for reads that scan the warehouse, the
-/// analytics queries (<see cref="SqlStatement.ScansWarehouse"/>). Unless the connection string sets <c>threads</c>,
-/// which then holds throughout.
+/// analytics queries (<see cref="SqlStatement.ScansWarehouse"/>), and for schema scripts (a migration may backfill
+/// from every row). Unless the connection string sets <c>threads</c>, which then holds throughout.
 /// <para>
 /// Why: a batch's statements are small (a MERGE of a few dozen to a few thousand rows, an append, a commit) and gain
 /// nothing from a second thread, while DuckDB hands parts of each statement to its workers and the calling thread polls

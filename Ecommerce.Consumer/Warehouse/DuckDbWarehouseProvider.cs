@@ -102,6 +102,8 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
         await _database.WriteLock.WaitAsync(cancellationToken);
         try
         {
+            // A script may scan the whole warehouse (a migration's backfill): on every core, as an analytics query is.
+            using var widening = _database.Threads?.Widen(_writer) ?? default;
             using var command = _writer.CreateCommand();
             command.CommandText = script;
             command.ExecuteNonQuery();

@@ -42,6 +42,10 @@ public sealed class DuckDbThreadsTests
 
             await provider.ExecuteTransactionAsync([new SqlStatement("CREATE TABLE T (N INTEGER)")], CancellationToken.None);
             Assert.Equal(1, Threads(side));
+            await provider.ExecuteScriptAsync("CREATE TABLE IF NOT EXISTS U (N INTEGER)", CancellationToken.None);
+            Assert.Equal(own, Threads(side)); // A script (a migration may scan every row) on every core too.
+            await provider.ExecuteTransactionAsync([new SqlStatement("INSERT INTO U VALUES (1)")], CancellationToken.None);
+            Assert.Equal(1, Threads(side));
             await provider.QueryAsync(new SqlStatement("SELECT COUNT(*) FROM T") { ScansWarehouse = true }, CancellationToken.None);
             Assert.Equal(own, Threads(side));
             await provider.ExecuteTransactionAsync([new SqlStatement("INSERT INTO T VALUES (1)")], CancellationToken.None);
