@@ -3,8 +3,9 @@ using System.Collections;
 namespace Ecommerce.Consumer.Warehouse;
 
 /// <summary>
-/// A row set's rows, made when first read: for a set only some statements need, such as one that a provider replaces
-/// by its shortcut (<see cref="SqlStatement.WhenNothingCommitted"/>), which DuckDB's single writer does batch after batch.
+/// Rows built when first read: for a row set that only a statement usually replaced by its shortcut reads
+/// (<see cref="SqlStatement.WhenNothingCommitted"/>; on DuckDB's single writer, almost every batch), so that most
+/// batches never build them.
 /// </summary>
 internal sealed class DeferredRows(Func<object?[][]> make) : IReadOnlyList<object?[]>
 {

@@ -10,8 +10,8 @@ namespace Ecommerce.Consumer.Warehouse;
 /// <para>
 /// Why: a batch's statements are small (a MERGE of a few dozen to a few thousand rows, an append, a commit) and gain
 /// nothing from a second thread, while DuckDB hands parts of each statement to its workers and the calling thread polls
-/// for them to finish. On two cores, where the consume loop keeps the other core busy at high rates, that cost about a
-/// fifth of the ingestion service's CPU per order in steady state (README, "Measured"). An analytics query over a large
+/// for them to finish. On two cores, where the consume loop keeps the other core busy at high rates, that cost an eighth
+/// to a fifth of the ingestion service's CPU per order in steady state (README, "Measured"). An analytics query over a large
 /// warehouse does gain from the cores, so such a read widens the count and the next write transaction narrows it
 /// again, once no such read runs (lazily, so that the queries of one dashboard refresh share one widening: DuckDB
 /// starts its worker threads afresh each time, and a query on fresh threads took about a fifth longer). <c>threads</c>
@@ -23,7 +23,6 @@ namespace Ecommerce.Consumer.Warehouse;
 internal sealed partial class DuckDbThreads
 {
     private readonly Lock _lock = new();
-    private readonly long _forReads;
     private readonly ILogger _logger;
     private int _reads;
     private bool _wide;
@@ -31,19 +30,19 @@ internal sealed partial class DuckDbThreads
 
     private DuckDbThreads(long forReads, ILogger logger)
     {
-        _forReads = forReads;
+        ForReads = forReads;
         _logger = logger;
     }
 
     /// <summary>What DuckDB would use for a read that scans the warehouse (its count before it was narrowed).</summary>
-    public long ForReads => _forReads;
+    public long ForReads { get; }
 
     /// <summary>
     /// Narrows a newly opened database to one thread, unless <paramref name="connectionString"/> sets the count or DuckDB
     /// uses one anyway; null then (nothing to widen). Best effort: a database whose count cannot be read or set keeps
     /// DuckDB's.
     /// </summary>
-    public static DuckDbThreads? Narrow(DuckDBConnection connection, string connectionString, ILogger logger)
+    public static DuckDbThreads? NarrowOnOpen(DuckDBConnection connection, string connectionString, ILogger logger)
     {
         var builder = new DuckDBConnectionStringBuilder { ConnectionString = connectionString };
         if (builder.ContainsKey("threads") || builder.ContainsKey("worker_threads"))
@@ -60,7 +59,7 @@ internal sealed partial class DuckDbThreads
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            LogThreadsNotSet(logger, 1, ex.Message);
+            LogThreadsNotRead(logger, ex.Message);
             return null;
         }
 
@@ -69,8 +68,8 @@ internal sealed partial class DuckDbThreads
     }
 
     /// <summary>
-    /// Gives DuckDB its threads back, on <paramref name="connection"/> (the read's own, open and in no transaction),
-    /// unless they are back already; the returned value ends this read's hold on them when disposed.
+    /// Gives DuckDB its threads back, on <paramref name="connection"/> (the read's or the script's, open and in no
+    /// transaction), unless they are back already; the returned value ends this hold on them when disposed.
     /// </summary>
     public Widening Widen(DuckDBConnection connection)
     {
@@ -78,7 +77,7 @@ internal sealed partial class DuckDbThreads
         {
             if (!_wide)
             {
-                _wide = TrySet(connection, _forReads);
+                _wide = TrySet(connection, ForReads);
             }
 
             _reads++;
@@ -88,10 +87,10 @@ internal sealed partial class DuckDbThreads
     }
 
     /// <summary>
-    /// Before a write transaction, on the writer's connection (in no transaction): narrows DuckDB to one thread again,
-    /// unless a read that scans the warehouse still runs or it is narrow already.
+    /// Before a transaction of the writer (a batch's, or a read of staged rows), on its connection (in no transaction yet):
+    /// narrows DuckDB to one thread again, unless a read that scans the warehouse still runs or it is narrow already.
     /// </summary>
-    public void NarrowForWrite(DuckDBConnection writer)
+    public void NarrowForTransaction(DuckDBConnection writer)
     {
         lock (_lock)
         {
@@ -112,7 +111,7 @@ internal sealed partial class DuckDbThreads
         {
             if (!_wide)
             {
-                _wide = TrySet(writer, _forReads);
+                _wide = TrySet(writer, ForReads);
             }
         }
     }
@@ -151,7 +150,10 @@ internal sealed partial class DuckDbThreads
     [LoggerMessage(Level = LogLevel.Warning, Message = "DuckDB's worker threads could not be set to {Threads}, and are left as they are: {Reason}")]
     private static partial void LogThreadsNotSet(ILogger logger, long threads, string reason);
 
-    /// <summary>A read's hold on DuckDB's threads (<see cref="Widen"/>); disposing it ends the hold.</summary>
+    [LoggerMessage(Level = LogLevel.Warning, Message = "DuckDB's worker threads could not be read, and are left as they are: {Reason}")]
+    private static partial void LogThreadsNotRead(ILogger logger, string reason);
+
+    /// <summary>A read's or a script's hold on DuckDB's threads (<see cref="Widen"/>); disposing it ends the hold.</summary>
     public readonly struct Widening(DuckDbThreads? threads) : IDisposable
     {
         public void Dispose() => threads?.End();

@@ -39,8 +39,9 @@ public sealed record SqlStatement(string Sql, IReadOnlyList<object?> Parameters,
     public string? AppendsTo { get; init; }
 
     /// <summary>
-    /// A read that scans much of the warehouse (an analytics query) and gains from every core; a provider whose engine
-    /// narrows its threads for small statements (DuckDB, <see cref="DuckDbThreads"/>) gives it them back.
+    /// A read that scans much of the warehouse (an analytics query) and gains from every core. A provider that narrows
+    /// its engine's threads for small statements (DuckDB, <see cref="DuckDbThreads"/>) widens them for such a read;
+    /// ignored for a read that stages row sets (it runs as the writer's transaction does).
     /// </summary>
     public bool ScansWarehouse { get; init; }
 }
