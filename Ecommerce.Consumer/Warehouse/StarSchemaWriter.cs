@@ -409,6 +409,12 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
 
         object BoxedNumber(int number)
         {
+            // Small numbers only (partitions, usual quantities): a batch of many distinct quantities would keep a box each.
+            if ((uint)number >= 256)
+            {
+                return number;
+            }
+
             if (!boxedNumbers.TryGetValue(number, out var boxed))
             {
                 boxedNumbers[number] = boxed = number;
