@@ -75,11 +75,7 @@ internal sealed partial class DuckDbThreads
     {
         lock (_lock)
         {
-            if (!_wide)
-            {
-                _wide = TrySet(connection, ForReads);
-            }
-
+            WidenUnlessWide(connection);
             _reads++;
         }
 
@@ -109,10 +105,16 @@ internal sealed partial class DuckDbThreads
     {
         lock (_lock)
         {
-            if (!_wide)
-            {
-                _wide = TrySet(writer, ForReads);
-            }
+            WidenUnlessWide(writer);
+        }
+    }
+
+    /// <summary>DuckDB's own count, unless it has it already; under the lock.</summary>
+    private void WidenUnlessWide(DuckDBConnection connection)
+    {
+        if (!_wide)
+        {
+            _wide = TrySet(connection, ForReads);
         }
     }
 

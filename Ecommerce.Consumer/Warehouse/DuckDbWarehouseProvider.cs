@@ -286,14 +286,15 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
 
         try
         {
-            if (_database.IsLastReference)
+            var last = _database.IsLastReference;
+            if (last)
             {
                 // DuckDB may keep the database open for a connection beyond this provider (a reader still open), and the
                 // next provider of it takes the count it finds for DuckDB's own; the checkpoint at closing uses it too.
                 _database.Threads?.Restore(_writer);
             }
 
-            if (_database.IsLastReference && _database.Saved is { } saved && _database.OrderIds is { } ids)
+            if (last && _database.Saved is { } saved && _database.OrderIds is { } ids)
             {
                 // Kept beside the file, so that the next start reads no stored id again.
                 saved.SaveBeforeClosing(_writer, ids);

@@ -397,31 +397,9 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
         object boxedNow = now;
         var boxedDates = new Dictionary<DateOnly, object>();
         var boxedNumbers = new Dictionary<int, object>();
-        object BoxedDate(DateOnly date)
-        {
-            if (!boxedDates.TryGetValue(date, out var boxed))
-            {
-                boxedDates[date] = boxed = date;
-            }
-
-            return boxed;
-        }
-
-        object BoxedNumber(int number)
-        {
-            // Small numbers only (partitions, usual quantities): a batch of many distinct quantities would keep a box each.
-            if ((uint)number >= 256)
-            {
-                return number;
-            }
-
-            if (!boxedNumbers.TryGetValue(number, out var boxed))
-            {
-                boxedNumbers[number] = boxed = number;
-            }
-
-            return boxed;
-        }
+        object BoxedDate(DateOnly date) => BoxOnce(boxedDates, date);
+        // Small numbers only (partitions, usual quantities): a batch of many distinct quantities would keep a box each.
+        object BoxedNumber(int number) => (uint)number < 256 ? BoxOnce(boxedNumbers, number) : number;
 
         var orderRows = claims.Count > 0 ? [] : newOrders.Select(incoming =>
         {
@@ -606,6 +584,18 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
         }
 
         return [.. distinct];
+    }
+
+    /// <summary>The one box of <paramref name="value"/> among <paramref name="boxes"/>, made on first use.</summary>
+    private static object BoxOnce<T>(Dictionary<T, object> boxes, T value)
+        where T : notnull
+    {
+        if (!boxes.TryGetValue(value, out var boxed))
+        {
+            boxes[value] = boxed = value;
+        }
+
+        return boxed;
     }
 
     /// <summary>As <see cref="DistinctTexts"/>, each text a row of one value.</summary>

@@ -118,7 +118,7 @@ public static class KafkaTracing
         context = new ActivityContext(
             ActivityTraceId.CreateFromUtf8String(traceId),
             ActivitySpanId.CreateFromUtf8String(spanId),
-            (ActivityTraceFlags)((HexDigit(flags[0]) << 4) | HexDigit(flags[1])),
+            (ActivityTraceFlags)byte.Parse(flags, System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture),
             traceState: null,
             isRemote: true);
         return true;
@@ -129,6 +129,4 @@ public static class KafkaTracing
     private static bool IsLowerHex(ReadOnlySpan<byte> text) => !text.ContainsAnyExcept(LowerHex);
 
     private static bool IsAllZeros(ReadOnlySpan<byte> text) => !text.ContainsAnyExcept((byte)'0');
-
-    private static int HexDigit(byte digit) => digit <= '9' ? digit - '0' : digit - 'a' + 10;
 }
