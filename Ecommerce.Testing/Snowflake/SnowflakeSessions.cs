@@ -25,6 +25,14 @@ namespace Ecommerce.Testing.Snowflake;
 /// </list>
 /// A read of a table the transaction only inserted into would see its own rows beside a possibly stale view of the
 /// others'; the double cannot serve that mix, so it reports it as a violation when another session's commit is at stake.
+/// <para>
+/// How a statement is given an older view of a table: when the commits it must not see only appended rows there (the
+/// landing tables, appended to by every landing), a view of the rows that were there before the first of them (DuckDB
+/// gives appended rows higher row ids than every row before them, and the double's in-memory database never rewrites a
+/// table's row groups); otherwise a copy of the table as that commit's snapshot saw it. The view is what keeps a
+/// statement's cost independent of the table's size, as Snowflake's reads of an older table version are (a copy of a
+/// million landed rows took the double's one database about a second, twice per modelling transaction).
+/// </para>
 /// </summary>
 internal sealed partial class SnowflakeSessions : IDisposable
 {
@@ -36,6 +44,7 @@ internal sealed partial class SnowflakeSessions : IDisposable
     private readonly List<Commit> _commits = []; // Used under the double's database lock, as everything below.
     private readonly string _spill = Path.Combine(Path.GetTempPath(), $"snowflake-double-{Guid.NewGuid():N}");
     private string[]? _tables;
+    private string? _catalog;
     private int _copies;
 
     public SnowflakeSessions(DuckDBConnection database, Func<TimeSpan> now, Action<string> violation)
@@ -108,6 +117,9 @@ internal sealed partial class SnowflakeSessions : IDisposable
     /// <summary>A request that ends without running (refused before it reached the database) holds back no commit.</summary>
     public void Forget(string handle) => _inFlight.TryRemove(handle, out _);
 
+    /// <summary>A table a statement reads through an older view of it: a temporary view or a temporary copy of that name.</summary>
+    public readonly record struct Shadow(string Table, bool IsView);
+
     public static void Release(Dictionary<string, SemaphoreSlim> held)
     {
         foreach (var gate in held.Values)
@@ -155,6 +167,37 @@ internal sealed partial class SnowflakeSessions : IDisposable
         return _tables;
     }
 
+    /// <summary>The database's own catalog, so that a temporary view can name the table it shadows.</summary>
+    private string Catalog()
+    {
+        if (_catalog is null)
+        {
+            using var command = _database.CreateCommand();
+            command.CommandText = "SELECT current_database()";
+            _catalog = (string)command.ExecuteScalar()!;
+        }
+
+        return _catalog;
+    }
+
+    /// <summary>
+    /// The highest row id <paramref name="table"/> holds now (-1 when empty), or null when it cannot be read (no such
+    /// table: the INSERT about to run fails).
+    /// </summary>
+    private long? HighestRowId(string table)
+    {
+        try
+        {
+            using var command = _database.CreateCommand();
+            command.CommandText = $"SELECT COALESCE(MAX(rowid), -1) FROM \"{Catalog()}\".main.{table}";
+            return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (DuckDBException)
+        {
+            return null;
+        }
+    }
+
     private static void Execute(DuckDBConnection connection, string sql)
     {
         using var command = connection.CreateCommand();
@@ -173,12 +216,12 @@ internal sealed partial class SnowflakeSessions : IDisposable
         return snapshot;
     }
 
-    private void Record(Session session, HashSet<string> tables, DuckDBConnection? before)
+    private void Record(Session session, HashSet<string> tables, DuckDBConnection? before, Dictionary<string, long> appendedAfter)
     {
         _inFlight.TryRemove(session.Handle, out _);
         if (tables.Count > 0 && before is not null)
         {
-            _commits.Add(new Commit(_now(), tables, before));
+            _commits.Add(new Commit(_now(), tables, before, appendedAfter));
         }
         else
         {
@@ -212,7 +255,11 @@ internal sealed partial class SnowflakeSessions : IDisposable
     [GeneratedRegex(@"^" + LeadingComments + @"(INSERT\s+INTO|UPDATE|DELETE\s+FROM|MERGE\s+INTO|CREATE\s+(TRANSIENT\s+|TEMP\s+|TEMPORARY\s+)?TABLE(\s+IF\s+NOT\s+EXISTS)?|DROP\s+TABLE(\s+IF\s+EXISTS)?|ALTER\s+TABLE(\s+IF\s+EXISTS)?)\s+(?<table>[A-Za-z_][A-Za-z0-9_$]*)", RegexOptions.IgnoreCase | RegexOptions.Singleline)]
     private static partial Regex ChangingStatement();
 
-    private sealed record Commit(TimeSpan At, HashSet<string> Tables, DuckDBConnection? Before);
+    /// <summary>
+    /// A commit other sessions may not see yet: when, the tables it changed, the database just before it, and for each
+    /// table it only appended rows to, the highest row id that table held before (its rows come after).
+    /// </summary>
+    private sealed record Commit(TimeSpan At, HashSet<string> Tables, DuckDBConnection? Before, Dictionary<string, long> AppendedAfter);
 
     /// <summary>One request's session: what it has changed and locked, and the view each of its statements gets.</summary>
     public sealed class Session(SnowflakeSessions rules, string handle, TimeSpan started)
@@ -221,6 +268,8 @@ internal sealed partial class SnowflakeSessions : IDisposable
         private readonly HashSet<string> _inserted = new(StringComparer.OrdinalIgnoreCase);
         private readonly HashSet<string> _pending = new(StringComparer.OrdinalIgnoreCase);
         private readonly HashSet<string> _committed = new(StringComparer.OrdinalIgnoreCase);
+        private readonly HashSet<string> _rewritten = new(StringComparer.OrdinalIgnoreCase);
+        private readonly Dictionary<string, long> _appendedAfter = new(StringComparer.OrdinalIgnoreCase);
         private DuckDBConnection? _before;
 
         public string Handle => handle;
@@ -230,16 +279,21 @@ internal sealed partial class SnowflakeSessions : IDisposable
 
         /// <summary>
         /// Before statement <paramref name="sql"/> runs (at <paramref name="at"/>, by the double's clock): the tables it reads
-        /// whose recent commits by other sessions it must not see are shadowed by temporary copies as they were then.
-        /// Returns the names shadowed, for <see cref="Unshadow"/>.
+        /// whose recent commits by other sessions it must not see are shadowed by temporary views or copies as they were
+        /// then. Returns what was shadowed, for <see cref="Unshadow"/>.
         /// </summary>
-        public string[] Prepare(string sql, TimeSpan at)
+        public Shadow[] Prepare(string sql, TimeSpan at)
         {
             var changes = ChangedTable(sql);
             if (changes is not null && rules.ReadLag > TimeSpan.Zero)
             {
-                // Sessions that must not see this one's changes yet read the database as it was before them.
+                // Sessions that must not see this one's changes yet read the database as it was before them: through the
+                // rows that were there before its first append, or a copy from this snapshot.
                 _before ??= rules.Snapshot();
+                if (StartsWith(sql, "INSERT") && !_appendedAfter.ContainsKey(changes) && rules.HighestRowId(changes) is { } highest)
+                {
+                    _appendedAfter[changes] = highest;
+                }
             }
 
             if (rules.ReadLag <= TimeSpan.Zero || rules._commits.Count == 0)
@@ -254,7 +308,7 @@ internal sealed partial class SnowflakeSessions : IDisposable
                 return [];
             }
 
-            var shadowed = new List<string>();
+            var shadowed = new List<Shadow>();
             var code = WithoutComments(sql); // A table a comment names is not read.
             try
             {
@@ -275,6 +329,15 @@ internal sealed partial class SnowflakeSessions : IDisposable
                         continue;
                     }
 
+                    var hiding = unseen.Where(c => c.Tables.Contains(table)).ToArray();
+                    if (hiding.All(c => c.AppendedAfter.ContainsKey(table)))
+                    {
+                        // Only appends to hide: the rows that were there before the first of them.
+                        Execute(rules._database, $"CREATE TEMP VIEW {table} AS SELECT * FROM \"{rules.Catalog()}\".main.{table} WHERE rowid <= {hiding[0].AppendedAfter[table]}");
+                        shadowed.Add(new Shadow(table, IsView: true));
+                        continue;
+                    }
+
                     // The database before the first commit this statement must not see.
                     var path = Path.Combine(rules._spill, $"{Interlocked.Increment(ref rules._copies)}.parquet");
                     try
@@ -289,7 +352,7 @@ internal sealed partial class SnowflakeSessions : IDisposable
                     Execute(rules._database, $"CREATE TEMP TABLE {table} AS SELECT * FROM main.{table} WHERE FALSE");
                     Execute(rules._database, $"INSERT INTO temp.main.{table} BY NAME SELECT * FROM read_parquet('{path}')");
                     File.Delete(path);
-                    shadowed.Add(table);
+                    shadowed.Add(new Shadow(table, IsView: false));
                 }
             }
             catch
@@ -307,11 +370,11 @@ internal sealed partial class SnowflakeSessions : IDisposable
             return [.. shadowed];
         }
 
-        public void Unshadow(string[] shadowed)
+        public void Unshadow(Shadow[] shadowed)
         {
-            foreach (var table in shadowed)
+            foreach (var (table, isView) in shadowed)
             {
-                Execute(rules._database, $"DROP TABLE IF EXISTS temp.main.{table}");
+                Execute(rules._database, $"DROP {(isView ? "VIEW" : "TABLE")} IF EXISTS temp.main.{table}");
             }
         }
 
@@ -327,6 +390,7 @@ internal sealed partial class SnowflakeSessions : IDisposable
             if (LockedTable(sql) is not null)
             {
                 _locked.Add(table);
+                _rewritten.Add(table);
             }
             else if (StartsWith(sql, "INSERT"))
             {
@@ -335,6 +399,7 @@ internal sealed partial class SnowflakeSessions : IDisposable
             else
             {
                 rules._tables = null; // A definition changed: the list of tables is read again.
+                _rewritten.Add(table);
             }
         }
 
@@ -352,6 +417,10 @@ internal sealed partial class SnowflakeSessions : IDisposable
         }
 
         /// <summary>The request is over: what it committed becomes a commit other sessions see after the read lag.</summary>
-        public void End() => rules.Record(this, _committed, _before);
+        public void End() => rules.Record(
+            this,
+            _committed,
+            _before,
+            _appendedAfter.Where(a => _committed.Contains(a.Key) && !_rewritten.Contains(a.Key)).ToDictionary(StringComparer.OrdinalIgnoreCase));
     }
 }

@@ -689,7 +689,7 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
                 abortOnError |= AbortOnError().IsMatch(statements[i]);
                 var sql = Translate(statements[i]);
                 var placeholders = SqlText.CountPlaceholders(sql);
-                string[] shadowed = [];
+                SnowflakeSessions.Shadow[] shadowed = [];
                 try
                 {
                     if (next + placeholders > values.Count)

@@ -63,15 +63,15 @@ if (latencySeconds < TimeSpan.Zero || (latencySeconds == TimeSpan.Zero && only !
     return;
 }
 
-// The scale-out runs' topic partitions: 48 x ~5 MiB holds their backlog.
-const int ScaleOutPartitions = 48;
-
 // --scaleout 200x1,1000x4: which runs of --only scaleout (ms per statement x consumer processes), on both write paths
 // unless --path names one. --backlog N: the orders each run ingests, enough that several batches or modelling cycles fit
-// between the first commit and the last (in ScaleOutPartitions partitions, within the embedded broker's ~5 MiB each).
+// between the first commit and the last.
 var scaleOutArg = Array.IndexOf(args, "--scaleout");
 var backlogArg = Array.IndexOf(args, "--backlog");
 var scaleOutBacklog = backlogArg >= 0 ? int.Parse(args[backlogArg + 1], CultureInfo.InvariantCulture) : quick ? 20_000 : 360_000;
+// The scale-out runs' topic partitions: at least 48, and at most 7,500 orders of the backlog in each (about 2.6 MiB, half
+// of what the embedded broker retains of a partition), so a long backlog is never cut by retention before it is read.
+var scaleOutPartitions = Math.Max(48, (scaleOutBacklog + 7_499) / 7_500);
 (int, int)[] scaleOutRuns = scaleOutArg >= 0 && onlyArg >= 0
     ? args[scaleOutArg + 1].Split(',').Select(run => run.Split('x')).Select(p => (int.Parse(p[0], CultureInfo.InvariantCulture), int.Parse(p[1], CultureInfo.InvariantCulture))).ToArray()
     : [(200, 1), (200, 2), (200, 4), (1_000, 1), (1_000, 2), (1_000, 4)];
@@ -163,7 +163,7 @@ try
             foreach (var (latencyMs, consumers) in scaleOutRuns)
             {
                 status.Status($"Scale-out: {path}, {latencyMs} ms per statement, {consumers} process(es): {count:N0} orders");
-                var run = await SnowflakeAtLatency.ThroughputAsync(context, TimeSpan.FromMilliseconds(latencyMs), consumers, count, path, ScaleOutPartitions);
+                var run = await SnowflakeAtLatency.ThroughputAsync(context, TimeSpan.FromMilliseconds(latencyMs), consumers, count, path, scaleOutPartitions);
                 scaleOut.Add(run);
                 AnsiConsole.MarkupLine(
                     $"[green]scale-out {path} {latencyMs} ms x {consumers}[/] {run.CommitRate:N0} orders/s from the first commit to the last ({run.Rate:N0} from the first send), " +
