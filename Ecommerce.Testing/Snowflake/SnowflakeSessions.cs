@@ -28,8 +28,9 @@ namespace Ecommerce.Testing.Snowflake;
 /// <para>
 /// How a statement is given an older view of a table: when the commits it must not see only appended rows there (the
 /// landing tables, appended to by every landing), a view of the rows that were there before the first of them (DuckDB
-/// gives appended rows higher row ids than every row before them, and the double's in-memory database never rewrites a
-/// table's row groups); otherwise a copy of the table as that commit's snapshot saw it. The view is what keeps a
+/// gives appended rows higher row ids than every row before them, deleted ones included; see <see cref="HighestRowId"/>
+/// for why no row id changes while such a view may be served); otherwise a copy of the table as that commit's snapshot
+/// saw it. The view is what keeps a
 /// statement's cost independent of the table's size, as Snowflake's reads of an older table version are (a copy of a
 /// million landed rows took the double's one database about a second, twice per modelling transaction).
 /// </para>
@@ -46,6 +47,7 @@ internal sealed partial class SnowflakeSessions : IDisposable
     private string[]? _tables;
     private string? _catalog;
     private int _copies;
+    private int _sessionsOpened;
 
     public SnowflakeSessions(DuckDBConnection database, Func<TimeSpan> now, Action<string> violation)
     {
@@ -61,11 +63,21 @@ internal sealed partial class SnowflakeSessions : IDisposable
     /// <summary>Statements that were served a view older than the database's current state (for tests of the double).</summary>
     public int LaggedReads { get; private set; }
 
+    /// <summary>Tables served to lagged reads as views of their rows before hidden appends (for tests of the double).</summary>
+    public int ViewsServed { get; private set; }
+
+    /// <summary>Tables served to lagged reads as copies from a snapshot (for tests of the double).</summary>
+    public int CopiesServed { get; private set; }
+
+    /// <summary>Sessions opened so far (for tests of the double, to act once a request's session has started).</summary>
+    public int SessionsOpened => Volatile.Read(ref _sessionsOpened);
+
     /// <summary>A new session: a request that has arrived. Its view of other sessions' commits starts now.</summary>
     public Session Open(string handle)
     {
         var started = _now();
         _inFlight[handle] = started;
+        Interlocked.Increment(ref _sessionsOpened);
         return new Session(this, handle, started);
     }
 
@@ -94,6 +106,12 @@ internal sealed partial class SnowflakeSessions : IDisposable
         await gate.WaitAsync();
         held[table] = gate;
     }
+
+    /// <summary>An INSERT that only appends rows (not one that updates rows on a conflict).</summary>
+    private static bool IsAppend(string sql) => Insert().IsMatch(sql) && !OnConflict().IsMatch(WithoutComments(sql));
+
+    [GeneratedRegex(@"\bON\s+CONFLICT\b", RegexOptions.IgnoreCase)]
+    private static partial Regex OnConflict();
 
     /// <summary>The table an INSERT appends to, or null for any other statement.</summary>
     public static string? InsertedTable(string sql) => Insert().Match(sql) is { Success: true } m ? m.Groups["table"].Value.ToUpperInvariant() : null;
@@ -182,7 +200,10 @@ internal sealed partial class SnowflakeSessions : IDisposable
 
     /// <summary>
     /// The highest row id <paramref name="table"/> holds now (-1 when empty), or null when it cannot be read (no such
-    /// table: the INSERT about to run fails).
+    /// table: the INSERT about to run fails). Read after the session's snapshot opened, which stays open, as its commit's
+    /// <see cref="Commit.Before"/>, for as long as the bound may serve a view: DuckDB renumbers row ids only when a
+    /// checkpoint vacuums row groups, which it does only with no other transaction open (duckdb
+    /// src/transaction/duck_transaction_manager.cpp, a checkpoint at commit with other transactions active cannot vacuum).
     /// </summary>
     private long? HighestRowId(string table)
     {
@@ -290,7 +311,7 @@ internal sealed partial class SnowflakeSessions : IDisposable
                 // Sessions that must not see this one's changes yet read the database as it was before them: through the
                 // rows that were there before its first append, or a copy from this snapshot.
                 _before ??= rules.Snapshot();
-                if (StartsWith(sql, "INSERT") && !_appendedAfter.ContainsKey(changes) && rules.HighestRowId(changes) is { } highest)
+                if (IsAppend(sql) && !_appendedAfter.ContainsKey(changes) && rules.HighestRowId(changes) is { } highest)
                 {
                     _appendedAfter[changes] = highest;
                 }
@@ -335,6 +356,7 @@ internal sealed partial class SnowflakeSessions : IDisposable
                         // Only appends to hide: the rows that were there before the first of them.
                         Execute(rules._database, $"CREATE TEMP VIEW {table} AS SELECT * FROM \"{rules.Catalog()}\".main.{table} WHERE rowid <= {hiding[0].AppendedAfter[table]}");
                         shadowed.Add(new Shadow(table, IsView: true));
+                        rules.ViewsServed++;
                         continue;
                     }
 
@@ -350,9 +372,10 @@ internal sealed partial class SnowflakeSessions : IDisposable
                     }
 
                     Execute(rules._database, $"CREATE TEMP TABLE {table} AS SELECT * FROM main.{table} WHERE FALSE");
+                    shadowed.Add(new Shadow(table, IsView: false)); // Dropped below if the copy fails.
                     Execute(rules._database, $"INSERT INTO temp.main.{table} BY NAME SELECT * FROM read_parquet('{path}')");
                     File.Delete(path);
-                    shadowed.Add(new Shadow(table, IsView: false));
+                    rules.CopiesServed++;
                 }
             }
             catch
@@ -395,6 +418,10 @@ internal sealed partial class SnowflakeSessions : IDisposable
             else if (StartsWith(sql, "INSERT"))
             {
                 _inserted.Add(table);
+                if (!IsAppend(sql))
+                {
+                    _rewritten.Add(table);
+                }
             }
             else
             {
