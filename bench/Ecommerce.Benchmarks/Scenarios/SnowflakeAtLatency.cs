@@ -27,6 +27,14 @@ public sealed record SnowflakeResult(
     /// </summary>
     public double? CommitRate { get; init; }
 
+    /// <summary>
+    /// Orders per second while the backlog is worked through at full speed: from the commit that took the stored orders
+    /// past a tenth of the backlog to the one that took them past nine tenths. It leaves out the start (the first cycles
+    /// or batches, taken before much has arrived) and the tail (a last cycle of stragglers costs a whole transaction),
+    /// which weigh on <see cref="CommitRate"/> whatever the backlog's size.
+    /// </summary>
+    public double? SustainedRate { get; init; }
+
     /// <summary>Topic partitions of the run (the scale-out runs use more, so that a larger backlog fits the embedded broker).</summary>
     public int? Partitions { get; init; }
 
@@ -93,6 +101,7 @@ public static class SnowflakeAtLatency
             var clock = System.Diagnostics.Stopwatch.StartNew();
             var cpuBefore = (Consumers: processes.Sum(p => BenchContext.Resources(p.Id).CpuSeconds), Bench: BenchProcessCpuSeconds());
             (TimeSpan At, long Ingested)? firstCommit = null;
+            var commits = new List<(TimeSpan At, long Ingested)>();
             var filling = BenchContext.FillAsync(broker, orders);
             deadline = DateTime.UtcNow + TimeSpan.FromMinutes(15);
             while (true)
@@ -106,6 +115,11 @@ public static class SnowflakeAtLatency
                 if (ingested > 0 && firstCommit is null)
                 {
                     firstCommit = (clock.Elapsed, ingested);
+                }
+
+                if (commits.Count == 0 || ingested > commits[^1].Ingested)
+                {
+                    commits.Add((clock.Elapsed, ingested));
                 }
 
                 if (ingested >= orders)
@@ -140,6 +154,7 @@ public static class SnowflakeAtLatency
                         Stored = Convert.ToInt64(stored[0][0], CultureInfo.InvariantCulture),
                         DistinctStored = Convert.ToInt64(stored[0][1], CultureInfo.InvariantCulture),
                         CommitRate = firstCommit is { } first && elapsed > first.At ? (ingested - first.Ingested) / (elapsed - first.At).TotalSeconds : null,
+                        SustainedRate = Sustained(commits, orders),
                         Partitions = partitions,
                         ConsumerCpuPerThousand = consumerCpu * 1_000 / ingested,
                         DoubleCpuPerThousand = benchCpu * 1_000 / ingested,
@@ -236,6 +251,17 @@ public static class SnowflakeAtLatency
         {
             Path = path,
         };
+    }
+
+    /// <summary>
+    /// The rate between the first sample past a tenth of <paramref name="orders"/> stored and the first past nine tenths
+    /// (samples every 100 ms, each taken when the count grew), or null when both are the same sample.
+    /// </summary>
+    private static double? Sustained(List<(TimeSpan At, long Ingested)> commits, int orders)
+    {
+        var from = commits.FirstOrDefault(c => c.Ingested >= orders / 10);
+        var to = commits.FirstOrDefault(c => c.Ingested >= orders * 9L / 10);
+        return to.At > from.At ? (to.Ingested - from.Ingested) / (to.At - from.At).TotalSeconds : null;
     }
 
     /// <summary>ECOMMERCE_BENCH_LOGS: where the consumers' logs and the run logs go, if set.</summary>
