@@ -713,9 +713,9 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
                     using (var reader = command.ExecuteReader())
                     {
                         Interlocked.Increment(ref _statementsRun);
-                        if (i == 0)
+                        if (i == 0 && statements.Count == 1)
                         {
-                            result = Encode(reader);
+                            result = Encode(reader); // A multi-statement request answers with its own summary, below.
                         }
                     }
 
@@ -839,9 +839,13 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
 
     private static bool IsBegin(string sql) => sql.TrimStart().StartsWith("BEGIN", StringComparison.OrdinalIgnoreCase);
 
-    private static bool IsCommit(string sql) => sql.Trim().Equals("COMMIT", StringComparison.OrdinalIgnoreCase);
+    private static bool IsCommit(string sql) => EndOfTransaction().Match(sql) is { Success: true } m && m.Groups["end"].Value.Equals("COMMIT", StringComparison.OrdinalIgnoreCase);
 
-    private static bool IsRollback(string sql) => sql.Trim().Equals("ROLLBACK", StringComparison.OrdinalIgnoreCase);
+    private static bool IsRollback(string sql) => EndOfTransaction().Match(sql) is { Success: true } m && m.Groups["end"].Value.Equals("ROLLBACK", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>COMMIT or ROLLBACK, with Snowflake's optional WORK (sql-reference/sql/commit, .../rollback), after any comments.</summary>
+    [System.Text.RegularExpressions.GeneratedRegex(@"^(\s|--[^\n]*(\n|$)|/\*.*?\*/)*(?<end>COMMIT|ROLLBACK)(\s+WORK)?\s*$", System.Text.RegularExpressions.RegexOptions.IgnoreCase | System.Text.RegularExpressions.RegexOptions.Singleline)]
+    private static partial System.Text.RegularExpressions.Regex EndOfTransaction();
 
     private void RollBack(SnowflakeSessions.Session session)
     {

@@ -167,7 +167,7 @@ try
                 var run = await SnowflakeAtLatency.ThroughputAsync(context, TimeSpan.FromMilliseconds(latencyMs), consumers, count, path, scaleOutPartitions);
                 scaleOut.Add(run);
                 AnsiConsole.MarkupLine(
-                    $"[green]scale-out {path} {latencyMs} ms x {consumers}[/] {run.SustainedRate:N0} orders/s sustained (from a tenth of the backlog stored to nine tenths), {run.CommitRate:N0} from the first commit to the last, {run.Rate:N0} from the first send; " +
+                    $"[green]scale-out {path} {latencyMs} ms x {consumers}[/] {(run.SustainedRate is { } sustained ? $"{sustained:N0}" : "(not measured)")} orders/s sustained (from a tenth of the backlog stored to nine tenths), {run.CommitRate:N0} from the first commit to the last, {run.Rate:N0} from the first send; " +
                     $"{run.Stored:N0} stored ({run.DistinctStored:N0} distinct); CPU per 1,000 orders: consumers {run.ConsumerCpuPerThousand:N2} s, double and broker {run.DoubleCpuPerThousand:N2} s; " +
                     $"machine {run.MachineBusy:P0} busy; peak {run.PeakMemoryMb:N0} MB");
                 AnsiConsole.WriteLine(run.Timeline ?? "");

@@ -179,7 +179,7 @@ public static class Report
         foreach (var s in r.Runs.Where(s => s.P99Ms is null))
         {
             var one = r.Runs.FirstOrDefault(o => o.P99Ms is null && o.Path == s.Path && o.StatementLatencyMs == s.StatementLatencyMs && o.Consumers == 1);
-            var ratio = one is null ? "" : string.Create(Invariant, $"{ScaleOutRate(s) / ScaleOutRate(one):F2}x");
+            var ratio = one is null ? "" : string.Create(Invariant, $"{ScaleOutRatio(s, one):F2}x");
             var goal = (s.StatementLatencyMs, s.Consumers) switch
             {
                 (1_000, 4) => ">= 3x",
@@ -219,6 +219,12 @@ public static class Report
     /// last, or from the first send).
     /// </summary>
     private static double ScaleOutRate(SnowflakeResult s) => s.SustainedRate ?? s.CommitRate ?? s.Rate;
+
+    /// <summary>A run's rate against one process's, both by the same measure: the first that both runs have.</summary>
+    private static double ScaleOutRatio(SnowflakeResult s, SnowflakeResult one) =>
+        (s.SustainedRate, one.SustainedRate) is ({ } a, { } b) ? a / b
+        : (s.CommitRate, one.CommitRate) is ({ } c, { } d) ? c / d
+        : s.Rate / one.Rate;
 
     /// <summary>The failover table: per group protocol and case, the pause, the goal, and whether every order landed once.</summary>
     public static string FailoverMarkdown(FailoverResults r)
