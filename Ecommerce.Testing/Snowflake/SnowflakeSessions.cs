@@ -287,6 +287,7 @@ internal sealed partial class SnowflakeSessions : IDisposable
     {
         private readonly HashSet<string> _locked = new(StringComparer.OrdinalIgnoreCase);
         private readonly HashSet<string> _inserted = new(StringComparer.OrdinalIgnoreCase);
+        private readonly HashSet<string> _insertedInTransaction = new(StringComparer.OrdinalIgnoreCase); // Gone with a rollback.
         private readonly HashSet<string> _pending = new(StringComparer.OrdinalIgnoreCase);
         private readonly HashSet<string> _committed = new(StringComparer.OrdinalIgnoreCase);
         private readonly HashSet<string> _rewritten = new(StringComparer.OrdinalIgnoreCase);
@@ -417,7 +418,11 @@ internal sealed partial class SnowflakeSessions : IDisposable
             }
             else if (StartsWith(sql, "INSERT"))
             {
-                _inserted.Add(table);
+                if (_inserted.Add(table) && inTransaction)
+                {
+                    _insertedInTransaction.Add(table);
+                }
+
                 if (!IsAppend(sql))
                 {
                     _rewritten.Add(table);
@@ -435,12 +440,16 @@ internal sealed partial class SnowflakeSessions : IDisposable
             _committed.UnionWith(_pending);
             _pending.Clear();
             _locked.Clear();
+            _insertedInTransaction.Clear();
         }
 
         public void RolledBack()
         {
             _pending.Clear();
             _locked.Clear();
+            // The rows it inserted are gone: a later read of those tables mixes nothing of its own with others' commits.
+            _inserted.ExceptWith(_insertedInTransaction);
+            _insertedInTransaction.Clear();
         }
 
         /// <summary>The request is over: what it committed becomes a commit other sessions see after the read lag.</summary>

@@ -95,7 +95,13 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
     public string? ProgrammaticAccessToken { get; set; }
 
     /// <summary>Rows per result partition; small values make the client fetch several.</summary>
-    public int RowsPerPartition { get; set; } = 1_000;
+    public int RowsPerPartition
+    {
+        get => _rowsPerPartition;
+        set => _rowsPerPartition = value > 0 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "A partition holds at least one row.");
+    }
+
+    private int _rowsPerPartition = 1_000;
 
     /// <summary>While true, every request is answered 503, as during an outage of the service.</summary>
     public bool Unavailable { get; set; }

@@ -66,10 +66,13 @@ public sealed class SnowflakeDoubleReadConsistencyTests : IAsyncLifetime
             var expected = model.ToArray();
 
             // The reading session: ten statements' latency before its read, which copies what it sees into SEEN. The
-            // changes below are sent once its session has started, so none of them is committed before it.
+            // changes below are sent once its session has started, so none of them is committed before it. In odd
+            // rounds it first inserts into T and rolls that back: the read then holds nothing of its own.
             var sessionsBefore = _double.SessionsOpened;
-            var reading = _client.ExecuteAsync(
-                string.Concat(Enumerable.Repeat("SELECT 1; ", 10)) + $"INSERT INTO SEEN SELECT {round}, ID, V FROM T", [], 11, CancellationToken.None);
+            var before = round % 2 == 1
+                ? "BEGIN TRANSACTION; INSERT INTO T VALUES (-1, 'rolled back'); ROLLBACK; " + string.Concat(Enumerable.Repeat("SELECT 1; ", 7))
+                : string.Concat(Enumerable.Repeat("SELECT 1; ", 10));
+            var reading = _client.ExecuteAsync(before + $"INSERT INTO SEEN SELECT {round}, ID, V FROM T", [], 11, CancellationToken.None);
             while (_double.SessionsOpened == sessionsBefore)
             {
                 await Task.Delay(5);
