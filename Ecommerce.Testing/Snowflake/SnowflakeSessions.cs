@@ -28,11 +28,11 @@ namespace Ecommerce.Testing.Snowflake;
 /// <para>
 /// How a statement is given an older view of a table: when the commits it must not see only appended rows there (the
 /// landing tables, appended to by every landing), a view of the rows that were there before the first of them (DuckDB
-/// gives appended rows higher row ids than every row before them, deleted ones included; see <see cref="HighestRowId"/>
+/// gives appended rows higher row ids than every row before them, deleted ones included; see <see cref="Session.Prepare"/>
 /// for why no row id changes while such a view may be served); otherwise a copy of the table as that commit's snapshot
-/// saw it. The view is what keeps a
-/// statement's cost independent of the table's size, as Snowflake's reads of an older table version are (a copy of a
-/// million landed rows took the double's one database about a second, twice per modelling transaction).
+/// saw it. The view is what keeps a statement's cost independent of the table's size, as Snowflake's reads of an older
+/// table version are (a copy of a million landed rows took the double's one database about a second, twice per
+/// modelling transaction).
 /// </para>
 /// </summary>
 internal sealed partial class SnowflakeSessions : IDisposable
@@ -89,7 +89,7 @@ internal sealed partial class SnowflakeSessions : IDisposable
         Regex.IsMatch(sql, $@"^{LeadingComments}{keyword}\b", RegexOptions.IgnoreCase | RegexOptions.Singleline);
 
     /// <summary>Whitespace and comments before a statement's first word.</summary>
-    private const string LeadingComments = @"(\s|--[^\n]*(\n|$)|/\*.*?\*/)*";
+    internal const string LeadingComments = @"(\s|--[^\n]*(\n|$)|/\*.*?\*/)*";
 
     /// <summary>The table a statement changes (rows or definition), or null when it changes none.</summary>
     public static string? ChangedTable(string sql) => ChangingStatement().Match(sql) is { Success: true } m ? m.Groups["table"].Value.ToUpperInvariant() : null;
@@ -198,27 +198,6 @@ internal sealed partial class SnowflakeSessions : IDisposable
         return _catalog;
     }
 
-    /// <summary>
-    /// The highest row id <paramref name="table"/> holds now (-1 when empty), or null when it cannot be read (no such
-    /// table: the INSERT about to run fails). Read after the session's snapshot opened, which stays open, as its commit's
-    /// <see cref="Commit.Before"/>, for as long as the bound may serve a view: DuckDB renumbers row ids only when a
-    /// checkpoint vacuums row groups, which it does only with no other transaction open (duckdb
-    /// src/transaction/duck_transaction_manager.cpp, a checkpoint at commit with other transactions active cannot vacuum).
-    /// </summary>
-    private long? HighestRowId(string table)
-    {
-        try
-        {
-            using var command = _database.CreateCommand();
-            command.CommandText = $"SELECT COALESCE(MAX(rowid), -1) FROM \"{Catalog()}\".main.{table}";
-            return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
-        }
-        catch (DuckDBException)
-        {
-            return null;
-        }
-    }
-
     private static void Execute(DuckDBConnection connection, string sql)
     {
         using var command = connection.CreateCommand();
@@ -237,12 +216,12 @@ internal sealed partial class SnowflakeSessions : IDisposable
         return snapshot;
     }
 
-    private void Record(Session session, HashSet<string> tables, DuckDBConnection? before, Dictionary<string, long> appendedAfter)
+    private void Record(Session session, HashSet<string> tables, DuckDBConnection? before, HashSet<string> appendedOnly)
     {
         _inFlight.TryRemove(session.Handle, out _);
         if (tables.Count > 0 && before is not null)
         {
-            _commits.Add(new Commit(_now(), tables, before, appendedAfter));
+            _commits.Add(new Commit(_now(), tables, before, appendedOnly));
         }
         else
         {
@@ -277,10 +256,10 @@ internal sealed partial class SnowflakeSessions : IDisposable
     private static partial Regex ChangingStatement();
 
     /// <summary>
-    /// A commit other sessions may not see yet: when, the tables it changed, the database just before it, and for each
-    /// table it only appended rows to, the highest row id that table held before (its rows come after).
+    /// A commit other sessions may not see yet: when, the tables it changed, the database just before it, and the tables
+    /// it only appended rows to.
     /// </summary>
-    private sealed record Commit(TimeSpan At, HashSet<string> Tables, DuckDBConnection? Before, Dictionary<string, long> AppendedAfter);
+    private sealed record Commit(TimeSpan At, HashSet<string> Tables, DuckDBConnection? Before, HashSet<string> AppendedOnly);
 
     /// <summary>One request's session: what it has changed and locked, and the view each of its statements gets.</summary>
     public sealed class Session(SnowflakeSessions rules, string handle, TimeSpan started)
@@ -290,8 +269,7 @@ internal sealed partial class SnowflakeSessions : IDisposable
         private readonly HashSet<string> _insertedInTransaction = new(StringComparer.OrdinalIgnoreCase); // Gone with a rollback.
         private readonly HashSet<string> _pending = new(StringComparer.OrdinalIgnoreCase);
         private readonly HashSet<string> _committed = new(StringComparer.OrdinalIgnoreCase);
-        private readonly HashSet<string> _rewritten = new(StringComparer.OrdinalIgnoreCase);
-        private readonly Dictionary<string, long> _appendedAfter = new(StringComparer.OrdinalIgnoreCase);
+        private readonly HashSet<string> _rewritten = new(StringComparer.OrdinalIgnoreCase); // Changed other than by appending.
         private DuckDBConnection? _before;
 
         public string Handle => handle;
@@ -303,19 +281,21 @@ internal sealed partial class SnowflakeSessions : IDisposable
         /// Before statement <paramref name="sql"/> runs (at <paramref name="at"/>, by the double's clock): the tables it reads
         /// whose recent commits by other sessions it must not see are shadowed by temporary views or copies as they were
         /// then. Returns what was shadowed, for <see cref="Unshadow"/>.
+        /// <para>
+        /// A table the hidden commits only appended to is read through the rows up to the highest row id it held in the
+        /// snapshot before the first of them. That snapshot stays open while the commit may be hidden, and DuckDB renumbers
+        /// row ids only when a checkpoint vacuums row groups, which it does only with no other transaction open (duckdb
+        /// src/transaction/duck_transaction_manager.cpp: a checkpoint at commit with other transactions active cannot
+        /// vacuum), so the bound holds as long as it is used.
+        /// </para>
         /// </summary>
         public Shadow[] Prepare(string sql, TimeSpan at)
         {
             var changes = ChangedTable(sql);
             if (changes is not null && rules.ReadLag > TimeSpan.Zero)
             {
-                // Sessions that must not see this one's changes yet read the database as it was before them: through the
-                // rows that were there before its first append, or a copy from this snapshot.
+                // Sessions that must not see this one's changes yet read the database as it was before them.
                 _before ??= rules.Snapshot();
-                if (IsAppend(sql) && !_appendedAfter.ContainsKey(changes) && rules.HighestRowId(changes) is { } highest)
-                {
-                    _appendedAfter[changes] = highest;
-                }
             }
 
             if (rules.ReadLag <= TimeSpan.Zero || rules._commits.Count == 0)
@@ -351,26 +331,21 @@ internal sealed partial class SnowflakeSessions : IDisposable
                         continue;
                     }
 
-                    var hiding = unseen.Where(c => c.Tables.Contains(table)).ToArray();
-                    if (hiding.All(c => c.AppendedAfter.ContainsKey(table)))
+                    // The database before the first commit this statement must not see.
+                    var before = unseen[0].Before!;
+                    if (unseen.All(c => !c.Tables.Contains(table) || c.AppendedOnly.Contains(table)))
                     {
                         // Only appends to hide: the rows that were there before the first of them.
-                        Execute(rules._database, $"CREATE TEMP VIEW {table} AS SELECT * FROM \"{rules.Catalog()}\".main.{table} WHERE rowid <= {hiding[0].AppendedAfter[table]}");
+                        var highest = Convert.ToInt64(
+                            ReadBefore(before, table, $"SELECT COALESCE(MAX(rowid), -1) FROM main.{table}"), System.Globalization.CultureInfo.InvariantCulture);
+                        Execute(rules._database, $"CREATE TEMP VIEW {table} AS SELECT * FROM \"{rules.Catalog()}\".main.{table} WHERE rowid <= {highest}");
                         shadowed.Add(new Shadow(table, IsView: true));
                         rules.ViewsServed++;
                         continue;
                     }
 
-                    // The database before the first commit this statement must not see.
                     var path = Path.Combine(rules._spill, $"{Interlocked.Increment(ref rules._copies)}.parquet");
-                    try
-                    {
-                        Execute(unseen[0].Before!, $"COPY (SELECT * FROM main.{table}) TO '{path}' (FORMAT PARQUET)");
-                    }
-                    catch (DuckDBException)
-                    {
-                        throw new InvalidOperationException($"Object '{table}' does not exist or not authorized (created by a session whose commit is not visible yet).");
-                    }
+                    ReadBefore(before, table, $"COPY (SELECT * FROM main.{table}) TO '{path}' (FORMAT PARQUET)");
 
                     Execute(rules._database, $"CREATE TEMP TABLE {table} AS SELECT * FROM main.{table} WHERE FALSE");
                     shadowed.Add(new Shadow(table, IsView: false)); // Dropped below if the copy fails.
@@ -392,6 +367,21 @@ internal sealed partial class SnowflakeSessions : IDisposable
             }
 
             return [.. shadowed];
+        }
+
+        /// <summary>Runs <paramref name="sql"/> on a snapshot; a table it does not hold was created by a hidden commit.</summary>
+        private static object? ReadBefore(DuckDBConnection before, string table, string sql)
+        {
+            try
+            {
+                using var command = before.CreateCommand();
+                command.CommandText = sql;
+                return command.ExecuteScalar();
+            }
+            catch (DuckDBException)
+            {
+                throw new InvalidOperationException($"Object '{table}' does not exist or not authorized (created by a session whose commit is not visible yet).");
+            }
         }
 
         public void Unshadow(Shadow[] shadowed)
@@ -454,9 +444,6 @@ internal sealed partial class SnowflakeSessions : IDisposable
 
         /// <summary>The request is over: what it committed becomes a commit other sessions see after the read lag.</summary>
         public void End() => rules.Record(
-            this,
-            _committed,
-            _before,
-            _appendedAfter.Where(a => _committed.Contains(a.Key) && !_rewritten.Contains(a.Key)).ToDictionary(StringComparer.OrdinalIgnoreCase));
+            this, _committed, _before, new HashSet<string>(_committed.Except(_rewritten), StringComparer.OrdinalIgnoreCase));
     }
 }

@@ -850,7 +850,7 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
     private static bool IsRollback(string sql) => EndOfTransaction().Match(sql) is { Success: true } m && m.Groups["end"].Value.Equals("ROLLBACK", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>COMMIT or ROLLBACK, with Snowflake's optional WORK (sql-reference/sql/commit, .../rollback), after any comments.</summary>
-    [System.Text.RegularExpressions.GeneratedRegex(@"^(\s|--[^\n]*(\n|$)|/\*.*?\*/)*(?<end>COMMIT|ROLLBACK)(\s+WORK)?\s*$", System.Text.RegularExpressions.RegexOptions.IgnoreCase | System.Text.RegularExpressions.RegexOptions.Singleline)]
+    [System.Text.RegularExpressions.GeneratedRegex(@"^" + SnowflakeSessions.LeadingComments + @"(?<end>COMMIT|ROLLBACK)(\s+WORK)?\s*$", System.Text.RegularExpressions.RegexOptions.IgnoreCase | System.Text.RegularExpressions.RegexOptions.Singleline)]
     private static partial System.Text.RegularExpressions.Regex EndOfTransaction();
 
     private void RollBack(SnowflakeSessions.Session session)

@@ -100,8 +100,7 @@ public static class SnowflakeAtLatency
             var bytesBefore = snowflake.Requests.Sum(r => (long)r.BodyBytes);
             var clock = System.Diagnostics.Stopwatch.StartNew();
             var cpuBefore = (Consumers: processes.Sum(p => BenchContext.Resources(p.Id).CpuSeconds), Bench: BenchProcessCpuSeconds());
-            (TimeSpan At, long Ingested)? firstCommit = null;
-            var commits = new List<(TimeSpan At, long Ingested)>();
+            var commits = new List<(TimeSpan At, long Ingested)>(); // A sample each time the stored count grew.
             var filling = BenchContext.FillAsync(broker, orders);
             // At least 15 minutes, and 1,000 orders/s of the backlog: a million orders at 1,000 ms per statement take about
             // seven minutes on the Direct path.
@@ -113,11 +112,6 @@ public static class SnowflakeAtLatency
                 foreach (var process in processes)
                 {
                     ingested += await BenchContext.IngestedAsync(process);
-                }
-
-                if (ingested > 0 && firstCommit is null)
-                {
-                    firstCommit = (clock.Elapsed, ingested);
                 }
 
                 if (commits.Count == 0 || ingested > commits[^1].Ingested)
@@ -156,7 +150,7 @@ public static class SnowflakeAtLatency
                         Path = path,
                         Stored = Convert.ToInt64(stored[0][0], CultureInfo.InvariantCulture),
                         DistinctStored = Convert.ToInt64(stored[0][1], CultureInfo.InvariantCulture),
-                        CommitRate = firstCommit is { } first && elapsed > first.At ? (ingested - first.Ingested) / (elapsed - first.At).TotalSeconds : null,
+                        CommitRate = commits.FirstOrDefault(c => c.Ingested > 0) is var first && elapsed > first.At ? (ingested - first.Ingested) / (elapsed - first.At).TotalSeconds : null,
                         SustainedRate = Sustained(commits, orders),
                         Partitions = partitions,
                         ConsumerCpuPerThousand = consumerCpu * 1_000 / ingested,
