@@ -110,6 +110,54 @@ internal sealed partial class SnowflakeSessions : IDisposable
     /// <summary>An INSERT that only appends rows (not one that updates rows on a conflict).</summary>
     private static bool IsAppend(string sql) => Insert().IsMatch(sql) && !OnConflict().IsMatch(WithoutComments(sql));
 
+    /// <summary>
+    /// Whether <paramref name="sql"/> (in DuckDB's words) is an INSERT that only appends rows and reads no table: nothing
+    /// is joined, and every FROM names one parenthesised subquery (or the rows of a bind variable), with at most an alias
+    /// after it, so no table can hide in a list after a comma. Such a statement needs no view of other sessions' commits,
+    /// so the double can run it beside the others.
+    /// </summary>
+    public static bool AppendsReadingNoTable(string sql)
+    {
+        if (!IsAppend(sql))
+        {
+            return false;
+        }
+
+        var code = WithoutComments(sql);
+        if (Regex.IsMatch(code, @"\bJOIN\b", RegexOptions.IgnoreCase))
+        {
+            return false;
+        }
+
+        foreach (Match from in Regex.Matches(code, @"\bFROM\b\s*", RegexOptions.IgnoreCase))
+        {
+            var open = from.Index + from.Length;
+            if (open >= code.Length || code[open] != '(' || ClosingParenthesis(code, open) is not { } close
+                || !Regex.IsMatch(code[(close + 1)..], @"^\s*((AS\s+)?[A-Za-z_][A-Za-z0-9_]*)?\s*(\)|$)", RegexOptions.IgnoreCase))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>The index of the parenthesis that closes the one at <paramref name="open"/> (the service's SQL has none inside literals).</summary>
+    private static int? ClosingParenthesis(string code, int open)
+    {
+        var depth = 0;
+        for (var i = open; i < code.Length; i++)
+        {
+            depth += code[i] switch { '(' => 1, ')' => -1, _ => 0 };
+            if (depth == 0)
+            {
+                return i;
+            }
+        }
+
+        return null;
+    }
+
     [GeneratedRegex(@"\bON\s+CONFLICT\b", RegexOptions.IgnoreCase)]
     private static partial Regex OnConflict();
 
@@ -198,7 +246,7 @@ internal sealed partial class SnowflakeSessions : IDisposable
         return _catalog;
     }
 
-    private static void Execute(DuckDBConnection connection, string sql)
+    internal static void Execute(DuckDBConnection connection, string sql)
     {
         using var command = connection.CreateCommand();
         command.CommandText = sql;
@@ -292,10 +340,9 @@ internal sealed partial class SnowflakeSessions : IDisposable
         public Shadow[] Prepare(string sql, TimeSpan at)
         {
             var changes = ChangedTable(sql);
-            if (changes is not null && rules.ReadLag > TimeSpan.Zero)
+            if (changes is not null)
             {
-                // Sessions that must not see this one's changes yet read the database as it was before them.
-                _before ??= rules.Snapshot();
+                KeepDatabaseBefore();
             }
 
             if (rules.ReadLag <= TimeSpan.Zero || rules._commits.Count == 0)
@@ -389,6 +436,18 @@ internal sealed partial class SnowflakeSessions : IDisposable
             foreach (var (table, isView) in shadowed)
             {
                 Execute(rules._database, $"DROP {(isView ? "VIEW" : "TABLE")} IF EXISTS temp.main.{table}");
+            }
+        }
+
+        /// <summary>
+        /// Before the session's first change (or, for an append run beside the others, before its commit): sessions that
+        /// must not see its changes yet read the database as it was then.
+        /// </summary>
+        public void KeepDatabaseBefore()
+        {
+            if (rules.ReadLag > TimeSpan.Zero)
+            {
+                _before ??= rules.Snapshot();
             }
         }
 

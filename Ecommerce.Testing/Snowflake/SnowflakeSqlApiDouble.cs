@@ -42,6 +42,7 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
     private readonly RSA _key = RSA.Create(2048);
     private readonly DuckDBConnection _database = new("Data Source=:memory:");
     private readonly SemaphoreSlim _databaseLock = new(1, 1);
+    private readonly ConcurrentBag<DuckDBConnection> _idleBesideConnections = []; // For appends run beside the others.
     private readonly JsonWebTokenHandler _tokens = new();
     private readonly ConcurrentQueue<(SnowflakeFault Fault, Func<RecordedRequest, bool> AppliesTo)> _faults = new();
     private readonly TaskCompletionSource _held = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -56,6 +57,9 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
     private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
     private readonly SnowflakeSessions _sessions;
     private int _statementsRun;
+    private int _appendsRunBeside;
+    private int _appendsRunningBeside;
+    private int _appendsHeld;
 
     private SnowflakeSqlApiDouble()
     {
@@ -135,6 +139,18 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
 
     /// <summary>Requests whose session has started: from then on, what other sessions commit may be hidden from it.</summary>
     public int SessionsOpened => _sessions.SessionsOpened;
+
+    /// <summary>Single INSERTs run outside the database lock, on a connection of their own (for tests of the double).</summary>
+    public int AppendsRunBeside => Volatile.Read(ref _appendsRunBeside);
+
+    /// <summary>
+    /// For tests of the double: while set, an append run beside the others waits, between its INSERT and its commit,
+    /// until this task completes (<see cref="AppendsHeldBeforeCommit"/> counts those that reached it).
+    /// </summary>
+    public Task? HoldAppendsBeforeCommit { get; set; }
+
+    /// <summary>Appends that waited for <see cref="HoldAppendsBeforeCommit"/>.</summary>
+    public int AppendsHeldBeforeCommit => Volatile.Read(ref _appendsHeld);
 
     /// <summary>
     /// When set, the error message of a failed multi-statement request is cut to this many characters, as Snowflake
@@ -250,7 +266,19 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
     {
         await _app.StopAsync();
         await _app.DisposeAsync();
+        // Kestrel's stop waits for the requests in flight; an append beside the others that outlived it would still
+        // need the lock and its connection.
+        while (Volatile.Read(ref _appendsRunningBeside) > 0)
+        {
+            await Task.Delay(10);
+        }
+
         await _databaseLock.WaitAsync();
+        foreach (var connection in _idleBesideConnections)
+        {
+            connection.Dispose();
+        }
+
         _database.Dispose();
         _databaseLock.Dispose();
         _sessions.Dispose();
@@ -685,9 +713,12 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
             return Failed(422, "100037", ex.Message, "22018", handle);
         }
 
-        var waitStarted = _clock.Elapsed;
-        await _databaseLock.WaitAsync();
-        _databaseWaits[handle] = _clock.Elapsed - waitStarted;
+        if (statements.Count == 1 && Translate(statements[0]) is var single && SnowflakeSessions.AppendsReadingNoTable(single))
+        {
+            return await AppendBesideAsync(single, values, handle, session);
+        }
+
+        await WaitForDatabaseAsync(handle);
         try
         {
             var next = 0;
@@ -762,7 +793,7 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
                     var wrapped = $"JavaScript execution error: Uncaught Execution of multiple statements failed on statement \"{Abbreviate(statements[i])}\" (at line 1, position 0).\n{ex.Message} in SYSTEM$MULTISTMT";
                     return statements.Count > 1
                         ? Failed(422, "100132", MultiStatementErrorLimit is { } limit && wrapped.Length > limit ? wrapped[..limit] : wrapped, "P0000", handle)
-                        : Failed(422, ex.Message.Contains("does not exist", StringComparison.OrdinalIgnoreCase) ? "002003" : "001003", $"SQL compilation error: {ex.Message}", ex.Message.Contains("does not exist", StringComparison.OrdinalIgnoreCase) ? "42S02" : "42000", handle);
+                        : StatementFailed(ex, handle);
                 }
                 finally
                 {
@@ -790,6 +821,124 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
             session.End();
             _databaseLock.Release();
         }
+    }
+
+    /// <summary>
+    /// A request of one INSERT that only appends rows and reads no table (a landing, a staged row set: rows from a bind
+    /// variable) runs on a connection of its own, outside the double's database lock, beside whatever else runs: Snowflake
+    /// runs INSERTs side by side (sql-reference/transactions, "Resource locking": they "often can run in parallel with
+    /// other INSERT and COPY operations"), and on the one locked database they queued behind each other, so that the
+    /// double, not the rules, limited how fast several processes could land. Only its commit takes the lock, after the
+    /// snapshot of the database before it that other sessions' lagged reads need: every commit still happens under the
+    /// lock, so what each session sees is decided as for a request run under it. Appends from concurrent DuckDB
+    /// transactions do not conflict (<see cref="Translate"/> drops the primary keys, the only constraints) and take their
+    /// row ids at commit, in commit order, as the lagged reads' views of appended tables assume.
+    /// </summary>
+    private async Task<StoredAnswer> AppendBesideAsync(string sql, List<object?> values, string handle, SnowflakeSessions.Session session)
+    {
+        // It reads nothing, so no commit needs keeping for it (the horizon of SnowflakeSessions.Record).
+        _sessions.Forget(handle);
+        Interlocked.Increment(ref _appendsRunningBeside);
+        var connection = _idleBesideConnections.TryTake(out var idle) ? idle : OpenBesideConnection();
+        var open = false;
+        try
+        {
+            EncodedRows result;
+            try
+            {
+                var placeholders = SqlText.CountPlaceholders(sql);
+                if (placeholders > values.Count)
+                {
+                    throw new InvalidOperationException($"Bind variable {placeholders} not set.");
+                }
+
+                SnowflakeSessions.Execute(connection, "BEGIN TRANSACTION");
+                open = true;
+                using (var command = connection.CreateCommand())
+                {
+                    command.CommandText = sql;
+                    foreach (var value in values.Take(placeholders))
+                    {
+                        command.Parameters.Add(new DuckDBParameter(value ?? DBNull.Value));
+                    }
+
+                    using var reader = command.ExecuteReader();
+                    Interlocked.Increment(ref _statementsRun);
+                    result = Encode(reader);
+                }
+
+                if (HoldAppendsBeforeCommit is { } hold)
+                {
+                    Interlocked.Increment(ref _appendsHeld);
+                    await hold;
+                }
+            }
+            catch (Exception ex) when (ex is DuckDBException or InvalidOperationException)
+            {
+                return StatementFailed(ex, handle);
+            }
+
+            await WaitForDatabaseAsync(handle);
+            try
+            {
+                session.KeepDatabaseBefore();
+                // A table dropped or altered on the main connection since the INSERT fails the commit, as it would fail
+                // the INSERT of a request run under the lock.
+                SnowflakeSessions.Execute(connection, "COMMIT");
+                open = false;
+                session.Ran(sql, inTransaction: false);
+                Interlocked.Increment(ref _appendsRunBeside);
+                return Succeeded(handle, result, null);
+            }
+            catch (DuckDBException ex)
+            {
+                return StatementFailed(ex, handle);
+            }
+            finally
+            {
+                session.End();
+                _databaseLock.Release();
+            }
+        }
+        finally
+        {
+            if (open)
+            {
+                try
+                {
+                    SnowflakeSessions.Execute(connection, "ROLLBACK");
+                }
+                catch (DuckDBException)
+                {
+                    // A failed commit has rolled the transaction back already.
+                }
+            }
+
+            _idleBesideConnections.Add(connection);
+            Interlocked.Decrement(ref _appendsRunningBeside);
+        }
+    }
+
+    private DuckDBConnection OpenBesideConnection()
+    {
+        var connection = _database.Duplicate();
+        connection.Open();
+        return connection;
+    }
+
+    /// <summary>Takes the double's database lock, noting how long the request waited for it.</summary>
+    private async Task WaitForDatabaseAsync(string handle)
+    {
+        var waitStarted = _clock.Elapsed;
+        await _databaseLock.WaitAsync();
+        _databaseWaits[handle] = _clock.Elapsed - waitStarted;
+    }
+
+    /// <summary>A single statement's failure, as Snowflake answers it (a missing table has its own code).</summary>
+    private static StoredAnswer StatementFailed(Exception ex, string handle)
+    {
+        var missing = ex.Message.Contains("does not exist", StringComparison.OrdinalIgnoreCase);
+        return Failed(422, missing ? "002003" : "001003", $"SQL compilation error: {ex.Message}", missing ? "42S02" : "42000", handle);
     }
 
     /// <summary>

@@ -333,11 +333,11 @@ public static class Report
             page.AppendLine("## Scale-out on Snowflake: the two write paths with 1, 2 and 4 ingestion processes");
             page.AppendLine();
             page.AppendLine("Each process is a consumer of the same group, on the same 2-core machine as the broker and the SQL API double (whose");
-            page.AppendLine("one DuckDB database serves every statement in turn): where the machine is busy most of the time, the machine, not");
-            page.AppendLine("the write path, is the limit. `Direct` writes each batch in one transaction, in turn with the others; `Landed` appends");
-            page.AppendLine("batches with INSERTs and models them in cycles. A backlog is sent once every process holds partitions. The sustained");
-            page.AppendLine("rate, which the ratios and the chart use, runs from the commit that took the stored orders past a tenth of the backlog");
-            page.AppendLine("to the one past nine tenths: the start and the tail (a last cycle of stragglers costs a whole transaction) weigh on a");
+            page.AppendLine("one DuckDB database serves every statement in turn, apart from single INSERTs of rows, which run side by side as on");
+            page.AppendLine("Snowflake): where the machine is busy most of the time, the machine, not the write path, is the limit. `Direct` writes");
+            page.AppendLine("each batch in one transaction, in turn with the others; `Landed` appends batches with INSERTs and models them in cycles.");
+            page.AppendLine("A backlog is sent once every process holds partitions. The sustained rate, which the ratios and the chart use, runs");
+            page.AppendLine("from the commit that took the stored orders past a tenth of the backlog to the one past nine tenths: the start and the tail (a last cycle of stragglers costs a whole transaction) weigh on a");
             page.AppendLine("rate from the first commit to the last whatever the backlog's size. What limits each path, and how far each would go");
             page.AppendLine("with 8 processes on paper: docs/write-path.md, \"What limits it\".");
             page.AppendLine();

@@ -54,6 +54,7 @@ public sealed class SnowflakeDoubleReadConsistencyTests : IAsyncLifetime
         await ApplyAsync(model, Insert(ref nextId, 130_000));
         await ApplyAsync(model, Delete(0, 130_000, 5, 2));
         var appendsOnly = 0;
+        var besideBefore = _double.AppendsRunBeside;
         var laggedBefore = _double.LaggedReads;
         var servedBefore = _double.OlderViewsServed;
         for (var round = 0; round < Rounds; round++)
@@ -80,9 +81,25 @@ public sealed class SnowflakeDoubleReadConsistencyTests : IAsyncLifetime
 
             var onlyAppends = random.Next(3) > 0;
             appendsOnly += onlyAppends ? 1 : 0;
+            var changes = new List<Change>();
             for (var i = random.Next(1, 4); i > 0; i--)
             {
-                await ApplyAsync(model, RandomChange(random, ref nextId, onlyAppends));
+                changes.Add(RandomChange(random, ref nextId, onlyAppends));
+            }
+
+            if (onlyAppends)
+            {
+                // Appends committed side by side, in whatever order they finish (the double runs appends from bind
+                // variables or subqueries beside each other).
+                await Task.WhenAll(changes.Select(c => RunAsync(c.Sql, c.Statements)));
+                changes.ForEach(c => c.Apply(model));
+            }
+            else
+            {
+                foreach (var change in changes)
+                {
+                    await ApplyAsync(model, change);
+                }
             }
 
             await reading;
@@ -98,6 +115,61 @@ public sealed class SnowflakeDoubleReadConsistencyTests : IAsyncLifetime
         Assert.True(_double.LaggedReads > laggedBefore);
         Assert.True(_double.OlderViewsServed.Views > servedBefore.Views, "no view of the rows before hidden appends was served");
         Assert.True(_double.OlderViewsServed.Copies > servedBefore.Copies, "no copy from a snapshot was served");
+        Assert.True(_double.AppendsRunBeside > besideBefore, "no append ran beside the double's database lock");
+        Assert.Empty(_double.Violations);
+    }
+
+    /// <summary>
+    /// An append the double runs beside the others (outside its database lock) keeps, for the sessions that must not see
+    /// it, the database as it was just before its commit: a session that started while it was in flight (its INSERT
+    /// done, its commit not) sees what other sessions committed meanwhile, beside or under the lock, and not the append.
+    /// Kept from before its INSERT instead, that snapshot would hide those commits too.
+    /// </summary>
+    [Fact(Timeout = 60_000)]
+    public async Task An_append_run_beside_the_others_is_hidden_from_a_session_started_before_its_commit_and_what_committed_meanwhile_is_not()
+    {
+        await RunAsync("CREATE TABLE T (ID BIGINT, V VARCHAR)");
+        await RunAsync("CREATE TABLE SEEN (ROUND_NO INTEGER, ID BIGINT, V VARCHAR)");
+        _double.ReadLag = TimeSpan.FromSeconds(60);
+        var model = new SortedDictionary<long, string>();
+        var nextId = 0L;
+        await ApplyAsync(model, Insert(ref nextId, 1_000, beside: true));
+
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _double.HoldAppendsBeforeCommit = release.Task;
+        var held = Insert(ref nextId, 1_000, beside: true);
+        var holding = RunAsync(held.Sql);
+        while (_double.AppendsHeldBeforeCommit == 0)
+        {
+            await Task.Delay(5);
+        }
+
+        _double.HoldAppendsBeforeCommit = null;
+        await ApplyAsync(model, Insert(ref nextId, 1_000, beside: true));
+        await ApplyAsync(model, Insert(ref nextId, 500));
+
+        // The reading session starts, then the held append commits, then (five statements' latency later) it reads.
+        _double.StatementLatency = TimeSpan.FromMilliseconds(100);
+        var sessionsBefore = _double.SessionsOpened;
+        var reading = _client.ExecuteAsync(
+            string.Concat(Enumerable.Repeat("SELECT 1; ", 5)) + "INSERT INTO SEEN SELECT 0, ID, V FROM T", [], 6, CancellationToken.None);
+        while (_double.SessionsOpened == sessionsBefore)
+        {
+            await Task.Delay(5);
+        }
+
+        release.SetResult();
+        await holding;
+        await reading;
+
+        var seen = await _double.QueryAsync("SELECT ID, V FROM SEEN ORDER BY ID");
+        var actual = seen.Select(r => new KeyValuePair<long, string>(Convert.ToInt64(r[0], CultureInfo.InvariantCulture), (string)r[1]!)).ToArray();
+        var expected = model.ToArray();
+        Assert.True(expected.SequenceEqual(actual),
+            $"expected {expected.Length} rows, read {actual.Length}; first difference: {FirstDifference(expected, actual)}");
+        held.Apply(model);
+        Assert.Equal((long)model.Count, Convert.ToInt64((await _double.QueryAsync("SELECT COUNT(*) FROM T"))[0][0], CultureInfo.InvariantCulture));
+        Assert.Equal(1, _double.AppendsHeldBeforeCommit);
         Assert.Empty(_double.Violations);
     }
 
@@ -109,7 +181,7 @@ public sealed class SnowflakeDoubleReadConsistencyTests : IAsyncLifetime
         var kind = appendOnly ? 0 : random.Next(6);
         var from = random.NextInt64(0, Math.Max(1, nextId));
         var to = from + random.Next(100, 50_000);
-        var insert = Insert(ref nextId, random.Next(1, 3) == 1 ? random.Next(1, 50) : random.Next(1_000, 40_000));
+        var insert = Insert(ref nextId, random.Next(1, 3) == 1 ? random.Next(1, 50) : random.Next(1_000, 40_000), beside: random.Next(2) == 0);
         return kind switch
         {
             0 => insert,
@@ -138,11 +210,16 @@ public sealed class SnowflakeDoubleReadConsistencyTests : IAsyncLifetime
         }, changes.Length);
     }
 
-    private static Change Insert(ref long nextId, int count)
+    /// <summary>
+    /// Rows appended by one INSERT; <paramref name="beside"/>: from a subquery rather than a table function, the shape
+    /// (no table read) that the double runs outside its database lock, as it does a landing's rows from a bind variable.
+    /// </summary>
+    private static Change Insert(ref long nextId, int count, bool beside = false)
     {
         var first = nextId;
         nextId += count;
-        return new($"INSERT INTO T SELECT i, 'v' || i FROM range({first}, {first + count}) AS r(i)", model =>
+        var rows = beside ? $"(SELECT unnest(range({first}, {first + count})) AS i)" : $"range({first}, {first + count}) AS r(i)";
+        return new($"INSERT INTO T SELECT i, 'v' || i FROM {rows}", model =>
         {
             for (var id = first; id < first + count; id++)
             {
