@@ -112,8 +112,9 @@ internal sealed partial class SnowflakeSessions : IDisposable
 
     /// <summary>
     /// Whether <paramref name="sql"/> (in DuckDB's words) is an INSERT that only appends rows and reads no table: nothing
-    /// is joined, and every FROM names one parenthesised subquery (or the rows of a bind variable), with at most an alias
-    /// after it, so no table can hide in a list after a comma. Such a statement needs no view of other sessions' commits,
+    /// is joined, and every FROM names one parenthesised SELECT or VALUES (the rows of a bind variable are one), with at
+    /// most an alias after it, so no table can hide in a list after a comma; a table read inside one has a FROM of its
+    /// own, checked the same way. Such a statement needs no view of other sessions' commits,
     /// so the double can run it beside the others.
     /// </summary>
     public static bool AppendsReadingNoTable(string sql)
@@ -132,7 +133,8 @@ internal sealed partial class SnowflakeSessions : IDisposable
         foreach (Match from in Regex.Matches(code, @"\bFROM\b\s*", RegexOptions.IgnoreCase))
         {
             var open = from.Index + from.Length;
-            if (open >= code.Length || code[open] != '(' || ClosingParenthesis(code, open) is not { } close
+            if (open >= code.Length || code[open] != '(' || !Regex.IsMatch(code[(open + 1)..], @"^\s*(SELECT|VALUES)\b", RegexOptions.IgnoreCase)
+                || ClosingParenthesis(code, open) is not { } close
                 || !Regex.IsMatch(code[(close + 1)..], @"^\s*((AS\s+)?[A-Za-z_][A-Za-z0-9_]*)?\s*(\)|$)", RegexOptions.IgnoreCase))
             {
                 return false;

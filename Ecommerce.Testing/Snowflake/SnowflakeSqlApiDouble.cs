@@ -43,6 +43,7 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
     private readonly DuckDBConnection _database = new("Data Source=:memory:");
     private readonly SemaphoreSlim _databaseLock = new(1, 1);
     private readonly ConcurrentBag<DuckDBConnection> _idleBesideConnections = []; // For appends run beside the others.
+    private readonly CancellationTokenSource _stopping = new();
     private readonly JsonWebTokenHandler _tokens = new();
     private readonly ConcurrentQueue<(SnowflakeFault Fault, Func<RecordedRequest, bool> AppliesTo)> _faults = new();
     private readonly TaskCompletionSource _held = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -264,10 +265,11 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        await _stopping.CancelAsync();
         await _app.StopAsync();
         await _app.DisposeAsync();
-        // Kestrel's stop waits for the requests in flight; an append beside the others that outlived it would still
-        // need the lock and its connection.
+        // Kestrel's stop waits for the requests in flight, up to its shutdown timeout; an append beside the others that
+        // outlived it would still need the lock and its connection (a held one is let go).
         while (Volatile.Read(ref _appendsRunningBeside) > 0)
         {
             await Task.Delay(10);
@@ -281,6 +283,7 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
 
         _database.Dispose();
         _databaseLock.Dispose();
+        _stopping.Dispose();
         _sessions.Dispose();
         _key.Dispose();
     }
@@ -831,18 +834,20 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
     /// double, not the rules, limited how fast several processes could land. Only its commit takes the lock, after the
     /// snapshot of the database before it that other sessions' lagged reads need: every commit still happens under the
     /// lock, so what each session sees is decided as for a request run under it. Appends from concurrent DuckDB
-    /// transactions do not conflict (<see cref="Translate"/> drops the primary keys, the only constraints) and take their
-    /// row ids at commit, in commit order, as the lagged reads' views of appended tables assume.
+    /// transactions do not conflict (<see cref="Translate"/> drops the primary keys, the only constraints two appends
+    /// could conflict on) and take their row ids at commit, in commit order, as the lagged reads' views of appended
+    /// tables assume.
     /// </summary>
     private async Task<StoredAnswer> AppendBesideAsync(string sql, List<object?> values, string handle, SnowflakeSessions.Session session)
     {
         // It reads nothing, so no commit needs keeping for it (the horizon of SnowflakeSessions.Record).
         _sessions.Forget(handle);
         Interlocked.Increment(ref _appendsRunningBeside);
-        var connection = _idleBesideConnections.TryTake(out var idle) ? idle : OpenBesideConnection();
+        DuckDBConnection? connection = null;
         var open = false;
         try
         {
+            connection = _idleBesideConnections.TryTake(out var idle) ? idle : OpenBesideConnection();
             EncodedRows result;
             try
             {
@@ -870,11 +875,12 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
                 if (HoldAppendsBeforeCommit is { } hold)
                 {
                     Interlocked.Increment(ref _appendsHeld);
-                    await hold;
+                    await hold.WaitAsync(_stopping.Token); // A double disposed meanwhile lets it go.
                 }
             }
-            catch (Exception ex) when (ex is DuckDBException or InvalidOperationException)
+            catch (Exception ex) when (ex is DuckDBException or InvalidOperationException or OperationCanceledException)
             {
+                // OperationCanceledException: a held append let go at disposal.
                 return StatementFailed(ex, handle);
             }
 
@@ -883,9 +889,9 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
             {
                 session.KeepDatabaseBefore();
                 // A table dropped or altered on the main connection since the INSERT fails the commit, as it would fail
-                // the INSERT of a request run under the lock.
-                SnowflakeSessions.Execute(connection, "COMMIT");
+                // the INSERT of a request run under the lock; DuckDB has then ended the transaction.
                 open = false;
+                SnowflakeSessions.Execute(connection, "COMMIT");
                 session.Ran(sql, inTransaction: false);
                 Interlocked.Increment(ref _appendsRunBeside);
                 return Succeeded(handle, result, null);
@@ -902,20 +908,31 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
         }
         finally
         {
-            if (open)
+            if (connection is not null)
             {
-                try
-                {
-                    SnowflakeSessions.Execute(connection, "ROLLBACK");
-                }
-                catch (DuckDBException)
-                {
-                    // A failed commit has rolled the transaction back already.
-                }
+                ReturnBesideConnection(connection, rollBack: open);
+            }
+
+            Interlocked.Decrement(ref _appendsRunningBeside);
+        }
+    }
+
+    /// <summary>Back to the pool, after rolling back what <paramref name="rollBack"/> says is open; closed if that fails.</summary>
+    private void ReturnBesideConnection(DuckDBConnection connection, bool rollBack)
+    {
+        try
+        {
+            if (rollBack)
+            {
+                SnowflakeSessions.Execute(connection, "ROLLBACK");
             }
 
             _idleBesideConnections.Add(connection);
-            Interlocked.Decrement(ref _appendsRunningBeside);
+        }
+        catch (DuckDBException)
+        {
+            // Whatever it holds, no later append may find it.
+            connection.Dispose();
         }
     }
 

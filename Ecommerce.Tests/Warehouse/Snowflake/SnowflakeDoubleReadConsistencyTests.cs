@@ -139,28 +139,39 @@ public sealed class SnowflakeDoubleReadConsistencyTests : IAsyncLifetime
         _double.HoldAppendsBeforeCommit = release.Task;
         var held = Insert(ref nextId, 1_000, beside: true);
         var holding = RunAsync(held.Sql);
-        while (_double.AppendsHeldBeforeCommit == 0)
+        var viewsBefore = _double.OlderViewsServed.Views;
+        try
         {
-            await Task.Delay(5);
+            while (_double.AppendsHeldBeforeCommit == 0)
+            {
+                await Task.Delay(5);
+            }
+
+            _double.HoldAppendsBeforeCommit = null;
+            await ApplyAsync(model, Insert(ref nextId, 1_000, beside: true));
+            await ApplyAsync(model, Insert(ref nextId, 500));
+
+            // The reading session starts, then the held append commits, then (five statements' latency later) it reads.
+            _double.StatementLatency = TimeSpan.FromMilliseconds(300);
+            var sessionsBefore = _double.SessionsOpened;
+            var reading = _client.ExecuteAsync(
+                string.Concat(Enumerable.Repeat("SELECT 1; ", 5)) + "INSERT INTO SEEN SELECT 0, ID, V FROM T", [], 6, CancellationToken.None);
+            while (_double.SessionsOpened == sessionsBefore)
+            {
+                await Task.Delay(5);
+            }
+
+            release.SetResult();
+            await holding;
+            await reading;
+        }
+        finally
+        {
+            release.TrySetResult(); // Whatever failed, the held append is not left waiting.
         }
 
-        _double.HoldAppendsBeforeCommit = null;
-        await ApplyAsync(model, Insert(ref nextId, 1_000, beside: true));
-        await ApplyAsync(model, Insert(ref nextId, 500));
-
-        // The reading session starts, then the held append commits, then (five statements' latency later) it reads.
-        _double.StatementLatency = TimeSpan.FromMilliseconds(100);
-        var sessionsBefore = _double.SessionsOpened;
-        var reading = _client.ExecuteAsync(
-            string.Concat(Enumerable.Repeat("SELECT 1; ", 5)) + "INSERT INTO SEEN SELECT 0, ID, V FROM T", [], 6, CancellationToken.None);
-        while (_double.SessionsOpened == sessionsBefore)
-        {
-            await Task.Delay(5);
-        }
-
-        release.SetResult();
-        await holding;
-        await reading;
+        // The read was served a view (the held append had committed before it ran), not the table as it happened to be.
+        Assert.True(_double.OlderViewsServed.Views > viewsBefore, "the held append committed after the read: nothing was tested");
 
         var seen = await _double.QueryAsync("SELECT ID, V FROM SEEN ORDER BY ID");
         var actual = seen.Select(r => new KeyValuePair<long, string>(Convert.ToInt64(r[0], CultureInfo.InvariantCulture), (string)r[1]!)).ToArray();
