@@ -122,6 +122,32 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
     public TimeSpan StatementLatency { get; set; }
 
     /// <summary>
+    /// How many statements the warehouse spends its <see cref="StatementLatency"/> on at once; the others queue for a
+    /// slot. Snowflake's MAX_CONCURRENCY_LEVEL is 8 by default, and its documentation calls it an upper boundary that
+    /// protects against over-allocating resources rather than a limit on how many statements a cluster runs
+    /// (docs.snowflake.com/en/sql-reference/parameters): a strict cap is its unkindest reading. Null (the default): no
+    /// cap, as a warehouse with capacity to spare (or a multi-cluster one) behaves.
+    /// </summary>
+    public int? WarehouseConcurrency
+    {
+        get => _warehouseConcurrency;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value ?? 1, 1);
+            _warehouseConcurrency = value;
+            _warehouseSlots = value is { } slots ? new SemaphoreSlim(slots, slots) : null;
+        }
+    }
+
+    private int? _warehouseConcurrency;
+    private SemaphoreSlim? _warehouseSlots;
+    private int _statementsInWarehouse;
+    private int _mostStatementsInWarehouse;
+
+    /// <summary>The most statements that spent their latency at once (for tests of the double).</summary>
+    public int MostStatementsAtOnce => Volatile.Read(ref _mostStatementsInWarehouse);
+
+    /// <summary>
     /// How long a commit stays invisible to statements of other sessions that were already running when it happened, as
     /// Snowflake's default read consistency allows (<see cref="SnowflakeSessions"/>): 50 ms unless set, so that every
     /// test and the benchmark meet it; 0 shows every commit at once.
@@ -631,7 +657,7 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
 
                 if (StatementLatency > TimeSpan.Zero)
                 {
-                    await WaitUntilAsync(_clock.Elapsed + StatementLatency);
+                    await SpendLatencyAsync();
                 }
             }
 
@@ -660,6 +686,32 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
     {
         var text = statement.Trim();
         return text[..Math.Min(70, text.Length)].ReplaceLineEndings(" ");
+    }
+
+    /// <summary>One statement's <see cref="StatementLatency"/>, in a slot of the warehouse when <see cref="WarehouseConcurrency"/> caps them.</summary>
+    private async Task SpendLatencyAsync()
+    {
+        var slots = _warehouseSlots;
+        if (slots is not null)
+        {
+            await slots.WaitAsync();
+        }
+
+        try
+        {
+            var running = Interlocked.Increment(ref _statementsInWarehouse);
+            for (var most = Volatile.Read(ref _mostStatementsInWarehouse); running > most; most = Volatile.Read(ref _mostStatementsInWarehouse))
+            {
+                Interlocked.CompareExchange(ref _mostStatementsInWarehouse, running, most);
+            }
+
+            await WaitUntilAsync(_clock.Elapsed + StatementLatency);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _statementsInWarehouse);
+            slots?.Release();
+        }
     }
 
     /// <summary>Waits until the double's clock reads <paramref name="due"/>: never less (a timer may fire a little early).</summary>

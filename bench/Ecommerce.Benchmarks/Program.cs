@@ -79,6 +79,10 @@ var scaleOutPartitions = Math.Max(48, (scaleOutBacklog + 7_499) / 7_500);
 // --path Direct|Landed: the write path of the --only snowflake runs (Direct by default), and the only one of --only scaleout.
 var pathArg = Array.IndexOf(args, "--path");
 var writePath = pathArg >= 0 ? args[pathArg + 1] : "Direct";
+// --warehouse-concurrency N: the SQL API double runs at most N statements at once, the others queue (Snowflake's
+// MAX_CONCURRENCY_LEVEL, 8 by default, read as a strict cap); none unless given.
+var concurrencyArg = Array.IndexOf(args, "--warehouse-concurrency");
+SnowflakeAtLatency.WarehouseConcurrency = concurrencyArg >= 0 ? int.Parse(args[concurrencyArg + 1], CultureInfo.InvariantCulture) : null;
 var scaleArg = Array.IndexOf(args, "--scale");
 long[] scaleSizes = scaleArg >= 0
     ? args[scaleArg + 1].Split(',').Select(n => long.Parse(n, CultureInfo.InvariantCulture)).ToArray()

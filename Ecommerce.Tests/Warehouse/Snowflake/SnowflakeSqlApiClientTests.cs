@@ -26,6 +26,22 @@ public sealed class SnowflakeSqlApiClientTests : IAsyncLifetime
         await _double.DisposeAsync();
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task The_doubles_warehouse_concurrency_makes_statements_past_it_wait_for_a_slot()
+    {
+        // Four single statements sent at once to a warehouse of two slots: no more than two spend their second at once,
+        // so the four take at least two seconds (a wait is never shorter than asked, so a busy machine cannot break it).
+        var client = Client();
+        _double.StatementLatency = TimeSpan.FromSeconds(1);
+        _double.WarehouseConcurrency = 2;
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(i => client.ExecuteAsync($"SELECT {i}", [], 1, CancellationToken.None)));
+
+        Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(2), $"four statements on two slots took {clock.Elapsed}");
+        Assert.InRange(_double.MostStatementsAtOnce, 1, 2);
+    }
+
     [Fact]
     public async Task The_doubles_statement_latency_adds_up_within_a_request_overlaps_across_sessions_and_queues_batch_transactions()
     {

@@ -59,12 +59,16 @@ public sealed record SnowflakeResult(
 /// </summary>
 public static class SnowflakeAtLatency
 {
+    /// <summary>The double's cap on statements at once (<c>--warehouse-concurrency</c>; none by default).</summary>
+    public static int? WarehouseConcurrency { get; set; }
+
     public static async Task<SnowflakeResult> ThroughputAsync(
         BenchContext context, TimeSpan statementLatency, int consumers, int orders, string path = "Direct", int partitions = BenchContext.Partitions)
     {
         await using var broker = BenchContext.StartBroker(partitions);
         await using var snowflake = await SnowflakeSqlApiDouble.StartAsync();
         snowflake.StatementLatency = statementLatency;
+        snowflake.WarehouseConcurrency = WarehouseConcurrency;
         var processes = Enumerable.Range(0, consumers).Select(i => StartConsumer(context, broker, snowflake, i, path)).ToList();
         try
         {
@@ -195,6 +199,7 @@ public static class SnowflakeAtLatency
         await using var broker = BenchContext.StartBroker();
         await using var snowflake = await SnowflakeSqlApiDouble.StartAsync();
         snowflake.StatementLatency = statementLatency;
+        snowflake.WarehouseConcurrency = WarehouseConcurrency;
         var count = (long)(rate * duration.TotalSeconds);
         var seen = new Dictionary<string, DateTime>(StringComparer.Ordinal);
         using var stop = new CancellationTokenSource();
