@@ -768,8 +768,7 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
             return Failed(422, "100037", ex.Message, "22018", handle);
         }
 
-        var translated = statements.Select(Translate).ToArray();
-        if (translated is [var single] && SnowflakeSessions.AppendsReadingNoTable(single))
+        if (statements.Count == 1 && Translate(statements[0]) is var single && SnowflakeSessions.AppendsReadingNoTable(single))
         {
             return await AppendBesideAsync(single, values, handle, session);
         }
@@ -784,13 +783,25 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
             for (var i = 0; i < statements.Count; i++)
             {
                 abortOnError |= AbortOnError().IsMatch(statements[i]);
-                var sql = translated[i];
+                var sql = Translate(statements[i]);
+                var placeholders = SqlText.CountPlaceholders(sql);
                 SnowflakeSessions.Shadow[] shadowed = [];
                 try
                 {
-                    using var command = BoundCommand(_database, sql, values, next);
+                    if (next + placeholders > values.Count)
+                    {
+                        throw new InvalidOperationException($"Bind variable {next + placeholders} not set.");
+                    }
+
                     shadowed = session.Prepare(sql, i < times.Length ? times[i] : _clock.Elapsed);
-                    next += command.Parameters.Count;
+                    using var command = _database.CreateCommand();
+                    command.CommandText = sql;
+                    foreach (var value in values.Skip(next).Take(placeholders))
+                    {
+                        command.Parameters.Add(new DuckDBParameter(value ?? DBNull.Value));
+                    }
+
+                    next += placeholders;
                     using (var reader = command.ExecuteReader())
                     {
                         Interlocked.Increment(ref _statementsRun);
@@ -892,11 +903,23 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
             EncodedRows result;
             try
             {
-                using var command = BoundCommand(connection, sql, values, first: 0);
+                var placeholders = SqlText.CountPlaceholders(sql);
+                if (placeholders > values.Count)
+                {
+                    throw new InvalidOperationException($"Bind variable {placeholders} not set.");
+                }
+
                 SnowflakeSessions.Execute(connection, "BEGIN TRANSACTION");
                 open = true;
-                using (var reader = command.ExecuteReader())
+                using (var command = connection.CreateCommand())
                 {
+                    command.CommandText = sql;
+                    foreach (var value in values.Take(placeholders))
+                    {
+                        command.Parameters.Add(new DuckDBParameter(value ?? DBNull.Value));
+                    }
+
+                    using var reader = command.ExecuteReader();
                     Interlocked.Increment(ref _statementsRun);
                     result = Encode(reader);
                 }
@@ -963,28 +986,6 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
             // Whatever it holds, no later append may find it.
             connection.Dispose();
         }
-    }
-
-    /// <summary>
-    /// <paramref name="sql"/> on <paramref name="connection"/>, its placeholders bound in order to the request's bind
-    /// variables from number <paramref name="first"/> (0-based) on; throws when the request has too few.
-    /// </summary>
-    private static DuckDBCommand BoundCommand(DuckDBConnection connection, string sql, List<object?> values, int first)
-    {
-        var placeholders = SqlText.CountPlaceholders(sql);
-        if (first + placeholders > values.Count)
-        {
-            throw new InvalidOperationException($"Bind variable {first + placeholders} not set.");
-        }
-
-        var command = connection.CreateCommand();
-        command.CommandText = sql;
-        foreach (var value in values.Skip(first).Take(placeholders))
-        {
-            command.Parameters.Add(new DuckDBParameter(value ?? DBNull.Value));
-        }
-
-        return command;
     }
 
     private DuckDBConnection OpenBesideConnection()
