@@ -42,6 +42,13 @@ internal sealed partial class SnowflakeSessions : IDisposable
     private readonly Func<TimeSpan> _now;
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _tableLocks = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<string, TimeSpan> _inFlight = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Taken to open a session and to read the oldest one in flight: sessions open and end outside the double's database
+    /// lock (an append run beside it, a request refused), so without it a session could start before the horizon
+    /// <see cref="Record"/> reads and be missed by it.
+    /// </summary>
+    private readonly Lock _inFlightGate = new();
     private readonly List<Commit> _commits = []; // Used under the double's database lock, as everything below.
     private readonly string _spill = Path.Combine(Path.GetTempPath(), $"snowflake-double-{Guid.NewGuid():N}");
     private string[]? _tables;
@@ -75,8 +82,13 @@ internal sealed partial class SnowflakeSessions : IDisposable
     /// <summary>A new session: a request that has arrived. Its view of other sessions' commits starts now.</summary>
     public Session Open(string handle)
     {
-        var started = _now();
-        _inFlight[handle] = started;
+        TimeSpan started;
+        lock (_inFlightGate)
+        {
+            started = _now();
+            _inFlight[handle] = started;
+        }
+
         Interlocked.Increment(ref _sessionsOpened);
         return new Session(this, handle, started);
     }
@@ -280,7 +292,17 @@ internal sealed partial class SnowflakeSessions : IDisposable
 
         // A commit matters to a statement only if it came after the statement's session started: the oldest session
         // still running (or, with none, now) says which can go.
-        var horizon = _inFlight.IsEmpty ? _now() : _inFlight.Values.Min();
+        // Read in one pass under the gate: "IsEmpty, then Min()" failed ("Sequence contains no elements") when the last
+        // session ended between the two, and the double's database lock was never released after it.
+        TimeSpan horizon;
+        lock (_inFlightGate)
+        {
+            horizon = _now();
+            foreach (var started in _inFlight.Values)
+            {
+                horizon = started < horizon ? started : horizon;
+            }
+        }
         var expired = _commits.TakeWhile(c => c.At <= horizon).ToArray();
         foreach (var commit in expired)
         {

@@ -873,8 +873,7 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
         }
         finally
         {
-            session.End();
-            _databaseLock.Release();
+            ReleaseDatabase(session);
         }
     }
 
@@ -954,8 +953,7 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
             }
             finally
             {
-                session.End();
-                _databaseLock.Release();
+                ReleaseDatabase(session);
             }
         }
         finally
@@ -993,6 +991,20 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
         var connection = _database.Duplicate();
         connection.Open();
         return connection;
+    }
+
+    /// <summary>Records what the request's session committed and lets the database go, whatever the record does.</summary>
+    private void ReleaseDatabase(SnowflakeSessions.Session session)
+    {
+        try
+        {
+            session.End();
+        }
+        finally
+        {
+            // A lock kept after a failed record hangs every later request and the double's disposal (it happened).
+            _databaseLock.Release();
+        }
     }
 
     /// <summary>Takes the double's database lock, noting how long the request waited for it.</summary>
