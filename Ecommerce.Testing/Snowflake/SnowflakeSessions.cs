@@ -44,12 +44,13 @@ internal sealed partial class SnowflakeSessions : IDisposable
     private readonly ConcurrentDictionary<string, TimeSpan> _inFlight = new(StringComparer.Ordinal);
 
     /// <summary>
-    /// Taken to open a session and to read the oldest one in flight: sessions open and end outside the double's database
-    /// lock (an append run beside it, a request refused), so without it a session could start before the horizon
-    /// <see cref="Record"/> reads and be missed by it.
+    /// Taken by <see cref="Open"/>, which reads the clock and adds the session in two steps outside the double's database
+    /// lock (a request opens its session on arrival), and by <see cref="Record"/> reading the horizon: a session opening
+    /// meanwhile is then either counted or starts no earlier than the horizon, never shown a commit it must not see yet.
+    /// The clock (<c>now</c>) must be monotonic and cheap: it is read under the gate.
     /// </summary>
     private readonly Lock _inFlightGate = new();
-    private readonly List<Commit> _commits = []; // Used under the double's database lock, as everything below.
+    private readonly List<Commit> _commits = []; // Used under the double's database lock, as everything below but the count of sessions opened.
     private readonly string _spill = Path.Combine(Path.GetTempPath(), $"snowflake-double-{Guid.NewGuid():N}");
     private string[]? _tables;
     private string? _catalog;
@@ -292,17 +293,20 @@ internal sealed partial class SnowflakeSessions : IDisposable
 
         // A commit matters to a statement only if it came after the statement's session started: the oldest session
         // still running (or, with none, now) says which can go.
-        // Read in one pass under the gate: "IsEmpty, then Min()" failed ("Sequence contains no elements") when the last
-        // session ended between the two, and the double's database lock was never released after it.
+        // Read in one pass: "IsEmpty, then Min()" threw ("Sequence contains no elements") when the last other session
+        // ended between the two, as appends run beside the database lock end theirs outside it. Enumerated in place (a
+        // ConcurrentDictionary's Values takes every one of its locks): adds wait for the gate, and a removal only moves
+        // the horizon later.
         TimeSpan horizon;
         lock (_inFlightGate)
         {
             horizon = _now();
-            foreach (var started in _inFlight.Values)
+            foreach (var (_, started) in _inFlight)
             {
                 horizon = started < horizon ? started : horizon;
             }
         }
+
         var expired = _commits.TakeWhile(c => c.At <= horizon).ToArray();
         foreach (var commit in expired)
         {

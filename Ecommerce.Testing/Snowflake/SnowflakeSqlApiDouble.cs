@@ -289,6 +289,9 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
         }
     }
 
+    /// <summary>How long disposal waits for requests still holding the database or an append's connection.</summary>
+    private static readonly TimeSpan DisposalPatience = TimeSpan.FromMinutes(1);
+
     public async ValueTask DisposeAsync()
     {
         await _stopping.CancelAsync();
@@ -296,12 +299,23 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
         await _app.DisposeAsync();
         // Kestrel's stop waits for the requests in flight, up to its shutdown timeout; an append beside the others that
         // outlived it would still need the lock and its connection (a held one is let go).
+        // Bounded, so that a leak fails the test that disposes the double, naming it, rather than hanging the run.
+        var disposing = _clock.Elapsed;
         while (Volatile.Read(ref _appendsRunningBeside) > 0)
         {
+            if (_clock.Elapsed - disposing > DisposalPatience)
+            {
+                throw new InvalidOperationException($"{Volatile.Read(ref _appendsRunningBeside)} append(s) run beside the database lock did not end within {DisposalPatience.TotalSeconds:N0} s of disposal");
+            }
+
             await Task.Delay(10);
         }
 
-        await _databaseLock.WaitAsync();
+        if (!await _databaseLock.WaitAsync(DisposalPatience))
+        {
+            throw new InvalidOperationException($"the double's database lock was still held {DisposalPatience.TotalSeconds:N0} s into disposal: a request kept it");
+        }
+
         foreach (var connection in _idleBesideConnections)
         {
             connection.Dispose();
@@ -388,11 +402,11 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
             }
 
             // Snowflake does not run a statement again when it is resubmitted with its requestId and retry=true.
-            answer = retry && earlier.Status == 200 ? earlier : await RunAsync(submission);
+            answer = retry && earlier.Status == 200 ? earlier : await RunRecordingFaultsAsync(submission);
         }
         else
         {
-            answer = await RunAsync(submission);
+            answer = await RunRecordingFaultsAsync(submission);
         }
 
         if (answer.Status == 422)
@@ -622,6 +636,24 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
     }
 
     /// <summary>
+    /// <see cref="RunAsync"/>, with any failure of the double itself (not a statement's failure, which is an answer)
+    /// recorded as a violation where it happens: <see cref="Guarded"/> says nothing about an exception once the client
+    /// has gone, and a client that gave up on a request stuck behind a broken double is just when one would be missed.
+    /// </summary>
+    private async Task<StoredAnswer> RunRecordingFaultsAsync(JsonNode? request)
+    {
+        try
+        {
+            return await RunAsync(request);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            _violations.Enqueue($"the double failed running a statement: {ex}");
+            throw;
+        }
+    }
+
+    /// <summary>
     /// Runs a submission on the database and keeps its answer under a new statement handle. Each statement first
     /// takes the table lock it needs (<see cref="SnowflakeSessions"/>), then spends its <see cref="StatementLatency"/>;
     /// the request's effect is applied when its last statement's time is up, with every statement seeing the database
@@ -774,10 +806,10 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
         }
 
         await WaitForDatabaseAsync(handle);
+        var inTransaction = false;
         try
         {
             var next = 0;
-            var inTransaction = false;
             var abortOnError = false;
             EncodedRows? result = null;
             for (var i = 0; i < statements.Count; i++)
@@ -873,6 +905,13 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
         }
         finally
         {
+            if (inTransaction)
+            {
+                // Only an exception the loop does not expect leaves one open (the request fails as a fault of the
+                // double); the next request must not run inside it.
+                TryRollBack(session);
+            }
+
             ReleaseDatabase(session);
         }
     }
@@ -958,12 +997,17 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
         }
         finally
         {
-            if (connection is not null)
+            try
             {
-                ReturnBesideConnection(connection, rollBack: open);
+                if (connection is not null)
+                {
+                    ReturnBesideConnection(connection, rollBack: open);
+                }
             }
-
-            Interlocked.Decrement(ref _appendsRunningBeside);
+            finally
+            {
+                Interlocked.Decrement(ref _appendsRunningBeside); // Disposal waits for it to reach zero.
+            }
         }
     }
 
@@ -1082,6 +1126,18 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
     /// <summary>COMMIT or ROLLBACK, with Snowflake's optional WORK (sql-reference/sql/commit, .../rollback), after any comments.</summary>
     [System.Text.RegularExpressions.GeneratedRegex(@"^" + SnowflakeSessions.LeadingComments + @"(?<end>COMMIT|ROLLBACK)(\s+WORK)?\s*$", System.Text.RegularExpressions.RegexOptions.IgnoreCase | System.Text.RegularExpressions.RegexOptions.Singleline)]
     private static partial System.Text.RegularExpressions.Regex EndOfTransaction();
+
+    private void TryRollBack(SnowflakeSessions.Session session)
+    {
+        try
+        {
+            RollBack(session);
+        }
+        catch (DuckDBException)
+        {
+            // Nothing was open after all.
+        }
+    }
 
     private void RollBack(SnowflakeSessions.Session session)
     {

@@ -6,9 +6,9 @@ namespace Ecommerce.Tests.Warehouse.Snowflake;
 
 /// <summary>
 /// The SQL API double's record of sessions in flight, on its own: sessions open and end on many threads at once (an
-/// append runs beside the database lock and forgets its session there), and a session's end must record its commit
-/// whatever the others do meanwhile. A failure here once left the double's database lock taken: the differential suite
-/// hung in its clean-up.
+/// append runs beside the database lock and forgets its session outside it), and a session's end must record its
+/// commit whatever the others do meanwhile. A failure here once left the double's database lock taken: the
+/// differential suite hung in its clean-up.
 /// </summary>
 public sealed class SnowflakeDoubleSessionsTests
 {
@@ -22,9 +22,9 @@ public sealed class SnowflakeDoubleSessionsTests
         using var sessions = new SnowflakeSessions(database, () => clock.Elapsed, violations.Add);
 
         // Another thread keeps one session at a time in flight, so that the set is empty and not empty by turns.
-        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(1));
         var churned = 0L;
-        var churn = Task.Run(() =>
+        var churn = Task.Factory.StartNew(() =>
         {
             for (; !stop.IsCancellationRequested; churned++)
             {
@@ -32,15 +32,16 @@ public sealed class SnowflakeDoubleSessionsTests
                 sessions.Open(handle);
                 sessions.Forget(handle);
             }
-        });
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
         var ended = 0;
         Exception? failure = null;
-        for (; !stop.IsCancellationRequested && failure is null; ended++)
+        while (!stop.IsCancellationRequested && failure is null)
         {
             try
             {
                 sessions.Open($"ending-{ended}").End();
+                ended++;
             }
             catch (InvalidOperationException ex)
             {
