@@ -800,7 +800,8 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
             return Failed(422, "100037", ex.Message, "22018", handle);
         }
 
-        if (statements.Count == 1 && Translate(statements[0]) is var single && SnowflakeSessions.AppendsReadingNoTable(single))
+        var translated = statements.Select(Translate).ToArray();
+        if (translated is [var single] && SnowflakeSessions.AppendsReadingNoTable(single))
         {
             return await AppendBesideAsync(single, values, handle, session);
         }
@@ -815,25 +816,13 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
             for (var i = 0; i < statements.Count; i++)
             {
                 abortOnError |= AbortOnError().IsMatch(statements[i]);
-                var sql = Translate(statements[i]);
-                var placeholders = SqlText.CountPlaceholders(sql);
+                var sql = translated[i];
                 SnowflakeSessions.Shadow[] shadowed = [];
                 try
                 {
-                    if (next + placeholders > values.Count)
-                    {
-                        throw new InvalidOperationException($"Bind variable {next + placeholders} not set.");
-                    }
-
+                    using var command = BoundCommand(_database, sql, values, next);
                     shadowed = session.Prepare(sql, i < times.Length ? times[i] : _clock.Elapsed);
-                    using var command = _database.CreateCommand();
-                    command.CommandText = sql;
-                    foreach (var value in values.Skip(next).Take(placeholders))
-                    {
-                        command.Parameters.Add(new DuckDBParameter(value ?? DBNull.Value));
-                    }
-
-                    next += placeholders;
+                    next += command.Parameters.Count;
                     using (var reader = command.ExecuteReader())
                     {
                         Interlocked.Increment(ref _statementsRun);
@@ -941,23 +930,11 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
             EncodedRows result;
             try
             {
-                var placeholders = SqlText.CountPlaceholders(sql);
-                if (placeholders > values.Count)
-                {
-                    throw new InvalidOperationException($"Bind variable {placeholders} not set.");
-                }
-
+                using var command = BoundCommand(connection, sql, values, first: 0);
                 SnowflakeSessions.Execute(connection, "BEGIN TRANSACTION");
                 open = true;
-                using (var command = connection.CreateCommand())
+                using (var reader = command.ExecuteReader())
                 {
-                    command.CommandText = sql;
-                    foreach (var value in values.Take(placeholders))
-                    {
-                        command.Parameters.Add(new DuckDBParameter(value ?? DBNull.Value));
-                    }
-
-                    using var reader = command.ExecuteReader();
                     Interlocked.Increment(ref _statementsRun);
                     result = Encode(reader);
                 }
@@ -1028,6 +1005,28 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
             // Whatever it holds, no later append may find it.
             connection.Dispose();
         }
+    }
+
+    /// <summary>
+    /// <paramref name="sql"/> on <paramref name="connection"/>, its placeholders bound in order to the request's bind
+    /// variables from number <paramref name="first"/> (0-based) on; throws when the request has too few.
+    /// </summary>
+    private static DuckDBCommand BoundCommand(DuckDBConnection connection, string sql, List<object?> values, int first)
+    {
+        var placeholders = SqlText.CountPlaceholders(sql);
+        if (first + placeholders > values.Count)
+        {
+            throw new InvalidOperationException($"Bind variable {first + placeholders} not set.");
+        }
+
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        foreach (var value in values.Skip(first).Take(placeholders))
+        {
+            command.Parameters.Add(new DuckDBParameter(value ?? DBNull.Value));
+        }
+
+        return command;
     }
 
     private DuckDBConnection OpenBesideConnection()
