@@ -33,6 +33,36 @@ public sealed class StoredOrderIdsTests
         Assert.Equal(added.Length, ids.Count);
     }
 
+    [Theory]
+    [InlineData(3_000_000, 1)] // Sized for them: runs added in block order.
+    [InlineData(0, 1)] // Far too small: the runs that do not fit are added one by one, growing it.
+    [InlineData(3_000_000, 2)] // Two readers into one filter at once, as a load reads ranges side by side.
+    public void Ids_read_from_a_reader_are_all_reported_as_possibly_stored(long sizedFor, int readers)
+    {
+        const int Count = 2_400_000;
+        var ids = new StoredOrderIds(sizedFor);
+        using var database = new DuckDB.NET.Data.DuckDBConnection("DataSource=:memory:");
+        database.Open();
+        var added = new long[readers];
+        Parallel.For(0, readers, new ParallelOptions { MaxDegreeOfParallelism = readers }, reader =>
+        {
+            using var connection = database.Duplicate();
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = $"SELECT 'order-' || i FROM range({reader}, {Count}, {readers}) t(i)";
+            command.UseStreamingMode = true;
+            using var rows = command.ExecuteReader();
+            added[reader] = ids.Add(rows);
+        });
+
+        Assert.Equal(Count, added.Sum());
+        Assert.Equal(Count, ids.Count);
+        var missing = Enumerable.Range(0, Count).Where(i => !ids.MayContain($"order-{i}")).Take(5).ToArray();
+        Assert.True(missing.Length == 0, $"ids read but reported as never added: {string.Join(", ", missing)}");
+        var unknown = Enumerable.Range(0, 200_000).Count(i => ids.MayContain($"other-{i}"));
+        Assert.True(unknown <= 20, $"{unknown} of 200,000 ids never added were reported as possibly stored");
+    }
+
     [Fact]
     public void A_filter_written_and_read_back_reports_the_same_ids_and_a_torn_file_is_refused()
     {
