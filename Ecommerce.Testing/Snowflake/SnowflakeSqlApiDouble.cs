@@ -59,6 +59,7 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
     private readonly SnowflakeSessions _sessions;
     private int _statementsRun;
     private int _appendsRunBeside;
+    private string? _databaseHolder; // The request that took the database lock last, for a disposal that finds it held.
     private int _appendsRunningBeside;
     private int _appendsHeld;
 
@@ -305,7 +306,8 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
         {
             if (_clock.Elapsed - disposing > DisposalPatience)
             {
-                throw new InvalidOperationException($"{Volatile.Read(ref _appendsRunningBeside)} append(s) run beside the database lock did not end within {DisposalPatience.TotalSeconds:N0} s of disposal");
+                throw new InvalidOperationException(
+                    $"{Volatile.Read(ref _appendsRunningBeside)} append(s) run beside the database lock did not end within {DisposalPatience.TotalSeconds:N0} s of disposal; the double's violations: {string.Join(" | ", _violations)}");
             }
 
             await Task.Delay(10);
@@ -313,7 +315,8 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
 
         if (!await _databaseLock.WaitAsync(DisposalPatience))
         {
-            throw new InvalidOperationException($"the double's database lock was still held {DisposalPatience.TotalSeconds:N0} s into disposal: a request kept it");
+            throw new InvalidOperationException(
+                $"the double's database lock was still held {DisposalPatience.TotalSeconds:N0} s into disposal, last taken by request {_databaseHolder}; the double's violations: {string.Join(" | ", _violations)}");
         }
 
         foreach (var connection in _idleBesideConnections)
@@ -341,7 +344,11 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            _violations.Enqueue($"the double failed: {ex}");
+            if (!ex.Data.Contains(FaultRecorded))
+            {
+                _violations.Enqueue($"the double failed: {ex}");
+            }
+
             if (!context.Response.HasStarted)
             {
                 await AnswerAsync(context, 400, Error("000000", $"Test double failure: {ex.Message}", null, null));
@@ -640,6 +647,8 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
     /// recorded as a violation where it happens: <see cref="Guarded"/> says nothing about an exception once the client
     /// has gone, and a client that gave up on a request stuck behind a broken double is just when one would be missed.
     /// </summary>
+    private const string FaultRecorded = "Ecommerce.Testing.FaultRecorded";
+
     private async Task<StoredAnswer> RunRecordingFaultsAsync(JsonNode? request)
     {
         try
@@ -649,6 +658,7 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             _violations.Enqueue($"the double failed running a statement: {ex}");
+            ex.Data[FaultRecorded] = true; // So that Guarded does not record it again.
             throw;
         }
     }
@@ -825,6 +835,7 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
                     next += command.Parameters.Count;
                     using (var reader = command.ExecuteReader())
                     {
+                        inTransaction |= IsBegin(sql); // At once: whatever fails from here on must end it.
                         Interlocked.Increment(ref _statementsRun);
                         if (i == 0 && statements.Count == 1)
                         {
@@ -832,12 +843,8 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
                         }
                     }
 
-                    session.Ran(sql, inTransaction);
-                    if (IsBegin(sql))
-                    {
-                        inTransaction = true;
-                    }
-                    else if (IsCommit(sql))
+                    session.Ran(sql, inTransaction && !IsBegin(sql));
+                    if (IsCommit(sql))
                     {
                         inTransaction = false;
                         session.Committed();
@@ -861,6 +868,7 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
                                 $"a statement failed inside a transaction whose session did not set TRANSACTION_ABORT_ON_ERROR: Snowflake leaves such a transaction open, with its locks ({Abbreviate(statements[i])})");
                         }
 
+                        inTransaction = false;
                         RollBack(session);
                     }
 
@@ -880,6 +888,7 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
             if (inTransaction)
             {
                 // The request is a session of its own: what it left uncommitted goes with it.
+                inTransaction = false;
                 RollBack(session);
             }
 
@@ -894,14 +903,19 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
         }
         finally
         {
-            if (inTransaction)
+            try
             {
-                // Only an exception the loop does not expect leaves one open (the request fails as a fault of the
-                // double); the next request must not run inside it.
-                TryRollBack(session);
+                if (inTransaction)
+                {
+                    // Only an exception the loop does not expect leaves one open (the request fails as a fault of the
+                    // double); the next request must not run inside it.
+                    RollBack(session);
+                }
             }
-
-            ReleaseDatabase(session);
+            finally
+            {
+                ReleaseDatabase(session);
+            }
         }
     }
 
@@ -1055,6 +1069,7 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
     {
         var waitStarted = _clock.Elapsed;
         await _databaseLock.WaitAsync();
+        _databaseHolder = handle;
         _databaseWaits[handle] = _clock.Elapsed - waitStarted;
     }
 
@@ -1126,23 +1141,22 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
     [System.Text.RegularExpressions.GeneratedRegex(@"^" + SnowflakeSessions.LeadingComments + @"(?<end>COMMIT|ROLLBACK)(\s+WORK)?\s*$", System.Text.RegularExpressions.RegexOptions.IgnoreCase | System.Text.RegularExpressions.RegexOptions.Singleline)]
     private static partial System.Text.RegularExpressions.Regex EndOfTransaction();
 
-    private void TryRollBack(SnowflakeSessions.Session session)
+    /// <summary>
+    /// Ends the request's transaction without its changes. A COMMIT that failed has ended it already in DuckDB, and the
+    /// ROLLBACK then finds none: that is the statement's failure, answered as such, not a fault of the double.
+    /// </summary>
+    private void RollBack(SnowflakeSessions.Session session)
     {
         try
         {
-            RollBack(session);
+            using var rollback = _database.CreateCommand();
+            rollback.CommandText = "ROLLBACK";
+            rollback.ExecuteNonQuery();
         }
-        catch (DuckDBException)
+        catch (DuckDBException ex) when (ex.Message.Contains("no transaction is active", StringComparison.OrdinalIgnoreCase))
         {
-            // Nothing was open after all.
         }
-    }
 
-    private void RollBack(SnowflakeSessions.Session session)
-    {
-        using var rollback = _database.CreateCommand();
-        rollback.CommandText = "ROLLBACK";
-        rollback.ExecuteNonQuery();
         session.RolledBack();
     }
 
