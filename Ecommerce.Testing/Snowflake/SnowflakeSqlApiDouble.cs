@@ -642,13 +642,14 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
         return null;
     }
 
+    /// <summary>Marks an exception <see cref="RunRecordingFaultsAsync"/> recorded as a violation already, for <see cref="Guarded"/>.</summary>
+    private const string FaultRecorded = "Ecommerce.Testing.FaultRecorded";
+
     /// <summary>
     /// <see cref="RunAsync"/>, with any failure of the double itself (not a statement's failure, which is an answer)
     /// recorded as a violation where it happens: <see cref="Guarded"/> says nothing about an exception once the client
     /// has gone, and a client that gave up on a request stuck behind a broken double is just when one would be missed.
     /// </summary>
-    private const string FaultRecorded = "Ecommerce.Testing.FaultRecorded";
-
     private async Task<StoredAnswer> RunRecordingFaultsAsync(JsonNode? request)
     {
         try
