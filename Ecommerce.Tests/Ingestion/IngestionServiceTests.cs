@@ -15,13 +15,19 @@ namespace Ecommerce.Tests.Ingestion;
 /// </summary>
 public sealed class IngestionServiceTests : PipelineTest
 {
+    /// <param name="logGroupTraffic">
+    /// Logs librdkafka's group and connection events (its <c>cgrp</c> and <c>broker</c> debug contexts), which a failed
+    /// wait prints with the rest of the service's output.
+    /// </param>
     private ServiceProcess StartConsumer(EmbeddedKafka? kafka = null, int consumers = 1, int maxBatchSize = 500, string? groupProtocol = null,
-        string? instanceId = null) =>
+        string? instanceId = null, bool logGroupTraffic = false) =>
         StartConsumer(kafka, settings: [
             ("Ingestion__Consumers", consumers.ToString(System.Globalization.CultureInfo.InvariantCulture)),
             ("Ingestion__MaxBatchSize", maxBatchSize.ToString(System.Globalization.CultureInfo.InvariantCulture)),
             ("Aspire__Confluent__Kafka__Consumer__Config__GroupProtocol", groupProtocol),
-            ("Ingestion__InstanceId", instanceId)]);
+            ("Ingestion__InstanceId", instanceId),
+            ("Aspire__Confluent__Kafka__Consumer__Config__Debug", logGroupTraffic ? "cgrp,broker" : null),
+            ("Logging__LogLevel__Confluent.Kafka", logGroupTraffic ? "Debug" : null)]);
 
     private static List<SimulatedEvent> Simulate(int count, int seed, double invalidRate = 0)
     {
@@ -321,7 +327,10 @@ public sealed class IngestionServiceTests : PipelineTest
             await producing;
         }
 
-        await using (var third = StartConsumer(maxBatchSize: 200, groupProtocol: groupProtocol))
+        // Logged in full: once (a CI run of 2026-12-05) this consumer was given no partitions for two minutes, its heartbeats
+        // to the embedded broker timing out; its group traffic tells a stalled connection from a coordinator that does
+        // not answer, should it happen again.
+        await using (var third = StartConsumer(maxBatchSize: 200, groupProtocol: groupProtocol, logGroupTraffic: true))
         {
             await third.WaitUntilHealthyAsync(Patience);
             await third.WaitForStatusAsync("/api/ingestion/status", CaughtUp, Patience, "no lag on any partition");
