@@ -585,8 +585,8 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
             // In ranges of row ids, a connection each, side by side (DuckDB scans only the row groups of a range), added
             // in groups (StoredOrderIds.Add): 30 M ids in 9.8 s at a first start against 18.0 s read and added one by
             // one on one thread (`--only scale --scale 30000000`, 2026-12-05; 5.4-5.7 s since the groups' blocks are
-            // prefetched). Nothing writes meanwhile (the write lock
-            // is held and DuckDB locks the file to this process), so the ranges' reads see the same rows.
+            // prefetched). Nothing writes meanwhile (the write lock is held and DuckDB locks the file to this process),
+            // so the ranges' reads see the same rows.
             var ranges = (int)Math.Clamp(count / MinIdsPerReader, 1, Math.Clamp(Environment.ProcessorCount, 2, MaxReaders));
             var width = (maxRowId / ranges) + 1;
             Parallel.For(0, ranges, new ParallelOptions { MaxDegreeOfParallelism = ranges, CancellationToken = cancellationToken },

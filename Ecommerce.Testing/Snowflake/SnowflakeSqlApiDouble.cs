@@ -828,6 +828,7 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
             {
                 abortOnError |= AbortOnError().IsMatch(statements[i]);
                 var sql = translated[i];
+                var begins = IsBegin(sql);
                 SnowflakeSessions.Shadow[] shadowed = [];
                 try
                 {
@@ -836,7 +837,7 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
                     next += command.Parameters.Count;
                     using (var reader = command.ExecuteReader())
                     {
-                        inTransaction |= IsBegin(sql); // At once: whatever fails from here on must end it.
+                        inTransaction |= begins; // At once: whatever fails from here on must end it.
                         Interlocked.Increment(ref _statementsRun);
                         if (i == 0 && statements.Count == 1)
                         {
@@ -844,7 +845,7 @@ public sealed partial class SnowflakeSqlApiDouble : IAsyncDisposable
                         }
                     }
 
-                    session.Ran(sql, inTransaction && !IsBegin(sql));
+                    session.Ran(sql, inTransaction && !begins);
                     if (IsCommit(sql))
                     {
                         inTransaction = false;
