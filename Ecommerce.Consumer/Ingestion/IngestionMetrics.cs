@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using Ecommerce.Consumer.Warehouse;
 
 namespace Ecommerce.Consumer.Ingestion;
 
@@ -8,6 +9,7 @@ public sealed class IngestionMetrics
 {
     public const string MeterName = "Ecommerce.Consumer";
     public const string OutcomeTag = "ecommerce.ingestion.outcome";
+    public const string StageTag = "ecommerce.ingestion.stage";
 
     private readonly Meter _meter;
     private readonly Counter<long> _events;
@@ -40,6 +42,12 @@ public sealed class IngestionMetrics
         _meter.CreateObservableGauge("ecommerce.ingestion.lag", () => status.Partitions.Select(p =>
                 new Measurement<long>(p.Lag ?? 0, new KeyValuePair<string, object?>("messaging.destination.partition.id", p.Partition))),
             "{event}", "Events in the partition not yet written to the warehouse.");
+        if (CpuByStage.IsSupported)
+        {
+            _meter.CreateObservableCounter("ecommerce.ingestion.cpu.time", () => CpuByStage.Seconds().Select(s =>
+                    new Measurement<double>(s.Value, new KeyValuePair<string, object?>(StageTag, s.Key.ToString()))),
+                "s", "CPU time spent in each stage of ingestion (see CpuByStage for how each is measured).");
+        }
     }
 
     public void RecordGap(int partition, long lost) =>

@@ -1,3 +1,6 @@
+using System.Text.Json;
+using Ecommerce.Consumer.Warehouse;
+
 namespace Ecommerce.Consumer.Ingestion;
 
 /// <summary>Running totals and state of the ingestion service, served by <c>/api/ingestion/status</c>.</summary>
@@ -193,6 +196,10 @@ public sealed class IngestionStatus
                 modelled = Modelled,
                 // Bytes the whole process has allocated since it started: with the counts above, what an order costs the GC.
                 allocatedBytes = GC.GetTotalAllocatedBytes(),
+                // CPU seconds spent in each stage since the process started (CpuByStage: Linux only; the consume loop's sampled).
+                cpuSecondsByStage = CpuByStage.IsSupported
+                    ? CpuByStage.Seconds().ToDictionary(s => JsonNamingPolicy.CamelCase.ConvertName(s.Key.ToString()), s => s.Value)
+                    : null,
                 lastBatchAt = _lastBatchAt,
                 state,
                 reason,

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Confluent.Kafka;
 using Ecommerce.Consumer.Warehouse;
 using Ecommerce.ServiceDefaults;
@@ -51,6 +52,9 @@ public sealed partial class IngestionWorker(
     private readonly IngestionOptions _options = options.Value;
     private readonly Dictionary<TopicPartition, long?> _committed = [];
     private readonly Dictionary<TopicPartition, long> _expected = [];
+
+    /// <summary>The consume loop's CPU, for CpuByStage (the loop runs on one thread).</summary>
+    private readonly CpuByStage.LoopTimer _loopCpu = new();
     private readonly Dictionary<TopicPartition, (long Next, long Since)> _stallWatch = [];
     private static readonly TimeSpan StallTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan JoinPatience = TimeSpan.FromSeconds(20);
@@ -179,6 +183,7 @@ public sealed partial class IngestionWorker(
     {
         try
         {
+            _loopCpu.Turn();
             return consumer.Consume(timeout);
         }
         catch (ConsumeException ex) when (!ex.Error.IsFatal)
@@ -215,7 +220,10 @@ public sealed partial class IngestionWorker(
         }
 
         _expected[partition] = record.Offset.Value + 1;
-        _batch.Add(ValidatedRecord.Of(record, time.GetUtcNow().UtcDateTime + _options.MaxFutureSkew), time.GetTimestamp());
+        var parsing = Stopwatch.GetTimestamp();
+        var validated = ValidatedRecord.Of(record, time.GetUtcNow().UtcDateTime + _options.MaxFutureSkew);
+        CpuByStage.AddWallTime(IngestionStage.ParseAndValidate, Stopwatch.GetTimestamp() - parsing);
+        _batch.Add(validated, time.GetTimestamp());
     }
 
     private bool BatchIsFull() => _batch.Count >= _options.MaxBatchSize || _batch.Bytes >= _options.MaxBatchBytes;

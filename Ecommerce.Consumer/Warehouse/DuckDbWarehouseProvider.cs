@@ -191,6 +191,7 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
         {
             // Loaded before the transaction begins, so that a first load's reads are not part of it.
             var ids = LoadOrderIds(cancellationToken);
+            var writing = CpuByStage.Start(IngestionStage.Write);
 
             // Under the write lock, so no transaction can commit between this comparison and the statements.
             statements = statements
@@ -237,7 +238,12 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
                 }
             }
 
-            transaction.Commit();
+            writing.Dispose();
+            using (CpuByStage.Start(IngestionStage.Commit))
+            {
+                transaction.Commit();
+            }
+
             committed = true;
             _database.Saved?.NoteStored(_writer, _connectionString, ids, stored);
         }

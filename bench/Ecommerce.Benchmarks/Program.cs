@@ -204,6 +204,12 @@ try
                 AnsiConsole.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {micros,6:F1} µs/order  {work}"));
             }
 
+            AnsiConsole.WriteLine("  by stage, as the consumer counts them:");
+            foreach (var (stage, micros) in run.CpuMicrosecondsPerOrderByStage)
+            {
+                AnsiConsole.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {micros,6:F1} µs/order  {stage}"));
+            }
+
             AnsiConsole.WriteLine("  allocated per order, by type (sampled):");
             foreach (var (type, bytes) in run.AllocatedBytesPerOrderByType)
             {

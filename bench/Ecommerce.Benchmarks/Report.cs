@@ -79,6 +79,22 @@ public static class Report
             }
 
             md.AppendLine(Invariant, $"| all of the process (threads that ended included) | {stages.CpuMicrosecondsPerOrder:N1} µs |");
+            if (stages.CpuMicrosecondsPerOrderByStage.Count > 0)
+            {
+                md.AppendLine();
+                md.AppendLine("The same window by stage of the work, as the consumer counts it (`CpuByStage`: a batch's stages by their thread's CPU clock, the consume loop's CPU by its thread's clock every 256 turns, and the parsing of each record by its wall time). What no stage holds is the rest: the writer's dead letters, offsets, metrics and status, the Kafka client's threads, the garbage collector:");
+                md.AppendLine();
+                md.AppendLine("| stage | CPU per order |");
+                md.AppendLine("|---|---|");
+                foreach (var (stage, micros) in stages.CpuMicrosecondsPerOrderByStage)
+                {
+                    md.AppendLine(Invariant, $"| {StageName(stage)} | {micros:N1} µs |");
+                }
+
+                var counted = stages.CpuMicrosecondsPerOrderByStage.Values.Sum();
+                md.AppendLine(Invariant, $"| in no stage | {stages.CpuMicrosecondsPerOrder - counted:N1} µs |");
+            }
+
             if (stages.AllocatedBytesPerOrderByType.Count > 0)
             {
                 md.AppendLine();
@@ -421,4 +437,16 @@ public static class Report
         plot.ShowLegend();
         plot.SavePng(path, 800, 450);
     }
+
+    /// <summary>A stage as the consumer's status names it (camel case), as the issue and the README name it.</summary>
+    private static string StageName(string stage) => stage switch
+    {
+        "read" => "read (the consume loop less the parsing: the Kafka client's Consume, and the loop's own work)",
+        "parseAndValidate" => "parse and validate (its wall time: it never waits)",
+        "classify" => "classify (new, duplicate, conflict)",
+        "history" => "history (customers' versions taken or read, rebuilt)",
+        "write" => "write (rows and statements, up to the commit)",
+        "commit" => "commit",
+        _ => stage,
+    };
 }

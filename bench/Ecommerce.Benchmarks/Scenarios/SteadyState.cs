@@ -8,6 +8,13 @@ public sealed record SteadyStateResult(long Orders, double Rate, double WarmUpSe
     /// <summary>CPU microseconds per order by what the consumer's threads do (SteadyState.ThreadGroup), over the same window.</summary>
     public IReadOnlyDictionary<string, double> CpuMicrosecondsPerOrderByWork { get; init; } = new Dictionary<string, double>();
 
+    /// <summary>
+    /// CPU microseconds per order by stage of the work (read, parse and validate, classify, history, write, commit), as the
+    /// consumer counts them itself (<c>CpuByStage</c>: each stage's thread CPU clock; the consume loop's sampled), over the
+    /// same window; empty where it cannot (not Linux) and in results saved before it was measured.
+    /// </summary>
+    public IReadOnlyDictionary<string, double> CpuMicrosecondsPerOrderByStage { get; init; } = new Dictionary<string, double>();
+
     /// <summary>Bytes the consumer allocated per order over the window (the GC's work grows with it).</summary>
     public double AllocatedBytesPerOrder { get; init; }
 
@@ -50,6 +57,7 @@ public static class SteadyState
         var startThreads = CpuByThread(consumer.Id);
         var startAllocated = await AllocatedBytesAsync(consumer);
         var startBatches = await BatchesAsync(consumer);
+        var startStages = await CpuSecondsByStageAsync(consumer);
         await using var sampler = AllocationSampler.TryStart(consumer.Id);
         var startAt = clock.Elapsed;
         var deadline = TimeSpan.FromSeconds(orders / rate) + TimeSpan.FromMinutes(3);
@@ -68,6 +76,7 @@ public static class SteadyState
         var endThreads = CpuByThread(consumer.Id);
         var allocated = await AllocatedBytesAsync(consumer) - startAllocated;
         var batches = await BatchesAsync(consumer) - startBatches;
+        var endStages = await CpuSecondsByStageAsync(consumer);
         var shares = sampler is null ? [] : await sampler.StopAsync();
         var measured = ingested - startCount;
         var seconds = (clock.Elapsed - startAt).TotalSeconds;
@@ -75,6 +84,8 @@ public static class SteadyState
         return new SteadyStateResult(orders, measured / seconds, warmUp.TotalSeconds, measured, (cpu - startCpu) / measured * 1_000_000, peak)
         {
             CpuMicrosecondsPerOrderByWork = ByWork(startThreads, endThreads, cpu - startCpu, measured),
+            CpuMicrosecondsPerOrderByStage = endStages.ToDictionary(
+                s => s.Key, s => (s.Value - startStages.GetValueOrDefault(s.Key)) / measured * 1_000_000, StringComparer.Ordinal),
             AllocatedBytesPerOrder = (double)allocated / measured,
             OrdersPerBatch = batches > 0 ? (double)measured / batches : 0,
             AllocatedBytesPerOrderByType = shares.Take(15).Select(s => new TypeAllocation(s.Type, s.Share * allocated / measured)).ToArray(),
@@ -83,6 +94,15 @@ public static class SteadyState
 
     private static async Task<long> AllocatedBytesAsync(Testing.ServiceProcess consumer) =>
         (await consumer.GetJsonAsync("/api/ingestion/status")).GetProperty("allocatedBytes").GetInt64();
+
+    /// <summary>The consumer's CPU seconds so far by stage, from its status (none where it does not count them).</summary>
+    private static async Task<Dictionary<string, double>> CpuSecondsByStageAsync(Testing.ServiceProcess consumer)
+    {
+        var status = await consumer.GetJsonAsync("/api/ingestion/status");
+        return status.TryGetProperty("cpuSecondsByStage", out var stages) && stages.ValueKind == System.Text.Json.JsonValueKind.Object
+            ? stages.EnumerateObject().ToDictionary(s => s.Name, s => s.Value.GetDouble(), StringComparer.Ordinal)
+            : [];
+    }
 
     private static async Task<long> BatchesAsync(Testing.ServiceProcess consumer) =>
         (await consumer.GetJsonAsync("/api/ingestion/status")).GetProperty("batches").GetInt64();
