@@ -45,7 +45,7 @@ public sealed class IngestionMetrics
         if (CpuByStage.IsSupported)
         {
             _meter.CreateObservableCounter("ecommerce.ingestion.cpu.time", () => CpuByStage.Seconds().Select(s =>
-                    new Measurement<double>(s.Value, new KeyValuePair<string, object?>(StageTag, s.Key.ToString()))),
+                    new Measurement<double>(s.Value, new KeyValuePair<string, object?>(StageTag, System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(s.Key.ToString())))),
                 "s", "CPU time spent in each stage of ingestion (see CpuByStage for how each is measured).");
         }
     }

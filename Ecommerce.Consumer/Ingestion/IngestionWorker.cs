@@ -222,7 +222,7 @@ public sealed partial class IngestionWorker(
         _expected[partition] = record.Offset.Value + 1;
         var parsing = Stopwatch.GetTimestamp();
         var validated = ValidatedRecord.Of(record, time.GetUtcNow().UtcDateTime + _options.MaxFutureSkew);
-        CpuByStage.AddWallTime(IngestionStage.ParseAndValidate, Stopwatch.GetTimestamp() - parsing);
+        _loopCpu.AddParsing(Stopwatch.GetTimestamp() - parsing);
         _batch.Add(validated, time.GetTimestamp());
     }
 

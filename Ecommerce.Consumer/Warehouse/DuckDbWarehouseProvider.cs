@@ -191,7 +191,7 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
         {
             // Loaded before the transaction begins, so that a first load's reads are not part of it.
             var ids = LoadOrderIds(cancellationToken);
-            var writing = CpuByStage.Start(IngestionStage.Write);
+            using var writing = CpuByStage.Start(IngestionStage.Write);
 
             // Under the write lock, so no transaction can commit between this comparison and the statements.
             statements = statements

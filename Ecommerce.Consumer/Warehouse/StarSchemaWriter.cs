@@ -114,8 +114,11 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
             {
                 OrderIdsToLookUp = true,
             };
-            var rows = await warehouse.QueryAsync(
+            var reading = warehouse.QueryAsync(
                 SqlStatement.WithSources(SqlScripts.Get("ingestion/read_existing_orders.sql"), keys), cancellationToken);
+            cpu.SuspendUnless(reading.IsCompleted);
+            var rows = await reading;
+            cpu.Resume();
             foreach (var row in rows)
             {
                 known[(string)row[0]!] = (string)row[1]!;
@@ -744,7 +747,15 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
         }
 
         var stored = new Dictionary<string, List<CustomerVersion>>(byCustomer.Count, StringComparer.Ordinal);
-        foreach (var version in (storedVersions ?? await ReadCustomerVersionsAsync(byCustomer.Keys, cancellationToken)).Where(v => byCustomer.ContainsKey(v.CustomerId)))
+        if (storedVersions is null)
+        {
+            var reading = ReadCustomerVersionsAsync(byCustomer.Keys, cancellationToken);
+            cpu.SuspendUnless(reading.IsCompleted);
+            storedVersions = await reading;
+            cpu.Resume();
+        }
+
+        foreach (var version in storedVersions.Where(v => byCustomer.ContainsKey(v.CustomerId)))
         {
             if (!stored.TryGetValue(version.CustomerId, out var versions))
             {
@@ -789,6 +800,7 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
             list.Add(order);
         }
 
+        cpu.SuspendUnless((readingByKey?.IsCompleted ?? true) && (readingByTime?.IsCompleted ?? true));
         if (readingByKey is not null)
         {
             foreach (var row in await readingByKey)
@@ -815,6 +827,7 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
             }
         }
 
+        cpu.Resume(); // Where the reads above had to wait: what they returned is taken in untimed, the rebuild timed.
         var histories = new Dictionary<string, (IReadOnlyList<CustomerVersion> Stored, CustomerHistoryChange Change)>(byCustomer.Count, StringComparer.Ordinal);
         foreach (var (customerId, observations) in byCustomer)
         {

@@ -226,11 +226,14 @@ public sealed class IngestionServiceTests : PipelineTest
                 Patience, "every event handled and committed");
             Assert.Equal(valid, status.GetProperty("ingested").GetInt64());
             Assert.Equal(invalid, status.GetProperty("deadLettered").GetInt64());
-            // Where the CPU went, stage by stage (CpuByStage, on Linux): every stage these events passed through took some;
-            // the read is the consume loop's CPU less the parsing's wall time, which may take it all in a short run.
-            var stages = status.GetProperty("cpuSecondsByStage").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetDouble());
-            Assert.Equal(["classify", "commit", "history", "parseAndValidate", "read", "write"], stages.Keys.Order(StringComparer.Ordinal));
-            Assert.All(stages.Where(s => s.Key != "read"), stage => Assert.True(stage.Value > 0, $"no CPU counted for {stage.Key}"));
+            // Where the CPU went, stage by stage (CpuByStage, on Linux only): every stage these events passed through took some.
+            if (OperatingSystem.IsLinux())
+            {
+                var stages = status.GetProperty("cpuSecondsByStage").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetDouble());
+                Assert.Equal(["classify", "commit", "history", "parseAndValidate", "read", "write"], stages.Keys.Order(StringComparer.Ordinal));
+                Assert.All(stages, stage => Assert.True(stage.Value > 0, $"no CPU counted for {stage.Key}"));
+            }
+
             await consumer.StopAsync(TimeSpan.FromSeconds(30));
         }
 

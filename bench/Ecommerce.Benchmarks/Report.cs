@@ -82,7 +82,7 @@ public static class Report
             if (stages.CpuMicrosecondsPerOrderByStage.Count > 0)
             {
                 md.AppendLine();
-                md.AppendLine("The same window by stage of the work, as the consumer counts it (`CpuByStage`: a batch's stages by their thread's CPU clock, the consume loop's CPU by its thread's clock every 256 turns, and the parsing of each record by its wall time). What no stage holds is the rest: the writer's dead letters, offsets, metrics and status, the Kafka client's threads, the garbage collector:");
+                md.AppendLine("The same window by stage of the work, as the consumer counts it (`CpuByStage`: a batch's stages by their thread's CPU clock; the consume loop's CPU by its thread's clock every 64 turns, shared out between reading and parsing by the parsing's wall time). In no stage: the writer's dead letters, metrics and status, the Kafka client's threads, the background collector, and a stage's part that followed a wait on another thread:");
                 md.AppendLine();
                 md.AppendLine("| stage | CPU per order |");
                 md.AppendLine("|---|---|");
@@ -441,8 +441,8 @@ public static class Report
     /// <summary>A stage as the consumer's status names it (camel case), as the issue and the README name it.</summary>
     private static string StageName(string stage) => stage switch
     {
-        "read" => "read (the consume loop less the parsing: the Kafka client's Consume, and the loop's own work)",
-        "parseAndValidate" => "parse and validate (its wall time: it never waits)",
+        "read" => "read (the consume loop but the parsing: the Kafka client's Consume, and the loop's bookkeeping)",
+        "parseAndValidate" => "parse and validate",
         "classify" => "classify (new, duplicate, conflict)",
         "history" => "history (customers' versions taken or read, rebuilt)",
         "write" => "write (rows and statements, up to the commit)",
