@@ -49,23 +49,35 @@ public sealed class CpuByStageTests
         // The loop's counts are only ever added to by a LoopTimer, and this test's is the only one in this process.
         var loop = new CpuByStage.LoopTimer();
         var seen = new List<(double Read, double Parse)>();
-        for (var turn = 0; turn < 20 * CpuByStage.LoopTimer.ReadEvery; turn++)
+        void Rounds(int rounds, long parsingTicksPerTurn)
         {
-            loop.Turn();
-            Spin(TimeSpan.FromTicks(2_000)); // 0.2 ms of reading...
-            var parsing = Stopwatch.GetTimestamp();
-            Spin(TimeSpan.FromTicks(1_000)); // ...and 0.1 ms of parsing a turn.
-            loop.AddParsing(Stopwatch.GetTimestamp() - parsing);
-            var now = CpuByStage.Seconds();
-            seen.Add((now[IngestionStage.Read], now[IngestionStage.ParseAndValidate]));
+            for (var turn = 0; turn < rounds * CpuByStage.LoopTimer.ReadEvery; turn++)
+            {
+                loop.Turn();
+                Spin(TimeSpan.FromTicks(1_000)); // 0.1 ms of work a turn.
+                loop.AddParsing(parsingTicksPerTurn);
+                var now = CpuByStage.Seconds();
+                seen.Add((now[IngestionStage.Read], now[IngestionStage.ParseAndValidate]));
+            }
         }
 
+        // No parsing: the loop's CPU is all reading.
+        loop.Turn(); // The first reading of the clock.
+        var start = CpuByStage.Seconds();
+        Rounds(5, 0);
+        var middle = CpuByStage.Seconds();
+        Assert.True(middle[IngestionStage.Read] > start[IngestionStage.Read]);
+        Assert.Equal(start[IngestionStage.ParseAndValidate], middle[IngestionStage.ParseAndValidate]);
+
+        // Parsing said to take longer than the turns' CPU (as a preempted parse's wall time may): parsing takes the rounds'
+        // CPU and no more, reading nothing.
+        Rounds(5, Stopwatch.Frequency);
+        var end = CpuByStage.Seconds();
+        Assert.True(end[IngestionStage.ParseAndValidate] > middle[IngestionStage.ParseAndValidate]);
+        Assert.True(end[IngestionStage.ParseAndValidate] - middle[IngestionStage.ParseAndValidate] < 1, "capped by the rounds' CPU (320 s of parsing were said)");
+        Assert.InRange(end[IngestionStage.Read] - middle[IngestionStage.Read], 0, 0.002); // At most the round the switch fell in.
+
         Assert.All(seen.Zip(seen.Skip(1)), pair => Assert.True(pair.Second.Read >= pair.First.Read && pair.Second.Parse >= pair.First.Parse));
-        var read = seen[^1].Read - seen[0].Read;
-        var parse = seen[^1].Parse - seen[0].Parse;
-        // Twice as much reading as parsing was spun; on a busy machine a spin's wall time may hold some waiting, so loosely.
-        Assert.True(read > 0 && parse > 0, $"read {read:F3} s, parse {parse:F3} s");
-        Assert.InRange(read / parse, 0.8, 4);
     }
 
     private static void Spin(TimeSpan duration)
