@@ -196,7 +196,7 @@ public sealed class IngestionStatus
                 modelled = Modelled,
                 // Bytes the whole process has allocated since it started: with the counts above, what an order costs the GC.
                 allocatedBytes = GC.GetTotalAllocatedBytes(),
-                // CPU seconds spent in each stage since the process started (CpuByStage: Linux only; the consume loop's sampled).
+                // CPU seconds spent in each stage since the process started (CpuByStage, 64-bit Linux only; null elsewhere).
                 cpuSecondsByStage = CpuByStage.IsSupported
                     ? CpuByStage.Seconds().ToDictionary(s => JsonNamingPolicy.CamelCase.ConvertName(s.Key.ToString()), s => s.Value)
                     : null,

@@ -238,7 +238,7 @@ public sealed partial class DuckDbWarehouseProvider : IWarehouseProvider
                 }
             }
 
-            writing.Dispose();
+            writing.Dispose(); // The statements end here; the commit is a stage of its own (a failure above ends it by the using).
             using (CpuByStage.Start(IngestionStage.Commit))
             {
                 transaction.Commit();

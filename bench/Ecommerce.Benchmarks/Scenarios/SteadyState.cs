@@ -10,8 +10,8 @@ public sealed record SteadyStateResult(long Orders, double Rate, double WarmUpSe
 
     /// <summary>
     /// CPU microseconds per order by stage of the work (read, parse and validate, classify, history, write, commit), as the
-    /// consumer counts them itself (<c>CpuByStage</c>: each stage's thread CPU clock; the consume loop's sampled), over the
-    /// same window; empty where it cannot (not Linux) and in results saved before it was measured.
+    /// consumer counts them itself (<c>CpuByStage</c>: a batch's stages by their thread's CPU clock, the consume loop's CPU
+    /// shared out between reading and parsing), over the same window; empty where it cannot (not Linux) and in results saved before it was measured.
     /// </summary>
     public IReadOnlyDictionary<string, double> CpuMicrosecondsPerOrderByStage { get; init; } = new Dictionary<string, double>();
 
@@ -55,9 +55,11 @@ public static class SteadyState
         var startCount = await BenchContext.IngestedAsync(consumer);
         var startCpu = BenchContext.Resources(consumer.Id).CpuSeconds;
         var startThreads = CpuByThread(consumer.Id);
-        var startAllocated = await AllocatedBytesAsync(consumer);
-        var startBatches = await BatchesAsync(consumer);
-        var startStages = await CpuSecondsByStageAsync(consumer);
+        // One status for the three counts, so that they are of one moment.
+        var startStatus = await consumer.GetJsonAsync("/api/ingestion/status");
+        var startAllocated = AllocatedBytes(startStatus);
+        var startBatches = Batches(startStatus);
+        var startStages = CpuSecondsByStage(startStatus);
         await using var sampler = AllocationSampler.TryStart(consumer.Id);
         var startAt = clock.Elapsed;
         var deadline = TimeSpan.FromSeconds(orders / rate) + TimeSpan.FromMinutes(3);
@@ -74,9 +76,10 @@ public static class SteadyState
 
         var (peak, cpu) = BenchContext.Resources(consumer.Id);
         var endThreads = CpuByThread(consumer.Id);
-        var allocated = await AllocatedBytesAsync(consumer) - startAllocated;
-        var batches = await BatchesAsync(consumer) - startBatches;
-        var endStages = await CpuSecondsByStageAsync(consumer);
+        var endStatus = await consumer.GetJsonAsync("/api/ingestion/status");
+        var allocated = AllocatedBytes(endStatus) - startAllocated;
+        var batches = Batches(endStatus) - startBatches;
+        var endStages = CpuSecondsByStage(endStatus);
         var shares = sampler is null ? [] : await sampler.StopAsync();
         var measured = ingested - startCount;
         var seconds = (clock.Elapsed - startAt).TotalSeconds;
@@ -92,20 +95,15 @@ public static class SteadyState
         };
     }
 
-    private static async Task<long> AllocatedBytesAsync(Testing.ServiceProcess consumer) =>
-        (await consumer.GetJsonAsync("/api/ingestion/status")).GetProperty("allocatedBytes").GetInt64();
+    private static long AllocatedBytes(System.Text.Json.JsonElement status) => status.GetProperty("allocatedBytes").GetInt64();
+
+    private static long Batches(System.Text.Json.JsonElement status) => status.GetProperty("batches").GetInt64();
 
     /// <summary>The consumer's CPU seconds so far by stage, from its status (none where it does not count them).</summary>
-    private static async Task<Dictionary<string, double>> CpuSecondsByStageAsync(Testing.ServiceProcess consumer)
-    {
-        var status = await consumer.GetJsonAsync("/api/ingestion/status");
-        return status.TryGetProperty("cpuSecondsByStage", out var stages) && stages.ValueKind == System.Text.Json.JsonValueKind.Object
+    private static Dictionary<string, double> CpuSecondsByStage(System.Text.Json.JsonElement status) =>
+        status.TryGetProperty("cpuSecondsByStage", out var stages) && stages.ValueKind == System.Text.Json.JsonValueKind.Object
             ? stages.EnumerateObject().ToDictionary(s => s.Name, s => s.Value.GetDouble(), StringComparer.Ordinal)
             : [];
-    }
-
-    private static async Task<long> BatchesAsync(Testing.ServiceProcess consumer) =>
-        (await consumer.GetJsonAsync("/api/ingestion/status")).GetProperty("batches").GetInt64();
 
     /// <summary>
     /// What a thread of the consumer does, from its name (Linux keeps 15 characters): the consume loop reads, parses and
