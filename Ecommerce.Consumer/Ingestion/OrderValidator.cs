@@ -46,53 +46,32 @@ public static partial class OrderValidator
             return false;
         }
 
-        JsonDocument document;
-        try
+        // One pass of a reader over the bytes, rather than a JsonDocument: the document's object and its table of
+        // tokens were built for every event only to be walked once.
+        var fields = new Fields(value.Span);
+        if (!fields.Walk())
         {
-            document = JsonDocument.Parse(value, new JsonDocumentOptions { MaxDepth = 16 });
-        }
-        catch (JsonException ex)
-        {
-            rejection = new Rejection(Rejection.MalformedCode, $"not valid JSON: {ex.Message}");
+            rejection = fields.Rejection;
             return false;
         }
 
-        using (document)
+        if (!fields.Text("order_id", MaxIdLength, repeats: false, out var orderId)
+            || !fields.Timestamp("order_timestamp", latestAllowed ?? DateTime.MaxValue, out var timestamp)
+            || !fields.Text("customer_id", MaxIdLength, repeats: true, out var customerId)
+            || !fields.Description("customer_name", MaxNameLength, out var customerName)
+            || !fields.Description("customer_region", MaxLabelLength, out var region)
+            || !fields.Text("product_id", MaxIdLength, repeats: true, out var productId)
+            || !fields.Description("product_name", MaxNameLength, out var productName)
+            || !fields.Description("category", MaxLabelLength, out var category)
+            || !fields.Price("price", out var price)
+            || !fields.Quantity("quantity", out var quantity))
         {
-            if (document.RootElement.ValueKind != JsonValueKind.Object)
-            {
-                rejection = new Rejection(Rejection.MalformedCode, $"expected a JSON object, found {document.RootElement.ValueKind}");
-                return false;
-            }
-
-            var fields = new Fields(document.RootElement);
-            try
-            {
-                if (!fields.Text("order_id", MaxIdLength, repeats: false, out var orderId)
-                    || !fields.Timestamp("order_timestamp", latestAllowed ?? DateTime.MaxValue, out var timestamp)
-                    || !fields.Text("customer_id", MaxIdLength, repeats: true, out var customerId)
-                    || !fields.Description("customer_name", MaxNameLength, out var customerName)
-                    || !fields.Description("customer_region", MaxLabelLength, out var region)
-                    || !fields.Text("product_id", MaxIdLength, repeats: true, out var productId)
-                    || !fields.Description("product_name", MaxNameLength, out var productName)
-                    || !fields.Description("category", MaxLabelLength, out var category)
-                    || !fields.Price("price", out var price)
-                    || !fields.Quantity("quantity", out var quantity))
-                {
-                    rejection = fields.Rejection;
-                    return false;
-                }
-
-                order = new ParsedOrder(orderId, timestamp, customerId, customerName, region, productId, productName, category, price, quantity);
-                return true;
-            }
-            catch (InvalidOperationException ex)
-            {
-                // JsonDocument accepts invalid UTF-8 inside strings and only fails when one is read.
-                rejection = new Rejection(Rejection.MalformedCode, $"a text field is not valid UTF-8: {ex.Message}");
-                return false;
-            }
+            rejection = fields.Rejection;
+            return false;
         }
+
+        order = new ParsedOrder(orderId, timestamp, customerId, customerName, region, productId, productName, category, price, quantity);
+        return true;
     }
 
     /// <summary>A digest of the order's content, the same for every delivery of the same order.</summary>
@@ -160,6 +139,99 @@ public static partial class OrderValidator
         return ControlRun().Replace(text, " ").Trim();
     }
 
+    /// <summary>
+    /// An ISO-8601 date-time as a UTC instant, to the microsecond (the finest unit both warehouses keep):
+    /// <c>2024-05-01T12:34:56</c> (or with a space for the T), optional fractional seconds (1 to 9 digits), and an
+    /// optional <c>Z</c> or offset (<c>+02:00</c>, <c>+0200</c>); no offset means UTC. Read by hand rather than with
+    /// a regular expression: it runs for every event, and a match allocates several objects.
+    /// </summary>
+    internal static bool TryParseIso(ReadOnlySpan<char> text, out DateTime value)
+    {
+        value = default;
+        if (text.Length < 19 || text[4] != '-' || text[7] != '-' || text[10] is not ('T' or ' ') || text[13] != ':' || text[16] != ':'
+            || !Number(text, 0, 4, out var year) || !Number(text, 5, 2, out var month) || !Number(text, 8, 2, out var day)
+            || !Number(text, 11, 2, out var hour) || !Number(text, 14, 2, out var minute) || !Number(text, 17, 2, out var second))
+        {
+            return false;
+        }
+
+        var rest = text[19..];
+        var microseconds = 0;
+        if (rest.Length > 0 && rest[0] == '.')
+        {
+            var digits = 1;
+            while (digits < rest.Length && char.IsAsciiDigit(rest[digits]))
+            {
+                digits++;
+            }
+
+            if (digits - 1 is < 1 or > 9)
+            {
+                return false;
+            }
+
+            for (var i = 1; i <= 6; i++)
+            {
+                microseconds = (microseconds * 10) + (i < digits ? rest[i] - '0' : 0);
+            }
+
+            rest = rest[digits..];
+        }
+
+        var offset = TimeSpan.Zero;
+        if (rest is ['Z' or 'z'])
+        {
+            rest = [];
+        }
+        else if (rest.Length > 0)
+        {
+            var zone = rest[1..];
+            int hours, minutes;
+            if (rest[0] is not ('+' or '-')
+                || !(zone.Length == 4 ? Number(zone, 0, 2, out hours) && Number(zone, 2, 2, out minutes)
+                    : zone.Length == 5 && zone[2] == ':' && Number(zone, 0, 2, out hours) && Number(zone, 3, 2, out minutes))
+                || hours > 18 || minutes > 59)
+            {
+                return false;
+            }
+
+            offset = new TimeSpan(hours, minutes, 0) * (rest[0] == '-' ? -1 : 1);
+        }
+
+        if (month is < 1 or > 12 || year == 0 || day < 1 || day > DateTime.DaysInMonth(year, month) || hour > 23 || minute > 59 || second > 59)
+        {
+            return false;
+        }
+
+        if (year is < 2 or > 9998)
+        {
+            // A real date, far outside any order's lifetime: let the range check say so (the offset cannot matter).
+            value = year < 2 ? DateTime.MinValue : DateTime.MaxValue;
+            return true;
+        }
+
+        var local = new DateTime(year, month, day, hour, minute, second, DateTimeKind.Unspecified).AddTicks(microseconds * 10L);
+        value = DateTime.SpecifyKind(local - offset, DateTimeKind.Utc);
+        return true;
+    }
+
+    /// <summary>A fixed number of ASCII digits at <paramref name="start"/>.</summary>
+    private static bool Number(ReadOnlySpan<char> text, int start, int length, out int value)
+    {
+        value = 0;
+        for (var i = start; i < start + length; i++)
+        {
+            if (!char.IsAsciiDigit(text[i]))
+            {
+                return false;
+            }
+
+            value = (value * 10) + (text[i] - '0');
+        }
+
+        return true;
+    }
+
     /// <summary>Whether the text holds a control character (char.IsControl: U+0000 to U+001F and U+007F to U+009F).</summary>
     private static bool HasControl(ReadOnlySpan<char> text) =>
         text.ContainsAnyInRange('\u0000', '\u001f') || text.ContainsAnyInRange('\u007f', '\u009f');
@@ -177,52 +249,111 @@ public static partial class OrderValidator
 
     private static readonly string[] FieldNameTexts = FieldNames.Select(Encoding.UTF8.GetString).ToArray();
 
+    /// <summary>The text of a JSON string's unescaped bytes; null when they are not UTF-8 (a decoder would replace them).</summary>
+    private static string? DecodeUtf8(ReadOnlySpan<byte> raw) =>
+        System.Text.Unicode.Utf8.IsValid(raw) ? Encoding.UTF8.GetString(raw) : null;
+
+    /// <summary>What the walk found of one of the order's fields: its last value's token, and how often the field appears.</summary>
+    private struct FieldValue
+    {
+        public int Count;
+        public JsonTokenType Token;
+
+        /// <summary>Where the value's bytes start: a string's first byte after its opening quote, a number's first digit.</summary>
+        public int Start;
+        public int Length;
+
+        /// <summary>Whether a string value holds escapes (<c>\n</c>, <c>\u00e9</c>): its bytes are then not its text.</summary>
+        public bool Escaped;
+
+        /// <summary>A number's value, read as the walk passed it (the reader was on it).</summary>
+        public bool IsDecimal;
+        public decimal Decimal;
+        public bool IsInt32;
+        public int Int32;
+    }
+
     [System.Runtime.CompilerServices.InlineArray(10)]
     private struct FieldValues
     {
-        private JsonElement _element;
-    }
-
-    [System.Runtime.CompilerServices.InlineArray(10)]
-    private struct FieldCounts
-    {
-        private int _count;
+        private FieldValue _field;
     }
 
     /// <summary>
-    /// Reads required fields one by one and keeps the first problem found. The object's properties are walked once, each
-    /// found field kept with how often it appears (a field twice is an error), so that reading ten fields does not walk
-    /// the object ten times.
+    /// Reads required fields one by one and keeps the first problem found. The object's properties are walked once by a
+    /// reader (<see cref="Walk"/>), each field's value kept as a place in the bytes with how often the field appears (a
+    /// field twice is an error), so that reading ten fields neither walks the object ten times nor builds a document.
     /// </summary>
     private ref struct Fields
     {
+        private readonly ReadOnlySpan<byte> _json;
         private FieldValues _values;
-        private FieldCounts _counts;
 
-        public Fields(JsonElement root)
-        {
-            var position = 0;
-            foreach (var property in root.EnumerateObject())
-            {
-                // Producers write the fields in order, so the field at this position is tried first.
-                var slot = position < FieldNames.Length && property.NameEquals(FieldNames[position]) ? position : SlotOf(property);
-                if (slot >= 0)
-                {
-                    _values[slot] = property.Value;
-                    _counts[slot]++;
-                }
-
-                position++;
-            }
-        }
+        public Fields(ReadOnlySpan<byte> json) => _json = json;
 
         public Rejection? Rejection { get; private set; }
 
-        private static int SlotOf(JsonProperty property)
+        /// <summary>
+        /// Reads the whole document, as a JSON document would be read (at most 16 levels deep, nothing after the value,
+        /// no comments or trailing commas), keeping the top-level object's fields. False, with the rejection, when the
+        /// bytes are not JSON or not an object.
+        /// </summary>
+        public bool Walk()
+        {
+            var reader = new Utf8JsonReader(_json, new JsonReaderOptions { MaxDepth = 16 });
+            try
+            {
+                if (!reader.Read())
+                {
+                    return Fail(Rejection.MalformedCode, "not valid JSON: no value");
+                }
+
+                var root = reader.TokenType;
+                if (root == JsonTokenType.StartObject)
+                {
+                    var position = 0;
+                    while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                    {
+                        // Producers write the fields in order, so the field at this position is tried first.
+                        var slot = position < FieldNames.Length && reader.ValueTextEquals(FieldNames[position]) ? position : SlotOf(ref reader);
+                        reader.Read();
+                        if (slot >= 0)
+                        {
+                            Keep(ref _values[slot], ref reader);
+                        }
+
+                        reader.Skip(); // An object or array value is passed over whole (and checked as it goes).
+                        position++;
+                    }
+                }
+                else
+                {
+                    reader.Skip();
+                }
+
+                // Nothing may follow the value but whitespace: the reader refuses anything else here.
+                while (reader.Read())
+                {
+                }
+
+                if (root != JsonTokenType.StartObject)
+                {
+                    return Fail(Rejection.MalformedCode, $"expected a JSON object, found {KindOf(root)}");
+                }
+
+                return true;
+            }
+            catch (JsonException ex)
+            {
+                return Fail(Rejection.MalformedCode, $"not valid JSON: {ex.Message}");
+            }
+        }
+
+        private static int SlotOf(ref Utf8JsonReader reader)
         {
             for (var slot = 0; slot < FieldNames.Length; slot++)
             {
-                if (property.NameEquals(FieldNames[slot]))
+                if (reader.ValueTextEquals(FieldNames[slot]))
                 {
                     return slot;
                 }
@@ -230,6 +361,33 @@ public static partial class OrderValidator
 
             return -1;
         }
+
+        private static void Keep(ref FieldValue field, ref Utf8JsonReader reader)
+        {
+            field.Count++;
+            field.Token = reader.TokenType;
+            field.Length = reader.ValueSpan.Length; // One span: the reader reads one contiguous buffer.
+            field.Start = (int)reader.TokenStartIndex + (reader.TokenType == JsonTokenType.String ? 1 : 0);
+            field.Escaped = reader.ValueIsEscaped;
+            if (reader.TokenType == JsonTokenType.Number)
+            {
+                field.IsDecimal = reader.TryGetDecimal(out field.Decimal);
+                field.IsInt32 = reader.TryGetInt32(out field.Int32);
+            }
+        }
+
+        /// <summary>The kind of JSON value a token starts.</summary>
+        private static JsonValueKind KindOf(JsonTokenType token) => token switch
+        {
+            JsonTokenType.StartObject => JsonValueKind.Object,
+            JsonTokenType.StartArray => JsonValueKind.Array,
+            JsonTokenType.String => JsonValueKind.String,
+            JsonTokenType.Number => JsonValueKind.Number,
+            JsonTokenType.True => JsonValueKind.True,
+            JsonTokenType.False => JsonValueKind.False,
+            JsonTokenType.Null => JsonValueKind.Null,
+            _ => JsonValueKind.Undefined,
+        };
 
         /// <summary>Names, regions, categories: a control character never costs the order (see <see cref="NormalizeDescription"/>).</summary>
         public bool Description(string name, int maxLength, out string value) => ReadText(name, maxLength, descriptive: true, repeats: true, out value);
@@ -241,12 +399,18 @@ public static partial class OrderValidator
         private bool ReadText(string name, int maxLength, bool descriptive, bool repeats, out string value)
         {
             value = "";
-            if (!Get(name, JsonValueKind.String, "a string", out var element))
+            if (!Get(name, JsonTokenType.String, "a string", out var field))
             {
                 return false;
             }
 
-            var text = repeats ? RepeatedTexts.Get(element) : element.GetString()!;
+            var raw = _json.Slice(field.Start, field.Length);
+            var text = field.Escaped ? Unescaped(field) : repeats ? RepeatedTexts.Get(raw) : DecodeUtf8(raw);
+            if (text is null)
+            {
+                return NotUtf8();
+            }
+
             value = descriptive ? NormalizeDescription(text) : text;
             if (string.IsNullOrWhiteSpace(value))
             {
@@ -267,18 +431,59 @@ public static partial class OrderValidator
             return true;
         }
 
+        /// <summary>The text of a string with escapes, as JSON reads them; null when it is not UTF-8.</summary>
+        private readonly string? Unescaped(in FieldValue field)
+        {
+            // The string token again, quotes and all, read by a reader of its own (rare: producers escape little).
+            var reader = new Utf8JsonReader(_json.Slice(field.Start - 1, field.Length + 2));
+            reader.Read();
+            try
+            {
+                return reader.GetString();
+            }
+            catch (InvalidOperationException)
+            {
+                return null; // Invalid UTF-8, which a reader only finds when it makes the text.
+            }
+        }
+
+        private bool NotUtf8() => Fail(Rejection.MalformedCode, "a text field is not valid UTF-8");
+
         public bool Timestamp(string name, DateTime latestAllowed, out DateTime value)
         {
             value = default;
-            if (!Get(name, JsonValueKind.String, "an ISO-8601 string", out var element))
+            if (!Get(name, JsonTokenType.String, "an ISO-8601 string", out var field))
             {
                 return false;
             }
 
             // An offset, when present, is honoured; without one the time is UTC (the original producer wrote naive UTC
             // timestamps such as 2024-05-01T12:34:56.123456). Only ISO-8601 date-times: a bare time, a local date
-            // format or words would be guessed at, and a guess stored as a fact is worse than a dead letter.
-            var text = element.GetString()!;
+            // format or words would be guessed at, and a guess stored as a fact is worse than a dead letter. Read from
+            // the bytes into a buffer on the stack: the usual timestamp never becomes a string.
+            var raw = _json.Slice(field.Start, field.Length);
+            Span<char> buffer = stackalloc char[64];
+            scoped ReadOnlySpan<char> text;
+            string? escaped = null;
+            if (field.Escaped || raw.Length > buffer.Length)
+            {
+                escaped = field.Escaped ? Unescaped(field) : DecodeUtf8(raw);
+                if (escaped is null)
+                {
+                    return NotUtf8();
+                }
+
+                text = escaped;
+            }
+            else if (System.Text.Unicode.Utf8.ToUtf16(raw, buffer, out _, out var written, replaceInvalidSequences: false) == System.Buffers.OperationStatus.Done)
+            {
+                text = buffer[..written];
+            }
+            else
+            {
+                return NotUtf8();
+            }
+
             if (!TryParseIso(text, out value))
             {
                 return Fail(Rejection.WrongTypeCode, $"'{name}' is '{Shorten(text)}', not an ISO-8601 date and time such as 2024-05-01T12:34:56Z");
@@ -298,115 +503,24 @@ public static partial class OrderValidator
             return true;
         }
 
-        /// <summary>
-        /// An ISO-8601 date-time as a UTC instant, to the microsecond (the finest unit both warehouses keep):
-        /// <c>2024-05-01T12:34:56</c> (or with a space for the T), optional fractional seconds (1 to 9 digits), and an
-        /// optional <c>Z</c> or offset (<c>+02:00</c>, <c>+0200</c>); no offset means UTC. Read by hand rather than with
-        /// a regular expression: it runs for every event, and a match allocates several objects.
-        /// </summary>
-        internal static bool TryParseIso(ReadOnlySpan<char> text, out DateTime value)
-        {
-            value = default;
-            if (text.Length < 19 || text[4] != '-' || text[7] != '-' || text[10] is not ('T' or ' ') || text[13] != ':' || text[16] != ':'
-                || !Number(text, 0, 4, out var year) || !Number(text, 5, 2, out var month) || !Number(text, 8, 2, out var day)
-                || !Number(text, 11, 2, out var hour) || !Number(text, 14, 2, out var minute) || !Number(text, 17, 2, out var second))
-            {
-                return false;
-            }
-
-            var rest = text[19..];
-            var microseconds = 0;
-            if (rest.Length > 0 && rest[0] == '.')
-            {
-                var digits = 1;
-                while (digits < rest.Length && char.IsAsciiDigit(rest[digits]))
-                {
-                    digits++;
-                }
-
-                if (digits - 1 is < 1 or > 9)
-                {
-                    return false;
-                }
-
-                for (var i = 1; i <= 6; i++)
-                {
-                    microseconds = (microseconds * 10) + (i < digits ? rest[i] - '0' : 0);
-                }
-
-                rest = rest[digits..];
-            }
-
-            var offset = TimeSpan.Zero;
-            if (rest is ['Z' or 'z'])
-            {
-                rest = [];
-            }
-            else if (rest.Length > 0)
-            {
-                var zone = rest[1..];
-                int hours, minutes;
-                if (rest[0] is not ('+' or '-')
-                    || !(zone.Length == 4 ? Number(zone, 0, 2, out hours) && Number(zone, 2, 2, out minutes)
-                        : zone.Length == 5 && zone[2] == ':' && Number(zone, 0, 2, out hours) && Number(zone, 3, 2, out minutes))
-                    || hours > 18 || minutes > 59)
-                {
-                    return false;
-                }
-
-                offset = new TimeSpan(hours, minutes, 0) * (rest[0] == '-' ? -1 : 1);
-            }
-
-            if (month is < 1 or > 12 || year == 0 || day < 1 || day > DateTime.DaysInMonth(year, month) || hour > 23 || minute > 59 || second > 59)
-            {
-                return false;
-            }
-
-            if (year is < 2 or > 9998)
-            {
-                // A real date, far outside any order's lifetime: let the range check say so (the offset cannot matter).
-                value = year < 2 ? DateTime.MinValue : DateTime.MaxValue;
-                return true;
-            }
-
-            var local = new DateTime(year, month, day, hour, minute, second, DateTimeKind.Unspecified).AddTicks(microseconds * 10L);
-            value = DateTime.SpecifyKind(local - offset, DateTimeKind.Utc);
-            return true;
-        }
-
-        /// <summary>A fixed number of ASCII digits at <paramref name="start"/>.</summary>
-        private static bool Number(ReadOnlySpan<char> text, int start, int length, out int value)
-        {
-            value = 0;
-            for (var i = start; i < start + length; i++)
-            {
-                if (!char.IsAsciiDigit(text[i]))
-                {
-                    return false;
-                }
-
-                value = (value * 10) + (text[i] - '0');
-            }
-
-            return true;
-        }
-
         public bool Price(string name, out decimal value)
         {
             value = 0;
-            if (!Get(name, JsonValueKind.Number, "a number", out var element))
+            if (!Get(name, JsonTokenType.Number, "a number", out var field))
             {
                 return false;
             }
 
-            if (!element.TryGetDecimal(out value) || value < 0 || value > MaxPrice)
+            value = field.Decimal;
+            if (!field.IsDecimal || value < 0 || value > MaxPrice)
             {
-                return Fail(Rejection.OutOfRangeCode, $"'{name}' is {element.GetRawText()}; expected a number from 0 to {MaxPrice}");
+                value = 0;
+                return Fail(Rejection.OutOfRangeCode, $"'{name}' is {RawText(field)}; expected a number from 0 to {MaxPrice}");
             }
 
             if (decimal.Round(value, 2) != value)
             {
-                return Fail(Rejection.OutOfRangeCode, $"'{name}' is {element.GetRawText()}; prices have at most two decimal places");
+                return Fail(Rejection.OutOfRangeCode, $"'{name}' is {RawText(field)}; prices have at most two decimal places");
             }
 
             return true;
@@ -415,16 +529,17 @@ public static partial class OrderValidator
         public bool Quantity(string name, out int value)
         {
             value = 0;
-            if (!Get(name, JsonValueKind.Number, "a whole number", out var element))
+            if (!Get(name, JsonTokenType.Number, "a whole number", out var field))
             {
                 return false;
             }
 
-            if (!element.TryGetInt32(out value))
+            if (!field.IsInt32)
             {
-                return Fail(Rejection.WrongTypeCode, $"'{name}' is {element.GetRawText()}; expected a whole number");
+                return Fail(Rejection.WrongTypeCode, $"'{name}' is {RawText(field)}; expected a whole number");
             }
 
+            value = field.Int32;
             if (value < 1 || value > MaxQuantity)
             {
                 return Fail(Rejection.OutOfRangeCode, $"'{name}' is {value}; expected 1 to {MaxQuantity}");
@@ -433,24 +548,23 @@ public static partial class OrderValidator
             return true;
         }
 
-        private bool Get(string name, JsonValueKind kind, string expected, out JsonElement element)
-        {
-            var slot = Array.IndexOf(FieldNameTexts, name);
-            element = _values[slot];
-            var found = _counts[slot];
+        /// <summary>A number as written (ASCII by the grammar of JSON numbers).</summary>
+        private readonly string RawText(in FieldValue field) => Encoding.ASCII.GetString(_json.Slice(field.Start, field.Length));
 
-            if (found == 0 || element.ValueKind == JsonValueKind.Null)
+        private bool Get(string name, JsonTokenType token, string expected, out FieldValue field)
+        {
+            field = _values[Array.IndexOf(FieldNameTexts, name)];
+            if (field.Count == 0 || field.Token == JsonTokenType.Null)
             {
                 return Fail(Rejection.MissingFieldCode, $"required field '{name}' is missing");
             }
 
-            if (found > 1)
+            if (field.Count > 1)
             {
-                return Fail(Rejection.MalformedCode, $"field '{name}' appears {found} times");
+                return Fail(Rejection.MalformedCode, $"field '{name}' appears {field.Count} times");
             }
 
-            return element.ValueKind == kind
-                || Fail(Rejection.WrongTypeCode, $"'{name}' is a {element.ValueKind.ToString().ToLowerInvariant()}; expected {expected}");
+            return field.Token == token || Fail(Rejection.WrongTypeCode, $"'{name}' is a {KindOf(field.Token).ToString().ToLowerInvariant()}; expected {expected}");
         }
 
         private bool Fail(string code, string reason)
@@ -459,7 +573,7 @@ public static partial class OrderValidator
             return false;
         }
 
-        private static string Shorten(string text) => text.Length <= 40 ? text : text[..40] + "...";
+        private static string Shorten(ReadOnlySpan<char> text) => text.Length <= 40 ? text.ToString() : string.Concat(text[..40], "...");
     }
 
     /// <summary>
@@ -476,29 +590,27 @@ public static partial class OrderValidator
         [ThreadStatic]
         private static string?[]? t_texts;
 
-        public static string Get(JsonElement element)
+        /// <summary>The text of unescaped string bytes; null when they are not UTF-8.</summary>
+        public static string? Get(ReadOnlySpan<byte> raw)
         {
-            var raw = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(element);
-            if (raw.Length >= 2 && raw[0] == (byte)'"')
+            if (raw.Length > MaxBytes)
             {
-                raw = raw[1..^1];
-            }
-
-            if (raw.Length > MaxBytes || raw.Contains((byte)'\\'))
-            {
-                return element.GetString()!; // Escaped: the raw bytes are not the text's.
+                return DecodeUtf8(raw);
             }
 
             var texts = t_texts ??= new string?[Size];
             var slot = (int)(System.IO.Hashing.XxHash3.HashToUInt64(raw) & (Size - 1));
             if (texts[slot] is { } cached && Utf8Equals(raw, cached))
             {
-                return cached;
+                return cached; // A cached text matched its bytes, so they are valid UTF-8.
             }
 
-            // Read as ever (invalid UTF-8 throws here): a cached text matched its bytes, so it was valid.
-            var text = element.GetString()!;
-            texts[slot] = text;
+            var text = DecodeUtf8(raw);
+            if (text is not null)
+            {
+                texts[slot] = text;
+            }
+
             return text;
         }
 
