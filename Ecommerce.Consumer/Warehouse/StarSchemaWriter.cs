@@ -21,15 +21,6 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
     /// <summary>The versions of recent customers, where the warehouse counts its commits (see <see cref="CustomerVersionCache"/>).</summary>
     private readonly CustomerVersionCache _versions = new();
 
-    private static readonly Column[] OrderColumns =
-    [
-        new("ORDER_ID", ColumnType.Text), new("ORDER_TIMESTAMP", ColumnType.Timestamp), new("ORDER_DATE", ColumnType.Date),
-        new("CUSTOMER_ID", ColumnType.Text), new("CUSTOMER_SK", ColumnType.BigInt), new("PRODUCT_ID", ColumnType.Text),
-        new("PRICE", ColumnType.Decimal), new("QUANTITY", ColumnType.Integer), new("TOTAL_AMOUNT", ColumnType.Decimal), new("CONTENT_DIGEST", ColumnType.Text),
-        new("SOURCE_TOPIC", ColumnType.Text), new("SOURCE_PARTITION", ColumnType.Integer), new("SOURCE_OFFSET", ColumnType.BigInt),
-        new("INGESTED_AT", ColumnType.Timestamp),
-    ];
-
     private static readonly Column[] ProductColumns =
     [
         new("PRODUCT_ID", ColumnType.Text), new("PRODUCT_NAME", ColumnType.Text), new("CATEGORY", ColumnType.Text),
@@ -404,26 +395,10 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
         // first marked by statements that change them, which work on their latest committed version; elsewhere a
         // read is exact and cheaper (two statements less, no rows rewritten).
         var marks = checksCurrency && !warehouse.TransactionsSeeEveryCommit;
-        // Values that repeat from row to row are boxed once for the batch (each box was 24 bytes an order).
-        object boxedNow = now;
-        var boxedDates = new Dictionary<DateOnly, object>();
-        var boxedNumbers = new Dictionary<int, object>();
-        object BoxedDate(DateOnly date) => BoxOnce(boxedDates, date);
-        // Small numbers only (partitions, usual quantities): a batch of many distinct quantities would keep a box each.
-        object BoxedNumber(int number) => (uint)number < 256 ? BoxOnce(boxedNumbers, number) : number;
-
-        var orderRows = claims.Count > 0 ? [] : newOrders.Select(incoming =>
-        {
-            var order = incoming.Order;
-            var sk = histories[order.CustomerId].Change.NewOrderVersions[order.OrderId];
-            return new object?[]
-            {
-                order.OrderId, order.OrderTimestamp, BoxedDate(DateOnly.FromDateTime(order.OrderTimestamp)), order.CustomerId, sk,
-                // Exact: a price has at most two decimal places (OrderValidator), as TOTAL_AMOUNT's DECIMAL(18,2) keeps.
-                order.ProductId, order.Price, BoxedNumber(order.Quantity), order.Price * order.Quantity, incoming.ContentDigest,
-                incoming.Source.Topic, BoxedNumber(incoming.Source.Partition), incoming.Source.Offset, boxedNow,
-            };
-        }).ToArray();
+        IReadOnlyList<object?[]> orderRows = claims.Count > 0 ? [] : new FactOrderRows(
+            newOrders,
+            newOrders.Select(o => histories[o.Order.CustomerId].Change.NewOrderVersions[o.Order.OrderId]).ToArray(),
+            now);
         var storesOrderIds = newOrders.Select(o => o.Order.OrderId).ToArray();
         if (claims.Count > 0)
         {
@@ -446,7 +421,7 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
                 // named by its claims and made from the landed rows.
                 statements.Add((claims.Count > 0
                     ? SqlStatement.WithSources(SqlScripts.Get("ingestion/merge_fact_orders_from_landing.sql"), claimed, landings, versions, batch)
-                    : SqlStatement.WithSources(SqlScripts.Get("ingestion/merge_fact_orders.sql"), new RowSet("orders", OrderColumns, orderRows), batch)) with
+                    : SqlStatement.WithSources(SqlScripts.Get("ingestion/merge_fact_orders.sql"), new RowSet("orders", FactOrderRows.Columns, orderRows), batch)) with
                 {
                     StoresOrderIds = storesOrderIds,
                 });
@@ -496,7 +471,7 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
             {
                 statements.Add((claims.Count > 0
                     ? SqlStatement.WithSources(SqlScripts.Get("ingestion/insert_fact_orders_from_landing.sql"), claimed, landings, versions, batch)
-                    : SqlStatement.WithSources(SqlScripts.Get("ingestion/insert_fact_orders.sql"), new RowSet("orders", OrderColumns, orderRows)) with
+                    : SqlStatement.WithSources(SqlScripts.Get("ingestion/insert_fact_orders.sql"), new RowSet("orders", FactOrderRows.Columns, orderRows)) with
                     {
                         AppendsTo = "FACT_ORDERS",
                     }) with
@@ -597,17 +572,6 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
         return [.. distinct];
     }
 
-    /// <summary>The one box of <paramref name="value"/> among <paramref name="boxes"/>, made on first use.</summary>
-    private static object BoxOnce<T>(Dictionary<T, object> boxes, T value)
-        where T : notnull
-    {
-        if (!boxes.TryGetValue(value, out var boxed))
-        {
-            boxes[value] = boxed = value;
-        }
-
-        return boxed;
-    }
 
     /// <summary>As <see cref="DistinctTexts"/>, each text a row of one value.</summary>
     private static object?[][] DistinctTextRows(IReadOnlyList<IncomingOrder> orders, Func<IncomingOrder, string> text) =>
