@@ -249,6 +249,9 @@ public static partial class OrderValidator
 
     private static readonly string[] FieldNameTexts = FieldNames.Select(Encoding.UTF8.GetString).ToArray();
 
+    /// <summary>Why an event whose field holds no text is refused.</summary>
+    internal const string NotTextReason = "a text field is not valid UTF-8, or escapes an unpaired surrogate (\\ud800)";
+
     /// <summary>The text of a JSON string's unescaped bytes; null when they are not UTF-8 (a decoder would replace them).</summary>
     private static string? DecodeUtf8(ReadOnlySpan<byte> raw) =>
         System.Text.Unicode.Utf8.IsValid(raw) ? Encoding.UTF8.GetString(raw) : null;
@@ -315,7 +318,7 @@ public static partial class OrderValidator
                     while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                     {
                         // Producers write the fields in order, so the field at this position is tried first.
-                        var slot = position < FieldNames.Length && reader.ValueTextEquals(FieldNames[position]) ? position : SlotOf(ref reader);
+                        var slot = position < FieldNames.Length && NameIs(ref reader, FieldNames[position]) ? position : SlotOf(ref reader);
                         reader.Read();
                         if (slot >= 0)
                         {
@@ -353,13 +356,30 @@ public static partial class OrderValidator
         {
             for (var slot = 0; slot < FieldNames.Length; slot++)
             {
-                if (reader.ValueTextEquals(FieldNames[slot]))
+                if (NameIs(ref reader, FieldNames[slot]))
                 {
                     return slot;
                 }
             }
 
             return -1;
+        }
+
+        /// <summary>
+        /// Whether the property name the reader is on is <paramref name="name"/>. A name whose escapes make no text (an
+        /// unpaired surrogate, <c>\ud800</c>) is no field's name: the reader throws on unescaping it, and it is passed
+        /// over as any unknown property is.
+        /// </summary>
+        private static bool NameIs(ref Utf8JsonReader reader, byte[] name)
+        {
+            try
+            {
+                return reader.ValueTextEquals(name);
+            }
+            catch (InvalidOperationException)
+            {
+                return false;
+            }
         }
 
         private static void Keep(ref FieldValue field, ref Utf8JsonReader reader)
@@ -447,7 +467,7 @@ public static partial class OrderValidator
             }
         }
 
-        private bool NotUtf8() => Fail(Rejection.MalformedCode, "a text field is not valid UTF-8");
+        private bool NotUtf8() => Fail(Rejection.MalformedCode, NotTextReason);
 
         public bool Timestamp(string name, DateTime latestAllowed, out DateTime value)
         {
