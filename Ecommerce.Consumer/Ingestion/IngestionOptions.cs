@@ -112,6 +112,9 @@ public sealed class IngestionOptions : ISettings
     /// </summary>
     public int? MaxModelledPerPartition { get; set; }
 
+    /// <summary>The longest topic name Kafka accepts.</summary>
+    public const int MaxTopicLength = 249;
+
     public void Validate()
     {
         if (Consumers is < 1 or > MaxConsumers)
@@ -124,6 +127,14 @@ public sealed class IngestionOptions : ISettings
         {
             throw new InvalidConfigurationException(
                 $"{SectionName}:InstanceId is '{id}'; expected up to {MaxInstanceIdLength} letters, digits, '.', '_' or '-' (or unset for dynamic membership).");
+        }
+
+        // A topic's name, by Kafka's rule; not librdkafka's pattern subscription (^...), whose topics the batches, resume
+        // points and dead letters here would not tell apart.
+        if (Topic is not { Length: > 0 and <= MaxTopicLength } topic || !topic.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-'))
+        {
+            throw new InvalidConfigurationException(
+                $"{SectionName}:Topic is '{Topic}'; expected one topic's name: up to {MaxTopicLength} letters, digits, '.', '_' or '-'.");
         }
 
         if (string.IsNullOrWhiteSpace(GroupId))

@@ -127,14 +127,11 @@ public sealed partial class IngestionWorker(
                     // full batches' worth, held for nothing. 16 MB keeps the fetcher ahead of the writer.
                     config.QueuedMaxMessagesKbytes ??= 16 * 1024;
                     config.ClientId ??= "ecommerce-consumer";
-                    // Only the headers (the producer's trace context) are read from each message beyond its key, value
-                    // and position: the one topic subscribed to is filled in by Consume below, and the message's
-                    // timestamp is never used. Each is a call into librdkafka per message, the topic a string too.
-                    // A pattern subscription (a name starting with ^) matches topics by name, so it keeps them.
-                    if (config.Get(ConfigPropertyNames.Consumer.ConsumeResultFields) is null)
-                    {
-                        config.ConsumeResultFields = SubscribesToPattern ? "headers,topic" : "headers";
-                    }
+                    // Only the headers (the producer's trace context, kept on dead letters) are read from each message
+                    // beyond its key, value and position: the one topic subscribed to is filled in by Consume below, and
+                    // the message's timestamp is never used. Each is a call into librdkafka per message, the topic a
+                    // string too. (The configuration cannot set this one: it has no getter for the binder.)
+                    config.ConsumeResultFields = "headers";
                     // A write is waited for without polling for at most a third of the time the group allows between polls.
                     _quietWait = TimeSpan.FromMilliseconds(Math.Min(MaxQuietWait.TotalMilliseconds, (config.MaxPollIntervalMs ?? 300_000) / 3.0));
                 },
@@ -187,16 +184,13 @@ public sealed partial class IngestionWorker(
         }
     }
 
-    /// <summary>Whether the topic setting is a pattern (librdkafka's regular expression subscription) rather than a name.</summary>
-    private bool SubscribesToPattern => _options.Topic.StartsWith('^');
-
     private ConsumeResult<byte[]?, byte[]?>? Consume(IConsumer<byte[]?, byte[]?> consumer, TimeSpan timeout)
     {
         try
         {
             _loopCpu.Turn();
             var record = consumer.Consume(timeout);
-            if (record is { Topic: null } && !SubscribesToPattern)
+            if (record is { Topic: null })
             {
                 record.Topic = _options.Topic; // Not read from librdkafka (ConsumeResultFields): the one topic subscribed to.
             }
