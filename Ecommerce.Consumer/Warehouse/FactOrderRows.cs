@@ -23,6 +23,7 @@ public sealed class FactOrderRows(IReadOnlyList<IncomingOrder> orders, IReadOnly
 
     public int Count => orders.Count;
 
+    /// <summary>Row <paramref name="index"/> as a list of boxed values, made anew at every call.</summary>
     public object?[] this[int index]
     {
         get

@@ -2,8 +2,8 @@ namespace Ecommerce.Consumer.Warehouse;
 
 /// <summary>
 /// A row set's rows that can also be read value by value with their types (<see cref="IValueWriter"/>): a provider that
-/// writes rows one value at a time (DuckDB's appender) reads them so, and no value is boxed, no row array made. Rows
-/// that are this are still a list of rows (<see cref="RowSet.Rows"/>) for every other use.
+/// writes rows one value at a time (DuckDB's appender) reads them so, and no value is boxed, no row array made. A row
+/// list that implements this remains readable row by row through <see cref="RowSet.Rows"/> for every other use.
 /// </summary>
 public interface ITypedRows
 {

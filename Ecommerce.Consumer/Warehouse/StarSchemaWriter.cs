@@ -572,7 +572,6 @@ public sealed class StarSchemaWriter(IWarehouseProvider warehouse, TimeProvider 
         return [.. distinct];
     }
 
-
     /// <summary>As <see cref="DistinctTexts"/>, each text a row of one value.</summary>
     private static object?[][] DistinctTextRows(IReadOnlyList<IncomingOrder> orders, Func<IncomingOrder, string> text) =>
         Array.ConvertAll(DistinctTexts(orders, text), value => new object?[] { value });
