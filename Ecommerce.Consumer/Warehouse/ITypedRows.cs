@@ -12,24 +12,3 @@ public interface ITypedRows
     /// <summary>Writes the value of column <paramref name="column"/> (in the row set's order of columns) of row <paramref name="row"/>.</summary>
     void WriteValue(int row, int column, IValueWriter writer);
 }
-
-/// <summary>Takes one value of a row, by the column type it is (<see cref="ColumnType"/>).</summary>
-[System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1720", Justification = "The members are SQL type names on purpose, as ColumnType's.")]
-public interface IValueWriter
-{
-    void WriteNull();
-
-    void WriteText(string value);
-
-    void WriteInteger(int value);
-
-    void WriteBigInt(long value);
-
-    void WriteDecimal(decimal value);
-
-    void WriteTimestamp(DateTime value);
-
-    void WriteDate(DateOnly value);
-
-    void WriteBoolean(bool value);
-}
