@@ -115,6 +115,9 @@ public sealed class IngestionOptions : ISettings
     /// <summary>The longest topic name Kafka accepts.</summary>
     public const int MaxTopicLength = 249;
 
+    private static bool IsTopicName(string? name) =>
+        name is { Length: > 0 and <= MaxTopicLength } && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-');
+
     public void Validate()
     {
         if (Consumers is < 1 or > MaxConsumers)
@@ -129,12 +132,15 @@ public sealed class IngestionOptions : ISettings
                 $"{SectionName}:InstanceId is '{id}'; expected up to {MaxInstanceIdLength} letters, digits, '.', '_' or '-' (or unset for dynamic membership).");
         }
 
-        // A topic's name, by Kafka's rule; not librdkafka's pattern subscription (^...), whose topics the batches, resume
-        // points and dead letters here would not tell apart.
-        if (Topic is not { Length: > 0 and <= MaxTopicLength } topic || !topic.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-'))
+        // Topics' names, by Kafka's rule; the source not librdkafka's pattern subscription (^...), whose topics the
+        // batches, resume points and dead letters here would not tell apart.
+        foreach (var (key, topic) in new[] { (nameof(Topic), Topic), (nameof(DeadLetterTopic), DeadLetterTopic) })
         {
-            throw new InvalidConfigurationException(
-                $"{SectionName}:Topic is '{Topic}'; expected one topic's name: up to {MaxTopicLength} letters, digits, '.', '_' or '-'.");
+            if (!IsTopicName(topic))
+            {
+                throw new InvalidConfigurationException(
+                    $"{SectionName}:{key} is '{topic}'; expected one topic's name: up to {MaxTopicLength} letters, digits, '.', '_' or '-'.");
+            }
         }
 
         if (string.IsNullOrWhiteSpace(GroupId))

@@ -42,6 +42,7 @@ public sealed class ConfigurationErrorTests
             ("Ecommerce.Consumer", "Ingestion__MaxModelledPerPartition", "10000", "Ingestion:MaxModelledPerPartition is 10000, but it is no longer read; set Ingestion:MaxModelledPerCycle"),
             // A pattern subscription (librdkafka's ^...) is not a topic the batches and resume points could tell apart.
             ("Ecommerce.Consumer", "Ingestion__Topic", "^orders.*", "Ingestion:Topic is '^orders.*'; expected one topic's name"),
+            ("Ecommerce.Consumer", "Ingestion__DeadLetterTopic", "orders dlq", "Ingestion:DeadLetterTopic is 'orders dlq'; expected one topic's name"),
             ("Ecommerce.Consumer", "Ingestion__InstanceId", "host a", "Ingestion:InstanceId is 'host a'; expected up to 200 letters, digits, '.', '_' or '-'"),
             // One group.instance.id for the whole process would be shared by its consumers.
             ("Ecommerce.Consumer", "Aspire__Confluent__Kafka__Consumer__Config__GroupInstanceId", "host-a",
