@@ -115,8 +115,9 @@ public sealed class IngestionOptions : ISettings
     /// <summary>The longest topic name Kafka accepts.</summary>
     public const int MaxTopicLength = 249;
 
-    private static bool IsTopicName(string? name) =>
-        name is { Length: > 0 and <= MaxTopicLength } && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-');
+    /// <summary>Whether <paramref name="name"/> follows Kafka's rule for topic names and group.instance.id: letters, digits, '.', '_' and '-'.</summary>
+    private static bool IsKafkaName(string? name, int maxLength) =>
+        name is { Length: > 0 } && name.Length <= maxLength && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-');
 
     public void Validate()
     {
@@ -125,18 +126,17 @@ public sealed class IngestionOptions : ISettings
             throw new InvalidConfigurationException($"{SectionName}:Consumers is {Consumers}; expected 1 to {MaxConsumers}.");
         }
 
-        // Kafka's rule for group.instance.id (and topic names): letters, digits, '.', '_' and '-'.
-        if (InstanceId is { Length: > 0 } id && (id.Length > MaxInstanceIdLength || !id.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-')))
+        if (InstanceId is { Length: > 0 } id && !IsKafkaName(id, MaxInstanceIdLength))
         {
             throw new InvalidConfigurationException(
                 $"{SectionName}:InstanceId is '{id}'; expected up to {MaxInstanceIdLength} letters, digits, '.', '_' or '-' (or unset for dynamic membership).");
         }
 
-        // Topics' names, by Kafka's rule; the source not librdkafka's pattern subscription (^...), whose topics the
-        // batches, resume points and dead letters here would not tell apart.
+        // Topics' names; for the source, not librdkafka's pattern subscription (^...), whose topics the batches, resume
+        // points and dead letters here would not tell apart.
         foreach (var (key, topic) in new[] { (nameof(Topic), Topic), (nameof(DeadLetterTopic), DeadLetterTopic) })
         {
-            if (!IsTopicName(topic))
+            if (!IsKafkaName(topic, MaxTopicLength))
             {
                 throw new InvalidConfigurationException(
                     $"{SectionName}:{key} is '{topic}'; expected one topic's name: up to {MaxTopicLength} letters, digits, '.', '_' or '-'.");

@@ -424,8 +424,7 @@ public static partial class OrderValidator
                 return false;
             }
 
-            var raw = _json.Slice(field.Start, field.Length);
-            var text = field.Escaped ? Unescaped(field) : repeats ? RepeatedTexts.Get(raw) : DecodeUtf8(raw);
+            var text = repeats && !field.Escaped ? RepeatedTexts.Get(Raw(field)) : StringOf(field);
             if (text is null)
             {
                 return NotUtf8();
@@ -450,6 +449,12 @@ public static partial class OrderValidator
 
             return true;
         }
+
+        /// <summary>A value's bytes as written (a string's without its quotes).</summary>
+        private readonly ReadOnlySpan<byte> Raw(in FieldValue field) => _json.Slice(field.Start, field.Length);
+
+        /// <summary>The text of a string value; null when it is not UTF-8 or escapes no text.</summary>
+        private readonly string? StringOf(in FieldValue field) => field.Escaped ? Unescaped(field) : DecodeUtf8(Raw(field));
 
         /// <summary>The text of a string with escapes, as JSON reads them; null when it is not UTF-8.</summary>
         private readonly string? Unescaped(in FieldValue field)
@@ -481,19 +486,17 @@ public static partial class OrderValidator
             // timestamps such as 2024-05-01T12:34:56.123456). Only ISO-8601 date-times: a bare time, a local date
             // format or words would be guessed at, and a guess stored as a fact is worse than a dead letter. Read from
             // the bytes into a buffer on the stack: the usual timestamp never becomes a string.
-            var raw = _json.Slice(field.Start, field.Length);
+            var raw = Raw(field);
             Span<char> buffer = stackalloc char[64];
             scoped ReadOnlySpan<char> text;
-            string? escaped = null;
             if (field.Escaped || raw.Length > buffer.Length)
             {
-                escaped = field.Escaped ? Unescaped(field) : DecodeUtf8(raw);
-                if (escaped is null)
+                if (StringOf(field) is not { } decoded)
                 {
                     return NotUtf8();
                 }
 
-                text = escaped;
+                text = decoded;
             }
             else if (System.Text.Unicode.Utf8.ToUtf16(raw, buffer, out _, out var written, replaceInvalidSequences: false) == System.Buffers.OperationStatus.Done)
             {
@@ -569,7 +572,7 @@ public static partial class OrderValidator
         }
 
         /// <summary>A number as written (ASCII by the grammar of JSON numbers).</summary>
-        private readonly string RawText(in FieldValue field) => Encoding.ASCII.GetString(_json.Slice(field.Start, field.Length));
+        private readonly string RawText(in FieldValue field) => Encoding.ASCII.GetString(Raw(field));
 
         private bool Get(string name, JsonTokenType token, string expected, out FieldValue field)
         {
